@@ -1,0 +1,26 @@
+// container.pause: freeze every process (cgroup freezer); revert unpauses.
+import { z } from 'zod';
+import { faultBase } from '../../experiments/common-schema.ts';
+import { formatMs, durationMs } from '../../experiments/duration.ts';
+import type { FaultKind } from './types.ts';
+import { containerOf, type ContainerHandle } from './container-common.ts';
+
+const spec = z.strictObject({ kind: z.literal('container.pause'), ...faultBase });
+export type ContainerPauseSpec = z.infer<typeof spec>;
+
+export const containerPause: FaultKind<ContainerPauseSpec, ContainerHandle> = {
+  name: 'container.pause',
+  spec,
+  needsContainer: true,
+  describe: (s, t) => `pause ${t.container?.name} for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (ports, _s, t) => containerOf(ports, t),
+  inject: async (ports, _s, h) => {
+    const now = await ports.containers.inspect(h.containerId);
+    if (!now || now.state !== 'running') return; // already paused by a retried inject, or not running
+    await ports.containers.pause(h.containerId);
+  },
+  revert: async (ports, h) => {
+    const now = await ports.containers.inspect(h.containerId);
+    if (now?.state === 'paused') await ports.containers.unpause(h.containerId);
+  },
+};

@@ -1,0 +1,22 @@
+// container.restart: restart once at injection; revert makes sure it runs.
+import { z } from 'zod';
+import { faultBase } from '../../experiments/common-schema.ts';
+import type { FaultKind } from './types.ts';
+import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
+
+const spec = z.strictObject({
+  kind: z.literal('container.restart'),
+  ...faultBase,
+  gracePeriod: z.number().int().min(0).max(600).default(10).describe('Seconds between SIGTERM and SIGKILL.'),
+});
+export type ContainerRestartSpec = z.infer<typeof spec>;
+
+export const containerRestart: FaultKind<ContainerRestartSpec, ContainerHandle> = {
+  name: 'container.restart',
+  spec,
+  needsContainer: true,
+  describe: (s, t) => `restart ${t.container?.name} (grace ${s.gracePeriod}s)`,
+  prepare: async (ports, _s, t) => containerOf(ports, t),
+  inject: async (ports, s, h) => ports.containers.restart(h.containerId, s.gracePeriod),
+  revert: async (ports, h) => ensureRunning(ports, h),
+};

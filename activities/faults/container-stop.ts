@@ -1,0 +1,27 @@
+// container.stop: stop with a grace period; revert starts it again.
+import { z } from 'zod';
+import { faultBase } from '../../experiments/common-schema.ts';
+import { formatMs, durationMs } from '../../experiments/duration.ts';
+import type { FaultKind } from './types.ts';
+import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
+
+const spec = z.strictObject({
+  kind: z.literal('container.stop'),
+  ...faultBase,
+  gracePeriod: z.number().int().min(0).max(600).default(10).describe('Seconds between SIGTERM and SIGKILL.'),
+});
+export type ContainerStopSpec = z.infer<typeof spec>;
+
+export const containerStop: FaultKind<ContainerStopSpec, ContainerHandle> = {
+  name: 'container.stop',
+  spec,
+  needsContainer: true,
+  describe: (s, t) => `stop ${t.container?.name} (grace ${s.gracePeriod}s) for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (ports, _s, t) => containerOf(ports, t),
+  inject: async (ports, s, h) => {
+    const now = await ports.containers.inspect(h.containerId);
+    if (!now || now.state === 'exited' || now.state === 'dead' || now.state === 'created') return;
+    await ports.containers.stop(h.containerId, s.gracePeriod);
+  },
+  revert: async (ports, h) => ensureRunning(ports, h),
+};

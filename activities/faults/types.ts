@@ -1,0 +1,32 @@
+// The contract of a fault kind: one file each, listed once in ./registry.ts.
+import type { z } from 'zod';
+import type { ContainerInfo, Ports } from '../ports.ts';
+
+/** Where a fault lands: a container chosen by the target selector, or a proxy named by the fault. */
+export interface FaultTarget {
+  container?: Pick<ContainerInfo, 'id' | 'name'>;
+}
+
+/**
+ * A fault kind. `prepare` reads the state it will need to undo the fault (aliases, whether the
+ * container was running) and returns the handle; the workflow records the handle as the intent
+ * BEFORE `inject` runs. `revert` must be idempotent: "already reverted" and "already gone" succeed.
+ * Handles are plain JSON: they travel through workflow history.
+ */
+export interface FaultKind<S extends { kind: string }, H extends Record<string, unknown>> {
+  name: S['kind'];
+  /** zod schema for the fault entry (including `kind` and `duration`). */
+  spec: z.ZodType<S>;
+  /** true when the fault needs a container target from the experiment's selector. */
+  needsContainer: boolean;
+  /** Short human text for Temporal activity summaries, e.g. "pause api-2 for 30s". */
+  describe(spec: S, target: FaultTarget): string;
+  prepare(ports: Ports, spec: S, target: FaultTarget): Promise<H>;
+  inject(ports: Ports, spec: S, handle: H): Promise<void>;
+  revert(ports: Ports, handle: H): Promise<void>;
+  /** Optional lease renewal, called periodically while the fault is active. */
+  keepAlive?(ports: Ports, handle: H): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFaultKind = FaultKind<any, any>;

@@ -1,0 +1,51 @@
+// Narrow ports that fault kinds depend on. Only adapters (activities/adapters/*) implement them with
+// dockerode or an HTTP client; fault kinds, the schema and the CLI's validator never load those.
+
+export interface ContainerInfo {
+  id: string;
+  name: string; // without the leading "/"
+  labels: Record<string, string>;
+  state: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+  /** network name -> aliases on that network (container's own aliases, not the short id) */
+  networks: Record<string, string[]>;
+}
+
+export interface ContainerPort {
+  /** Every container (running or not) on the daemon. */
+  list(): Promise<ContainerInfo[]>;
+  /** null when the container no longer exists. */
+  inspect(idOrName: string): Promise<ContainerInfo | null>;
+  kill(id: string, signal: string): Promise<void>;
+  stop(id: string, graceSeconds: number): Promise<void>;
+  start(id: string): Promise<void>;
+  restart(id: string, graceSeconds: number): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  disconnect(network: string, id: string): Promise<void>;
+  connect(network: string, id: string, aliases: string[]): Promise<void>;
+}
+
+/** A toxic as Toxiproxy's API describes it, plus Faultline's additive lease field. */
+export interface ToxicSpec {
+  name: string;
+  type: string;
+  stream: 'upstream' | 'downstream';
+  toxicity: number;
+  attributes: Record<string, unknown>;
+}
+
+export interface ProxyPort {
+  /** Adds the toxic, or replaces one of the same name; leaseMs makes the proxy drop it by itself. */
+  addToxic(proxy: string, toxic: ToxicSpec, leaseMs: number): Promise<void>;
+  /** Idempotent: a toxic that is already gone is success. */
+  removeToxic(proxy: string, toxicName: string): Promise<void>;
+  /** Pushes the lease forward; false when the toxic is gone. */
+  renewToxic(proxy: string, toxicName: string, leaseMs: number): Promise<boolean>;
+  /** Idempotent enable/disable of a whole proxy (Toxiproxy's "enabled"), with a lease on disabling. */
+  setEnabled(proxy: string, enabled: boolean, leaseMs?: number): Promise<void>;
+}
+
+export interface Ports {
+  containers: ContainerPort;
+  proxy: ProxyPort;
+}

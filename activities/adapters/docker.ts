@@ -1,0 +1,137 @@
+// ContainerPort on dockerode: the only place container faults touch the Docker Engine API.
+// Operations are idempotent-friendly: "already in the wanted state" answers from the daemon are
+// success, a missing container is FaultTargetGone, an unreachable daemon is InfrastructureError.
+import Dockerode from 'dockerode';
+import type { ContainerInfo, ContainerPort } from '../ports.ts';
+import { FaultTargetGone, InfrastructureError } from '../../experiments/errors.ts';
+
+const STATES: readonly ContainerInfo['state'][] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
+
+interface DockerError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  json?: { message?: string } | null;
+}
+
+function asDockerError(e: unknown): DockerError {
+  return typeof e === 'object' && e !== null ? (e as DockerError) : {};
+}
+
+function daemonMessage(e: DockerError): string {
+  return (e.json?.message ?? e.message ?? String(e)).trim();
+}
+
+function toState(s: string | undefined): ContainerInfo['state'] {
+  const v = (s ?? '').toLowerCase() as ContainerInfo['state'];
+  return STATES.includes(v) ? v : 'dead';
+}
+
+/** Network name -> the container's own aliases; Docker 20.10 adds the short id, which is not ours to restore. */
+function toNetworks(id: string, nets: Record<string, { Aliases?: string[] | null }> | undefined): Record<string, string[]> {
+  const short = id.slice(0, 12);
+  const out: Record<string, string[]> = {};
+  for (const [name, n] of Object.entries(nets ?? {})) {
+    out[name] = (n.Aliases ?? []).filter((a) => a !== short && a !== id);
+  }
+  return out;
+}
+
+function fromInspect(i: Dockerode.ContainerInspectInfo): ContainerInfo {
+  return {
+    id: i.Id,
+    name: i.Name.replace(/^\//, ''),
+    labels: i.Config?.Labels ?? {},
+    state: toState(i.State?.Status),
+    networks: toNetworks(i.Id, i.NetworkSettings?.Networks as Record<string, { Aliases?: string[] | null }>),
+  };
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/** Maps daemon errors to Faultline's error classes; `benign` decides which answers mean "already done". */
+async function call(what: string, id: string, op: () => Promise<unknown>, benign: (e: DockerError, msg: string) => boolean = () => false): Promise<void> {
+  try {
+    await op();
+  } catch (err) {
+    const e = asDockerError(err);
+    const msg = daemonMessage(e);
+    if (benign(e, msg)) return;
+    if (e.statusCode === 404 && /no such container/i.test(msg)) throw new FaultTargetGone(`${what} ${id}: container no longer exists`);
+    if (e.code && UNREACHABLE.has(e.code)) throw new InfrastructureError(`${what} ${id}: cannot reach the Docker daemon (${e.code})`);
+    throw new Error(`${what} ${id}: ${msg}`, { cause: err });
+  }
+}
+
+export function createDockerContainerPort(docker: Dockerode = new Dockerode()): ContainerPort {
+  const c = (id: string) => docker.getContainer(id);
+
+  const inspect = async (idOrName: string): Promise<ContainerInfo | null> => {
+    try {
+      return fromInspect(await c(idOrName).inspect());
+    } catch (err) {
+      const e = asDockerError(err);
+      if (e.statusCode === 404) return null;
+      if (e.code && UNREACHABLE.has(e.code)) throw new InfrastructureError(`inspect ${idOrName}: cannot reach the Docker daemon (${e.code})`);
+      throw err;
+    }
+  };
+
+  return {
+    async list() {
+      let rows: Dockerode.ContainerInfo[];
+      try {
+        rows = await docker.listContainers({ all: true });
+      } catch (err) {
+        const e = asDockerError(err);
+        if (e.code && UNREACHABLE.has(e.code)) throw new InfrastructureError(`list containers: cannot reach the Docker daemon (${e.code})`);
+        throw err;
+      }
+      return rows.map((r) => ({
+        id: r.Id,
+        name: (r.Names[0] ?? r.Id).replace(/^\//, ''),
+        labels: r.Labels ?? {},
+        state: toState(r.State),
+        // The list endpoint usually omits aliases; inspect() has them when a fault needs them.
+        networks: toNetworks(r.Id, r.NetworkSettings?.Networks as Record<string, { Aliases?: string[] | null }>),
+      }));
+    },
+
+    inspect,
+
+    // Killing a container that is not running (409) already has the effect we wanted.
+    kill: (id, signal) => call('kill', id, () => c(id).kill({ signal }), (e, m) => e.statusCode === 409 && /is not running/i.test(m)),
+
+    stop: (id, graceSeconds) => call('stop', id, () => c(id).stop({ t: graceSeconds }), (e) => e.statusCode === 304),
+
+    start: (id) => call('start', id, () => c(id).start(), (e) => e.statusCode === 304),
+
+    restart: (id, graceSeconds) => call('restart', id, () => c(id).restart({ t: graceSeconds })),
+
+    pause: (id) => call('pause', id, () => c(id).pause(), (e, m) => e.statusCode === 409 && /already paused/i.test(m)),
+
+    unpause: (id) => call('unpause', id, () => c(id).unpause(), (e, m) => e.statusCode === 409 && /not paused/i.test(m)),
+
+    disconnect: (network, id) =>
+      call(`disconnect from ${network}`, id, () => docker.getNetwork(network).disconnect({ Container: id, Force: false }), (_e, m) => /is not connected to (the )?network/i.test(m)),
+
+    connect: (network, id, aliases) =>
+      call(
+        `connect to ${network}`,
+        id,
+        () => docker.getNetwork(network).connect({ Container: id, EndpointConfig: { Aliases: aliases } }),
+        (_e, m) => /already exists in network|is already attached to network/i.test(m),
+      ),
+  };
+}
+
+/** True when the Docker daemon (DOCKER_HOST or the default socket) answers a ping within 3 s. */
+export async function dockerAvailable(): Promise<boolean> {
+  try {
+    const docker = new Dockerode({ timeout: 3000 });
+    await docker.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}

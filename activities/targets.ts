@@ -1,0 +1,142 @@
+// The one target-selection function. Pure: no I/O, no clock, no Math.random, so the same fleet and
+// seed always give the same choice (the seed is recorded in the journal). It never selects a container
+// labelled faultline.protected=true, nor any of the runner's own components (faultline.component).
+import type { ContainerInfo } from './ports.ts';
+import type { BlastRadius, Targets } from '../experiments/schema.ts';
+import type { SelectedTarget } from '../experiments/journal.ts';
+import { InvalidInput } from '../experiments/errors.ts';
+
+export const PROTECTED_LABEL = 'faultline.protected';
+export const COMPONENT_LABEL = 'faultline.component';
+
+export interface Selection {
+  /** Running, unprotected containers the selector matches: the fleet the blast radius is measured on. */
+  matched: SelectedTarget[];
+  selected: SelectedTarget[];
+  /** Names the selector matched but that are protected or belong to Faultline itself. */
+  protectedSkipped: string[];
+}
+
+export function isProtected(c: Pick<ContainerInfo, 'labels'>): boolean {
+  return c.labels[PROTECTED_LABEL] === 'true' || COMPONENT_LABEL in c.labels;
+}
+
+/** mulberry32: a tiny, well-distributed 32-bit PRNG, enough for picking containers. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], rand: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+function describeSelector(t: Targets): string {
+  const parts: string[] = [];
+  if (t.names) parts.push(`names [${t.names.join(', ')}]`);
+  if (t.namePattern !== undefined) parts.push(`namePattern /${t.namePattern}/`);
+  if (t.labels) parts.push(`labels {${Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(', ')}}`);
+  return parts.length ? parts.join(' and ') : 'any name';
+}
+
+function compilePattern(p: string): RegExp {
+  try {
+    return new RegExp(p);
+  } catch (e) {
+    throw new InvalidInput(`targets.namePattern: invalid regular expression /${p}/: ${(e as Error).message}`);
+  }
+}
+
+function matches(c: ContainerInfo, t: Targets, re: RegExp | undefined): boolean {
+  if (t.names && !t.names.includes(c.name)) return false;
+  if (re && !re.test(c.name)) return false;
+  if (t.labels) for (const [k, v] of Object.entries(t.labels)) if (c.labels[k] !== v) return false;
+  return true;
+}
+
+/** How many containers the mode asks for out of a fleet of `fleet` (before the blast radius). */
+function wanted(t: Targets, fleet: number): number {
+  switch (t.mode) {
+    case 'all':
+      return fleet;
+    case 'count':
+      return Math.min(t.count ?? 1, fleet);
+    case 'percent':
+      return Math.min(fleet, Math.max(1, Math.ceil((fleet * (t.percent ?? 100)) / 100 - 1e-9)));
+    case 'one':
+    default:
+      return Math.min(1, fleet);
+  }
+}
+
+/**
+ * Chooses the containers a container fault hits. Throws InvalidInput when nothing matches or when the
+ * choice would exceed the blast radius; it never narrows a selection silently to fit.
+ */
+export function selectTargets(containers: ContainerInfo[], targets: Targets, blast: BlastRadius, seed: number): Selection {
+  const re = targets.namePattern !== undefined ? compilePattern(targets.namePattern) : undefined;
+  const byName = [...containers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+  const hits = byName.filter((c) => c.state === 'running' && matches(c, targets, re));
+  const protectedSkipped = hits.filter(isProtected).map((c) => c.name);
+  const fleet = hits.filter((c) => !isProtected(c)).map((c) => ({ id: c.id, name: c.name }));
+
+  if (fleet.length === 0) {
+    const why = protectedSkipped.length ? ` (only protected or Faultline containers matched: ${protectedSkipped.join(', ')})` : '';
+    throw new InvalidInput(`targets: no running container matches ${describeSelector(targets)}${why}`);
+  }
+
+  const n = wanted(targets, fleet.length);
+  if (n > blast.maxTargets) {
+    throw new InvalidInput(`blastRadius.maxTargets: selection of ${n} container${n === 1 ? '' : 's'} exceeds maxTargets ${blast.maxTargets}`);
+  }
+  const pct = (n / fleet.length) * 100;
+  if (pct > blast.maxPercent + 1e-9) {
+    throw new InvalidInput(
+      `blastRadius.maxPercent: selection of ${n} of ${fleet.length} matched containers (${round(pct)}%) exceeds maxPercent ${blast.maxPercent}`,
+    );
+  }
+
+  const selected = shuffled(fleet, mulberry32(seed)).slice(0, n).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { matched: fleet, selected, protectedSkipped };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+/**
+ * The blast-radius problems visible without a fleet, for validation before anything runs;
+ * returns the message or null. (Percent mode can only be checked against the fleet.)
+ */
+export function checkBlastRadiusStatically(targets: Targets, blast: BlastRadius): string | null {
+  switch (targets.mode) {
+    case 'all':
+      if (blast.maxPercent < 100) return `blastRadius.maxPercent: mode all selects 100% of the matched fleet, above maxPercent ${blast.maxPercent}`;
+      if (targets.names && targets.names.length > blast.maxTargets) {
+        return `blastRadius.maxTargets: mode all over ${targets.names.length} named containers exceeds maxTargets ${blast.maxTargets}`;
+      }
+      return null;
+    case 'count':
+      if (targets.count !== undefined && targets.count > blast.maxTargets) {
+        return `blastRadius.maxTargets: count ${targets.count} exceeds maxTargets ${blast.maxTargets}`;
+      }
+      return null;
+    case 'percent':
+      if (targets.percent !== undefined && targets.percent > blast.maxPercent) return `blastRadius.maxPercent: percent ${targets.percent} exceeds maxPercent ${blast.maxPercent}`;
+      return null;
+    case 'one':
+    default:
+      return null;
+  }
+}

@@ -110,8 +110,10 @@ export function createDockerContainerPort(docker: Dockerode = new Dockerode()): 
 
     pause: (id) => call('pause', id, () => c(id).pause(), (e, m) => e.statusCode === 409 && /already paused/i.test(m)),
 
-    unpause: (id) => call('unpause', id, () => c(id).unpause(), (e, m) => e.statusCode === 409 && /not paused/i.test(m)),
+    // Docker 20.10 answers 500 (newer engines 409) for "is not paused": match the message.
+    unpause: (id) => call('unpause', id, () => c(id).unpause(), (_e, m) => /is not paused/i.test(m)),
 
+    // "not connected" comes as 500 and "already exists" as 403 on 20.10: match the messages.
     disconnect: (network, id) =>
       call(`disconnect from ${network}`, id, () => docker.getNetwork(network).disconnect({ Container: id, Force: false }), (_e, m) => /is not connected to (the )?network/i.test(m)),
 

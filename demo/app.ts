@@ -1,0 +1,103 @@
+// The demo target: one dependency-free Node program with two roles chosen by env ROLE.
+//   backend: GET / -> 200 {"backend": NAME}; GET /health -> 200.
+//   front:   GET / -> forwards to BACKENDS (host:port,...) round robin with a per-try timeout, trying the
+//            next backend on error or timeout; 502/504 JSON when all fail. GET /health never calls out.
+// Bundled into the demo image as /app/app.mjs (see ./image.ts).
+import http from 'node:http';
+
+const role = process.env.ROLE ?? 'backend';
+const port = Number(process.env.PORT ?? 8080);
+const name = process.env.NAME ?? process.env.HOSTNAME ?? 'backend';
+const tryTimeoutMs = Number(process.env.TRY_TIMEOUT_MS ?? 250);
+const backends = (process.env.BACKENDS ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean)
+  .map((hp) => {
+    const i = hp.lastIndexOf(':');
+    return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)), label: hp };
+  });
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 5_000 });
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+interface TryResult {
+  ok: boolean;
+  status?: number;
+  body?: string;
+  error?: string;
+  timedOut?: boolean;
+}
+
+function tryBackend(b: (typeof backends)[number]): Promise<TryResult> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (r: TryResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const req = http.get({ host: b.host, port: b.port, path: '/', agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const status = res.statusCode ?? 0;
+        finish(status >= 200 && status < 300 ? { ok: true, status, body } : { ok: false, status, error: `status ${status}` });
+      });
+      res.on('error', (e) => finish({ ok: false, error: e.message }));
+    });
+    // A paused or partitioned backend never answers: give up on this try and move on.
+    const timer = setTimeout(() => {
+      finish({ ok: false, error: `timeout after ${tryTimeoutMs} ms`, timedOut: true });
+      req.destroy();
+    }, tryTimeoutMs);
+    req.on('error', (e) => finish({ ok: false, error: e.message }));
+  });
+}
+
+let next = 0;
+
+async function forward(res: http.ServerResponse): Promise<void> {
+  if (backends.length === 0) return json(res, 502, { error: 'no backends configured' });
+  const start = next++ % backends.length;
+  const errors: string[] = [];
+  let allTimedOut = true;
+  for (let k = 0; k < backends.length; k++) {
+    const b = backends[(start + k) % backends.length]!;
+    const r = await tryBackend(b);
+    if (r.ok) {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-backend': b.label, 'x-tries': String(k + 1) });
+      res.end(r.body);
+      return;
+    }
+    if (!r.timedOut) allTimedOut = false;
+    errors.push(`${b.label}: ${r.error}`);
+  }
+  json(res, allTimedOut ? 504 : 502, { error: 'all backends failed', tries: errors });
+}
+
+const server = http.createServer((req, res) => {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path === '/health') return json(res, 200, { ok: true, role, name });
+  if (path !== '/') return json(res, 404, { error: 'not found' });
+  if (role === 'front') {
+    forward(res).catch((e: unknown) => json(res, 500, { error: String(e) }));
+    return;
+  }
+  json(res, 200, { backend: name });
+});
+server.keepAliveTimeout = 30_000;
+
+server.listen(port, '0.0.0.0', () => {
+  process.stdout.write(`${role} ${name} listening on :${port}\n`);
+});
+
+// PID 1 in a container gets no default signal handlers: exit at once so stop is quick.
+for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));

@@ -32,7 +32,9 @@ export const httpProbeSchema = z
 export const probeSchema = z.discriminatedUnion('type', [httpProbeSchema]);
 
 const faultSchemas = faultKinds.map((k) => k.spec) as unknown as [z.ZodObject, ...z.ZodObject[]];
-export const faultSchema = z.discriminatedUnion('kind', faultSchemas);
+/** Every fault entry: its kind, its duration, and the fields of that kind (checked by the kind's spec). */
+export interface FaultEntry { kind: string; duration: string; description?: string; [field: string]: unknown }
+export const faultSchema = z.discriminatedUnion('kind', faultSchemas) as unknown as z.ZodType<FaultEntry, FaultEntry>;
 
 export const targetsSchema = z
   .strictObject({

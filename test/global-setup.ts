@@ -1,0 +1,51 @@
+// One Temporal dev server for the whole test run (or the user's cluster when TEMPORAL_ADDRESS is set),
+// and a check that the Docker daemon answers. Server facts go to a JSON file so the server-kill suite
+// can SIGKILL it and restart it on the same database; teardown stops whichever process is current.
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Dockerode from 'dockerode';
+import { freePort, startDevServer } from '../worker/dev-server.ts';
+
+export interface ServerFacts { address: string; pid: number; dbFile: string; port: number; uiPort: number; logFile: string; managed: boolean }
+
+let factsFile = '';
+let dir = '';
+
+export async function setup(): Promise<void> {
+  await new Dockerode().ping().catch((e: unknown) => {
+    throw new Error(`the Docker daemon does not answer (${String(e)}): run bash scripts/setup.sh`);
+  });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-test-'));
+  factsFile = path.join(dir, 'server.json');
+  let facts: ServerFacts;
+  if (process.env.TEMPORAL_ADDRESS) {
+    facts = { address: process.env.TEMPORAL_ADDRESS, pid: 0, dbFile: '', port: 0, uiPort: 0, logFile: '', managed: false };
+  } else {
+    const port = await freePort();
+    const uiPort = await freePort();
+    const dbFile = path.join(dir, 'temporal.db');
+    const logFile = path.join(dir, 'temporal.log');
+    const server = await startDevServer({ dbFile, port, uiPort, logFile, detached: true });
+    facts = { address: server.address, pid: server.process.pid ?? 0, dbFile, port, uiPort, logFile, managed: true };
+    process.env.TEMPORAL_ADDRESS = server.address;
+  }
+  writeFileSync(factsFile, JSON.stringify(facts));
+  process.env.FAULTLINE_TEST_SERVER_FACTS = factsFile;
+}
+
+export async function teardown(): Promise<void> {
+  try {
+    const facts = JSON.parse(readFileSync(factsFile, 'utf8')) as ServerFacts;
+    if (facts.managed && facts.pid) {
+      try { process.kill(facts.pid, 'SIGTERM'); } catch { /* already gone */ }
+      for (let i = 0; i < 50; i++) {
+        try { process.kill(facts.pid, 0); } catch { break; }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      try { process.kill(facts.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}

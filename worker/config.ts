@@ -1,0 +1,52 @@
+// Where Temporal is and how to reach it. TEMPORAL_ADDRESS (with TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+// TEMPORAL_TLS_CERT/KEY/CA or TEMPORAL_TLS=true) points at a user's cluster or Temporal Cloud; without
+// it Faultline uses its embedded dev server, started on demand with state under .state/.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConnectionOptions } from '@temporalio/client';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const STATE_DIR = process.env.FAULTLINE_STATE_DIR ?? path.join(PROJECT_ROOT, '.state');
+export const DEFAULT_TASK_QUEUE = process.env.FAULTLINE_TASK_QUEUE ?? 'faultline';
+export const EMBEDDED_PORT = Number(process.env.FAULTLINE_TEMPORAL_PORT ?? 7233);
+export const EMBEDDED_UI_PORT = Number(process.env.FAULTLINE_TEMPORAL_UI_PORT ?? 8233);
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  /** The Temporal UI base URL, for links; undefined when unknown (a user's cluster without FAULTLINE_UI_URL). */
+  uiUrl?: string;
+  /** true when Faultline manages the dev server itself. */
+  embedded: boolean;
+  connection: ConnectionOptions;
+}
+
+export function temporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
+  if (env.TEMPORAL_ADDRESS) {
+    const tlsWanted = env.TEMPORAL_TLS === 'true' || !!env.TEMPORAL_TLS_CERT || !!env.TEMPORAL_API_KEY;
+    const connection: ConnectionOptions = { address: env.TEMPORAL_ADDRESS };
+    if (tlsWanted) {
+      connection.tls = env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
+        ? {
+            clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT), key: readFileSync(env.TEMPORAL_TLS_KEY) },
+            serverRootCACertificate: env.TEMPORAL_TLS_CA ? readFileSync(env.TEMPORAL_TLS_CA) : undefined,
+          }
+        : true;
+    }
+    if (env.TEMPORAL_API_KEY) {
+      connection.apiKey = env.TEMPORAL_API_KEY;
+      connection.metadata = { 'temporal-namespace': namespace };
+    }
+    return { address: env.TEMPORAL_ADDRESS, namespace, uiUrl: env.FAULTLINE_UI_URL, embedded: false, connection };
+  }
+  const address = `127.0.0.1:${EMBEDDED_PORT}`;
+  return { address, namespace, uiUrl: `http://127.0.0.1:${EMBEDDED_UI_PORT}`, embedded: true, connection: { address } };
+}
+
+export function workflowUrl(t: TemporalTarget, workflowId: string, runId?: string): string | undefined {
+  if (!t.uiUrl) return undefined;
+  const base = `${t.uiUrl}/namespaces/${encodeURIComponent(t.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${runId}/history` : base;
+}

@@ -1,0 +1,15 @@
+// Faultline's search attributes: defined once, used by the workflow, the client and server setup.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const EXPERIMENT_KEY = defineSearchAttributeKey('FaultlineExperiment', SearchAttributeType.KEYWORD);
+export const VERDICT_KEY = defineSearchAttributeKey('FaultlineVerdict', SearchAttributeType.KEYWORD);
+export const PHASE_KEY = defineSearchAttributeKey('FaultlinePhase', SearchAttributeType.KEYWORD);
+export const FAULT_KINDS_KEY = defineSearchAttributeKey('FaultlineFaultKinds', SearchAttributeType.KEYWORD_LIST);
+
+/** name -> type for `temporal server start-dev --search-attribute` and the operator API. */
+export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
+  FaultlineExperiment: 'Keyword',
+  FaultlineVerdict: 'Keyword',
+  FaultlinePhase: 'Keyword',
+  FaultlineFaultKinds: 'KeywordList',
+};

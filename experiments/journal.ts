@@ -38,12 +38,13 @@ export interface SelectedTarget {
 }
 
 export interface FaultRecord {
-  index: number; // position in method[]
+  index: number; // position in faults[]
+  faultIndex: number; // position in experiment.method[]
   kind: string;
   target?: SelectedTarget;
   summary: string;
   handle?: Record<string, unknown>;
-  status: 'intent' | 'injected' | 'inject-failed' | 'reverted' | 'revert-failed';
+  status: 'planned' | 'intent' | 'injected' | 'inject-failed' | 'reverted' | 'not-applied';
   intentAt?: string;
   injectedAt?: string;
   revertedAt?: string;

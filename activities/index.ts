@@ -1,0 +1,186 @@
+// Activities: thin adapters between the workflow and the world. Built by a factory so the worker
+// wires the ports (Docker, proxy) in; workflows import only the type of what this returns.
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { Ports } from './ports.ts';
+import { faultKind } from './faults/registry.ts';
+import type { FaultTarget } from './faults/types.ts';
+import { runProbe } from './probes.ts';
+import { selectTargets as pickTargets } from './targets.ts';
+import type { Experiment, FaultEntry, Guard, Probe } from '../experiments/schema.ts';
+import type { GuardProgress, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
+import { durationMs } from '../experiments/duration.ts';
+import { NON_RETRYABLE } from '../experiments/errors.ts';
+
+export interface ObserveInput {
+  guard?: Guard;
+  /** Epoch ms when the fault window closes; a retried observe only runs what is left. */
+  windowEndsAt: number;
+  /** Active faults whose leases must be renewed while the window is open. */
+  active: { kind: string; handle: Record<string, unknown> }[];
+  keepAliveEveryMs: number;
+}
+
+export interface FaultPlan {
+  selection?: { matched: SelectedTarget[]; selected: SelectedTarget[]; protectedSkipped: string[] };
+  faults: { faultIndex: number; kind: string; target?: SelectedTarget; summary: string }[];
+}
+
+export interface ObserveResult {
+  violated: boolean;
+  /** The sample that tripped the guard. */
+  failing?: ProbeSample;
+  /** When the first sample of the failing streak was taken (detection). */
+  detectedAt?: string;
+  samples: number;
+  failed: number;
+  first?: ProbeSample;
+  last?: ProbeSample;
+  worst?: ProbeSample;
+}
+
+/** Rethrow our domain errors as non-retryable failures; everything else is retried by Temporal. */
+function classify(e: unknown): never {
+  if (e instanceof Error && NON_RETRYABLE.includes(e.name)) {
+    throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: true });
+  }
+  throw e;
+}
+
+function kindOf(name: string) {
+  const k = faultKind(name);
+  if (!k) throw ApplicationFailure.create({ type: 'UnknownFaultKind', message: `unknown fault kind ${name}`, nonRetryable: true });
+  return k;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createActivities(ports: Ports) {
+  async function runProbes(probes: Probe[]): Promise<ProbeSample[]> {
+    const out: ProbeSample[] = [];
+    for (const p of probes) out.push(await runProbe(p));
+    return out;
+  }
+
+  return {
+    runProbes,
+
+    /** Polls the probes until all hold or the timeout passes; returns the last round. */
+    async awaitSteadyState(probes: Probe[], timeoutMs: number): Promise<{ ok: boolean; samples: ProbeSample[]; attempts: number }> {
+      const until = Date.now() + timeoutMs;
+      let attempts = 0;
+      for (;;) {
+        attempts++;
+        const samples = await runProbes(probes);
+        Context.current().heartbeat({ attempts, samples });
+        if (samples.every((s) => s.ok)) return { ok: true, samples, attempts };
+        if (Date.now() >= until) return { ok: false, samples, attempts };
+        await sleep(Math.min(500, Math.max(0, until - Date.now())));
+      }
+    },
+
+    /** Selects targets (seeded) and expands the method into one fault record per target. */
+    async planFaults(e: Experiment, seed: number): Promise<FaultPlan> {
+      try {
+        const needs = e.method.some((f) => kindOf(f.kind).needsContainer);
+        const selection = needs && e.targets ? pickTargets(await ports.containers.list(), e.targets, e.blastRadius, seed) : undefined;
+        const faults: FaultPlan['faults'] = [];
+        e.method.forEach((spec, faultIndex) => {
+          const k = kindOf(spec.kind);
+          const targets = k.needsContainer ? (selection?.selected ?? []) : [undefined];
+          for (const target of targets) faults.push({ faultIndex, kind: spec.kind, target, summary: k.describe(spec, target ? { container: target } : {}) });
+        });
+        return { selection, faults };
+      } catch (err) {
+        return classify(err);
+      }
+    },
+
+    /** Reads what the revert will need; the workflow records the handle before injecting. */
+    async prepareFault(spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> {
+      const t: FaultTarget = target ? { container: target } : {};
+      try {
+        return await kindOf(spec.kind).prepare(ports, spec, t);
+      } catch (e) {
+        return classify(e);
+      }
+    },
+
+    async injectFault(spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> {
+      try {
+        await kindOf(spec.kind).inject(ports, spec, handle);
+        return { at: new Date().toISOString() };
+      } catch (e) {
+        return classify(e);
+      }
+    },
+
+    /** Idempotent; retried by the workflow until it succeeds. */
+    async revertFault(kind: string, handle: Record<string, unknown>): Promise<{ at: string }> {
+      await kindOf(kind).revert(ports, handle);
+      return { at: new Date().toISOString() };
+    },
+
+    /**
+     * The fault window: guard samples at the interval and lease renewals, in one heartbeating activity
+     * so history does not grow per sample. Completes early on a violation; cancelled on abort.
+     */
+    async observe(input: ObserveInput): Promise<ObserveResult> {
+      const ctx = Context.current();
+      const prev = ctx.info.heartbeatDetails as GuardProgress | undefined;
+      const res: ObserveResult = { violated: false, samples: prev?.samples ?? 0, failed: 0, last: prev?.last };
+      let streak = prev?.consecutiveFailures ?? 0;
+      let streakStart: string | undefined;
+      let lastKeepAlive = 0;
+      const interval = input.guard ? durationMs(input.guard.interval) : 1000;
+      const keepAlive = async () => {
+        for (const f of input.active) {
+          const k = faultKind(f.kind);
+          if (k?.keepAlive) await k.keepAlive(ports, f.handle).catch(() => undefined); // renewal is retried next round
+        }
+        lastKeepAlive = Date.now();
+      };
+      await keepAlive();
+        while (Date.now() < input.windowEndsAt) {
+          const tick = Date.now();
+          if (tick - lastKeepAlive >= input.keepAliveEveryMs) await keepAlive();
+          if (input.guard) {
+            const startedAt = new Date().toISOString();
+            const samples = await Promise.all(input.guard.probes.map((p) => runProbe(p, ctx.cancellationSignal)));
+            const bad = samples.find((s) => !s.ok);
+            const sample = bad ?? samples[0];
+            res.samples++;
+            if (sample) {
+              res.first ??= sample;
+              res.last = sample;
+              if (!res.worst || sample.errorRate > res.worst.errorRate || (sample.errorRate === res.worst.errorRate && sample.p95Ms > res.worst.p95Ms)) res.worst = sample;
+            }
+            if (bad) {
+              res.failed++;
+              if (streak === 0) streakStart = startedAt;
+              streak++;
+              if (streak >= input.guard.failuresToAbort) {
+                res.violated = true;
+                res.failing = bad;
+                res.detectedAt = streakStart ?? startedAt;
+                ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: sample } satisfies GuardProgress);
+                return res;
+              }
+            } else {
+              streak = 0;
+              streakStart = undefined;
+            }
+          }
+          ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: res.last } satisfies GuardProgress);
+          const wakeAt = Math.min(tick + interval, input.windowEndsAt);
+          // Sleep in slices so heartbeats (and with them cancellation) keep flowing at long intervals.
+          while (Date.now() < wakeAt) {
+            await ctx.sleep(Math.min(1000, wakeAt - Date.now()));
+            if (Date.now() < wakeAt) ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: res.last } satisfies GuardProgress);
+          }
+        }
+        return res;
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,11 @@
+// Process entry for a worker: `tsx worker/main.ts` (or `faultline worker`). Tests spawn it as a child
+// so they can SIGKILL it mid-fault.
+import { runWorker } from './worker.ts';
+
+runWorker({ taskQueue: process.env.FAULTLINE_TASK_QUEUE }).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`faultline worker: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(3);
+  },
+);

@@ -1,0 +1,23 @@
+// Which fault proxy the proxy.* and http.* fault kinds talk to: FAULTLINE_PROXY_URL (+ FAULTLINE_PROXY_TOKEN),
+// or the demo's proxy recorded by `faultline demo up` in the state directory.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ProxyPort } from '../activities/ports.ts';
+import { FaultTargetGone } from '../experiments/errors.ts';
+import { STATE_DIR } from './config.ts';
+
+export function proxyEndpoint(env: NodeJS.ProcessEnv = process.env): { url: string; token?: string } | undefined {
+  if (env.FAULTLINE_PROXY_URL) return { url: env.FAULTLINE_PROXY_URL, token: env.FAULTLINE_PROXY_TOKEN };
+  try {
+    const demo = JSON.parse(readFileSync(path.join(STATE_DIR, 'demo.json'), 'utf8')) as { proxyAdminUrl?: string; proxyToken?: string };
+    if (demo.proxyAdminUrl) return { url: demo.proxyAdminUrl, token: demo.proxyToken };
+  } catch { /* no demo running */ }
+  return undefined;
+}
+
+export function createProxyPort(): ProxyPort {
+  const missing = async (): Promise<never> => {
+    throw new FaultTargetGone('no fault proxy configured: set FAULTLINE_PROXY_URL (and FAULTLINE_PROXY_TOKEN) or run `faultline demo up`');
+  };
+  return { addToxic: missing, removeToxic: missing, renewToxic: missing, setEnabled: missing };
+}

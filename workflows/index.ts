@@ -1,0 +1,2 @@
+// The worker bundles this file: every workflow Faultline runs.
+export { runExperiment } from './experiment.ts';

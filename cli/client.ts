@@ -1,0 +1,168 @@
+// The client library: everything the CLI does with Temporal, as typed functions without argv or
+// printing. The CLI and the tests use only this.
+import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Experiment } from '../experiments/schema.ts';
+import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts';
+import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../workflows/definitions.ts';
+import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../worker/config.ts';
+import { EXPERIMENT_KEY, FAULT_KINDS_KEY, SEARCH_ATTRIBUTES, VERDICT_KEY } from '../worker/search-attributes.ts';
+import { InfrastructureError, InvalidInput } from '../experiments/errors.ts';
+
+export interface FaultlineClient {
+  client: Client;
+  connection: Connection;
+  target: TemporalTarget;
+  searchAttributes: boolean;
+  close(): Promise<void>;
+}
+
+export async function connectClient(target: TemporalTarget = temporalTarget()): Promise<FaultlineClient> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...target.connection, connectTimeout: '5s' });
+  } catch (e) {
+    throw new InfrastructureError(`cannot reach Temporal at ${target.address}: ${(e as Error).message}${target.embedded ? ' (start it with `faultline dev`)' : ''}`);
+  }
+  const client = new Client({ connection, namespace: target.namespace });
+  const searchAttributes = await ensureSearchAttributes(connection, target);
+  return { client, connection, target, searchAttributes, close: () => connection.close() };
+}
+
+/** true when Faultline's search attributes exist; registers them when missing and allowed to. */
+async function ensureSearchAttributes(connection: Connection, target: TemporalTarget): Promise<boolean> {
+  try {
+    const res = await connection.operatorService.listSearchAttributes({ namespace: target.namespace });
+    const have = new Set(Object.keys(res.customAttributes ?? {}));
+    const missing = Object.keys(SEARCH_ATTRIBUTES).filter((n) => !have.has(n));
+    if (!missing.length) return true;
+    const T = temporal.api.enums.v1.IndexedValueType;
+    await connection.operatorService.addSearchAttributes({
+      namespace: target.namespace,
+      searchAttributes: Object.fromEntries(missing.map((n) => [n, SEARCH_ATTRIBUTES[n] === 'KeywordList' ? T.INDEXED_VALUE_TYPE_KEYWORD_LIST : T.INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+    return true;
+  } catch {
+    return false; // e.g. Temporal Cloud without operator rights: run without search attributes
+  }
+}
+
+export function slug(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'experiment';
+}
+
+export interface Started { workflowId: string; runId: string; url?: string }
+
+export async function startExperiment(fc: FaultlineClient, experiment: Experiment, opts: { file?: string; taskQueue?: string; workflowId?: string; who?: string } = {}): Promise<Started> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  const workflowId = opts.workflowId ?? `${slug(experiment.title)}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+  const input: RunInput = { experiment, file: opts.file, submittedBy: opts.who, searchAttributes: fc.searchAttributes };
+  const handle = await fc.client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowId,
+    args: [input],
+    staticSummary: experiment.hypothesis.statement,
+    staticDetails: `**${experiment.title}**${experiment.owner ? ` · owner ${experiment.owner}` : ''}${opts.file ? ` · ${opts.file}` : ''}\n\n${experiment.description ?? ''}`,
+    ...(fc.searchAttributes
+      ? { typedSearchAttributes: [{ key: EXPERIMENT_KEY, value: experiment.title }, { key: FAULT_KINDS_KEY, value: [...new Set(experiment.method.map((f) => f.kind))] }] }
+      : {}),
+  });
+  return { workflowId, runId: handle.firstExecutionRunId, url: workflowUrl(fc.target, workflowId, handle.firstExecutionRunId) };
+}
+
+function handleOf(fc: FaultlineClient, id: string): WorkflowHandle {
+  return fc.client.workflow.getHandle(id);
+}
+
+export interface Status {
+  workflowId: string;
+  runId: string;
+  status: string; // RUNNING, COMPLETED, FAILED, ...
+  journal?: Journal;
+  guard?: GuardProgress;
+  url?: string;
+}
+
+/** The live journal (query) or the final one (result), plus the guard's last heartbeat. */
+export async function getStatus(fc: FaultlineClient, id: string): Promise<Status> {
+  const h = handleOf(fc, id);
+  let desc;
+  try {
+    desc = await h.describe();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new InvalidInput(`no experiment run with ID ${id}`);
+    throw e;
+  }
+  const status = desc.status.name;
+  let journal: Journal | undefined;
+  if (status === 'COMPLETED') journal = (await h.result()) as Journal;
+  else {
+    try { journal = await h.query(journalQuery); } catch { journal = undefined; } // no worker yet
+  }
+  let guard: GuardProgress | undefined;
+  const pending = desc.raw.pendingActivities ?? [];
+  for (const a of pending) {
+    if (a.activityType?.name !== 'observe' || !a.heartbeatDetails?.payloads?.length) continue;
+    guard = fc.client.options.loadedDataConverter.payloadConverter.fromPayload(a.heartbeatDetails.payloads[0] as never) as GuardProgress;
+  }
+  return { workflowId: id, runId: desc.runId, status, journal, guard, url: workflowUrl(fc.target, id, desc.runId) };
+}
+
+export async function waitForResult(fc: FaultlineClient, id: string): Promise<Journal> {
+  return (await handleOf(fc, id).result()) as Journal;
+}
+
+/** The kill switch: returns once every fault of the run is reverted. */
+export async function abortExperiment(fc: FaultlineClient, id: string, reason: string, who?: string, emergency = false): Promise<Journal> {
+  if (!reason.trim()) throw new InvalidInput('abort needs --reason');
+  try {
+    return await handleOf(fc, id).executeUpdate(abortExperimentUpdate, { args: [{ reason, who, emergency }] });
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new InvalidInput(`no running experiment with ID ${id}`);
+    throw e;
+  }
+}
+
+export async function runningExperiments(fc: FaultlineClient): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const w of fc.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'` })) ids.push(w.workflowId);
+  return ids;
+}
+
+/** The emergency stop: abort every running experiment at once; returns each one's outcome. */
+export async function revertAll(fc: FaultlineClient, reason: string, who?: string): Promise<{ workflowId: string; ok: boolean; verdict?: Verdict; error?: string }[]> {
+  const ids = await runningExperiments(fc);
+  return Promise.all(
+    ids.map(async (workflowId) => {
+      try {
+        const j = await abortExperiment(fc, workflowId, reason, who, true);
+        const allReverted = j.faults.every((f) => f.status === 'reverted' || f.status === 'not-applied' || f.status === 'planned');
+        return { workflowId, ok: allReverted, verdict: j.verdict };
+      } catch (e) {
+        return { workflowId, ok: false, error: (e as Error).message };
+      }
+    }),
+  );
+}
+
+export interface HistoryRow { workflowId: string; runId: string; experiment?: string; verdict?: string; status: string; start: string; durationMs?: number; url?: string }
+
+/** Past and running experiments from Temporal visibility; no second database. */
+export async function history(fc: FaultlineClient, limit = 20): Promise<HistoryRow[]> {
+  const rows: HistoryRow[] = [];
+  for await (const w of fc.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'`, pageSize: Math.min(limit, 100) })) {
+    const sa = w.typedSearchAttributes;
+    rows.push({
+      workflowId: w.workflowId,
+      runId: w.runId,
+      experiment: sa.get(EXPERIMENT_KEY),
+      verdict: sa.get(VERDICT_KEY),
+      status: w.status.name,
+      start: w.startTime.toISOString(),
+      durationMs: w.closeTime ? w.closeTime.getTime() - w.startTime.getTime() : undefined,
+      url: workflowUrl(fc.target, w.workflowId, w.runId),
+    });
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}

@@ -1,0 +1,98 @@
+// Shared test fixtures: a Temporal client on the run's dev server, workers in-process or as killable
+// child processes, demo experiments built from YAML, and Docker event counting.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Dockerode from 'dockerode';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { parseExperiment } from '../experiments/parse.ts';
+import type { Experiment } from '../experiments/schema.ts';
+import { createWorker, WORKFLOWS_PATH } from '../worker/worker.ts';
+import { PROJECT_ROOT, temporalTarget } from '../worker/config.ts';
+import type { ServerFacts } from './global-setup.ts';
+
+export const docker = new Dockerode();
+
+export function serverFacts(): ServerFacts {
+  return JSON.parse(readFileSync(process.env.FAULTLINE_TEST_SERVER_FACTS as string, 'utf8')) as ServerFacts;
+}
+
+export async function temporalClient(): Promise<{ client: Client; connection: Connection }> {
+  const connection = await Connection.connect(temporalTarget().connection);
+  return { client: new Client({ connection, namespace: temporalTarget().namespace }), connection };
+}
+
+let bundle: WorkflowBundleWithSourceMap | undefined;
+export async function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never });
+  return bundle;
+}
+
+/** A worker inside the test process; stop() shuts it down and waits for it. */
+export async function inProcessWorker(taskQueue: string, env: Record<string, string> = {}) {
+  Object.assign(process.env, env);
+  const { worker, connection } = await createWorker({ taskQueue, worker: { workflowBundle: await workflowBundle() } });
+  const running = worker.run();
+  return {
+    worker,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** A worker in its own process, so a test can SIGKILL it. Resolves once it polls. */
+export async function workerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<ChildProcess & { output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, FAULTLINE_TASK_QUEUE: taskQueue, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const deadline = Date.now() + 120_000;
+  while (!/Worker state changed.*RUNNING|state: 'RUNNING'/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`worker exited early: ${out}`);
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`worker did not start: ${out}`); }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return Object.assign(child, { output: () => out });
+}
+
+export function killProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+/** The demo experiment text with the demo's prefix and port substituted, parsed and validated. */
+export function demoExperiment(yaml: string, vars: { prefix: string; frontUrl: string }): Experiment {
+  const text = yaml.replaceAll('${PREFIX}', vars.prefix).replaceAll('${FRONT}', vars.frontUrl);
+  const r = parseExperiment(text, 'test.yaml');
+  if (!r.ok) throw new Error(r.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n'));
+  return r.experiment;
+}
+
+/** Docker events of the given kinds for the containers since `sinceSec` (epoch seconds), up to now. */
+export async function dockerEvents(ids: string[], kinds: string[], sinceSec: number): Promise<{ id: string; action: string }[]> {
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const stream = (await docker.getEvents({ since: sinceSec, until, filters: { container: ids, event: kinds } })) as NodeJS.ReadableStream;
+  let raw = '';
+  for await (const chunk of stream) raw += chunk.toString();
+  return raw.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; Action: string }).map((e) => ({ id: e.id, action: e.Action }));
+}
+
+export async function containerState(name: string): Promise<string> {
+  const info = await docker.getContainer(name).inspect();
+  return info.State.Status;
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}

@@ -1,0 +1,82 @@
+// Library entry of the fault proxy: the admin API server plus its proxies, optionally populated from a
+// Toxiproxy-format config file. Binds to 127.0.0.1 unless told otherwise, and refuses any other address
+// without a bearer token.
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { ProxyCollection } from './proxy-collection.ts';
+import { createApi } from './api.ts';
+import { formatAddress, isLoopback } from './addr.ts';
+
+export interface ProxyServerOptions {
+  host?: string;
+  port?: number;
+  /** Required when host is not a loopback address. */
+  token?: string;
+  /** Path of a JSON file in Toxiproxy's populate format (an array of proxies). */
+  config?: string;
+  log?: (msg: string) => void;
+}
+
+export interface ProxyServer {
+  /** "127.0.0.1:8474" */
+  address: string;
+  /** http://host:port of the admin API */
+  url: string;
+  proxies: ProxyCollection;
+  close(): Promise<void>;
+}
+
+export class ProxyConfigError extends Error {
+  override name = 'ProxyConfigError';
+}
+
+export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<ProxyServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 8474;
+  const log = opts.log ?? (() => undefined);
+  if (!isLoopback(host) && !opts.token)
+    throw new ProxyConfigError(`refusing to serve the admin API on ${host} without a token (set --token or FAULTLINE_PROXY_TOKEN)`);
+  const proxies = new ProxyCollection(log);
+  if (opts.config) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(opts.config, 'utf8'));
+    } catch (e) {
+      throw new ProxyConfigError(`cannot read config ${opts.config}: ${(e as Error).message}`);
+    }
+    const { proxies: made, error } = await proxies.populate(parsed).catch((e: Error) => ({ proxies: [], error: e }));
+    if (error) {
+      proxies.close();
+      throw new ProxyConfigError(`config ${opts.config}: ${error.message}`);
+    }
+    log(`populated ${made.length} proxies from ${opts.config}`);
+  }
+  const server = http.createServer({ keepAliveTimeout: 60_000 }, createApi(proxies, { token: opts.token, log }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    proxies.close();
+    throw new ProxyConfigError(`cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  server.on('clientError', (_err, socket) => socket.destroy());
+  const address = formatAddress(server.address());
+  log(`fault proxy admin API on http://${address}`);
+  return {
+    address,
+    url: `http://${address}`,
+    proxies,
+    close: async () => {
+      proxies.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

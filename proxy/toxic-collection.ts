@@ -1,0 +1,172 @@
+// The toxics of one proxy: validation of toxic JSON (Toxiproxy's rules, plus range checks), default
+// names and streams, leases (Faultline's additive `lease_ms` / `expires_at`), and fanning every change
+// out to the live connections. Everything here is synchronous: removal never waits on a connection.
+import type { ToxicRef } from './link.ts';
+import { STREAMS, type AnyToxicType, type Stream } from './toxic.ts';
+import { toxicType, toxicTypes } from './toxics/registry.ts';
+import {
+  ErrBadRequestBody,
+  ErrInvalidStream,
+  ErrInvalidToxicType,
+  ErrInvalidValue,
+  ErrToxicAlreadyExists,
+  ErrToxicNotFound,
+  joinError,
+} from './errors.ts';
+
+export const MAX_LEASE_MS = 7 * 24 * 3_600_000;
+
+export interface Toxic extends ToxicRef {
+  /** Epoch ms when the proxy removes it by itself. */
+  expiresAt?: number;
+  timer?: NodeJS.Timeout;
+}
+
+export interface ToxicJson {
+  attributes: Record<string, unknown>;
+  name: string;
+  type: string;
+  stream: Stream;
+  toxicity: number;
+  expires_at?: string;
+}
+
+/** The live connections, as the collection sees them. */
+export interface LinkSet {
+  forEachLink(stream: Stream, fn: (l: { add(t: ToxicRef): void; remove(name: string): void; replace(t: ToxicRef): void }) => void): void;
+}
+
+type Body = Record<string, unknown>;
+
+function field<T>(body: Body, key: string, check: (v: unknown) => v is T, what: string): T | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (!check(v)) throw joinError(`${key} must be ${what}`, ErrBadRequestBody);
+  return v;
+}
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function toxicity(body: Body, current: number): number {
+  const t = field(body, 'toxicity', isNumber, 'a number');
+  if (t === undefined) return current;
+  if (t < 0 || t > 1) throw joinError(`toxicity must be between 0 and 1, got ${t}`, ErrInvalidValue);
+  return t;
+}
+
+/** lease_ms: a positive number of ms, or null for "no lease"; undefined when absent. */
+export function leaseOf(body: Body): number | null | undefined {
+  const v = body.lease_ms;
+  if (v === undefined) return undefined;
+  if (v === null) return null;
+  if (!isNumber(v) || !Number.isInteger(v) || v < 1 || v > MAX_LEASE_MS)
+    throw joinError(`lease_ms must be a whole number of milliseconds from 1 to ${MAX_LEASE_MS}`, ErrInvalidValue);
+  return v;
+}
+
+function attributes(type: AnyToxicType, base: Record<string, unknown>, given: unknown): Record<string, unknown> {
+  if (given !== undefined && given !== null && !isObject(given)) throw joinError('attributes must be an object', ErrBadRequestBody);
+  const r = type.attributes.safeParse({ ...base, ...(given ?? {}) });
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = ['attributes', ...(issue?.path ?? [])].join('.');
+    throw joinError(`${path}: ${issue?.message ?? 'invalid'}`, ErrInvalidValue);
+  }
+  return r.data as Record<string, unknown>;
+}
+
+export class ToxicCollection {
+  private readonly byStream: Record<Stream, Toxic[]> = { upstream: [], downstream: [] };
+
+  constructor(
+    private readonly links: LinkSet,
+    private readonly onChange: () => void = () => undefined,
+  ) {}
+
+  /** Every toxic, upstream chain first (Toxiproxy's order). */
+  all(): Toxic[] {
+    return [...this.byStream.upstream, ...this.byStream.downstream];
+  }
+
+  get(name: string): Toxic | undefined {
+    return this.byStream.upstream.find((t) => t.name === name) ?? this.byStream.downstream.find((t) => t.name === name);
+  }
+
+  /** POST /proxies/{proxy}/toxics. */
+  add(body: unknown): Toxic {
+    if (!isObject(body)) throw joinError('expected a JSON object', ErrBadRequestBody);
+    const typeName = field(body, 'type', isString, 'a string') ?? '';
+    const type = toxicType(typeName);
+    const streamText = field(body, 'stream', isString, 'a string');
+    const stream = (streamText ?? type?.streams?.[0] ?? 'downstream').toLowerCase() as Stream;
+    if (!STREAMS.includes(stream)) throw ErrInvalidStream;
+    const name = field(body, 'name', isString, 'a string') || `${typeName}_${stream}`;
+    if (!type) throw joinError(`"${typeName}" (known: ${toxicTypes.map((t) => t.type).join(', ')})`, ErrInvalidToxicType);
+    if (type.streams && !type.streams.includes(stream))
+      throw joinError(`${type.type} works on the ${type.streams.join(' or ')} stream only`, ErrInvalidStream);
+    if (this.get(name)) throw ErrToxicAlreadyExists;
+    const t: Toxic = { name, type, stream, toxicity: toxicity(body, 1), attributes: attributes(type, type.defaults, body.attributes) };
+    const lease = leaseOf(body);
+    this.byStream[stream].push(t);
+    if (lease) this.lease(t, lease);
+    this.links.forEachLink(stream, (l) => l.add(t));
+    this.onChange();
+    return t;
+  }
+
+  /** PATCH/POST /proxies/{proxy}/toxics/{toxic}: attributes merge, toxicity and lease_ms update. */
+  update(name: string, body: unknown): Toxic {
+    const t = this.get(name);
+    if (!t) throw ErrToxicNotFound;
+    if (!isObject(body)) throw joinError('expected a JSON object', ErrBadRequestBody);
+    const nextToxicity = toxicity(body, t.toxicity);
+    const nextAttrs = body.attributes === undefined ? t.attributes : attributes(t.type, t.attributes, body.attributes);
+    const lease = leaseOf(body);
+    const changed = nextToxicity !== t.toxicity || JSON.stringify(nextAttrs) !== JSON.stringify(t.attributes);
+    t.toxicity = nextToxicity;
+    t.attributes = nextAttrs;
+    if (lease) this.lease(t, lease);
+    else if (lease === null) this.unlease(t);
+    // A lease renewal alone leaves the live connections alone (no re-roll, no flush).
+    if (changed) this.links.forEachLink(t.stream, (l) => l.replace(t));
+    this.onChange();
+    return t;
+  }
+
+  remove(name: string): void {
+    const t = this.get(name);
+    if (!t) throw ErrToxicNotFound;
+    this.unlease(t);
+    const list = this.byStream[t.stream];
+    list.splice(list.indexOf(t), 1);
+    this.links.forEachLink(t.stream, (l) => l.remove(name));
+    this.onChange();
+  }
+
+  reset(): void {
+    for (const t of this.all()) this.remove(t.name);
+  }
+
+  private lease(t: Toxic, ms: number): void {
+    this.unlease(t);
+    t.expiresAt = Date.now() + ms;
+    t.timer = setTimeout(() => {
+      t.timer = undefined;
+      if (this.get(t.name) === t) this.remove(t.name);
+    }, ms);
+    t.timer.unref();
+  }
+
+  private unlease(t: Toxic): void {
+    if (t.timer) clearTimeout(t.timer);
+    t.timer = undefined;
+    t.expiresAt = undefined;
+  }
+}
+
+export function toxicJson(t: Toxic): ToxicJson {
+  const j: ToxicJson = { attributes: t.attributes, name: t.name, type: t.type.type, stream: t.stream, toxicity: t.toxicity };
+  if (t.expiresAt !== undefined) j.expires_at = new Date(t.expiresAt).toISOString();
+  return j;
+}

@@ -1,0 +1,44 @@
+// bandwidth: limit the rate to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). Large chunks are cut so
+// the stream flows smoothly; the source is paused while more than a second's worth is queued.
+import { z } from 'zod';
+import { DueQueue, type ToxicType } from '../toxic.ts';
+import { now } from '../clock.ts';
+
+const attributes = z.object({ rate: z.number().int().min(0).max(100_000_000) });
+type Attrs = z.infer<typeof attributes>;
+
+export const bandwidth: ToxicType<Attrs> = {
+  type: 'bandwidth',
+  attributes,
+  defaults: { rate: 0 },
+  create(a, ctx) {
+    let paused = false;
+    const q = new DueQueue(ctx, () => {
+      if (paused) {
+        paused = false;
+        ctx.resumeSource();
+      }
+    });
+    let nextFree = 0;
+    const slice = Math.max(1, a.rate * 100); // bytes per 100 ms
+    return {
+      data: (c) => {
+        if (a.rate <= 0) return q.add(c, 0);
+        for (let off = 0; off < c.length; off += slice) {
+          const part = off === 0 && c.length <= slice ? c : c.subarray(off, off + slice);
+          nextFree = Math.max(nextFree, now()) + part.length / a.rate; // bytes / (bytes per ms)
+          q.add(part, nextFree);
+        }
+        if (!paused && q.bytes > Math.max(65_536, a.rate * 1000)) {
+          paused = true;
+          ctx.pauseSource();
+        }
+      },
+      end: () => q.add(null, 0),
+      flush: () => {
+        q.flush();
+        if (paused) ctx.resumeSource();
+      },
+    };
+  },
+};

@@ -1,0 +1,28 @@
+// slow_close: hand data on unchanged but delay the close (EOF) by `delay` ms.
+import { z } from 'zod';
+import type { ToxicType } from '../toxic.ts';
+import { at, now, type Timer } from '../clock.ts';
+
+const attributes = z.object({ delay: z.number().int().min(0).max(86_400_000) });
+type Attrs = z.infer<typeof attributes>;
+
+export const slowClose: ToxicType<Attrs> = {
+  type: 'slow_close',
+  attributes,
+  defaults: { delay: 0 },
+  create(a, ctx) {
+    let timer: Timer | undefined;
+    return {
+      data: (c) => ctx.push(c),
+      end: () => {
+        timer = at(now() + a.delay, () => ctx.end());
+      },
+      flush: () => {
+        if (timer) {
+          timer.cancel();
+          ctx.end();
+        }
+      },
+    };
+  },
+};

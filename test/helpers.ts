@@ -79,13 +79,16 @@ export function demoExperiment(yaml: string, vars: { prefix: string; frontUrl: s
   return r.experiment;
 }
 
-/** Docker events of the given kinds for the containers since `sinceSec` (epoch seconds), up to now. */
-export async function dockerEvents(ids: string[], kinds: string[], sinceSec: number): Promise<{ id: string; action: string }[]> {
+/** Docker events of the given kinds for the containers since `sinceMs` (epoch ms), up to now. */
+export async function dockerEvents(ids: string[], kinds: string[], sinceMs: number): Promise<{ id: string; action: string }[]> {
   const until = Math.ceil(Date.now() / 1000) + 1;
-  const stream = (await docker.getEvents({ since: sinceSec, until, filters: { container: ids, event: kinds } })) as NodeJS.ReadableStream;
+  const stream = (await docker.getEvents({ since: Math.floor(sinceMs / 1000) - 1, until, filters: { container: ids, event: kinds } })) as NodeJS.ReadableStream;
   let raw = '';
   for await (const chunk of stream) raw += chunk.toString();
-  return raw.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; Action: string }).map((e) => ({ id: e.id, action: e.Action }));
+  return raw.split('\n').filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: string; Action: string; timeNano: number })
+    .filter((e) => e.timeNano / 1e6 >= sinceMs)
+    .map((e) => ({ id: e.id, action: e.Action }));
 }
 
 export async function containerState(name: string): Promise<string> {

@@ -161,7 +161,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
           summary: e.guard ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}` : `hold faults for ${formatMs(windowMs)}`,
           startToCloseTimeout: windowMs + 120_000,
           heartbeatTimeout: '5s',
-          retry: { initialInterval: '200ms', maximumInterval: '2s', maximumAttempts: 0 },
+          retry: { initialInterval: '200ms', maximumInterval: '2s' },
         },
         [{ guard: e.guard, windowEndsAt: start + windowMs, active: journal.faults.filter((f) => f.handle).map((f) => ({ kind: f.kind, handle: f.handle as Record<string, unknown> })), keepAliveEveryMs: KEEPALIVE_MS }],
       );

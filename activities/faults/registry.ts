@@ -6,6 +6,12 @@ import { containerStop } from './container-stop.ts';
 import { containerRestart } from './container-restart.ts';
 import { containerPause } from './container-pause.ts';
 import { networkPartition } from './network-partition.ts';
+import { proxyLatency } from './proxy-latency.ts';
+import { proxyPartition } from './proxy-partition.ts';
+import { proxyBandwidth } from './proxy-bandwidth.ts';
+import { proxyReset } from './proxy-reset.ts';
+import { httpDelay } from './http-delay.ts';
+import { httpAbort } from './http-abort.ts';
 
 export const faultKinds = [
   containerKill,
@@ -13,6 +19,12 @@ export const faultKinds = [
   containerRestart,
   containerPause,
   networkPartition,
+  proxyLatency,
+  proxyPartition,
+  proxyBandwidth,
+  proxyReset,
+  httpDelay,
+  httpAbort,
 ] as const satisfies readonly AnyFaultKind[];
 
 const byName = new Map<string, AnyFaultKind>(faultKinds.map((k) => [k.name, k]));

@@ -1,0 +1,29 @@
+// http.abort: answer matching HTTP/1.1 requests on fault proxy routes with an error status instead of
+// passing them on (service-mesh style fault injection).
+import { z } from 'zod';
+import { faultBase } from '../../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../../experiments/duration.ts';
+import type { FaultKind } from './types.ts';
+import { handle, httpMatch, httpMatchAttributes, httpMatchText, proxyFaultOps, proxyNames, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+
+const spec = z.strictObject({
+  kind: z.literal('http.abort'),
+  ...faultBase,
+  proxy: proxyNames,
+  status: z.number().int().min(200).max(599).default(503).describe('Status of the injected answer.'),
+  body: z.string().max(65_536).optional().describe('Body of the injected answer.'),
+  ...httpMatch,
+});
+export type HttpAbortSpec = z.infer<typeof spec>;
+
+export const httpAbort: FaultKind<HttpAbortSpec, ProxyFaultHandle> = {
+  name: 'http.abort',
+  spec,
+  ...proxyFaultOps,
+  describe: (s) => `answer ${httpMatchText(s)} with ${s.status} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (_p, s) =>
+    handle(
+      s.proxy,
+      toxicsFor(s.kind, 'http_abort', ['upstream'], 1, { status: s.status, ...(s.body === undefined ? {} : { body: s.body }), ...httpMatchAttributes(s) }),
+    ),
+};

@@ -1,0 +1,24 @@
+// http.delay: hold matching HTTP/1.1 requests on fault proxy routes before they reach the service
+// (service-mesh style fault injection; match a test header to hit only synthetic traffic).
+import { z } from 'zod';
+import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../../experiments/duration.ts';
+import type { FaultKind } from './types.ts';
+import { handle, httpMatch, httpMatchAttributes, httpMatchText, proxyFaultOps, proxyNames, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+
+const spec = z.strictObject({
+  kind: z.literal('http.delay'),
+  ...faultBase,
+  proxy: proxyNames,
+  delay: durationSchema.describe('How long each matching request is held.'),
+  ...httpMatch,
+});
+export type HttpDelaySpec = z.infer<typeof spec>;
+
+export const httpDelay: FaultKind<HttpDelaySpec, ProxyFaultHandle> = {
+  name: 'http.delay',
+  spec,
+  ...proxyFaultOps,
+  describe: (s) => `delay ${httpMatchText(s)} by ${formatMs(durationMs(s.delay))} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (_p, s) => handle(s.proxy, toxicsFor(s.kind, 'http_delay', ['upstream'], 1, { delay: durationMs(s.delay), ...httpMatchAttributes(s) })),
+};

@@ -1,0 +1,24 @@
+// proxy.bandwidth: limit throughput through fault proxy routes, in KB/s.
+import { z } from 'zod';
+import { faultBase } from '../../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../../experiments/duration.ts';
+import type { FaultKind } from './types.ts';
+import { handle, proxyFaultOps, proxyNames, streamsOf, toxicityField, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+
+const spec = z.strictObject({
+  kind: z.literal('proxy.bandwidth'),
+  ...faultBase,
+  proxy: proxyNames,
+  rate: z.number().int().min(1).max(100_000_000).describe('KB/s (1 KB = 1000 bytes).'),
+  stream: z.enum(['upstream', 'downstream', 'both']).default('downstream'),
+  toxicity: toxicityField,
+});
+export type ProxyBandwidthSpec = z.infer<typeof spec>;
+
+export const proxyBandwidth: FaultKind<ProxyBandwidthSpec, ProxyFaultHandle> = {
+  name: 'proxy.bandwidth',
+  spec,
+  ...proxyFaultOps,
+  describe: (s) => `limit ${asList(s.proxy).join(', ')} to ${s.rate} KB/s (${s.stream}) for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (_p, s) => handle(s.proxy, toxicsFor(s.kind, 'bandwidth', streamsOf(s.stream), s.toxicity, { rate: s.rate })),
+};

@@ -1,0 +1,24 @@
+// proxy.reset: reset connections through fault proxy routes (TCP RST) once data flows, after a delay.
+import { z } from 'zod';
+import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../../experiments/duration.ts';
+import type { FaultKind } from './types.ts';
+import { handle, proxyFaultOps, proxyNames, toxicityField, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+
+const spec = z.strictObject({
+  kind: z.literal('proxy.reset'),
+  ...faultBase,
+  proxy: proxyNames,
+  after: durationSchema.default('0ms').describe('Time after the first data before the reset.'),
+  stream: z.enum(['upstream', 'downstream']).default('upstream'),
+  toxicity: toxicityField,
+});
+export type ProxyResetSpec = z.infer<typeof spec>;
+
+export const proxyReset: FaultKind<ProxyResetSpec, ProxyFaultHandle> = {
+  name: 'proxy.reset',
+  spec,
+  ...proxyFaultOps,
+  describe: (s) => `reset ${Math.round(s.toxicity * 100)}% of connections on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (_p, s) => handle(s.proxy, toxicsFor(s.kind, 'reset_peer', [s.stream], s.toxicity, { timeout: durationMs(s.after) })),
+};

@@ -1,7 +1,7 @@
 // The client library: everything the CLI does with Temporal, as typed functions without argv or
 // printing. The CLI and the tests use only this.
 import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { Experiment } from '../experiments/schema.ts';
 import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts';
 import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../workflows/definitions.ts';
@@ -36,7 +36,7 @@ async function ensureSearchAttributes(connection: Connection, target: TemporalTa
     const have = new Set(Object.keys(res.customAttributes ?? {}));
     const missing = Object.keys(SEARCH_ATTRIBUTES).filter((n) => !have.has(n));
     if (!missing.length) return true;
-    const T = temporal.api.enums.v1.IndexedValueType;
+    const T = proto.temporal.api.enums.v1.IndexedValueType;
     await connection.operatorService.addSearchAttributes({
       namespace: target.namespace,
       searchAttributes: Object.fromEntries(missing.map((n) => [n, SEARCH_ATTRIBUTES[n] === 'KeywordList' ? T.INDEXED_VALUE_TYPE_KEYWORD_LIST : T.INDEXED_VALUE_TYPE_KEYWORD])),
@@ -68,6 +68,10 @@ export async function startExperiment(fc: FaultlineClient, experiment: Experimen
       : {}),
   });
   return { workflowId, runId: handle.firstExecutionRunId, url: workflowUrl(fc.target, workflowId, handle.firstExecutionRunId) };
+}
+
+export function workflowUrlFor(fc: FaultlineClient, id: string): string | undefined {
+  return workflowUrl(fc.target, id);
 }
 
 function handleOf(fc: FaultlineClient, id: string): WorkflowHandle {

@@ -1,0 +1,60 @@
+// faultline run FILE [--wait] [--json]: validate, start the workflow, optionally follow it live.
+import { parseExperimentFile } from '../../experiments/parse.ts';
+import { InvalidInput } from '../../experiments/errors.ts';
+import { exitCodeFor, type Journal } from '../../experiments/journal.ts';
+import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../client.ts';
+import { ensureTemporal } from '../embedded.ts';
+import { progressLine, summary } from '../render.ts';
+import type { Io } from '../io.ts';
+import { runWorker } from '../../worker/worker.ts';
+
+export interface RunOptions { wait?: boolean; json?: boolean; taskQueue?: string; worker?: boolean; who?: string }
+
+export async function runCommand(file: string, opts: RunOptions, io: Io): Promise<number> {
+  const parsed = await parseExperimentFile(file);
+  if (!parsed.ok) throw new InvalidInput(`${file} is not a valid experiment`, parsed.problems);
+  await ensureTemporal();
+  const fc = await connectClient();
+  const ac = new AbortController();
+  let workerDone: Promise<void> | undefined;
+  try {
+    if (opts.worker) workerDone = runWorker({ taskQueue: opts.taskQueue, signal: ac.signal });
+    const started = await startExperiment(fc, parsed.experiment, { file, taskQueue: opts.taskQueue, who: opts.who });
+    if (!opts.wait) {
+      if (opts.json) io.out(JSON.stringify(started));
+      else io.out(`started ${started.workflowId}${started.url ? `\n  history: ${started.url}` : ''}`);
+      return 0;
+    }
+    if (!opts.json) io.out(`started ${started.workflowId}${started.url ? `\n  history: ${started.url}` : ''}`);
+    const journal = await follow(fc, started.workflowId, io, !opts.json);
+    if (opts.json) io.out(JSON.stringify(journal, null, 2));
+    else io.out(summary(journal, started.url));
+    return exitCodeFor(journal.verdict);
+  } finally {
+    ac.abort();
+    await workerDone?.catch(() => undefined);
+    await fc.close();
+  }
+}
+
+/** Polls status for live progress (phase, time left, last guard sample) until the run closes. */
+export async function follow(fc: FaultlineClient, id: string, io: Io, show: boolean): Promise<Journal> {
+  let lastPrinted = '';
+  let lastAt = 0;
+  for (;;) {
+    const s = await getStatus(fc, id);
+    if (s.status !== 'RUNNING') {
+      if (show && io.isTTY) io.out('');
+      if (s.journal?.verdict) return s.journal;
+      throw new Error(`experiment ${id} ended as ${s.status} without a verdict`);
+    }
+    const line = progressLine(s.journal, s.guard);
+    const phaseChanged = line.split(']')[0] !== lastPrinted.split(']')[0];
+    if (show && (io.isTTY || phaseChanged || Date.now() - lastAt > 5_000)) {
+      io.live(line);
+      lastPrinted = line;
+      lastAt = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 400));
+  }
+}

@@ -1,0 +1,20 @@
+// faultline validate FILE...: exit 0 when every file is valid, 2 with one line per problem.
+import { parseExperimentFile } from '../../experiments/parse.ts';
+import { formatProblem, type Problem } from '../../experiments/errors.ts';
+import type { Io } from '../io.ts';
+
+export async function validateCommand(files: string[], opts: { json?: boolean }, io: Io): Promise<number> {
+  const problems: Problem[] = [];
+  const valid: string[] = [];
+  for (const f of files) {
+    const r = await parseExperimentFile(f);
+    if (r.ok) valid.push(f);
+    else problems.push(...r.problems);
+  }
+  if (opts.json) io.out(JSON.stringify({ valid, problems }, null, 2));
+  else {
+    for (const p of problems) io.err(formatProblem(p));
+    for (const f of valid) io.out(`${f}: valid`);
+  }
+  return problems.length ? 2 : 0;
+}

@@ -1,0 +1,51 @@
+// Text rendering of journals, progress and history for the terminal. Pure: returns strings.
+import type { GuardProgress, Journal, ProbeSample } from '../experiments/journal.ts';
+import { formatMs } from '../experiments/duration.ts';
+import type { HistoryRow } from './client.ts';
+
+const time = (iso?: string) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+export function sampleLine(s?: ProbeSample): string {
+  if (!s) return 'no sample yet';
+  return `${s.probe} ${s.ok ? 'ok' : 'FAIL'} · ${s.requests} req · err ${(s.errorRate * 100).toFixed(0)}% · p50 ${s.p50Ms}ms p95 ${s.p95Ms}ms p99 ${s.p99Ms}ms${s.violations.length ? ` · ${s.violations.join('; ')}` : ''}`;
+}
+
+export function progressLine(j: Journal | undefined, g: GuardProgress | undefined, nowMs = Date.now()): string {
+  if (!j) return 'waiting for a worker to pick the run up…';
+  const left = j.windowEndsAt && j.phase === 'observing' ? ` · ${formatMs(Math.max(0, Date.parse(j.windowEndsAt) - nowMs))} left` : '';
+  const guard = j.phase === 'observing' && g ? ` · guard #${g.samples}${g.consecutiveFailures ? ` (${g.consecutiveFailures} failing)` : ''}: ${sampleLine(g.last)}` : '';
+  return `[${j.phase}]${left}${guard}`;
+}
+
+export function summary(j: Journal, url?: string): string {
+  const lines: string[] = [];
+  const dur = j.finishedAt ? formatMs(Date.parse(j.finishedAt) - Date.parse(j.startedAt)) : 'running';
+  lines.push(`${(j.verdict ?? 'running').toUpperCase()}  ${j.experiment.title}  (${dur})`);
+  if (j.reason) lines.push(`  ${j.reason}`);
+  lines.push(`  hypothesis: ${j.experiment.hypothesis.statement}`);
+  if (j.selection) {
+    lines.push(`  targets: ${j.selection.selected.map((t) => t.name).join(', ') || 'none'} (of ${j.selection.matched.length} matched, seed ${j.selection.seed}${j.selection.protectedSkipped.length ? `, protected skipped: ${j.selection.protectedSkipped.join(', ')}` : ''})`);
+  }
+  if (j.faults.length) {
+    lines.push('  faults:');
+    for (const f of j.faults) {
+      lines.push(`    ${f.status.padEnd(12)} ${f.summary}  injected ${time(f.injectedAt)}  reverted ${time(f.revertedAt)}${f.errors.length ? `  errors: ${f.errors.length}` : ''}`);
+    }
+  }
+  for (const s of j.steadyStateBefore) lines.push(`  before: ${sampleLine(s)}`);
+  if (j.guardSamples.count) lines.push(`  guard: ${j.guardSamples.count} samples, ${j.guardSamples.failed} failing; worst: ${sampleLine(j.guardSamples.worst)}`);
+  if (j.abort) lines.push(`  abort: by ${j.abort.by}${j.abort.who ? ` (${j.abort.who})` : ''} at ${time(j.abort.at)}: ${j.abort.reason}`);
+  if (j.detectToRevertMs !== undefined) lines.push(`  detect → all reverted: ${j.detectToRevertMs} ms`);
+  for (const s of j.steadyStateAfter) lines.push(`  after: ${sampleLine(s)}`);
+  lines.push(`  workflow: ${j.workflowId}`);
+  if (url) lines.push(`  history: ${url}`);
+  return lines.join('\n');
+}
+
+export function historyTable(rows: HistoryRow[]): string {
+  if (!rows.length) return 'no experiments yet';
+  const head = ['ID', 'EXPERIMENT', 'VERDICT', 'STATUS', 'START', 'DURATION'];
+  const body = rows.map((r) => [r.workflowId, r.experiment ?? '-', r.verdict ?? '-', r.status, time(r.start), r.durationMs === undefined ? 'running' : formatMs(r.durationMs)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  return [head, ...body].map((row) => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}

@@ -2,7 +2,7 @@
 // upstream. The answer carries Content-Length, so keep-alive connections go on with the next request.
 import { z } from 'zod';
 import type { ToxicType } from '../toxic.ts';
-import { answer, httpStage, matchAttributes, matchDefaults, matches } from './http.ts';
+import { httpStage, matchAttributes, matchDefaults, matches } from './http.ts';
 
 const attributes = z.object({ status: z.number().int().min(200).max(599), body: z.string().max(65_536), ...matchAttributes });
 type Attrs = z.infer<typeof attributes>;
@@ -13,5 +13,5 @@ export const httpAbort: ToxicType<Attrs> = {
   defaults: { status: 503, body: 'fault injected by faultline\n', ...matchDefaults },
   streams: ['upstream'],
   create: (a, ctx) =>
-    httpStage(ctx, (h) => (matches(a, h) ? { kind: 'answer', response: answer(a.status, a.body, h, false), close: false } : { kind: 'pass' })),
+    httpStage(ctx, (h) => (matches(a, h) ? { kind: 'answer', status: a.status, body: a.body } : { kind: 'pass' })),
 };

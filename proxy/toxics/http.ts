@@ -22,7 +22,7 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
-export type Decision = { kind: 'pass' } | { kind: 'hold'; until: number } | { kind: 'answer'; response: Buffer; close: boolean };
+export type Decision = { kind: 'pass' } | { kind: 'hold'; until: number } | { kind: 'answer'; status: number; body: string };
 
 export const matchAttributes = {
   percentage: z.number().min(0).max(100),
@@ -138,8 +138,9 @@ export function httpStage(ctx: StageContext, decide: (h: RequestHead) => Decisio
     const d = decide(h);
     drop = d.kind === 'answer';
     if (d.kind === 'answer') {
-      const close = d.close || h.close || h.expectContinue || h.body === 'raw';
-      ctx.reply(d.response, close);
+      // Close when the client asked to, or when we cannot tell where its unsent body would end.
+      const close = h.close || h.expectContinue || h.body === 'raw';
+      ctx.reply(answer(d.status, d.body, h, close), close);
       if (close) closeAfter = true;
     } else q.add(headBuf, d.kind === 'hold' ? d.until : 0);
     if (h.body === 'raw') state = 'raw';

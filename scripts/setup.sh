@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Idempotent setup for a fresh Debian machine, run as root from anywhere: Docker daemon, Temporal CLI,
+# npm dependencies. Each step is skipped when what it provides is already there.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STATE="$ROOT/.state"
+TOOLS_BIN="$ROOT/.tools/bin"
+TEMPORAL_VERSION="v1.5.1"
+mkdir -p "$STATE"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "need root to run: $*"
+  fi
+}
+
+# --- Docker -----------------------------------------------------------------------------------
+docker_answers() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
+
+if docker_answers; then
+  say "docker: daemon answers ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?'))"
+else
+  if ! command -v dockerd >/dev/null 2>&1; then
+    say "docker: installing docker.io, iproute2, iptables from Debian (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -qq >"$STATE/apt.log" 2>&1 || die "apt-get update failed, see $STATE/apt.log"
+    as_root apt-get install -y -qq --no-install-recommends docker.io iproute2 iptables >>"$STATE/apt.log" 2>&1 \
+      || die "apt-get install docker.io failed, see $STATE/apt.log"
+  fi
+  if pgrep -x dockerd >/dev/null 2>&1; then
+    say "docker: dockerd is running but does not answer yet; waiting"
+  else
+    say "docker: starting dockerd in the background (log: .state/dockerd.log)"
+    # setsid: the daemon outlives this script and is not hit by a Ctrl-C aimed at it.
+    as_root setsid nohup dockerd >"$STATE/dockerd.log" 2>&1 </dev/null &
+    DOCKERD_PID=$!
+  fi
+  for _ in $(seq 1 60); do
+    docker_answers && break
+    if [ -n "${DOCKERD_PID:-}" ] && ! kill -0 "$DOCKERD_PID" 2>/dev/null; then
+      die "dockerd exited at start; last lines of .state/dockerd.log:
+$(tail -n 15 "$STATE/dockerd.log" 2>/dev/null)"
+    fi
+    sleep 1
+  done
+  docker_answers || die "docker daemon did not answer within 60 s; last lines of .state/dockerd.log:
+$(tail -n 15 "$STATE/dockerd.log" 2>/dev/null)"
+  say "docker: daemon answers"
+fi
+
+# --- Temporal CLI (dev server) ----------------------------------------------------------------
+if [ -x "$TOOLS_BIN/temporal" ]; then
+  say "temporal: $TOOLS_BIN/temporal present"
+elif command -v temporal >/dev/null 2>&1; then
+  say "temporal: $(command -v temporal) on PATH"
+else
+  command -v go >/dev/null 2>&1 || die "temporal CLI missing and no Go toolchain to build it (install golang or put 'temporal' on PATH)"
+  say "temporal: building CLI $TEMPORAL_VERSION with go install (a few minutes; log: .state/temporal-build.log)"
+  mkdir -p "$TOOLS_BIN"
+  GOBIN="$TOOLS_BIN" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION" >"$STATE/temporal-build.log" 2>&1 \
+    || die "go install temporal failed, see $STATE/temporal-build.log"
+  say "temporal: installed $TOOLS_BIN/temporal"
+fi
+
+# --- npm dependencies -------------------------------------------------------------------------
+command -v npm >/dev/null 2>&1 || die "npm not found (Node.js 20.18+ is required)"
+STAMP="$STATE/npm-ci.stamp"
+LOCK_SUM="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ -d node_modules ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$LOCK_SUM" ]; then
+  say "npm: node_modules matches package-lock.json"
+elif [ -d node_modules ] && [ ! -f "$STAMP" ] && npm ls --depth=0 >/dev/null 2>&1; then
+  # Installed before this script kept a stamp, and consistent with the lock: adopt it.
+  echo "$LOCK_SUM" >"$STAMP"
+  say "npm: node_modules matches package-lock.json"
+else
+  say "npm: npm ci (log: .state/npm-ci.log)"
+  npm ci --no-audit --no-fund >"$STATE/npm-ci.log" 2>&1 || die "npm ci failed, see $STATE/npm-ci.log"
+  echo "$LOCK_SUM" >"$STAMP"
+  say "npm: installed"
+fi
+
+say "ready"

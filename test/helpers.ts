@@ -55,7 +55,7 @@ export async function workerProcess(taskQueue: string, env: Record<string, strin
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
   const deadline = Date.now() + 120_000;
-  while (!/Worker state changed.*RUNNING|state: 'RUNNING'/.test(out)) {
+  while (!out.includes('faultline worker ready')) {
     if (child.exitCode !== null) throw new Error(`worker exited early: ${out}`);
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`worker did not start: ${out}`); }
     await new Promise((r) => setTimeout(r, 200));

@@ -2,7 +2,8 @@
 // so they can SIGKILL it mid-fault.
 import { runWorker } from './worker.ts';
 
-runWorker({ taskQueue: process.env.FAULTLINE_TASK_QUEUE }).then(
+const taskQueue = process.env.FAULTLINE_TASK_QUEUE;
+runWorker({ taskQueue, onReady: () => console.log(`faultline worker ready (pid ${process.pid}, task queue ${taskQueue ?? 'faultline'})`) }).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(`faultline worker: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,6 +1,6 @@
 // Worker wiring: Temporal connection, the activities with their ports, and shutdown.
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { Ports } from '../activities/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
@@ -17,8 +17,22 @@ export interface FaultlineWorkerOptions {
   target?: TemporalTarget;
   taskQueue?: string;
   ports?: Ports;
+  /** Called once the worker polls. */
+  onReady?: () => void;
+  /** Stops the worker gracefully when aborted (in-process workers of `run --worker` and quickstart). */
+  signal?: AbortSignal;
   /** Extra Worker options (e.g. a prebuilt workflowBundle in tests). */
   worker?: Partial<WorkerOptions>;
+}
+
+let runtimeReady = false;
+/** Quiet SDK logs by default (FAULTLINE_LOG_LEVEL=INFO or DEBUG for more); once per process. */
+function installRuntime(): void {
+  if (runtimeReady) return;
+  runtimeReady = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger((process.env.FAULTLINE_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  } catch { /* already installed by the host process */ }
 }
 
 export async function createWorker(opts: FaultlineWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
@@ -39,9 +53,15 @@ export async function createWorker(opts: FaultlineWorkerOptions = {}): Promise<{
 /** Runs until SIGINT/SIGTERM (the SDK's shutdown signals), then drains and closes the connection. */
 export async function runWorker(opts: FaultlineWorkerOptions = {}): Promise<void> {
   const { worker, connection } = await createWorker(opts);
+  const ready = setInterval(() => {
+    if (worker.getState() !== 'RUNNING') return;
+    clearInterval(ready);
+    opts.onReady?.();
+  }, 50);
   try {
-    await worker.run();
+    await (opts.signal ? worker.runUntil(new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true }))) : worker.run());
   } finally {
+    clearInterval(ready);
     await connection.close();
   }
 }

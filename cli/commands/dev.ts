@@ -11,8 +11,7 @@ import type { Io } from '../io.ts';
 export async function workerCommand(opts: { taskQueue?: string }, io: Io): Promise<number> {
   await ensureTemporal();
   const t = temporalTarget();
-  io.err(`faultline worker on ${t.address} (namespace ${t.namespace}, task queue ${opts.taskQueue ?? 'faultline'}); Ctrl-C to stop`);
-  await runWorker({ taskQueue: opts.taskQueue });
+  await runWorker({ taskQueue: opts.taskQueue, onReady: () => io.err(`faultline worker ready on ${t.address} (namespace ${t.namespace}, task queue ${opts.taskQueue ?? 'faultline'}); Ctrl-C to stop`) });
   return 0;
 }
 

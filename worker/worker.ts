@@ -36,6 +36,7 @@ function installRuntime(): void {
 }
 
 export async function createWorker(opts: FaultlineWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+  installRuntime();
   const target = opts.target ?? temporalTarget();
   const { apiKey, ...rest } = target.connection;
   const connection = await NativeConnection.connect({ ...rest, apiKey: typeof apiKey === "function" ? apiKey() : apiKey });

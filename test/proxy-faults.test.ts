@@ -1,0 +1,250 @@
+// The proxy.* and http.* fault kinds against a real fault proxy, through Faultline's ProxyClient:
+// inject, see the effect through a socket, revert (twice: idempotent), and the lease lapsing when
+// keepAlive stops.
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Pool, request } from 'undici';
+import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
+import { ProxyClient } from '../activities/adapters/proxy-client.ts';
+import { faultKind } from '../activities/faults/registry.ts';
+import { FAULT_LEASE_MS, type ProxyFaultHandle } from '../activities/faults/proxy-common.ts';
+import type { Ports } from '../activities/ports.ts';
+import { Client, echoServer, sleep } from '../proxy/test/support.ts';
+
+let srv: ProxyServer;
+let echo: Awaited<ReturnType<typeof echoServer>>;
+let web: http.Server;
+let ports: Ports;
+const listen: Record<string, number> = {};
+
+beforeAll(async () => {
+  echo = await echoServer();
+  web = http.createServer((req, res) => res.end(`ok ${req.url}`));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  srv = await startProxyServer({ port: 0, token: 'test-token' });
+  ports = { containers: {} as Ports['containers'], proxy: new ProxyClient(srv.url, 'test-token') };
+});
+afterAll(async () => {
+  await srv.close();
+  await echo.close();
+  await new Promise<void>((r) => web.close(() => r()));
+});
+afterEach(() => srv.proxies.close());
+
+async function route(name: string, upstreamPort: number): Promise<number> {
+  const p = await srv.proxies.create({ name, listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstreamPort}` });
+  listen[name] = Number(p.listen.split(':')[1]);
+  return listen[name];
+}
+
+async function toxicsOn(proxy: string): Promise<{ name: string; type: string; attributes: Record<string, unknown>; expires_at?: string }[]> {
+  const r = await request(`${srv.url}/proxies/${proxy}/toxics`, { headers: { authorization: 'Bearer test-token' } });
+  return (await r.body.json()) as never;
+}
+
+/** Parses the fault entry with its kind's own schema, prepares the handle. */
+async function prepared(entry: Record<string, unknown>): Promise<{ kind: NonNullable<ReturnType<typeof faultKind>>; spec: unknown; h: ProxyFaultHandle }> {
+  const kind = faultKind(entry.kind as string);
+  if (!kind) throw new Error(`no kind ${String(entry.kind)}`);
+  const spec = kind.spec.parse({ duration: '30s', ...entry });
+  const h = (await kind.prepare(ports, spec, {})) as ProxyFaultHandle;
+  return { kind, spec, h };
+}
+
+async function rtt(c: Client, msg: string): Promise<number> {
+  const t = performance.now();
+  c.write(msg);
+  expect(await c.read(msg.length)).toBe(msg);
+  return performance.now() - t;
+}
+
+describe('specs', () => {
+  it('accepts good entries and rejects bad ones with the field named', () => {
+    const good = [
+      { kind: 'proxy.latency', proxy: 'api', latency: '300ms' },
+      { kind: 'proxy.latency', proxy: ['a', 'b'], latency: '1s', jitter: '20ms', stream: 'both', toxicity: 0.5 },
+      { kind: 'proxy.partition', proxy: 'db' },
+      { kind: 'proxy.partition', proxy: 'db', mode: 'down' },
+      { kind: 'proxy.bandwidth', proxy: 'db', rate: 100 },
+      { kind: 'proxy.reset', proxy: 'db', after: '100ms' },
+      { kind: 'http.delay', proxy: 'api', delay: '2s', headers: { 'x-test': '1' }, pathPrefix: '/orders', method: 'post' },
+      { kind: 'http.abort', proxy: 'api', status: 500, percentage: 25 },
+    ];
+    for (const g of good) expect(faultKind(g.kind)!.spec.safeParse({ duration: '10s', ...g }).success, JSON.stringify(g)).toBe(true);
+    const bad: [Record<string, unknown>, string][] = [
+      [{ kind: 'proxy.latency', latency: '300ms' }, 'proxy'],
+      [{ kind: 'proxy.latency', proxy: 'api', latency: 'slow' }, 'latency'],
+      [{ kind: 'proxy.latency', proxy: 'api', latency: '1s', toxicity: 3 }, 'toxicity'],
+      [{ kind: 'proxy.partition', proxy: 'db', mode: 'sideways' }, 'mode'],
+      [{ kind: 'proxy.bandwidth', proxy: 'db', rate: 0 }, 'rate'],
+      [{ kind: 'http.abort', proxy: 'api', status: 42 }, 'status'],
+      [{ kind: 'http.delay', proxy: 'api', delay: '1s', pathPrefix: 'orders' }, 'pathPrefix'],
+      [{ kind: 'http.delay', proxy: 'api', delay: '1s', extra: true }, 'extra'],
+    ];
+    for (const [b, field] of bad) {
+      const r = faultKind(b.kind as string)!.spec.safeParse({ duration: '10s', ...b });
+      expect(r.success, JSON.stringify(b)).toBe(false);
+      expect(JSON.stringify(r.error?.issues), JSON.stringify(b)).toContain(field);
+    }
+  });
+});
+
+describe('proxy.latency', () => {
+  it('injects with a lease, a retried inject replaces instead of duplicating, revert is idempotent', async () => {
+    const port = await route('api', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: 'api', latency: '200ms' });
+    expect(JSON.parse(JSON.stringify(h))).toEqual(h); // plain JSON: it travels through workflow history
+    expect(h.toxics[0]!.name).toMatch(/^faultline-proxy-latency-[0-9a-f]{8}$/);
+    const c = new Client(port);
+    await c.connected();
+    await kind.inject(ports, spec, h);
+    await kind.inject(ports, spec, h); // retried
+    const on = await toxicsOn('api');
+    expect(on).toHaveLength(1);
+    expect(on[0]!.attributes).toEqual({ latency: 200, jitter: 0 });
+    expect(Date.parse(on[0]!.expires_at!)).toBeLessThanOrEqual(Date.now() + FAULT_LEASE_MS);
+    expect(await rtt(c, 'ping')).toBeGreaterThanOrEqual(199);
+    await kind.revert(ports, h);
+    await kind.revert(ports, h);
+    expect(await toxicsOn('api')).toEqual([]);
+    c.destroy();
+  });
+
+  it('puts the same rule on every proxy in a list, on both streams', async () => {
+    await route('a', echo.port);
+    await route('b', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: ['a', 'b'], latency: '5ms', stream: 'both' });
+    await kind.inject(ports, spec, h);
+    for (const p of ['a', 'b']) expect((await toxicsOn(p)).map((t) => t.name).sort()).toEqual(h.toxics.map((t) => t.name).sort());
+    expect(h.toxics.map((t) => t.stream).sort()).toEqual(['downstream', 'upstream']);
+    await kind.revert(ports, h);
+    for (const p of ['a', 'b']) expect(await toxicsOn(p)).toEqual([]);
+  });
+
+  it('the lease lapses when keepAlive stops; keepAlive renews it and restores a rule the proxy lost', async () => {
+    await route('api', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: 'api', latency: '1ms' });
+    h.leaseMs = 400; // short lease for the test; the kinds use FAULT_LEASE_MS
+    await kind.inject(ports, spec, h);
+    for (let i = 0; i < 6; i++) {
+      await sleep(150);
+      await kind.keepAlive!(ports, h);
+    }
+    expect(await toxicsOn('api')).toHaveLength(1); // 900 ms > lease, still there thanks to renewals
+    await ports.proxy.removeToxic('api', h.toxics[0]!.name); // lost behind our back (e.g. a proxy restart)
+    await kind.keepAlive!(ports, h);
+    expect(await toxicsOn('api')).toHaveLength(1);
+    await sleep(700); // keepAlive stopped: the runner is gone
+    expect(await toxicsOn('api')).toEqual([]);
+  });
+});
+
+describe('proxy.partition', () => {
+  it('timeout mode: traffic stops; revert closes held connections and new ones flow', async () => {
+    const port = await route('db', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.partition', proxy: 'db' });
+    const c = new Client(port);
+    await rtt(c, 'before');
+    await kind.inject(ports, spec, h);
+    c.write('during');
+    await sleep(150);
+    expect(c.received.length).toBe(0);
+    await kind.revert(ports, h);
+    await c.until(() => c.closed);
+    const d = new Client(port);
+    await rtt(d, 'after');
+    d.destroy();
+  });
+
+  it('down mode: connections refused while injected (leased), back after revert', async () => {
+    const port = await route('db', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.partition', proxy: 'db', mode: 'down' });
+    await kind.inject(ports, spec, h);
+    const r = await request(`${srv.url}/proxies/db`, { headers: { authorization: 'Bearer test-token' } });
+    const p = (await r.body.json()) as { enabled: boolean; expires_at?: string };
+    expect(p.enabled).toBe(false);
+    expect(p.expires_at).toBeDefined();
+    const refused = new Client(port);
+    await refused.until(() => refused.closed);
+    expect(refused.error?.code).toBe('ECONNREFUSED');
+    await kind.keepAlive!(ports, h);
+    await kind.revert(ports, h);
+    await kind.revert(ports, h);
+    const d = new Client(port);
+    await rtt(d, 'up again');
+    d.destroy();
+  });
+});
+
+describe('proxy.bandwidth and proxy.reset', () => {
+  it('bandwidth limits the rate without losing bytes', async () => {
+    const port = await route('db', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.bandwidth', proxy: 'db', rate: 100 });
+    await kind.inject(ports, spec, h);
+    const c = new Client(port);
+    const data = Buffer.alloc(20_000, 7);
+    const t = performance.now();
+    c.write(data);
+    await c.until(() => c.received.length >= data.length);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(150); // 20 KB at 100 KB/s is 200 ms
+    expect(c.received.equals(data)).toBe(true);
+    await kind.revert(ports, h);
+    c.destroy();
+  });
+
+  it('reset sends RST once data flows; revert stops it', async () => {
+    const port = await route('db', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.reset', proxy: 'db' });
+    await kind.inject(ports, spec, h);
+    const c = new Client(port);
+    c.write('x');
+    await c.until(() => c.closed);
+    expect(c.error?.code).toBe('ECONNRESET');
+    await kind.revert(ports, h);
+    const d = new Client(port);
+    await rtt(d, 'fine');
+    d.destroy();
+  });
+});
+
+describe('http.abort and http.delay', () => {
+  it('abort hits only requests with the test header; delay holds only matching paths', async () => {
+    const port = await route('web', (web.address() as net.AddressInfo).port);
+    const abort = await prepared({ kind: 'http.abort', proxy: 'web', status: 502, headers: { 'x-synthetic': 'yes' } });
+    const delay = await prepared({ kind: 'http.delay', proxy: 'web', delay: '150ms', pathPrefix: '/slow' });
+    await abort.kind.inject(ports, abort.spec, abort.h);
+    await delay.kind.inject(ports, delay.spec, delay.h);
+    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
+    const get = async (path: string, headers: Record<string, string> = {}) => {
+      const r = await pool.request({ path, method: 'GET', headers });
+      return `${r.statusCode} ${(await r.body.text()).trim()}`;
+    };
+    expect(await get('/x', { 'x-synthetic': 'yes' })).toBe('502 fault injected by faultline');
+    expect(await get('/x')).toBe('200 ok /x');
+    const t = performance.now();
+    expect(await get('/slow/1')).toBe('200 ok /slow/1');
+    expect(performance.now() - t).toBeGreaterThanOrEqual(149);
+    await abort.kind.revert(ports, abort.h);
+    await delay.kind.revert(ports, delay.h);
+    expect(await get('/x', { 'x-synthetic': 'yes' })).toBe('200 ok /x');
+    await pool.close();
+  });
+});
+
+describe('the client against a missing proxy', () => {
+  it('inject on an unknown proxy fails as "target gone" (not retryable); revert on it succeeds', async () => {
+    const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: 'nope', latency: '1ms' });
+    await expect(kind.inject(ports, spec, h)).rejects.toMatchObject({ name: 'FaultTargetGone' });
+    await kind.revert(ports, h);
+  });
+
+  it('an unreachable proxy is an infrastructure error', async () => {
+    const s = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => s.once('listening', r));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise((r) => s.close(r));
+    const dead = new ProxyClient(`http://127.0.0.1:${port}`);
+    await expect(dead.removeToxic('x', 'y')).rejects.toMatchObject({ name: 'InfrastructureError' });
+  });
+});

@@ -176,9 +176,9 @@ function appContainer(image: string, network: string, env: string[], labels: Rec
  * One GET on a fresh connection with a ref'd timer. (Not fetch: right after a container starts, a fetch
  * to its published port could stall with nothing keeping the event loop alive, and the process exited.)
  */
-export function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+export function httpGet(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false }, (res) => {
+    const req = http.get(url, { agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -137,7 +137,24 @@ export async function ensureDemoImage(docker: Dockerode): Promise<string> {
     await fs.rm(dir, { recursive: true, force: true });
   }
   if (!(await imageExists(docker, ref))) throw new Error(`docker import finished but ${ref} is missing`);
+  await pruneOldDemoImages(docker, ref);
   return ref;
+}
+
+/**
+ * Each build is ~100 MB: drop faultline-demo tags that no container uses (the daemon refuses the rest)
+ * and that are over 10 minutes old, so a concurrent demoUp that just built one still finds it.
+ */
+async function pruneOldDemoImages(docker: Dockerode, keep: string): Promise<void> {
+  const images = await docker.listImages({ filters: { reference: [`${DEMO_REPO}:*`] } });
+  const cutoff = Date.now() / 1000 - 600;
+  for (const img of images) {
+    if (img.Created > cutoff) continue;
+    for (const t of img.RepoTags ?? []) {
+      if (t === keep || !t.startsWith(`${DEMO_REPO}:`)) continue;
+      await docker.getImage(t).remove({ noprune: false }).catch(() => undefined); // in use (409): keep it
+    }
+  }
 }
 
 /** True when the image carries the fault proxy (built while proxy/main.ts existed). */

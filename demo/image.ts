@@ -3,7 +3,7 @@
 // bundled by esbuild, then `docker import`ed. Tagged by a content hash so an unchanged build is skipped.
 import { createHash } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, promises as fs, statSync } from 'node:fs';
+import { existsSync, promises as fs, realpathSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,8 @@ import type Dockerode from 'dockerode';
 import { build } from 'esbuild';
 
 export const DEMO_REPO = 'faultline-demo';
-const NODE = '/usr/bin/node';
+/** Where node lives inside the image; the host's copy is whichever binary runs this code (nvm, /usr/bin, ...). */
+const NODE_IN_IMAGE = '/usr/bin/node';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const APP_ENTRY = path.join(ROOT, 'demo', 'app.ts');
 const PROXY_ENTRY = path.join(ROOT, 'proxy', 'main.ts');
@@ -39,15 +40,27 @@ async function bundle(entry: string): Promise<Buffer> {
   return Buffer.from(out.contents);
 }
 
+interface HostFile {
+  src: string;
+  dest: string;
+}
+
 /** The host files the image needs: node, every library `ldd` lists, and the dynamic loader. */
-async function hostFiles(): Promise<string[]> {
-  const { stdout } = await promisify(execFile)('ldd', [NODE]);
-  const files = new Set<string>([NODE]);
+async function hostFiles(): Promise<HostFile[]> {
+  if (process.platform !== 'linux') throw new Error(`the demo image is built from the host's Linux node binary; ${process.platform} is not supported`);
+  const node = realpathSync(process.execPath);
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)('ldd', [node]));
+  } catch (e) {
+    throw new Error(`ldd ${node} failed (is it a dynamically linked Linux binary?): ${(e as Error).message}`);
+  }
+  const libs = new Set<string>();
   for (const line of stdout.split('\n')) {
     const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(0x/.exec(line);
-    if (m?.[1]) files.add(m[1]);
+    if (m?.[1]) libs.add(m[1]);
   }
-  return [...files].sort();
+  return [{ src: node, dest: NODE_IN_IMAGE }, ...[...libs].sort().map((l) => ({ src: l, dest: l }))];
 }
 
 const ETC: Record<string, string> = {
@@ -60,11 +73,11 @@ const ETC: Record<string, string> = {
 };
 
 /** Writes the root filesystem into `dir`. */
-async function assemble(dir: string, files: string[], app: Buffer, proxy: Buffer | null): Promise<void> {
+async function assemble(dir: string, files: HostFile[], app: Buffer, proxy: Buffer | null): Promise<void> {
   for (const f of files) {
-    const dest = path.join(dir, f);
+    const dest = path.join(dir, f.dest);
     await fs.mkdir(path.dirname(dest), { recursive: true });
-    await fs.copyFile(f, dest); // follows symlinks: the image gets the real bytes under the listed name
+    await fs.copyFile(f.src, dest); // follows symlinks: the image gets the real bytes under the listed name
     await fs.chmod(dest, 0o755);
   }
   for (const [rel, text] of Object.entries(ETC)) {
@@ -121,8 +134,8 @@ export async function ensureDemoImage(docker: Dockerode): Promise<string> {
   const h = createHash('sha256');
   h.update('faultline-demo/v1\0');
   for (const f of files) {
-    const st = statSync(f);
-    h.update(`${f}\0${st.size}\0${st.mtimeMs}\0`);
+    const st = statSync(f.src);
+    h.update(`${f.src}\0${f.dest}\0${st.size}\0${st.mtimeMs}\0`);
   }
   h.update(app).update('\0').update(proxy ?? 'no-proxy');
   const tag = h.digest('hex').slice(0, 16);

@@ -87,6 +87,22 @@ describe('demo stack', () => {
     expect(proxies['backend-2']).toMatchObject({ listen: '0.0.0.0:21002', upstream: `${prefix}-backend-2:8080`, enabled: true });
   });
 
+  it('a paused backend costs one per-try timeout, then the front moves on', async () => {
+    const frozen = stack.containers.backends[0]!;
+    await docker.getContainer(frozen).pause();
+    try {
+      for (let i = 0; i < 6; i++) {
+        const t = performance.now();
+        const r = await httpGet(`${stack.frontUrl}/`, 3000);
+        expect(r.status).toBe(200);
+        expect((JSON.parse(r.body) as { backend: string }).backend).not.toBe(frozen);
+        expect(performance.now() - t).toBeLessThan(1500); // 250 ms per try, not the client's timeout
+      }
+    } finally {
+      await docker.getContainer(frozen).unpause();
+    }
+  });
+
   it('killing one backend still gives 200 from the front, never from the dead one', async () => {
     const dead = stack.containers.backends[1]!;
     await docker.getContainer(dead).kill({ signal: 'SIGKILL' });

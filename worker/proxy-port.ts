@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProxyPort } from '../activities/ports.ts';
+import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { FaultTargetGone } from '../experiments/errors.ts';
 import { STATE_DIR } from './config.ts';
 
@@ -15,7 +16,21 @@ export function proxyEndpoint(env: NodeJS.ProcessEnv = process.env): { url: stri
   return undefined;
 }
 
+/** The endpoint is looked up per call, so a worker started before `demo up` still finds the proxy. */
 export function createProxyPort(): ProxyPort {
+  const client = (): ProxyPort => {
+    const ep = proxyEndpoint();
+    return ep ? new ProxyClient(ep.url, ep.token) : unconfigured();
+  };
+  return {
+    addToxic: (...a) => client().addToxic(...a),
+    removeToxic: (...a) => client().removeToxic(...a),
+    renewToxic: (...a) => client().renewToxic(...a),
+    setEnabled: (...a) => client().setEnabled(...a),
+  };
+}
+
+function unconfigured(): ProxyPort {
   const missing = async (): Promise<never> => {
     throw new FaultTargetGone('no fault proxy configured: set FAULTLINE_PROXY_URL (and FAULTLINE_PROXY_TOKEN) or run `faultline demo up`');
   };

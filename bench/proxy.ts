@@ -218,24 +218,29 @@ async function latencyAccuracy(t: Target, baselineUs: number): Promise<hdr.Histo
   return h;
 }
 
-async function removalTime(t: Target): Promise<hdr.Histogram> {
+async function removalTime(t: Target): Promise<{ h: hdr.Histogram; delivered: hdr.Histogram }> {
   const socks: net.Socket[] = [];
   for (let i = 0; i < REMOVE_CONNS; i += 100) socks.push(...(await Promise.all(Array.from({ length: 100 }, () => connect(t.echo)))));
   const h = histogram();
+  const delivered = histogram();
   const msg = Buffer.from('12345678');
   for (let round = 0; round < REMOVE_ROUNDS; round++) {
     const add = await admin(t.admin!, 'POST', '/proxies/echo/toxics', { name: 'rm', type: 'latency', stream: 'downstream', attributes: { latency: 30_000 } });
     if (add.status !== 200) throw new Error(`${t.name}: cannot add toxic: ${JSON.stringify(add.json)}`);
     const back = socks.map((s) => roundTrip(s, msg)); // bytes now held by the toxic on every connection
     await sleep(100);
+    // This process must not be busy reading 1,000 sockets while it times the DELETE: pause them.
+    for (const s of socks) s.pause();
     const t0 = process.hrtime.bigint();
     const del = await admin(t.admin!, 'DELETE', '/proxies/echo/toxics/rm');
     h.recordValue(Number(process.hrtime.bigint() - t0) / 1000);
     if (del.status !== 204) throw new Error(`${t.name}: delete failed: ${JSON.stringify(del.json)}`);
+    for (const s of socks) s.resume();
     await Promise.all(back); // and every held byte arrives
+    delivered.recordValue(Number(process.hrtime.bigint() - t0) / 1000);
   }
   for (const s of socks) s.destroy();
-  return h;
+  return { h, delivered };
 }
 
 const ms = (us: number): number => Math.round(us) / 1000;
@@ -258,28 +263,36 @@ async function main(): Promise<void> {
   ];
   const out: Record<PathName, Record<string, number>> = { direct: {}, faultline: {}, toxiproxy: {} };
   const step = (m: string): void => void process.stdout.write(`${m}\n`);
+  const only = process.env.BENCH_ONLY?.split(',');
+  const want = (m: string): boolean => !only || only.includes(m);
+  if (!want('ping')) throw new Error('BENCH_ONLY must include ping (the baseline of the other figures)');
 
   step('ping latency (1 connection, 64-byte round trips)...');
   for (const t of targets) {
     const h = await pingLatency(t.echo);
     Object.assign(out[t.name], { pingP50Us: h.getValueAtPercentile(50), pingP99Us: h.getValueAtPercentile(99) });
   }
-  step(`small-request round trips (${RPS_CONNS} connections, ${RPS_MS / 1000}s)...`);
-  for (const t of targets) {
+  if (want('rps')) step(`small-request round trips (${RPS_CONNS} connections, ${RPS_MS / 1000}s)...`);
+  for (const t of want('rps') ? targets : []) {
     const { rps, h } = await smallRps(t.echo);
     Object.assign(out[t.name], { rps, rpsP50Us: h.getValueAtPercentile(50), rpsP99Us: h.getValueAtPercentile(99) });
   }
   step(`bulk throughput (${BULK_BYTES >> 20} MB, median of ${BULK_RUNS})...`);
-  for (const t of targets) out[t.name].bulkMBps = await bulkMBps(t.bulk);
+  for (const t of want('bulk') ? targets : []) out[t.name].bulkMBps = await bulkMBps(t.bulk);
   step('100 ms latency toxic accuracy...');
-  for (const t of targets.slice(1)) {
+  for (const t of want('latency') ? targets.slice(1) : []) {
     const h = await latencyAccuracy(t, out[t.name].pingP50Us as number);
     Object.assign(out[t.name], { latErrP50Us: h.getValueAtPercentile(50), latErrP99Us: h.getValueAtPercentile(99) });
   }
   step(`removing a toxic with ${REMOVE_CONNS} connections open (x${REMOVE_ROUNDS})...`);
-  for (const t of targets.slice(1)) {
-    const h = await removalTime(t);
-    Object.assign(out[t.name], { removeP50Us: h.getValueAtPercentile(50), removeP99Us: h.getValueAtPercentile(99) });
+  for (const t of want('remove') ? targets.slice(1) : []) {
+    const { h, delivered } = await removalTime(t);
+    Object.assign(out[t.name], {
+      removeP50Us: h.getValueAtPercentile(50),
+      removeP99Us: h.getValueAtPercentile(99),
+      releasedP50Us: delivered.getValueAtPercentile(50),
+      releasedP99Us: delivered.getValueAtPercentile(99),
+    });
   }
 
   const d = out.direct;
@@ -297,6 +310,8 @@ async function main(): Promise<void> {
     ['100 ms latency error p99 (ms)', '-', fmt(ms(f.latErrP99Us!), 3), fmt(ms(x.latErrP99Us!), 3), fmt(f.latErrP99Us! / x.latErrP99Us!), 'p99 ≤ 1 ms', f.latErrP99Us! <= 1000],
     [`remove toxics, ${REMOVE_CONNS} conns, p50 (ms)`, '-', fmt(ms(f.removeP50Us!), 3), fmt(ms(x.removeP50Us!), 3), fmt(f.removeP50Us! / x.removeP50Us!), 'measured', null],
     [`remove toxics, ${REMOVE_CONNS} conns, p99 (ms)`, '-', fmt(ms(f.removeP99Us!), 3), fmt(ms(x.removeP99Us!), 3), fmt(f.removeP99Us! / x.removeP99Us!), 'p99 ≤ 10 ms', f.removeP99Us! <= 10_000],
+    [`  ...until all held bytes are back, p50 (ms)`, '-', fmt(ms(f.releasedP50Us!), 3), fmt(ms(x.releasedP50Us!), 3), fmt(f.releasedP50Us! / x.releasedP50Us!), 'measured', null],
+    [`  ...until all held bytes are back, p99 (ms)`, '-', fmt(ms(f.releasedP99Us!), 3), fmt(ms(x.releasedP99Us!), 3), fmt(f.releasedP99Us! / x.releasedP99Us!), 'measured', null],
   ];
   const head = ['figure', 'direct', 'faultline', 'toxiproxy', 'ratio F/T', 'target', 'met'];
   const table = [head, ...rows.map((r) => [...r.slice(0, 6), r[6] === null ? '' : r[6] ? 'yes' : 'NO'])] as string[][];
@@ -311,6 +326,7 @@ async function main(): Promise<void> {
     figures: Object.fromEntries(rows.map((r) => [r[0], { direct: r[1], faultline: r[2], toxiproxy: r[3], ratio: r[4], target: r[5], met: r[6] }])),
     raw: out,
   };
+  if (only) return; // a partial run is for development: keep the last full results
   mkdirSync(path.dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, JSON.stringify(result, null, 2) + '\n');
   console.log(`\nwrote ${path.relative(ROOT, RESULTS)}`);

@@ -91,6 +91,7 @@ export class Link {
 
   /** Appends a toxic at the end of this link's chain; toxicity is rolled here, once per connection. */
   add(t: ToxicRef): void {
+    if (this.slots.some((s) => s.toxic === t)) return;
     const slot = new Slot(t, this.sink);
     slot.stage = this.roll(t, slot);
     const last = this.slots[this.slots.length - 1];
@@ -100,8 +101,8 @@ export class Link {
   }
 
   /** Removes a toxic: its held bytes go on first, then the chain closes over the gap. */
-  remove(name: string): void {
-    const i = this.slots.findIndex((s) => s.toxic.name === name);
+  remove(t: ToxicRef): void {
+    const i = this.slots.findIndex((s) => s.toxic === t);
     if (i < 0) return;
     const slot = this.slots[i] as Slot;
     this.flushStage(slot);
@@ -113,7 +114,7 @@ export class Link {
 
   /** New attributes or toxicity: the old stage hands on what it holds, a new one takes its place. */
   replace(t: ToxicRef): void {
-    const slot = this.slots.find((s) => s.toxic.name === t.name);
+    const slot = this.slots.find((s) => s.toxic === t);
     if (!slot) return;
     this.flushStage(slot);
     slot.stage = this.roll(t, slot);

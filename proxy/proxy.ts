@@ -8,6 +8,9 @@ import type { Stream } from './toxic.ts';
 import { bindHost, formatAddress, parseHostPort, type HostPort } from './addr.ts';
 import { ErrInvalidValue, ErrListenFailed, ErrListenInUse, joinError } from './errors.ts';
 
+/** Connections switched per event-loop turn when a toxic is removed. */
+const LINK_BATCH = 200;
+
 export interface ProxyJson {
   name: string;
   listen: string;
@@ -51,6 +54,16 @@ export class Proxy {
     this.toxics = new ToxicCollection({
       forEachLink: (stream: Stream, fn) => {
         for (const c of this.conns) fn(c.link(stream));
+      },
+      forEachLinkSoon: (stream: Stream, fn) => {
+        const todo = [...this.conns];
+        let i = 0;
+        const batch = (): void => {
+          const end = Math.min(todo.length, i + LINK_BATCH);
+          for (; i < end; i++) fn((todo[i] as Connection).link(stream));
+          if (i < todo.length) setImmediate(batch);
+        };
+        if (todo.length) setImmediate(batch);
       },
     });
   }

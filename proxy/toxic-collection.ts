@@ -31,9 +31,17 @@ export interface ToxicJson {
   expires_at?: string;
 }
 
+interface LinkOps {
+  add(t: ToxicRef): void;
+  remove(t: ToxicRef): void;
+  replace(t: ToxicRef): void;
+}
+
 /** The live connections, as the collection sees them. */
 export interface LinkSet {
-  forEachLink(stream: Stream, fn: (l: { add(t: ToxicRef): void; remove(name: string): void; replace(t: ToxicRef): void }) => void): void;
+  forEachLink(stream: Stream, fn: (l: LinkOps) => void): void;
+  /** Same, but soon and in batches, never holding up the caller (used for removal, which writes). */
+  forEachLinkSoon(stream: Stream, fn: (l: LinkOps) => void): void;
 }
 
 type Body = Record<string, unknown>;
@@ -140,7 +148,9 @@ export class ToxicCollection {
     this.unlease(t);
     const list = this.byStream[t.stream];
     list.splice(list.indexOf(t), 1);
-    this.links.forEachLink(t.stream, (l) => l.remove(name));
+    // The rule is gone for every new connection now; the live ones hand on what the toxic holds and
+    // close the gap right after, in batches, so the API never waits on them however many there are.
+    this.links.forEachLinkSoon(t.stream, (l) => l.remove(t));
     this.onChange();
   }
 

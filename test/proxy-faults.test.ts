@@ -248,3 +248,77 @@ describe('the client against a missing proxy', () => {
     await expect(dead.removeToxic('x', 'y')).rejects.toMatchObject({ name: 'InfrastructureError' });
   });
 });
+
+// The whole path: the demo stack (front -> fault proxy -> backends), the experiment workflow on a
+// worker, a 300 ms proxy.latency fault. The guard sees the latency; the verdict follows the tolerances;
+// the rule is gone from the proxy afterwards.
+describe('300 ms between the demo services, as an experiment', () => {
+  let stack: import('../demo/index.ts').DemoStack | undefined;
+  let fc: import('../cli/client.ts').FaultlineClient | undefined;
+  let worker: { stop(): Promise<void> } | undefined;
+  let helpers: typeof import('./helpers.ts');
+  let clientLib: typeof import('../cli/client.ts');
+  const TQ = `proxy-latency-${process.pid}`;
+
+  beforeAll(async () => {
+    const demo = await import('../demo/index.ts');
+    helpers = await import('./helpers.ts');
+    clientLib = await import('../cli/client.ts');
+    const { freePort } = await import('../worker/dev-server.ts');
+    stack = await demo.demoUp({ prefix: helpers.uniqueId('fl-proxy'), frontPort: await freePort(), proxyAdminPort: await freePort() });
+    if (!stack.proxyAdminUrl) throw new Error('the demo stack came up without its fault proxy');
+    fc = await clientLib.connectClient();
+    worker = await helpers.inProcessWorker(TQ, { FAULTLINE_PROXY_URL: stack.proxyAdminUrl, FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '' });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await fc?.close();
+    if (stack) await (await import('../demo/index.ts')).demoDown({ prefix: stack.prefix });
+  });
+
+  const experiment = (guardP95: string): string => `
+title: 300 ms on backend-1
+hypothesis:
+  statement: the front answers without errors
+  probes:
+    - { name: front-ok, type: http, url: "\${FRONT}/", requests: 6, timeout: 3s, tolerance: { maxErrorRate: 0 } }
+method:
+  - { kind: proxy.latency, proxy: backend-1, latency: 300ms, duration: 4s }
+guard:
+  interval: 250ms
+  failuresToAbort: 2
+  probes:
+    - { name: front-guard, type: http, url: "\${FRONT}/", requests: 6, timeout: 3s, tolerance: { maxErrorRate: 0, p95: ${guardP95} } }
+`;
+
+  async function toxicsLeft(): Promise<number> {
+    const r = await request(`${stack!.proxyAdminUrl}/proxies`, { headers: { authorization: `Bearer ${stack!.proxyToken}` } });
+    const all = (await r.body.json()) as Record<string, { toxics: unknown[] }>;
+    expect(Object.keys(all)).toContain('backend-1');
+    return Object.values(all).reduce((n, p) => n + p.toxics.length, 0);
+  }
+
+  it('aborts when the guard tolerates 200 ms at p95, and the rule is gone afterwards', async () => {
+    const exp = helpers.demoExperiment(experiment('200ms'), stack!);
+    const { workflowId } = await clientLib.startExperiment(fc!, exp, { taskQueue: TQ });
+    const j = await clientLib.waitForResult(fc!, workflowId);
+    expect(j.verdict, j.reason).toBe('aborted');
+    expect(j.abort?.by).toBe('guard');
+    // the front's per-try timeout (250 ms) cuts the slow backend short: slow requests take >= 250 ms
+    expect(j.abort?.sample?.p95Ms).toBeGreaterThanOrEqual(250);
+    expect(j.abort?.sample?.violations.join(' ')).toMatch(/p95/);
+    expect(j.faults.map((f) => f.status)).toEqual(['reverted']);
+    expect(await toxicsLeft()).toBe(0);
+  });
+
+  it('passes when the guard tolerates 2 s at p95; the guard still saw the latency; the rule is gone afterwards', async () => {
+    const exp = helpers.demoExperiment(experiment('2s'), stack!);
+    const { workflowId } = await clientLib.startExperiment(fc!, exp, { taskQueue: TQ });
+    const j = await clientLib.waitForResult(fc!, workflowId);
+    expect(j.verdict, j.reason).toBe('passed');
+    expect(j.guardSamples.count).toBeGreaterThan(0);
+    expect(j.guardSamples.worst?.p95Ms).toBeGreaterThanOrEqual(250);
+    expect(j.faults.map((f) => f.status)).toEqual(['reverted']);
+    expect(await toxicsLeft()).toBe(0);
+  });
+});

@@ -11,6 +11,10 @@ import { faultKind } from '../activities/faults/registry.ts';
 import { FAULT_LEASE_MS, type ProxyFaultHandle } from '../activities/faults/proxy-common.ts';
 import type { Ports } from '../activities/ports.ts';
 import { Client, echoServer, sleep } from '../proxy/test/support.ts';
+import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
+import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
+import { freePort } from '../worker/dev-server.ts';
+import { demoExperiment, inProcessWorker, uniqueId } from './helpers.ts';
 
 let srv: ProxyServer;
 let echo: Awaited<ReturnType<typeof echoServer>>;
@@ -253,27 +257,21 @@ describe('the client against a missing proxy', () => {
 // worker, a 300 ms proxy.latency fault. The guard sees the latency; the verdict follows the tolerances;
 // the rule is gone from the proxy afterwards.
 describe('300 ms between the demo services, as an experiment', () => {
-  let stack: import('../demo/index.ts').DemoStack | undefined;
-  let fc: import('../cli/client.ts').FaultlineClient | undefined;
+  let stack: DemoStack | undefined;
+  let fc: FaultlineClient | undefined;
   let worker: { stop(): Promise<void> } | undefined;
-  let helpers: typeof import('./helpers.ts');
-  let clientLib: typeof import('../cli/client.ts');
   const TQ = `proxy-latency-${process.pid}`;
 
   beforeAll(async () => {
-    const demo = await import('../demo/index.ts');
-    helpers = await import('./helpers.ts');
-    clientLib = await import('../cli/client.ts');
-    const { freePort } = await import('../worker/dev-server.ts');
-    stack = await demo.demoUp({ prefix: helpers.uniqueId('fl-proxy'), frontPort: await freePort(), proxyAdminPort: await freePort() });
+    stack = await demoUp({ prefix: uniqueId('fl-proxy'), frontPort: await freePort(), proxyAdminPort: await freePort() });
     if (!stack.proxyAdminUrl) throw new Error('the demo stack came up without its fault proxy');
-    fc = await clientLib.connectClient();
-    worker = await helpers.inProcessWorker(TQ, { FAULTLINE_PROXY_URL: stack.proxyAdminUrl, FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '' });
+    fc = await connectClient();
+    worker = await inProcessWorker(TQ, { FAULTLINE_PROXY_URL: stack.proxyAdminUrl, FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '' });
   });
   afterAll(async () => {
     await worker?.stop();
     await fc?.close();
-    if (stack) await (await import('../demo/index.ts')).demoDown({ prefix: stack.prefix });
+    if (stack) await demoDown({ prefix: stack.prefix });
   });
 
   const experiment = (guardP95: string): string => `
@@ -299,9 +297,9 @@ guard:
   }
 
   it('aborts when the guard tolerates 200 ms at p95, and the rule is gone afterwards', async () => {
-    const exp = helpers.demoExperiment(experiment('200ms'), stack!);
-    const { workflowId } = await clientLib.startExperiment(fc!, exp, { taskQueue: TQ });
-    const j = await clientLib.waitForResult(fc!, workflowId);
+    const exp = demoExperiment(experiment('200ms'), stack!);
+    const { workflowId } = await startExperiment(fc!, exp, { taskQueue: TQ });
+    const j = await waitForResult(fc!, workflowId);
     expect(j.verdict, j.reason).toBe('aborted');
     expect(j.abort?.by).toBe('guard');
     // the front's per-try timeout (250 ms) cuts the slow backend short: slow requests take >= 250 ms
@@ -312,9 +310,9 @@ guard:
   });
 
   it('passes when the guard tolerates 2 s at p95; the guard still saw the latency; the rule is gone afterwards', async () => {
-    const exp = helpers.demoExperiment(experiment('2s'), stack!);
-    const { workflowId } = await clientLib.startExperiment(fc!, exp, { taskQueue: TQ });
-    const j = await clientLib.waitForResult(fc!, workflowId);
+    const exp = demoExperiment(experiment('2s'), stack!);
+    const { workflowId } = await startExperiment(fc!, exp, { taskQueue: TQ });
+    const j = await waitForResult(fc!, workflowId);
     expect(j.verdict, j.reason).toBe('passed');
     expect(j.guardSamples.count).toBeGreaterThan(0);
     expect(j.guardSamples.worst?.p95Ms).toBeGreaterThanOrEqual(250);

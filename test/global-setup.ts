@@ -29,6 +29,7 @@ export async function setup(): Promise<void> {
     const server = await startDevServer({ dbFile, port, uiPort, logFile, detached: true });
     facts = { address: server.address, pid: server.process.pid ?? 0, dbFile, port, uiPort, logFile, managed: true };
     process.env.TEMPORAL_ADDRESS = server.address;
+    process.env.FAULTLINE_UI_URL = server.uiUrl;
   }
   writeFileSync(factsFile, JSON.stringify(facts));
   process.env.FAULTLINE_TEST_SERVER_FACTS = factsFile;

@@ -63,6 +63,18 @@ export async function workerProcess(taskQueue: string, env: Record<string, strin
   return Object.assign(child, { output: () => out });
 }
 
+/** Runs the CLI without blocking this process (an in-process worker must keep running meanwhile). */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export function killProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();

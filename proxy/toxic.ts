@@ -59,16 +59,22 @@ export function passthrough(ctx: StageContext): Stage {
 
 /**
  * An ordered queue of chunks with due times (a due of 0 means "right after the one before"), released
- * by one timer at a time. Used by every toxic that holds data; no per-chunk objects.
+ * by one timer at a time. Used by every toxic that holds data; no per-chunk objects. It pauses the
+ * source while more than `highWater` bytes wait (Toxiproxy bounds its channels the same way) and
+ * resumes it below half of that.
  */
 export class DueQueue {
   private chunks: (Buffer | null)[] = []; // null marks the end of stream
   private dues: number[] = [];
   private head = 0;
   private timer: Timer | undefined;
+  private paused = false;
   bytes = 0;
 
-  constructor(private readonly ctx: StageContext, private readonly onDrained?: () => void) {}
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly highWater = 8 << 20,
+  ) {}
 
   get length(): number {
     return this.chunks.length - this.head;
@@ -77,7 +83,13 @@ export class DueQueue {
   add(chunk: Buffer | null, dueAt: number): void {
     this.chunks.push(chunk);
     this.dues.push(dueAt);
-    if (chunk) this.bytes += chunk.length;
+    if (chunk) {
+      this.bytes += chunk.length;
+      if (!this.paused && this.bytes > this.highWater) {
+        this.paused = true;
+        this.ctx.pauseSource();
+      }
+    }
     if (!this.timer && this.length === 1) this.release();
   }
 
@@ -88,13 +100,13 @@ export class DueQueue {
     while (this.head < this.chunks.length) {
       const due = this.dues[this.head] as number;
       if (due > t) {
+        this.trim();
         this.timer = at(due, this.release);
         return;
       }
       this.emit();
     }
     this.compact();
-    this.onDrained?.();
   };
 
   private emit(): void {
@@ -103,6 +115,10 @@ export class DueQueue {
     this.head++;
     if (c) {
       this.bytes -= c.length;
+      if (this.paused && this.bytes <= this.highWater / 2) {
+        this.paused = false;
+        this.ctx.resumeSource();
+      }
       this.ctx.push(c);
     } else this.ctx.end();
   }
@@ -113,16 +129,23 @@ export class DueQueue {
     this.head = 0;
   }
 
+  /** A queue that never runs empty (a steady stream under latency) must not grow without bound. */
+  private trim(): void {
+    if (this.head < 1024 || this.head * 2 < this.chunks.length) return;
+    this.chunks.splice(0, this.head);
+    this.dues.splice(0, this.head);
+    this.head = 0;
+  }
+
   /** Everything out now, in order. */
   flush(): void {
     this.timer?.cancel();
     this.timer = undefined;
     while (this.head < this.chunks.length) this.emit();
     this.compact();
-  }
-
-  cancel(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
+    if (this.paused) {
+      this.paused = false;
+      this.ctx.resumeSource();
+    }
   }
 }

@@ -1,5 +1,5 @@
 // bandwidth: limit the rate to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). Large chunks are cut so
-// the stream flows smoothly; the source is paused while more than a second's worth is queued.
+// the stream flows smoothly.
 import { z } from 'zod';
 import { DueQueue, type ToxicType } from '../toxic.ts';
 import { now } from '../clock.ts';
@@ -12,13 +12,8 @@ export const bandwidth: ToxicType<Attrs> = {
   attributes,
   defaults: { rate: 0 },
   create(a, ctx) {
-    let paused = false;
-    const q = new DueQueue(ctx, () => {
-      if (paused) {
-        paused = false;
-        ctx.resumeSource();
-      }
-    });
+    // Keep about a second's worth queued (at least 64 KB): the source waits for the rest.
+    const q = new DueQueue(ctx, Math.max(65_536, a.rate * 1000));
     let nextFree = 0;
     const slice = Math.max(1, a.rate * 100); // bytes per 100 ms
     return {
@@ -29,16 +24,9 @@ export const bandwidth: ToxicType<Attrs> = {
           nextFree = Math.max(nextFree, now()) + part.length / a.rate; // bytes / (bytes per ms)
           q.add(part, nextFree);
         }
-        if (!paused && q.bytes > Math.max(65_536, a.rate * 1000)) {
-          paused = true;
-          ctx.pauseSource();
-        }
       },
       end: () => q.add(null, 0),
-      flush: () => {
-        q.flush();
-        if (paused) ctx.resumeSource();
-      },
+      flush: () => q.flush(),
     };
   },
 };

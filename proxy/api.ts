@@ -144,9 +144,11 @@ export function createApi(c: ProxyCollection, opts: { token?: string; log?: (msg
       } catch (e) {
         const err = e instanceof ApiError ? e : new ApiError((e as Error)?.message ?? String(e), 500);
         if (err.status >= 500) opts.log?.(`admin API: ${req.method} ${req.url}: ${err.message}`);
+        // The rest of an unread body would be taken for the next request: close the connection.
+        if (!req.complete) res.setHeader('connection', 'close');
         if (!res.headersSent) send(res, err.status, err.toJSON());
         else res.destroy();
-        if (err === ErrBodyTooLarge || err.status === 401) req.resume();
+        if (!req.complete) req.resume();
       }
     })();
   };

@@ -268,6 +268,18 @@ describe('populate, reset, version, routing', () => {
     ]);
   });
 
+  it('survives garbage on the admin port and oversized bodies', async () => {
+    const port = Number(srv.address.split(':')[1]);
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    await new Promise((r) => s.once('connect', r));
+    s.write('\x00\x01 NOT HTTP AT ALL\r\n\r\n');
+    await new Promise((r) => s.once('close', r));
+    const big = await call('POST', '/proxies', JSON.stringify({ name: 'x', upstream, pad: 'x'.repeat(2 << 20) }));
+    expect(big.json).toEqual({ error: 'request body too large', status: 413 });
+    expect((await call('GET', '/version')).status).toBe(200);
+  });
+
   it('version, unknown routes, wrong methods, browsers', async () => {
     const v = await call('GET', '/version');
     expect(v.json).toEqual({ version: '2.12.0', faultline: '0.1.0' });

@@ -266,3 +266,30 @@ describe('http_delay', () => {
     expect(rec.text()).toBe(GET('/a') + GET('/b', 'x-test: yes\r\n'));
   });
 });
+
+describe('http framing never loses or invents bytes', () => {
+  it('hands arbitrary input through unchanged when no request matches, however it is chunked', () => {
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pieces = ['GET / HTTP/1.1\r\n', 'POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello', 'Transfer-Encoding: chunked\r\n', '\r\n', '5\r\nabcde\r\n0\r\n\r\n', 'Content-Length: 99999999999\r\n', 'X: y\r\n', '\x00\xff', 'zz', 'Upgrade: ws\r\nConnection: upgrade\r\n'];
+    for (let round = 0; round < 200; round++) {
+      let input = '';
+      for (let i = 0, n = 1 + rand(30); i < n; i++) input += pieces[rand(pieces.length)];
+      for (const type of ['http_abort', 'http_delay']) {
+        const { stage, rec } = make(type, { delay: 5, percentage: 0 });
+        for (let off = 0; off < input.length; ) {
+          const n = 1 + rand(40);
+          stage.data(b(input.slice(off, off + n)));
+          off += n;
+        }
+        stage.end();
+        clock.advance(10);
+        expect(rec.text(), `${type} round ${round}`).toBe(input);
+        expect(rec.events.at(-1)).toMatch(/^end@/);
+      }
+    }
+  });
+});

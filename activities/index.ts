@@ -29,8 +29,10 @@ export interface ObserveResult {
   violated: boolean;
   /** The sample that tripped the guard. */
   failing?: ProbeSample;
-  /** When the first sample of the failing streak was taken (detection). */
+  /** When the guard concluded the violation (detection). */
   detectedAt?: string;
+  /** When the first sample of the failing streak started. */
+  firstFailureAt?: string;
   samples: number;
   failed: number;
   first?: ProbeSample;
@@ -139,13 +141,20 @@ export function createActivities(ports: Ports) {
         }
         lastKeepAlive = Date.now();
       };
-      await keepAlive();
+      // Heartbeat on a timer, not per sample: a slow sample against a broken system must not look like
+      // a dead worker, and cancellation (abort) arrives with the heartbeat response.
+      const beat = () => ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: res.last } satisfies GuardProgress);
+      const timer = setInterval(beat, 250);
+      try {
+        await keepAlive();
         while (Date.now() < input.windowEndsAt) {
           const tick = Date.now();
+          if (ctx.cancellationSignal.aborted) break;
           if (tick - lastKeepAlive >= input.keepAliveEveryMs) await keepAlive();
           if (input.guard) {
             const startedAt = new Date().toISOString();
             const samples = await Promise.all(input.guard.probes.map((p) => runProbe(p, ctx.cancellationSignal)));
+            if (ctx.cancellationSignal.aborted) break; // an aborted sample says nothing about the system
             const bad = samples.find((s) => !s.ok);
             const sample = bad ?? samples[0];
             res.samples++;
@@ -161,8 +170,10 @@ export function createActivities(ports: Ports) {
               if (streak >= input.guard.failuresToAbort) {
                 res.violated = true;
                 res.failing = bad;
-                res.detectedAt = streakStart ?? startedAt;
-                ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: sample } satisfies GuardProgress);
+                res.detectedAt = new Date().toISOString();
+                res.firstFailureAt = streakStart ?? startedAt;
+                res.last = sample;
+                beat();
                 return res;
               }
             } else {
@@ -170,15 +181,15 @@ export function createActivities(ports: Ports) {
               streakStart = undefined;
             }
           }
-          ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: res.last } satisfies GuardProgress);
+          beat();
           const wakeAt = Math.min(tick + interval, input.windowEndsAt);
-          // Sleep in slices so heartbeats (and with them cancellation) keep flowing at long intervals.
-          while (Date.now() < wakeAt) {
-            await ctx.sleep(Math.min(1000, wakeAt - Date.now()));
-            if (Date.now() < wakeAt) ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: res.last } satisfies GuardProgress);
-          }
+          if (wakeAt > Date.now()) await ctx.sleep(wakeAt - Date.now()); // rejects on cancellation
         }
+        ctx.cancellationSignal.throwIfAborted();
         return res;
+      } finally {
+        clearInterval(timer);
+      }
     },
   };
 }

@@ -45,6 +45,8 @@ export async function createWorker(opts: FaultlineWorkerOptions = {}): Promise<{
     namespace: target.namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities: createActivities(opts.ports ?? defaultPorts()),
+    // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
+    maxHeartbeatThrottleInterval: '500ms',
     ...(opts.worker?.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
     ...opts.worker,
   });

@@ -1,7 +1,7 @@
 // The experiment workflow: steady state before, plan, inject (intent first), observe under the guard,
 // revert (never cancellable, retried until done), steady state after, verdict. Deterministic only.
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setCurrentDetails,
+  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setCurrentDetails,
   setHandler, sleep, upsertSearchAttributes, workflowInfo, allHandlersFinished, log,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
@@ -133,18 +133,24 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       for (const rec of journal.faults) {
         const spec = e.method[rec.faultIndex];
         if (!spec) continue;
-        rec.status = 'intent';
-        rec.intentAt = now();
-        rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}`, startToCloseTimeout: '30s' }, [spec, rec.target]);
-        try {
-          const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '200ms' } }, [spec, rec.handle]);
-          rec.status = 'injected';
-          rec.injectedAt = r.at;
-        } catch (err) {
-          if (!isCancellation(err)) rec.status = 'inject-failed';
-          throw err;
-        }
+        if (abort) return; // an abort during injection: inject nothing more, revert what is in
+        // Not cancellable: an inject that is under way finishes (or fails) before anything reverts it,
+        // so a revert can never overtake its own inject.
+        await CancellationScope.nonCancellable(async () => {
+          rec.status = 'intent';
+          rec.intentAt = now();
+          rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}`, startToCloseTimeout: '30s' }, [spec, rec.target]);
+          try {
+            const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '200ms' } }, [spec, rec.handle]);
+            rec.status = 'injected';
+            rec.injectedAt = r.at;
+          } catch (err) {
+            rec.status = 'inject-failed';
+            throw err;
+          }
+        });
       }
+      if (abort) return;
 
       // 4. Observe: one guard activity for the window; each fault is reverted when its own duration ends.
       journal.windowEndsAt = new Date(start + windowMs).toISOString();
@@ -161,6 +167,9 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
           summary: e.guard ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}` : `hold faults for ${formatMs(windowMs)}`,
           startToCloseTimeout: windowMs + 120_000,
           heartbeatTimeout: '5s',
+          // Wait until the guard has really stopped: it renews leases, and must not renew a rule
+          // after the revert removed it.
+          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
           retry: { initialInterval: '200ms', maximumInterval: '2s' },
         },
         [{ guard: e.guard, windowEndsAt: start + windowMs, active: journal.faults.filter((f) => f.handle).map((f) => ({ kind: f.kind, handle: f.handle as Record<string, unknown> })), keepAliveEveryMs: KEEPALIVE_MS }],

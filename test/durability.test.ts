@@ -115,6 +115,21 @@ describe('durability', () => {
     await expect(abortExperiment(fc, workflowId, '')).rejects.toThrow(/reason/);
   });
 
+  it('cancelling the workflow from Temporal (UI or CLI) also reverts, and the verdict says aborted', async () => {
+    const tq = uniqueId('dur-cancel');
+    const backend = stack.containers.backends[0]!;
+    await startWorker(tq);
+    const { workflowId } = await startExperiment(fc, pauseOne(backend, '5m', 'cancel me'), { taskQueue: tq });
+    await waitForPhase(workflowId, 'observing');
+    expect(await containerState(backend)).toBe('paused');
+    await fc.client.workflow.getHandle(workflowId).cancel();
+    const j = await waitForResult(fc, workflowId);
+    expect(j.verdict).toBe('aborted');
+    expect(j.abort?.by).toBe('cancel');
+    expect(j.faults[0]?.status).toBe('reverted');
+    expect(await containerState(backend)).toBe('running');
+  });
+
   it('revert --all (the CLI emergency stop) reverts every running experiment', async () => {
     const tq = uniqueId('dur-all');
     await startWorker(tq);

@@ -64,7 +64,8 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
     setPhase('done');
     setCurrentDetails(`**Verdict:** ${verdict}: ${reason}\n\n**Hypothesis:** ${e.hypothesis.statement}`);
     if (input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: verdict }]);
-    await condition(allHandlersFinished);
+    // Not cancellable: a cancelled run still finishes its journal (the result people read).
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     return journal;
   };
 

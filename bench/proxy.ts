@@ -5,7 +5,7 @@
 // Each proxy and the backends run in their own process; this process only generates load. Metrics run
 // one at a time with the three paths back to back, so background load hits them alike.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,8 @@ const RESULTS = path.join(ROOT, 'bench', 'results', 'proxy.json');
 
 const PING_ROUNDS = 4_000;
 const RPS_CONNS = 32;
-const RPS_MS = 3_000;
+const RPS_MS = 2_000;
+const RPS_ROUNDS = 3;
 const BULK_BYTES = 256 << 20;
 const BULK_RUNS = 3;
 const LAT_CONNS = 10;
@@ -31,6 +32,7 @@ const REMOVE_ROUNDS = 25;
 type PathName = 'direct' | 'faultline' | 'toxiproxy';
 interface Target {
   name: PathName;
+  pid?: number;
   echo: number;
   bulk: number;
   admin?: string;
@@ -109,14 +111,25 @@ async function waitUp(base: string): Promise<void> {
   throw new Error(`${base} did not come up`);
 }
 
-async function proxyTarget(name: PathName, base: string, backends: { echo: number; bulk: number }): Promise<Target> {
+/** CPU time (user + system) a process has used, in µs (Linux /proc; 0 elsewhere). */
+function cpuUs(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // clock ticks, USER_HZ 100
+  } catch {
+    return 0;
+  }
+}
+
+async function proxyTarget(name: PathName, base: string, backends: { echo: number; bulk: number }, pid?: number): Promise<Target> {
   await waitUp(base);
   const mk = async (n: string, port: number): Promise<number> => {
     const r = await admin(base, 'POST', '/proxies', { name: n, listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}` });
     if (r.status !== 201) throw new Error(`${name}: cannot create proxy: ${JSON.stringify(r.json)}`);
     return Number(String(r.json.listen).split(':').pop());
   };
-  return { name, admin: base, echo: await mk('echo', backends.echo), bulk: await mk('bulk', backends.bulk), echoProxy: 'echo' };
+  return { name, pid, admin: base, echo: await mk('echo', backends.echo), bulk: await mk('bulk', backends.bulk), echoProxy: 'echo' };
 }
 
 function connect(port: number): Promise<net.Socket> {
@@ -158,7 +171,7 @@ async function pingLatency(port: number): Promise<hdr.Histogram> {
   return h;
 }
 
-async function smallRps(port: number): Promise<{ rps: number; h: hdr.Histogram }> {
+async function smallRps(port: number): Promise<{ rps: number; h: hdr.Histogram; n: number }> {
   const socks = await Promise.all(Array.from({ length: RPS_CONNS }, () => connect(port)));
   const h = histogram();
   let n = 0;
@@ -176,7 +189,7 @@ async function smallRps(port: number): Promise<{ rps: number; h: hdr.Histogram }
   );
   const secs = (performance.now() - start) / 1000;
   for (const s of socks) s.destroy();
-  return { rps: n / secs, h };
+  return { rps: n / secs, h, n };
 }
 
 async function bulkMBps(port: number): Promise<number> {
@@ -253,13 +266,13 @@ async function main(): Promise<void> {
   const bundle = path.join(dir, 'proxy.mjs');
   await esbuild({ entryPoints: [path.join(ROOT, 'proxy', 'main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'error' });
   const flPort = await freePort();
-  run(process.execPath, [bundle, '--host', '127.0.0.1', '--port', String(flPort)]);
+  const fl = run(process.execPath, [bundle, '--host', '127.0.0.1', '--port', String(flPort)]);
   const txPort = await freePort();
-  run(toxiBin, ['-host', '127.0.0.1', '-port', String(txPort)], { LOG_LEVEL: 'error' });
+  const tx = run(toxiBin, ['-host', '127.0.0.1', '-port', String(txPort)], { LOG_LEVEL: 'error' });
   const targets: Target[] = [
     { name: 'direct', echo: backends.echo, bulk: backends.bulk },
-    await proxyTarget('faultline', `http://127.0.0.1:${flPort}`, backends),
-    await proxyTarget('toxiproxy', `http://127.0.0.1:${txPort}`, backends),
+    await proxyTarget('faultline', `http://127.0.0.1:${flPort}`, backends, fl.pid),
+    await proxyTarget('toxiproxy', `http://127.0.0.1:${txPort}`, backends, tx.pid),
   ];
   const out: Record<PathName, Record<string, number>> = { direct: {}, faultline: {}, toxiproxy: {} };
   const step = (m: string): void => void process.stdout.write(`${m}\n`);
@@ -272,10 +285,28 @@ async function main(): Promise<void> {
     const h = await pingLatency(t.echo);
     Object.assign(out[t.name], { pingP50Us: h.getValueAtPercentile(50), pingP99Us: h.getValueAtPercentile(99) });
   }
-  if (want('rps')) step(`small-request round trips (${RPS_CONNS} connections, ${RPS_MS / 1000}s)...`);
-  for (const t of want('rps') ? targets : []) {
-    const { rps, h } = await smallRps(t.echo);
-    Object.assign(out[t.name], { rps, rpsP50Us: h.getValueAtPercentile(50), rpsP99Us: h.getValueAtPercentile(99) });
+  if (want('rps')) step(`small-request round trips (${RPS_CONNS} connections, ${RPS_ROUNDS} interleaved rounds of ${RPS_MS / 1000}s, median)...`);
+  const rpsRuns: Record<string, { rps: number[]; h: hdr.Histogram; cpu: number; n: number }> = {};
+  for (let round = 0; want('rps') && round < RPS_ROUNDS; round++) {
+    for (const t of targets) {
+      const acc = (rpsRuns[t.name] ??= { rps: [], h: histogram(), cpu: 0, n: 0 });
+      const cpu0 = cpuUs(t.pid);
+      const { rps, h, n } = await smallRps(t.echo);
+      acc.cpu += cpuUs(t.pid) - cpu0;
+      acc.n += n;
+      acc.rps.push(rps);
+      acc.h.add(h);
+    }
+  }
+  for (const [name, r] of Object.entries(rpsRuns)) {
+    const sorted = [...r.rps].sort((a, b) => a - b);
+    Object.assign(out[name as PathName], {
+      rps: sorted[Math.floor(sorted.length / 2)],
+      rpsRuns: r.rps,
+      rpsP50Us: r.h.getValueAtPercentile(50),
+      rpsP99Us: r.h.getValueAtPercentile(99),
+      proxyCpuUsPerRoundTrip: r.cpu / r.n,
+    });
   }
   step(`bulk throughput (${BULK_BYTES >> 20} MB, median of ${BULK_RUNS})...`);
   for (const t of want('bulk') ? targets : []) out[t.name].bulkMBps = await bulkMBps(t.bulk);
@@ -303,6 +334,7 @@ async function main(): Promise<void> {
   const rows: [string, string, string, string, string, string, boolean | null][] = [
     ['added p50 latency, no toxic (µs)', '0', fmt(addedF, 0), fmt(addedX, 0), fmt(addedF / addedX), '≤ 100 µs', addedF <= 100],
     ['small round trips (req/s)', fmt(d.rps!, 0), fmt(f.rps!, 0), fmt(x.rps!, 0), fmt(f.rps! / x.rps!), "≥ Toxiproxy's", f.rps! >= x.rps!],
+    ['proxy CPU per round trip (µs)', '-', fmt(f.proxyCpuUsPerRoundTrip!, 1), fmt(x.proxyCpuUsPerRoundTrip!, 1), fmt(f.proxyCpuUsPerRoundTrip! / x.proxyCpuUsPerRoundTrip!), 'measured', null],
     ['small round trips p50 (ms)', fmt(ms(d.rpsP50Us!), 3), fmt(ms(f.rpsP50Us!), 3), fmt(ms(x.rpsP50Us!), 3), fmt(f.rpsP50Us! / x.rpsP50Us!), 'measured', null],
     ['small round trips p99 (ms)', fmt(ms(d.rpsP99Us!), 3), fmt(ms(f.rpsP99Us!), 3), fmt(ms(x.rpsP99Us!), 3), fmt(f.rpsP99Us! / x.rpsP99Us!), 'measured', null],
     ['bulk throughput (MB/s)', fmt(d.bulkMBps!, 0), fmt(f.bulkMBps!, 0), fmt(x.bulkMBps!, 0), fmt(f.bulkMBps! / x.bulkMBps!), '≥ 0.8 × Toxiproxy', f.bulkMBps! >= 0.8 * x.bulkMBps!],
@@ -322,7 +354,7 @@ async function main(): Promise<void> {
     at: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
     toxiproxy: TOXIPROXY_VERSION,
-    parameters: { PING_ROUNDS, RPS_CONNS, RPS_MS, BULK_BYTES, BULK_RUNS, LAT_CONNS, LAT_ROUNDS, REMOVE_CONNS, REMOVE_ROUNDS },
+    parameters: { PING_ROUNDS, RPS_CONNS, RPS_MS, RPS_ROUNDS, BULK_BYTES, BULK_RUNS, LAT_CONNS, LAT_ROUNDS, REMOVE_CONNS, REMOVE_ROUNDS },
     figures: Object.fromEntries(rows.map((r) => [r[0], { direct: r[1], faultline: r[2], toxiproxy: r[3], ratio: r[4], target: r[5], met: r[6] }])),
     raw: out,
   };

@@ -15,8 +15,8 @@ export interface ObserveInput {
   guard?: Guard;
   /** Epoch ms when the fault window closes; a retried observe only runs what is left. */
   windowEndsAt: number;
-  /** Active faults whose leases must be renewed while the window is open. */
-  active: { kind: string; handle: Record<string, unknown> }[];
+  /** Active faults: leases are renewed while the window is open; on a violation they are reverted here. */
+  active: { index: number; kind: string; handle: Record<string, unknown> }[];
   keepAliveEveryMs: number;
 }
 
@@ -33,6 +33,9 @@ export interface ObserveResult {
   detectedAt?: string;
   /** When the first sample of the failing streak started. */
   firstFailureAt?: string;
+  /** Faults the guard reverted itself on the violation (fault index -> time); the workflow confirms. */
+  reverted?: Record<number, string>;
+  revertErrors?: Record<number, string>;
   samples: number;
   failed: number;
   first?: ProbeSample;
@@ -173,6 +176,18 @@ export function createActivities(ports: Ports) {
                 res.detectedAt = new Date().toISOString();
                 res.firstFailureAt = streakStart ?? startedAt;
                 res.last = sample;
+                // Fast path: revert right here, next to the detection, without a round trip through
+                // Temporal. Reverts are idempotent; the workflow's own revert sweep then confirms.
+                res.reverted = {};
+                res.revertErrors = {};
+                await Promise.all(input.active.map(async (f) => {
+                  try {
+                    await kindOf(f.kind).revert(ports, f.handle);
+                    (res.reverted as Record<number, string>)[f.index] = new Date().toISOString();
+                  } catch (err) {
+                    (res.revertErrors as Record<number, string>)[f.index] = (err as Error).message;
+                  }
+                }));
                 beat();
                 return res;
               }

@@ -52,6 +52,16 @@ async function waitForPhase(id: string, phase: string): Promise<void> {
   throw new Error(`phase ${phase} not reached`);
 }
 
+/** The run passed, its one pause was undone, and Docker saw exactly one pause and one unpause. */
+async function expectPassedAndRevertedOnce(workflowId: string, backend: string, since: number): Promise<void> {
+  const j = await waitForResult(fc, workflowId);
+  expect(j.verdict, j.reason).toBe('passed');
+  expect(j.faults[0]?.status).toBe('reverted');
+  expect(await containerState(backend)).toBe('running');
+  const ev = await dockerEvents([j.faults[0]!.target!.id], ['pause', 'unpause'], since);
+  expect(ev.map((e) => e.action)).toEqual(['pause', 'unpause']);
+}
+
 async function startWorker(tq: string) {
   const w = await workerProcess(tq);
   workers.push(w);
@@ -69,12 +79,7 @@ describe('durability', () => {
     await killProcess(first, 'SIGKILL');
     expect(await containerState(backend)).toBe('paused'); // the fault outlives the dead worker, for now
     await startWorker(tq);
-    const j = await waitForResult(fc, workflowId);
-    expect(j.verdict, j.reason).toBe('passed');
-    expect(j.faults[0]?.status).toBe('reverted');
-    expect(await containerState(backend)).toBe('running');
-    const ev = await dockerEvents([j.faults[0]!.target!.id], ['pause', 'unpause'], since);
-    expect(ev.map((e) => e.action)).toEqual(['pause', 'unpause']);
+    await expectPassedAndRevertedOnce(workflowId, backend, since);
   });
 
   it('a SIGKILLed Temporal server restarted on the same database: the run completes and reverts', async () => {
@@ -91,12 +96,7 @@ describe('durability', () => {
     expect(await containerState(backend)).toBe('paused');
     const server = await startDevServer({ dbFile: facts.dbFile, port: facts.port, uiPort: facts.uiPort, logFile: facts.logFile, detached: true });
     writeFileSync(process.env.FAULTLINE_TEST_SERVER_FACTS as string, JSON.stringify({ ...facts, pid: server.process.pid }));
-    const j = await waitForResult(fc, workflowId);
-    expect(j.verdict, j.reason).toBe('passed');
-    expect(j.faults[0]?.status).toBe('reverted');
-    expect(await containerState(backend)).toBe('running');
-    const ev = await dockerEvents([j.faults[0]!.target!.id], ['pause', 'unpause'], since);
-    expect(ev.map((e) => e.action)).toEqual(['pause', 'unpause']);
+    await expectPassedAndRevertedOnce(workflowId, backend, since);
   });
 
   it('operator abort: returns once the fault is reverted, with reason and who in the journal', async () => {

@@ -100,7 +100,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
               [rec.kind, rec.handle],
             );
             rec.status = 'reverted';
-            rec.revertedAt = r.at;
+            rec.revertedAt ??= r.at; // keep the guard's earlier revert time when it reverted first
             return;
           } catch (err) {
             rec.errors.push(`revert attempt ${attempt}: ${errorText(err)}`);
@@ -173,9 +173,14 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
           cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
           retry: { initialInterval: '200ms', maximumInterval: '2s' },
         },
-        [{ guard: e.guard, windowEndsAt: start + windowMs, active: journal.faults.filter((f) => f.handle).map((f) => ({ kind: f.kind, handle: f.handle as Record<string, unknown> })), keepAliveEveryMs: KEEPALIVE_MS }],
+        [{ guard: e.guard, windowEndsAt: start + windowMs, active: journal.faults.filter((f) => f.handle && f.status === 'injected').map((f) => ({ index: f.index, kind: f.kind, handle: f.handle as Record<string, unknown> })), keepAliveEveryMs: KEEPALIVE_MS }],
       );
       journal.guardSamples = { count: obs.samples, failed: obs.failed, first: obs.first, last: obs.last, worst: obs.worst };
+      for (const [index, at] of Object.entries(obs.reverted ?? {})) {
+        const rec = journal.faults[Number(index)];
+        if (rec) rec.revertedAt = at; // reverted by the guard; the sweep below confirms it
+      }
+      for (const [index, msg] of Object.entries(obs.revertErrors ?? {})) journal.faults[Number(index)]?.errors.push(`guard fast-path revert: ${msg}`);
       if (obs.violated && obs.failing) {
         abort = { by: 'guard', reason: `guard probe ${obs.failing.probe} failed: ${obs.failing.violations.join('; ')}`, at: obs.detectedAt ?? now(), sample: obs.failing };
       }

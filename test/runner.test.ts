@@ -109,6 +109,23 @@ method: [ { kind: container.pause, duration: 5s } ]
     expect(ev).toHaveLength(0);
   });
 
+  it('refuses at run time a selection the blast radius forbids: not started, nothing injected', async () => {
+    const since = Date.now();
+    // 50% of 3 replicas rounds up to 2 containers = 67% of the fleet, over maxPercent 60.
+    const exp = demoExperiment(`${HYPOTHESIS}
+targets: { labels: { faultline.demo: "\${PREFIX}", faultline.role: backend }, mode: percent, percent: 50 }
+blastRadius: { maxTargets: 3, maxPercent: 60 }
+method: [ { kind: container.pause, duration: 5s } ]
+`, stack);
+    const { workflowId } = await startExperiment(fc, exp, { taskQueue: TQ });
+    const j = await waitForResult(fc, workflowId);
+    expect(j.verdict).toBe('not-started');
+    expect(j.reason).toMatch(/maxPercent/);
+    expect(j.faults).toHaveLength(0);
+    const all = await docker.listContainers({ all: true, filters: { label: [`faultline.demo=${stack.prefix}`] } });
+    expect(await dockerEvents(all.map((c) => c.Id), ['pause'], since)).toHaveLength(0);
+  });
+
   it('never selects protected containers, whatever the selector', async () => {
     const exp = demoExperiment(`${HYPOTHESIS}
 targets: { namePattern: "^\${PREFIX}-", mode: all }

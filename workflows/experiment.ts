@@ -203,6 +203,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
   if (abort && lastRevert) journal.detectToRevertMs = Math.max(0, lastRevert - Date.parse(abort.at));
   journal.abort = abort;
 
+  if (failure && !journal.faults.some((f) => f.handle)) return finish('not-started', `nothing was injected: ${failure}`);
   if (failure) return finish('failed', `a fault could not be injected: ${failure}; everything injected was reverted`);
   if (abort?.by === 'cancel') return finish('aborted', 'the workflow was cancelled; every fault was reverted');
 

@@ -120,11 +120,11 @@ describe('proxies', () => {
   it('a leased disable comes back by itself and reports expires_at', async () => {
     const p = await mkProxy();
     const port = Number(p.listen.split(':')[1]);
-    const off = await call('PATCH', '/proxies/redis', { enabled: false, lease_ms: 200 });
+    const off = await call('PATCH', '/proxies/redis', { enabled: false, lease_ms: 1_000 });
     expect(off.json.enabled).toBe(false);
     expect(Date.parse(off.json.expires_at as string)).toBeGreaterThan(Date.now());
     await expect(connect(port)).rejects.toThrow(/ECONNREFUSED/);
-    await sleep(400);
+    await sleep(1_300);
     const now = await call('GET', '/proxies/redis');
     expect(now.json.enabled).toBe(true);
     expect(now.json.expires_at).toBeUndefined();
@@ -204,16 +204,15 @@ describe('toxics', () => {
 
   it('leases: expires_at in responses, renewal pushes it, null clears it, expiry removes the toxic', async () => {
     await mkProxy();
-    const a = await call('POST', '/proxies/redis/toxics', { type: 'latency', name: 'l', lease_ms: 300 });
+    const a = await call('POST', '/proxies/redis/toxics', { type: 'latency', name: 'l', lease_ms: 1_000 });
     const first = Date.parse(a.json.expires_at as string);
     expect(first).toBeGreaterThan(Date.now());
-    await sleep(150);
-    const renewed = await call('PATCH', '/proxies/redis/toxics/l', { lease_ms: 300 });
+    const renewed = await call('PATCH', '/proxies/redis/toxics/l', { lease_ms: 2_000 });
     expect(Date.parse(renewed.json.expires_at as string)).toBeGreaterThan(first);
-    await call('POST', '/proxies/redis/toxics', { type: 'timeout', name: 'forever', lease_ms: 300 });
+    await call('POST', '/proxies/redis/toxics', { type: 'timeout', name: 'forever', lease_ms: 60_000 });
     const cleared = await call('PATCH', '/proxies/redis/toxics/forever', { lease_ms: null });
     expect(cleared.json.expires_at).toBeUndefined();
-    await sleep(500);
+    await sleep(2_300);
     expect((await call('GET', '/proxies/redis/toxics/l')).status).toBe(404);
     expect((await call('GET', '/proxies/redis/toxics/forever')).status).toBe(200);
   });

@@ -41,7 +41,7 @@ describe('leases', () => {
       script,
       `import { ProxyClient } from ${JSON.stringify(clientPath)};
        const c = new ProxyClient(${JSON.stringify(srv.url)});
-       await c.addToxic('lease', { name: 'faultline-owned', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 60000, jitter: 0 } }, 1500);
+       await c.addToxic('lease', { name: 'faultline-owned', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 60000, jitter: 0 } }, 3000);
        process.stdout.write('added\\n');
        setInterval(() => undefined, 1000);`,
     );

@@ -1,8 +1,9 @@
 // One proxied connection: two links (client->upstream is "upstream", upstream->client is "downstream"),
 // each a chain of toxic stages between a source socket and a destination socket. With no toxic the
 // chain is empty and a chunk goes straight from source to destination (with back-pressure, as pipe()).
-// Adding or removing a toxic edits the chain of every live connection synchronously: no locks, no
-// waiting, and removal flushes the stage's held bytes to the next stage first, so nothing is dropped.
+// Adding or removing a toxic edits the chain of a live connection in one synchronous step: no locks,
+// no waiting on the connection, and removal flushes the stage's held bytes to the next stage first, so
+// nothing is dropped. (The collection does removals for many connections in batches, after answering.)
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AnyToxicType, Stage, StageContext, Stream } from './toxic.ts';

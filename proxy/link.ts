@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { AnyToxicType, Stage, StageContext, Stream } from './toxic.ts';
+import { keepWarm } from './clock.ts';
 
 // After traffic, poll the event loop for a moment before sleeping, as Go's scheduler spins before it
 // parks: the answer to what we just forwarded usually comes back within tens of µs, and catching it
@@ -14,19 +15,13 @@ import type { AnyToxicType, Stage, StageContext, Stream } from './toxic.ts';
 // FAULTLINE_PROXY_SPIN_MS=0 turns it off.
 const spinEnv = Number(process.env.FAULTLINE_PROXY_SPIN_MS ?? 0.1);
 const WARM_MS = Number.isFinite(spinEnv) && spinEnv >= 0 ? Math.min(spinEnv, 5) : 0.1;
-let lastActivity = 0;
-let spinning = false;
-const spin = (): void => {
-  if (performance.now() - lastActivity < WARM_MS) setImmediate(spin);
-  else spinning = false;
-};
+let lastWarm = 0;
 function touch(): void {
   if (WARM_MS <= 0) return;
-  lastActivity = performance.now();
-  if (!spinning) {
-    spinning = true;
-    setImmediate(spin);
-  }
+  const t = performance.now();
+  if (t - lastWarm < WARM_MS / 4) return; // extending the window a little later is just as good
+  lastWarm = t;
+  keepWarm(WARM_MS);
 }
 
 /** What a link needs to know about a toxic (the collection's record of it). */

@@ -24,8 +24,8 @@ const RPS_MS = 2_000;
 const RPS_ROUNDS = 3;
 const BULK_BYTES = 256 << 20;
 const BULK_RUNS = 3;
-const LAT_CONNS = 10;
-const LAT_ROUNDS = 30;
+const LAT_CONNS = 20;
+const LAT_ROUNDS = 50;
 const REMOVE_CONNS = 1_000;
 const REMOVE_ROUNDS = 25;
 
@@ -217,7 +217,7 @@ async function latencyAccuracy(t: Target, baselineUs: number): Promise<hdr.Histo
   const socks = await Promise.all(Array.from({ length: LAT_CONNS }, () => connect(t.echo)));
   await Promise.all(
     socks.map(async (s, i) => {
-      await sleep(i * 9); // spread the connections over the timer wheel
+      await sleep(i * 5); // spread the connections over the timer wheel
       for (let k = 0; k < LAT_ROUNDS; k++) {
         const t0 = process.hrtime.bigint();
         await roundTrip(s, MSG);

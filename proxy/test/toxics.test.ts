@@ -236,6 +236,24 @@ describe('http_abort', () => {
     expect(rec.events[0]).toMatch(/connection: close\r\n\r\n.*\+close@/s);
   });
 
+  it('does not hold a short non-HTTP message waiting for a head that will never come', () => {
+    const { stage, rec } = make('http_abort', {});
+    stage.data(b('*1\r\n$4\r\nPING\r\n')); // a whole Redis command, 14 bytes
+    expect(rec.text()).toBe('*1\r\n$4\r\nPING\r\n');
+    const get = make('http_abort', { path_prefix: '/never' });
+    get.stage.data(b('GET /x HT')); // could still be a request: wait for the rest
+    expect(get.rec.text()).toBe('');
+    get.stage.data(b('TP/1.1\r\n\r\n'));
+    expect(get.rec.text()).toBe('GET /x HTTP/1.1\r\n\r\n');
+  });
+
+  it('understands bare-LF heads, as Node does', () => {
+    const { stage, rec } = make('http_abort', { status: 429, path_prefix: '/a' });
+    stage.data(b('GET /a HTTP/1.1\nHost: x\n\nGET /b HTTP/1.1\nHost: x\n\n'));
+    expect(rec.events[0]).toMatch(/^reply:HTTP\/1\.1 429 /);
+    expect(rec.text()).toBe('GET /b HTTP/1.1\nHost: x\n\n');
+  });
+
   it('passes non-HTTP bytes through untouched', () => {
     const { stage, rec } = make('http_abort', {});
     stage.data(b('\x00\x01binary protocol, not http at all\r\n\r\n'));

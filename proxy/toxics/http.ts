@@ -44,9 +44,30 @@ export function matches(a: MatchAttrs, h: RequestHead, random = Math.random): bo
 const MAX_HEAD = 64 * 1024;
 const REQUEST_LINE = /^([A-Z][A-Z0-9_-]{0,31}) (\S+) HTTP\/(1\.[01])$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LFLF = Buffer.from('\n\n'); // bare-LF heads, which Node's own parser accepts too
+// What the start of a request can look like before its request line is complete.
+const PARTIAL_REQUEST_LINE = /^[A-Z][A-Z0-9_-]{0,31}(?: (?:\S*|\S+ (?:H|HT|HTT|HTTP|HTTP\/|HTTP\/1|HTTP\/1\.|HTTP\/1\.[01]\r?)))?$/;
+
+/** Can these bytes (so far) still be the start of an HTTP/1.x request? Decides without waiting. */
+export function couldBeRequest(acc: Buffer): boolean {
+  let start = 0;
+  while (start < acc.length && (acc[start] === 13 || acc[start] === 10)) start++; // CRLFs between requests
+  if (start === acc.length) return true;
+  const nl = acc.indexOf(10, start);
+  const line = acc.toString('latin1', start, nl < 0 ? Math.min(acc.length, start + 8192) : nl).replace(/\r$/, '');
+  return nl < 0 ? PARTIAL_REQUEST_LINE.test(line) : REQUEST_LINE.test(line);
+}
+
+/** Index just past the head's blank line, or -1. */
+function headEnd(acc: Buffer, from: number): number {
+  const a = acc.indexOf(CRLFCRLF, from);
+  const b = acc.indexOf(LFLF, from);
+  if (a < 0) return b < 0 ? -1 : b + 2;
+  return b < 0 || a < b ? a + 4 : b + 2;
+}
 
 export function parseHead(text: string): (RequestHead & { body: 'none' | 'length' | 'chunked' | 'raw'; length: number }) | null {
-  const lines = text.split('\r\n');
+  const lines = text.split(/\r?\n/);
   const m = REQUEST_LINE.exec(lines[0] ?? '');
   if (!m) return null;
   const headers = new Map<string, string>();
@@ -127,7 +148,7 @@ export function httpStage(ctx: StageContext, decide: (h: RequestHead) => Decisio
   };
 
   const onHead = (headBuf: Buffer): void => {
-    const text = headBuf.toString('latin1', 0, headBuf.length - 4).replace(/^(\r\n)+/, '');
+    const text = headBuf.toString('latin1').replace(/^[\r\n]+/, '').replace(/\r?\n\r?\n$/, '');
     const h = parseHead(text);
     if (!h) {
       state = 'unsynced';
@@ -172,24 +193,23 @@ export function httpStage(ctx: StageContext, decide: (h: RequestHead) => Decisio
         }
         case 'head': {
           const part = off === 0 ? c : c.subarray(off);
-          const start = acc ? Math.max(0, acc.length - 3) : 0;
+          const prev = acc ? acc.length : 0;
           acc = acc ? Buffer.concat([acc, part]) : part;
-          const i = acc.indexOf(CRLFCRLF, start);
-          if (i < 0) {
-            if (acc.length > MAX_HEAD || (acc.length >= 16 && !startsRequest(acc))) {
-              state = 'unsynced';
-              const a = acc;
-              acc = null;
-              drop = false;
-              route(a);
-            }
+          const end = headEnd(acc, Math.max(0, prev - 3));
+          if (end < 0 ? acc.length > MAX_HEAD || !couldBeRequest(acc) : !couldBeRequest(acc.subarray(0, end))) {
+            // not HTTP (or not any more): hand it on as it is, and look for a request line later
+            state = 'unsynced';
+            const a = acc;
+            acc = null;
+            drop = false;
+            route(a);
             return;
           }
-          const consumed = i + 4 - (acc.length - part.length); // bytes of `part` used by the head
-          const headBuf = acc.length === i + 4 ? acc : acc.subarray(0, i + 4);
+          if (end < 0) return; // wait for the rest of the head
+          const headBuf = acc.length === end ? acc : acc.subarray(0, end);
           acc = null;
           onHead(headBuf);
-          off += consumed;
+          off += end - prev; // bytes of `part` the head used
           break;
         }
         case 'length': {

@@ -58,6 +58,28 @@ describe('proxy process', () => {
     expect(code).toBe(0);
   });
 
+  it('`faultline proxy` runs it in the foreground and stops on SIGINT; off loopback without a token it exits 2', async () => {
+    const port = await freePort();
+    const bin = path.resolve('bin/faultline.mjs');
+    const child = spawn(process.execPath, [bin, 'proxy', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    while (!out.includes('admin API')) {
+      if (child.exitCode !== null) throw new Error(`exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const v = await request(`http://127.0.0.1:${port}/version`);
+    expect(await v.body.json()).toMatchObject({ version: '2.12.0' });
+    child.kill('SIGINT');
+    expect(await new Promise((res) => child.once('exit', res))).toBe(0);
+    const refused = spawn(process.execPath, [bin, 'proxy', '--host', '0.0.0.0', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FAULTLINE_PROXY_TOKEN: '' } });
+    let err = '';
+    refused.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    expect(await new Promise((res) => refused.once('exit', res))).toBe(2);
+    expect(err).toMatch(/without a token/);
+  });
+
   it('refuses to start on a bad config, naming the file and the problem', async () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify([{ listen: '127.0.0.1:0', upstream: 'x:1' }]));

@@ -28,15 +28,18 @@ let near: Entry[] = []; // due within EARLY_MS, fired by the polling chain
 let nearest = Infinity; // earliest due in `near`
 let warmUntil = 0;
 let polling = false;
-// Each loop turn also busy-waits up to this long (or until the next due time): one Immediate per
-// slice instead of one per few µs keeps the allocation rate, and so garbage collection pauses, low;
-// I/O waits at most this long.
+// While a timer is near, each loop turn also busy-waits up to this long (or until it is due): one
+// Immediate per slice instead of one per few µs keeps the allocation rate, and so garbage collection
+// pauses, low; I/O waits at most this long.
 const SLICE_MS = 0.02;
 
 function poll(): void {
   let t = performance.now();
-  const sliceEnd = t + SLICE_MS;
-  while (t < nearest && t < sliceEnd) t = performance.now();
+  if (nearest - t < EARLY_MS) {
+    // a timer is close: wait for it here a little (only warm polling never blocks I/O)
+    const sliceEnd = t + SLICE_MS;
+    while (t < nearest && t < sliceEnd) t = performance.now();
+  }
   if (t >= nearest) {
     const fire: Entry[] = [];
     const keep: Entry[] = [];

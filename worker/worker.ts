@@ -47,6 +47,8 @@ export async function createWorker(opts: FaultlineWorkerOptions = {}): Promise<{
     activities: createActivities(opts.ports ?? defaultPorts()),
     // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
     maxHeartbeatThrottleInterval: '500ms',
+    // If this worker dies, its runs' next workflow tasks move to a live worker after 2 s, not 10 s.
+    stickyQueueScheduleToStartTimeout: '2s',
     ...(opts.worker?.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
     ...opts.worker,
   });

@@ -2,6 +2,7 @@
 // auth, and the exact calls the Go and Ruby Toxiproxy clients make.
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../worker/dev-server.ts';
 import { request } from 'undici';
 import { startProxyServer, type ProxyServer } from '../server.ts';
 import { echoServer, sleep } from './support.ts';
@@ -39,13 +40,6 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return { status: res.statusCode, json: json as Record<string, unknown> & unknown[], text };
 }
 
-const freePort = async (): Promise<number> => {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-};
 
 async function mkProxy(name = 'redis', extra: Record<string, unknown> = {}) {
   const r = await call('POST', '/proxies', { name, upstream, listen: '127.0.0.1:0', ...extra });

@@ -2,10 +2,10 @@
 // exactly that), started with a Toxiproxy-format config and a token, stopped by SIGTERM.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../worker/dev-server.ts';
 import { build } from 'esbuild';
 import { request } from 'undici';
 import { startProxyServer } from '../server.ts';
@@ -19,13 +19,6 @@ beforeAll(async () => {
 });
 afterAll(() => echo.close());
 
-const freePort = async (): Promise<number> => {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const p = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return p;
-};
 
 describe('proxy process', () => {
   it('bundles to one ESM file that loads a populate config, requires its token, and exits 0 on SIGTERM', async () => {

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from './config.ts';
-import { SEARCH_ATTRIBUTES } from './search-attributes.ts';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 import { InfrastructureError } from '../experiments/errors.ts';
 
 export function temporalBinary(): string {

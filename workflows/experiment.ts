@@ -8,7 +8,7 @@ import type { Activities } from '../activities/index.ts';
 import type { AbortRecord, FaultRecord, Journal, Phase, Verdict } from '../experiments/journal.ts';
 import { durationMs, formatMs } from '../experiments/duration.ts';
 import { abortExperimentUpdate, journalQuery, type RunInput } from './definitions.ts';
-import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from '../worker/search-attributes.ts';
+import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from './search-attributes.ts';
 
 const probes = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 2 } });
 const planning = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '200ms' } });

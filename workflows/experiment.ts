@@ -6,6 +6,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { AbortRecord, FaultRecord, Journal, Phase, Verdict } from '../experiments/journal.ts';
+import type { FaultEntry } from '../experiments/schema.ts';
 import { durationMs, formatMs } from '../experiments/duration.ts';
 import { abortExperimentUpdate, journalQuery, type RunInput } from './definitions.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from './search-attributes.ts';
@@ -131,26 +132,30 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       setPhase('injecting');
       const start = Date.now();
       const windowMs = Math.max(...e.method.map((f) => durationMs(f.duration)));
-      for (const rec of journal.faults) {
-        const spec = e.method[rec.faultIndex];
-        if (!spec) continue;
-        if (abort) return; // an abort during injection: inject nothing more, revert what is in
-        // Not cancellable: an inject that is under way finishes (or fails) before anything reverts it,
-        // so a revert can never overtake its own inject.
-        await CancellationScope.nonCancellable(async () => {
-          rec.status = 'intent';
-          rec.intentAt = now();
-          rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}`, startToCloseTimeout: '30s' }, [spec, rec.target]);
-          try {
-            const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '200ms' } }, [spec, rec.handle]);
-            rec.status = 'injected';
-            rec.injectedAt = r.at;
-          } catch (err) {
-            rec.status = 'inject-failed';
-            throw err;
-          }
-        });
-      }
+      // All intents first (every handle is in history before any side effect), then every inject at
+      // once, so the faults of one method land together. Neither step is cancellable: an inject under
+      // way finishes (or fails) before anything reverts it, so a revert never overtakes its inject.
+      const settle = async (step: (rec: FaultRecord) => Promise<void>) => {
+        const results = await CancellationScope.nonCancellable(() => Promise.allSettled(journal.faults.map(step)));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+      };
+      await settle(async (rec) => {
+        rec.status = 'intent';
+        rec.intentAt = now();
+        rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}`, startToCloseTimeout: '30s' }, [e.method[rec.faultIndex] as FaultEntry, rec.target]);
+      });
+      if (abort) return; // an abort during injection: inject nothing, revert nothing that was not applied
+      await settle(async (rec) => {
+        try {
+          const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '200ms' } }, [e.method[rec.faultIndex] as FaultEntry, rec.handle as Record<string, unknown>]);
+          rec.status = 'injected';
+          rec.injectedAt = r.at;
+        } catch (err) {
+          rec.status = 'inject-failed';
+          throw err;
+        }
+      });
       if (abort) return;
 
       // 4. Observe: one guard activity for the window; each fault is reverted when its own duration ends.

@@ -1,13 +1,39 @@
 // Worker wiring: Temporal connection, the activities with their ports, and shutdown.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { Ports } from '../activities/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createProxyPort } from './proxy-port.ts';
-import { DEFAULT_TASK_QUEUE, temporalTarget, type TemporalTarget } from './config.ts';
+import { DEFAULT_TASK_QUEUE, PROJECT_ROOT, STATE_DIR, temporalTarget, type TemporalTarget } from './config.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+/**
+ * The workflow bundle, built once per version of the workflow sources and reused from the state
+ * directory: a restarted worker (after a crash) is polling again in about half the time.
+ */
+export async function cachedWorkflowBundle(): Promise<{ codePath: string }> {
+  const hash = createHash('sha256');
+  for (const dir of ['workflows', 'experiments']) {
+    for (const f of readdirSync(path.join(PROJECT_ROOT, dir)).filter((n) => n.endsWith('.ts')).sort()) {
+      hash.update(`${dir}/${f}\0`).update(readFileSync(path.join(PROJECT_ROOT, dir, f)));
+    }
+  }
+  hash.update(readFileSync(path.join(PROJECT_ROOT, 'package-lock.json')));
+  const codePath = path.join(STATE_DIR, 'cache', `workflow-bundle-${hash.digest('hex').slice(0, 16)}.js`);
+  if (!existsSync(codePath)) {
+    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+    mkdirSync(path.dirname(codePath), { recursive: true });
+    const tmp = `${codePath}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, codePath); // atomic: concurrent workers never read half a bundle
+  }
+  return { codePath };
+}
 
 export function defaultPorts(): Ports {
   return { containers: createDockerContainerPort(), proxy: createProxyPort() };
@@ -49,7 +75,7 @@ export async function createWorker(opts: FaultlineWorkerOptions = {}): Promise<{
     maxHeartbeatThrottleInterval: '500ms',
     // If this worker dies, its runs' next workflow tasks move to a live worker after 2 s, not 10 s.
     stickyQueueScheduleToStartTimeout: '2s',
-    ...(opts.worker?.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
+    workflowBundle: opts.worker?.workflowBundle ?? (await cachedWorkflowBundle()),
     ...opts.worker,
   });
   return { worker, connection };

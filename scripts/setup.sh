@@ -36,6 +36,8 @@ else
   if pgrep -x dockerd >/dev/null 2>&1; then
     say "docker: dockerd is running but does not answer yet; waiting"
   else
+    # A daemon killed without cleanup leaves its pid file; if that pid is reused, dockerd refuses to start.
+    [ -f /var/run/docker.pid ] && as_root rm -f /var/run/docker.pid
     say "docker: starting dockerd in the background (log: .state/dockerd.log)"
     # setsid: the daemon outlives this script and is not hit by a Ctrl-C aimed at it.
     as_root setsid nohup dockerd >"$STATE/dockerd.log" 2>&1 </dev/null &

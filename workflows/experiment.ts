@@ -11,10 +11,20 @@ import { durationMs, formatMs } from '../experiments/duration.ts';
 import { abortExperimentUpdate, journalQuery, type RunInput } from './definitions.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from './search-attributes.ts';
 
+// One proxy per retry policy; calls add only their summary and window-dependent timeouts
+// (executeWithOptions deep-merges over these).
 const probes = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 2 } });
 const planning = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '200ms' } });
 const injecting = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '200ms' } });
 const reverting = proxyActivities<Activities>({ startToCloseTimeout: '20s', retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '1s' } });
+// The guard is retried without limit (a new worker picks it up after a crash), and is awaited until it
+// has really stopped when cancelled: it renews leases, and must not renew a rule the revert removed.
+const guarding = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '5s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '200ms', maximumInterval: '2s' },
+});
 
 const KEEPALIVE_MS = 3_000;
 
@@ -73,7 +83,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
   // 1. Steady state before: nothing is injected unless it holds.
   setPhase('steady-state-before');
   journal.steadyStateBefore = await probes.runProbes.executeWithOptions(
-    { summary: `steady state before: ${e.hypothesis.probes.map((p) => p.name).join(', ')}`, startToCloseTimeout: '2m' },
+    { summary: `steady state before: ${e.hypothesis.probes.map((p) => p.name).join(', ')}` },
     [e.hypothesis.probes],
   );
   const failing = journal.steadyStateBefore.filter((s) => !s.ok);
@@ -97,7 +107,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
           rec.revertAttempts = attempt;
           try {
             const r = await reverting.revertFault.executeWithOptions(
-              { summary: `revert: ${rec.summary}`, startToCloseTimeout: '20s', retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '1s' } },
+              { summary: `revert: ${rec.summary}` },
               [rec.kind, rec.handle],
             );
             rec.status = 'reverted';
@@ -122,7 +132,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       setPhase('selecting');
       const seed = e.targets?.seed ?? Math.floor(Math.random() * 2 ** 31);
       const plan = await planning.planFaults.executeWithOptions(
-        { summary: `select targets (seed ${seed})`, startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '200ms' } },
+        { summary: `select targets (seed ${seed})` },
         [e, seed],
       );
       journal.selection = plan.selection ? { seed, ...plan.selection } : undefined;
@@ -143,12 +153,12 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       await settle(async (rec) => {
         rec.status = 'intent';
         rec.intentAt = now();
-        rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}`, startToCloseTimeout: '30s' }, [e.method[rec.faultIndex] as FaultEntry, rec.target]);
+        rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}` }, [e.method[rec.faultIndex] as FaultEntry, rec.target]);
       });
       if (abort) return; // an abort during injection: inject nothing, revert nothing that was not applied
       await settle(async (rec) => {
         try {
-          const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '200ms' } }, [e.method[rec.faultIndex] as FaultEntry, rec.handle as Record<string, unknown>]);
+          const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary }, [e.method[rec.faultIndex] as FaultEntry, rec.handle as Record<string, unknown>]);
           rec.status = 'injected';
           rec.injectedAt = r.at;
         } catch (err) {
@@ -168,15 +178,10 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
           sleep(Math.max(0, start + ms - Date.now())).then(() => revertOne(rec), () => undefined);
         }
       }
-      const obs = await probes.observe.executeWithOptions(
+      const obs = await guarding.observe.executeWithOptions(
         {
           summary: e.guard ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}` : `hold faults for ${formatMs(windowMs)}`,
           startToCloseTimeout: windowMs + 120_000,
-          heartbeatTimeout: '5s',
-          // Wait until the guard has really stopped: it renews leases, and must not renew a rule
-          // after the revert removed it.
-          cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-          retry: { initialInterval: '200ms', maximumInterval: '2s' },
         },
         [{ guard: e.guard, windowEndsAt: start + windowMs, active: journal.faults.filter((f) => f.handle && f.status === 'injected').map((f) => ({ index: f.index, kind: f.kind, handle: f.handle as Record<string, unknown> })), keepAliveEveryMs: KEEPALIVE_MS }],
       );

@@ -51,6 +51,17 @@ function classify(e: unknown): never {
   throw e;
 }
 
+/** Wraps an activity so our domain errors fail it without retries (see classify). */
+function classified<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await fn(...args);
+    } catch (e) {
+      return classify(e);
+    }
+  };
+}
+
 function kindOf(name: string) {
   const k = faultKind(name);
   if (!k) throw ApplicationFailure.create({ type: 'UnknownFaultKind', message: `unknown fault kind ${name}`, nonRetryable: true });
@@ -84,40 +95,28 @@ export function createActivities(ports: Ports) {
     },
 
     /** Selects targets (seeded) and expands the method into one fault record per target. */
-    async planFaults(e: Experiment, seed: number): Promise<FaultPlan> {
-      try {
-        const needs = e.method.some((f) => kindOf(f.kind).needsContainer);
-        const selection = needs && e.targets ? pickTargets(await ports.containers.list(), e.targets, e.blastRadius, seed) : undefined;
-        const faults: FaultPlan['faults'] = [];
-        e.method.forEach((spec, faultIndex) => {
-          const k = kindOf(spec.kind);
-          const targets = k.needsContainer ? (selection?.selected ?? []) : [undefined];
-          for (const target of targets) faults.push({ faultIndex, kind: spec.kind, target, summary: k.describe(spec, target ? { container: target } : {}) });
-        });
-        return { selection, faults };
-      } catch (err) {
-        return classify(err);
-      }
-    },
+    planFaults: classified(async (e: Experiment, seed: number): Promise<FaultPlan> => {
+      const needs = e.method.some((f) => kindOf(f.kind).needsContainer);
+      const selection = needs && e.targets ? pickTargets(await ports.containers.list(), e.targets, e.blastRadius, seed) : undefined;
+      const faults: FaultPlan['faults'] = [];
+      e.method.forEach((spec, faultIndex) => {
+        const k = kindOf(spec.kind);
+        const targets = k.needsContainer ? (selection?.selected ?? []) : [undefined];
+        for (const target of targets) faults.push({ faultIndex, kind: spec.kind, target, summary: k.describe(spec, target ? { container: target } : {}) });
+      });
+      return { selection, faults };
+    }),
 
     /** Reads what the revert will need; the workflow records the handle before injecting. */
-    async prepareFault(spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> {
+    prepareFault: classified(async (spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> => {
       const t: FaultTarget = target ? { container: target } : {};
-      try {
-        return await kindOf(spec.kind).prepare(ports, spec, t);
-      } catch (e) {
-        return classify(e);
-      }
-    },
+      return kindOf(spec.kind).prepare(ports, spec, t);
+    }),
 
-    async injectFault(spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> {
-      try {
-        await kindOf(spec.kind).inject(ports, spec, handle);
-        return { at: new Date().toISOString() };
-      } catch (e) {
-        return classify(e);
-      }
-    },
+    injectFault: classified(async (spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> => {
+      await kindOf(spec.kind).inject(ports, spec, handle);
+      return { at: new Date().toISOString() };
+    }),
 
     /** Idempotent; retried by the workflow until it succeeds. */
     async revertFault(kind: string, handle: Record<string, unknown>): Promise<{ at: string }> {

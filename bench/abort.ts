@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { demoDown, demoUp } from '../demo/index.ts';
 import { parseExperiment } from '../experiments/parse.ts';
+import { durationMs } from '../experiments/duration.ts';
 import Dockerode from 'dockerode';
 import { connectClient, getStatus, startExperiment, waitForResult } from '../cli/client.ts';
 import { freePort, startDevServer, type DevServer } from '../worker/dev-server.ts';
@@ -64,14 +65,14 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = [];
   try {
     for (const interval of INTERVALS) {
+      const ivMs = durationMs(interval);
       const breakToRevert: number[] = [];
       const detectToRevert: number[] = [];
       const events: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         const { workflowId } = await startExperiment(fc, experiment(prefix, stack.frontUrl, interval), { taskQueue });
         while ((await getStatus(fc, workflowId)).journal?.phase !== 'observing') await sleep(50);
-        const ivMs0 = interval.endsWith('ms') ? Number.parseInt(interval, 10) : Number.parseFloat(interval) * 1000;
-        await sleep(300 + Math.random() * 2 * ivMs0);
+        await sleep(300 + Math.random() * 2 * ivMs);
         const others = stack.containers.backends.slice(1).map((n) => docker.getContainer(n));
         await Promise.all(others.map((c) => c.pause()));
         const broke = Date.now();
@@ -86,7 +87,6 @@ async function main(): Promise<void> {
         process.stdout.write(`\r${interval}: run ${i + 1}/${RUNS} break→reverted ${reverted - broke} ms   `);
       }
       process.stdout.write('\n');
-      const ivMs = interval.endsWith('ms') ? Number.parseInt(interval, 10) : Number.parseFloat(interval) * 1000;
       results.push({
         guardInterval: interval,
         runs: RUNS,

@@ -20,10 +20,21 @@ export default tseslint.config(
   {
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'dockerode', 'undici'].map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins or I/O libraries.' })),
-        patterns: [{ group: ['../activities/*', '../activities/**', '!../activities/index.ts'], message: 'Workflows import activity types only.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'dockerode', 'undici'].map((name) => ({
+            name,
+            message: 'Workflows are deterministic: no Node built-ins or I/O libraries.',
+          })),
+          patterns: [
+            {
+              group: ['../activities/*', '../activities/**', '!../activities/index.ts'],
+              message: 'Workflows import activity types only.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

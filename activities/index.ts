@@ -64,7 +64,12 @@ function classified<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (..
 
 function kindOf(name: string) {
   const k = faultKind(name);
-  if (!k) throw ApplicationFailure.create({ type: 'UnknownFaultKind', message: `unknown fault kind ${name}`, nonRetryable: true });
+  if (!k)
+    throw ApplicationFailure.create({
+      type: 'UnknownFaultKind',
+      message: `unknown fault kind ${name}`,
+      nonRetryable: true,
+    });
   return k;
 }
 
@@ -81,7 +86,10 @@ export function createActivities(ports: Ports) {
     runProbes,
 
     /** Polls the probes until all hold or the timeout passes; returns the last round. */
-    async awaitSteadyState(probes: Probe[], timeoutMs: number): Promise<{ ok: boolean; samples: ProbeSample[]; attempts: number }> {
+    async awaitSteadyState(
+      probes: Probe[],
+      timeoutMs: number,
+    ): Promise<{ ok: boolean; samples: ProbeSample[]; attempts: number }> {
       const until = Date.now() + timeoutMs;
       let attempts = 0;
       for (;;) {
@@ -97,21 +105,30 @@ export function createActivities(ports: Ports) {
     /** Selects targets (seeded) and expands the method into one fault record per target. */
     planFaults: classified(async (e: Experiment, seed: number): Promise<FaultPlan> => {
       const needs = e.method.some((f) => kindOf(f.kind).needsContainer);
-      const selection = needs && e.targets ? pickTargets(await ports.containers.list(), e.targets, e.blastRadius, seed) : undefined;
+      const selection =
+        needs && e.targets ? pickTargets(await ports.containers.list(), e.targets, e.blastRadius, seed) : undefined;
       const faults: FaultPlan['faults'] = [];
       e.method.forEach((spec, faultIndex) => {
         const k = kindOf(spec.kind);
         const targets = k.needsContainer ? (selection?.selected ?? []) : [undefined];
-        for (const target of targets) faults.push({ faultIndex, kind: spec.kind, target, summary: k.describe(spec, target ? { container: target } : {}) });
+        for (const target of targets)
+          faults.push({
+            faultIndex,
+            kind: spec.kind,
+            target,
+            summary: k.describe(spec, target ? { container: target } : {}),
+          });
       });
       return { selection, faults };
     }),
 
     /** Reads what the revert will need; the workflow records the handle before injecting. */
-    prepareFault: classified(async (spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> => {
-      const t: FaultTarget = target ? { container: target } : {};
-      return kindOf(spec.kind).prepare(ports, spec, t);
-    }),
+    prepareFault: classified(
+      async (spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> => {
+        const t: FaultTarget = target ? { container: target } : {};
+        return kindOf(spec.kind).prepare(ports, spec, t);
+      },
+    ),
 
     injectFault: classified(async (spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> => {
       await kindOf(spec.kind).inject(ports, spec, handle);
@@ -145,7 +162,8 @@ export function createActivities(ports: Ports) {
       };
       // Heartbeat on a timer, not per sample: a slow sample against a broken system must not look like
       // a dead worker, and cancellation (abort) arrives with the heartbeat response.
-      const beat = () => ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: res.last } satisfies GuardProgress);
+      const beat = () =>
+        ctx.heartbeat({ samples: res.samples, consecutiveFailures: streak, last: res.last } satisfies GuardProgress);
       const timer = setInterval(beat, 250);
       try {
         await keepAlive();
@@ -163,7 +181,12 @@ export function createActivities(ports: Ports) {
             if (sample) {
               res.first ??= sample;
               res.last = sample;
-              if (!res.worst || sample.errorRate > res.worst.errorRate || (sample.errorRate === res.worst.errorRate && sample.p95Ms > res.worst.p95Ms)) res.worst = sample;
+              if (
+                !res.worst ||
+                sample.errorRate > res.worst.errorRate ||
+                (sample.errorRate === res.worst.errorRate && sample.p95Ms > res.worst.p95Ms)
+              )
+                res.worst = sample;
             }
             if (bad) {
               res.failed++;
@@ -179,14 +202,16 @@ export function createActivities(ports: Ports) {
                 // Temporal. Reverts are idempotent; the workflow's own revert sweep then confirms.
                 res.reverted = {};
                 res.revertErrors = {};
-                await Promise.all(input.active.map(async (f) => {
-                  try {
-                    await kindOf(f.kind).revert(ports, f.handle);
-                    (res.reverted as Record<number, string>)[f.index] = new Date().toISOString();
-                  } catch (err) {
-                    (res.revertErrors as Record<number, string>)[f.index] = (err as Error).message;
-                  }
-                }));
+                await Promise.all(
+                  input.active.map(async (f) => {
+                    try {
+                      await kindOf(f.kind).revert(ports, f.handle);
+                      (res.reverted as Record<number, string>)[f.index] = new Date().toISOString();
+                    } catch (err) {
+                      (res.revertErrors as Record<number, string>)[f.index] = (err as Error).message;
+                    }
+                  }),
+                );
                 beat();
                 return res;
               }

@@ -31,7 +31,11 @@ export async function runProbe(p: Probe, signal?: AbortSignal): Promise<ProbeSam
 }
 
 async function runHttpProbe(p: HttpProbe, signal?: AbortSignal): Promise<ProbeSample> {
-  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  const hist = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 3_600_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   const timeoutMs = durationMs(p.timeout);
   const expected = Array.isArray(p.expectStatus) ? p.expectStatus : [p.expectStatus];
   const total = p.duration === undefined ? (p.requests ?? DEFAULT_REQUESTS) : Number.POSITIVE_INFINITY;
@@ -59,7 +63,11 @@ async function runHttpProbe(p: HttpProbe, signal?: AbortSignal): Promise<ProbeSa
     } catch (e) {
       errors++;
       const err = e as Error & { code?: string };
-      errorSamples.add(err.name === 'TimeoutError' || err.name === 'AbortError' ? `timeout after ${timeoutMs}ms` : (err.code ?? err.message));
+      errorSamples.add(
+        err.name === 'TimeoutError' || err.name === 'AbortError'
+          ? `timeout after ${timeoutMs}ms`
+          : (err.code ?? err.message),
+      );
     }
     hist.recordValue(Math.max(1, Number((process.hrtime.bigint() - t0) / 1000n)));
   };
@@ -95,7 +103,10 @@ async function runHttpProbe(p: HttpProbe, signal?: AbortSignal): Promise<ProbeSa
 }
 
 /** The tolerance check, pure. An empty list means the sample holds. */
-export function judge(p: Probe, s: Pick<ProbeSample, 'requests' | 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms'>): string[] {
+export function judge(
+  p: Probe,
+  s: Pick<ProbeSample, 'requests' | 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms'>,
+): string[] {
   const t = p.tolerance;
   const out: string[] = [];
   if (s.requests === 0) out.push('no request completed');

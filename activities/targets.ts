@@ -46,7 +46,12 @@ function describeSelector(t: Targets): string {
   const parts: string[] = [];
   if (t.names) parts.push(`names [${t.names.join(', ')}]`);
   if (t.namePattern !== undefined) parts.push(`namePattern /${t.namePattern}/`);
-  if (t.labels) parts.push(`labels {${Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(', ')}}`);
+  if (t.labels)
+    parts.push(
+      `labels {${Object.entries(t.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}}`,
+    );
   return parts.length ? parts.join(' and ') : 'any name';
 }
 
@@ -84,7 +89,12 @@ function wanted(t: Targets, fleet: number): number {
  * Chooses the containers a container fault hits. Throws InvalidInput when nothing matches or when the
  * choice would exceed the blast radius; it never narrows a selection silently to fit.
  */
-export function selectTargets(containers: ContainerInfo[], targets: Targets, blast: BlastRadius, seed: number): Selection {
+export function selectTargets(
+  containers: ContainerInfo[],
+  targets: Targets,
+  blast: BlastRadius,
+  seed: number,
+): Selection {
   const re = targets.namePattern !== undefined ? compilePattern(targets.namePattern) : undefined;
   const byName = [...containers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
   const hits = byName.filter((c) => c.state === 'running' && matches(c, targets, re));
@@ -92,13 +102,17 @@ export function selectTargets(containers: ContainerInfo[], targets: Targets, bla
   const fleet = hits.filter((c) => !isProtected(c)).map((c) => ({ id: c.id, name: c.name }));
 
   if (fleet.length === 0) {
-    const why = protectedSkipped.length ? ` (only protected or Faultline containers matched: ${protectedSkipped.join(', ')})` : '';
+    const why = protectedSkipped.length
+      ? ` (only protected or Faultline containers matched: ${protectedSkipped.join(', ')})`
+      : '';
     throw new InvalidInput(`targets: no running container matches ${describeSelector(targets)}${why}`);
   }
 
   const n = wanted(targets, fleet.length);
   if (n > blast.maxTargets) {
-    throw new InvalidInput(`blastRadius.maxTargets: selection of ${n} container${n === 1 ? '' : 's'} exceeds maxTargets ${blast.maxTargets}`);
+    throw new InvalidInput(
+      `blastRadius.maxTargets: selection of ${n} container${n === 1 ? '' : 's'} exceeds maxTargets ${blast.maxTargets}`,
+    );
   }
   const pct = (n / fleet.length) * 100;
   if (pct > blast.maxPercent + 1e-9) {
@@ -107,7 +121,9 @@ export function selectTargets(containers: ContainerInfo[], targets: Targets, bla
     );
   }
 
-  const selected = shuffled(fleet, mulberry32(seed)).slice(0, n).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const selected = shuffled(fleet, mulberry32(seed))
+    .slice(0, n)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { matched: fleet, selected, protectedSkipped };
 }
 
@@ -122,7 +138,8 @@ function round(x: number): number {
 export function checkBlastRadiusStatically(targets: Targets, blast: BlastRadius): string | null {
   switch (targets.mode) {
     case 'all':
-      if (blast.maxPercent < 100) return `blastRadius.maxPercent: mode all selects 100% of the matched fleet, above maxPercent ${blast.maxPercent}`;
+      if (blast.maxPercent < 100)
+        return `blastRadius.maxPercent: mode all selects 100% of the matched fleet, above maxPercent ${blast.maxPercent}`;
       if (targets.names && targets.names.length > blast.maxTargets) {
         return `blastRadius.maxTargets: mode all over ${targets.names.length} named containers exceeds maxTargets ${blast.maxTargets}`;
       }
@@ -133,7 +150,8 @@ export function checkBlastRadiusStatically(targets: Targets, blast: BlastRadius)
       }
       return null;
     case 'percent':
-      if (targets.percent !== undefined && targets.percent > blast.maxPercent) return `blastRadius.maxPercent: percent ${targets.percent} exceeds maxPercent ${blast.maxPercent}`;
+      if (targets.percent !== undefined && targets.percent > blast.maxPercent)
+        return `blastRadius.maxPercent: percent ${targets.percent} exceeds maxPercent ${blast.maxPercent}`;
       return null;
     case 'one':
     default:

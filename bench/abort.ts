@@ -21,7 +21,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const INTERVALS = ['250ms', '1s'];
 
 function experiment(prefix: string, frontUrl: string, interval: string) {
-  const r = parseExperiment(`
+  const r = parseExperiment(
+    `
 title: bench abort ${interval}
 hypothesis:
   statement: the front answers
@@ -33,7 +34,9 @@ guard:
   failuresToAbort: 1
   probes: [ { name: guard, type: http, url: "${frontUrl}/", requests: 1, timeout: 120ms, tolerance: { maxErrorRate: 0 } } ]
 afterCheck: { recoveryTimeout: 30s }
-`, 'bench');
+`,
+    'bench',
+  );
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.experiment;
 }
@@ -50,7 +53,12 @@ async function main(): Promise<void> {
   let dir: string | undefined;
   if (!process.env.TEMPORAL_ADDRESS) {
     dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-'));
-    server = await startDevServer({ dbFile: path.join(dir, 'temporal.db'), port: await freePort(), uiPort: await freePort(), logFile: path.join(dir, 'temporal.log') });
+    server = await startDevServer({
+      dbFile: path.join(dir, 'temporal.db'),
+      port: await freePort(),
+      uiPort: await freePort(),
+      logFile: path.join(dir, 'temporal.log'),
+    });
     process.env.TEMPORAL_ADDRESS = server.address;
   }
   const prefix = `fl-bench-${process.pid}`;
@@ -78,7 +86,8 @@ async function main(): Promise<void> {
         const broke = Date.now();
         const j = await waitForResult(fc, workflowId);
         await Promise.all(others.map((c) => c.unpause()));
-        if (j.verdict !== 'aborted' || j.abort?.by !== 'guard') throw new Error(`run ${workflowId}: expected a guard abort, got ${j.verdict}: ${j.reason}`);
+        if (j.verdict !== 'aborted' || j.abort?.by !== 'guard')
+          throw new Error(`run ${workflowId}: expected a guard abort, got ${j.verdict}: ${j.reason}`);
         const reverted = Math.max(...j.faults.map((f) => Date.parse(f.revertedAt ?? '')));
         breakToRevert.push(reverted - broke);
         detectToRevert.push(j.detectToRevertMs ?? NaN);
@@ -90,8 +99,17 @@ async function main(): Promise<void> {
       results.push({
         guardInterval: interval,
         runs: RUNS,
-        breakToRevertMs: { p50: pct(breakToRevert, 50), p95: pct(breakToRevert, 95), max: Math.max(...breakToRevert), all: breakToRevert },
-        detectToRevertMs: { p50: pct(detectToRevert, 50), p95: pct(detectToRevert, 95), max: Math.max(...detectToRevert) },
+        breakToRevertMs: {
+          p50: pct(breakToRevert, 50),
+          p95: pct(breakToRevert, 95),
+          max: Math.max(...breakToRevert),
+          all: breakToRevert,
+        },
+        detectToRevertMs: {
+          p50: pct(detectToRevert, 50),
+          p95: pct(detectToRevert, 95),
+          max: Math.max(...detectToRevert),
+        },
         historyEventsPerRun: { min: Math.min(...events), max: Math.max(...events) },
         targetP95Ms: ivMs + 300,
         meetsTarget: pct(breakToRevert, 95) <= ivMs + 300,
@@ -111,16 +129,40 @@ async function main(): Promise<void> {
     { tool: 'Gremlin', guardCadenceMs: 10_000, source: 'peers.md: 10 s health checks (published, not measured here)' },
     { tool: 'AWS FIS', guardCadenceMs: 10_000, source: 'peers.md: 10 s alarm period (published, not measured here)' },
   ];
-  console.log('\nguard interval | runs | break→reverted p50 / p95 / max (ms) | detect→reverted p50 / p95 (ms) | history events/run | target p95 | met | vs 10 s peer cadence');
-  for (const r of results as { guardInterval: string; runs: number; breakToRevertMs: { p50: number; p95: number; max: number }; detectToRevertMs: { p50: number; p95: number }; historyEventsPerRun: { min: number; max: number }; targetP95Ms: number; meetsTarget: boolean }[]) {
-    console.log(`${r.guardInterval.padEnd(14)} | ${String(r.runs).padEnd(4)} | ${r.breakToRevertMs.p50} / ${r.breakToRevertMs.p95} / ${r.breakToRevertMs.max}`.padEnd(62) +
-      ` | ${r.detectToRevertMs.p50} / ${r.detectToRevertMs.p95}`.padEnd(33) + ` | ${r.historyEventsPerRun.min}-${r.historyEventsPerRun.max}`.padEnd(21) +
-      ` | ${r.targetP95Ms} ms | ${r.meetsTarget ? 'yes' : 'NO'} | ${(10_000 / r.breakToRevertMs.p95).toFixed(1)}x faster`);
+  console.log(
+    '\nguard interval | runs | break→reverted p50 / p95 / max (ms) | detect→reverted p50 / p95 (ms) | history events/run | target p95 | met | vs 10 s peer cadence',
+  );
+  for (const r of results as {
+    guardInterval: string;
+    runs: number;
+    breakToRevertMs: { p50: number; p95: number; max: number };
+    detectToRevertMs: { p50: number; p95: number };
+    historyEventsPerRun: { min: number; max: number };
+    targetP95Ms: number;
+    meetsTarget: boolean;
+  }[]) {
+    console.log(
+      `${r.guardInterval.padEnd(14)} | ${String(r.runs).padEnd(4)} | ${r.breakToRevertMs.p50} / ${r.breakToRevertMs.p95} / ${r.breakToRevertMs.max}`.padEnd(
+        62,
+      ) +
+        ` | ${r.detectToRevertMs.p50} / ${r.detectToRevertMs.p95}`.padEnd(33) +
+        ` | ${r.historyEventsPerRun.min}-${r.historyEventsPerRun.max}`.padEnd(21) +
+        ` | ${r.targetP95Ms} ms | ${r.meetsTarget ? 'yes' : 'NO'} | ${(10_000 / r.breakToRevertMs.p95).toFixed(1)}x faster`,
+    );
   }
   const out = path.join(PROJECT_ROOT, 'bench', 'results', 'abort.json');
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, results, peers }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, results, peers }, null, 2)}\n`,
+  );
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -27,7 +27,11 @@ function ensureChaosToolkit(): void {
   if (existsSync(CTK)) return;
   console.log('installing Chaos Toolkit from PyPI into .tools/ctk …');
   const venv = spawnSync('python3', ['-m', 'venv', path.join(PROJECT_ROOT, '.tools', 'ctk')], { stdio: 'inherit' });
-  const pip = venv.status === 0 && spawnSync(path.join(PROJECT_ROOT, '.tools', 'ctk', 'bin', 'pip'), ['install', '-q', 'chaostoolkit'], { stdio: 'inherit' });
+  const pip =
+    venv.status === 0 &&
+    spawnSync(path.join(PROJECT_ROOT, '.tools', 'ctk', 'bin', 'pip'), ['install', '-q', 'chaostoolkit'], {
+      stdio: 'inherit',
+    });
   if (!pip || pip.status !== 0) throw new Error('could not install chaostoolkit');
 }
 
@@ -54,10 +58,14 @@ function killed(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
 
 async function workerProcess(taskQueue: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
-    cwd: PROJECT_ROOT, env: { ...process.env, FAULTLINE_TASK_QUEUE: taskQueue }, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, FAULTLINE_TASK_QUEUE: taskQueue },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => { if (d.toString().includes('faultline worker ready')) resolve(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('faultline worker ready')) resolve();
+    });
     child.once('exit', () => reject(new Error('worker exited')));
   });
   return child;
@@ -67,23 +75,62 @@ function ctkExperiment(backend: string, frontUrl: string): object {
   return {
     version: '1.0.0',
     title: 'pause one backend',
-    description: 'the same fault as Faultline\'s run',
+    description: "the same fault as Faultline's run",
     'steady-state-hypothesis': {
       title: 'front answers',
-      probes: [{ type: 'probe', name: 'front', tolerance: 200, provider: { type: 'http', url: `${frontUrl}/`, timeout: 2 } }],
+      probes: [
+        { type: 'probe', name: 'front', tolerance: 200, provider: { type: 'http', url: `${frontUrl}/`, timeout: 2 } },
+      ],
     },
-    method: [{ type: 'action', name: 'pause', provider: { type: 'process', path: 'docker', arguments: ['pause', backend] }, pauses: { after: 60 } }],
-    rollbacks: [{ type: 'action', name: 'unpause', provider: { type: 'process', path: 'docker', arguments: ['unpause', backend] } }],
+    method: [
+      {
+        type: 'action',
+        name: 'pause',
+        provider: { type: 'process', path: 'docker', arguments: ['pause', backend] },
+        pauses: { after: 60 },
+      },
+    ],
+    rollbacks: [
+      {
+        type: 'action',
+        name: 'unpause',
+        provider: { type: 'process', path: 'docker', arguments: ['unpause', backend] },
+      },
+    ],
   };
 }
 
-interface Row { tool: string; scenario: string; revertedAfterMs?: number; leaked: boolean; note: string }
+interface Row {
+  tool: string;
+  scenario: string;
+  revertedAfterMs?: number;
+  leaked: boolean;
+  note: string;
+}
 
-async function chaosToolkit(scenario: 'sigkill' | 'abort', backend: string, frontUrl: string, dir: string): Promise<Row> {
+async function chaosToolkit(
+  scenario: 'sigkill' | 'abort',
+  backend: string,
+  frontUrl: string,
+  dir: string,
+): Promise<Row> {
   const file = path.join(dir, `ctk-${scenario}.json`);
   writeFileSync(file, JSON.stringify(ctkExperiment(backend, frontUrl)));
-  const child = spawn(CTK, ['--no-version-check', '--log-file', path.join(dir, `ctk-${scenario}.log`), 'run', '--journal-path', path.join(dir, `journal-${scenario}.json`), file], { cwd: dir, stdio: 'ignore' });
-  if ((await waitState(backend, 'paused', 60_000)) === undefined) throw new Error('chaos toolkit never paused the backend');
+  const child = spawn(
+    CTK,
+    [
+      '--no-version-check',
+      '--log-file',
+      path.join(dir, `ctk-${scenario}.log`),
+      'run',
+      '--journal-path',
+      path.join(dir, `journal-${scenario}.json`),
+      file,
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
+  if ((await waitState(backend, 'paused', 60_000)) === undefined)
+    throw new Error('chaos toolkit never paused the backend');
   await sleep(1000);
   const t0 = Date.now();
   if (scenario === 'sigkill') await killed(child, 'SIGKILL');
@@ -105,12 +152,15 @@ async function faultline(scenario: 'sigkill' | 'abort', backend: string, frontUr
   const fc = await connectClient();
   let worker = await workerProcess(taskQueue);
   try {
-    const r = parseExperiment(`
+    const r = parseExperiment(
+      `
 title: bench crash ${scenario}
 hypothesis: { statement: the front answers, probes: [ { name: front, type: http, url: "${frontUrl}/", requests: 5 } ] }
 targets: { names: [ "${backend}" ] }
 method: [ { kind: container.pause, duration: 60s } ]
-`, 'bench');
+`,
+      'bench',
+    );
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     const { workflowId } = await startExperiment(fc, r.experiment, { taskQueue });
     while ((await getStatus(fc, workflowId)).journal?.phase !== 'observing') await sleep(50);
@@ -132,7 +182,8 @@ method: [ { kind: container.pause, duration: 60s } ]
       scenario: scenario === 'sigkill' ? 'runner SIGKILLed mid-fault' : 'operator abort',
       revertedAfterMs: back === undefined ? undefined : Date.now() - t0,
       leaked: back === undefined,
-      note: scenario === 'sigkill' ? 'includes starting the replacement worker' : 'abort update returns after the revert',
+      note:
+        scenario === 'sigkill' ? 'includes starting the replacement worker' : 'abort update returns after the revert',
     };
   } finally {
     await killed(worker, 'SIGTERM');
@@ -145,7 +196,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-crash-'));
   let server: DevServer | undefined;
   if (!process.env.TEMPORAL_ADDRESS) {
-    server = await startDevServer({ dbFile: path.join(dir, 'temporal.db'), port: await freePort(), uiPort: await freePort(), logFile: path.join(dir, 'temporal.log') });
+    server = await startDevServer({
+      dbFile: path.join(dir, 'temporal.db'),
+      port: await freePort(),
+      uiPort: await freePort(),
+      logFile: path.join(dir, 'temporal.log'),
+    });
     process.env.TEMPORAL_ADDRESS = server.address;
   }
   const prefix = `fl-crash-${process.pid}`;
@@ -162,14 +218,27 @@ async function main(): Promise<void> {
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('\ntool                                            | scenario                    | fault gone after | leaked');
+  console.log(
+    '\ntool                                            | scenario                    | fault gone after | leaked',
+  );
   for (const r of rows) {
-    console.log(`${r.tool.padEnd(47)} | ${r.scenario.padEnd(27)} | ${(r.revertedAfterMs === undefined ? 'never (>30 s)' : `${r.revertedAfterMs} ms`).padEnd(16)} | ${r.leaked ? 'YES' : 'no'}  (${r.note})`);
+    console.log(
+      `${r.tool.padEnd(47)} | ${r.scenario.padEnd(27)} | ${(r.revertedAfterMs === undefined ? 'never (>30 s)' : `${r.revertedAfterMs} ms`).padEnd(16)} | ${r.leaked ? 'YES' : 'no'}  (${r.note})`,
+    );
   }
   const out = path.join(PROJECT_ROOT, 'bench', 'results', 'crash.json');
   mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, leakWindowMs: LEAK_AFTER_MS, rows }, null, 2)}\n`);
+  writeFileSync(
+    out,
+    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, leakWindowMs: LEAK_AFTER_MS, rows }, null, 2)}\n`,
+  );
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 
-main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

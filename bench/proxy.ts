@@ -40,7 +40,8 @@ interface Target {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const histogram = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+const histogram = (): hdr.Histogram =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 
 async function freePort(): Promise<number> {
   const s = net.createServer().listen(0, '127.0.0.1');
@@ -57,7 +58,10 @@ function ensureToxiproxy(): string {
   const built = path.join(TOOLS, 'server');
   if (!existsSync(built)) {
     console.log(`building Toxiproxy ${TOXIPROXY_VERSION} from the Go module proxy...`);
-    execFileSync('go', ['install', `github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}`], { env: { ...process.env, GOBIN: TOOLS }, stdio: 'inherit' });
+    execFileSync('go', ['install', `github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}`], {
+      env: { ...process.env, GOBIN: TOOLS },
+      stdio: 'inherit',
+    });
   }
   renameSync(built, bin);
   return bin;
@@ -90,11 +94,22 @@ setTimeout(() => console.log(JSON.stringify({ echo: echo.address().port, bulk: b
 async function startBackends(): Promise<{ echo: number; bulk: number }> {
   const c = spawn(process.execPath, ['-e', BACKENDS], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(c);
-  return new Promise((resolve) => c.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as { echo: number; bulk: number })));
+  return new Promise((resolve) =>
+    c.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as { echo: number; bulk: number })),
+  );
 }
 
-async function admin(base: string, method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(base + p, { method, body: body === undefined ? undefined : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+async function admin(
+  base: string,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(base + p, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
   const text = await r.text();
   return { status: r.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -122,14 +137,26 @@ function cpuUs(pid: number | undefined): number {
   }
 }
 
-async function proxyTarget(name: PathName, base: string, backends: { echo: number; bulk: number }, pid?: number): Promise<Target> {
+async function proxyTarget(
+  name: PathName,
+  base: string,
+  backends: { echo: number; bulk: number },
+  pid?: number,
+): Promise<Target> {
   await waitUp(base);
   const mk = async (n: string, port: number): Promise<number> => {
     const r = await admin(base, 'POST', '/proxies', { name: n, listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}` });
     if (r.status !== 201) throw new Error(`${name}: cannot create proxy: ${JSON.stringify(r.json)}`);
     return Number(String(r.json.listen).split(':').pop());
   };
-  return { name, pid, admin: base, echo: await mk('echo', backends.echo), bulk: await mk('bulk', backends.bulk), echoProxy: 'echo' };
+  return {
+    name,
+    pid,
+    admin: base,
+    echo: await mk('echo', backends.echo),
+    bulk: await mk('bulk', backends.bulk),
+    echoProxy: 'echo',
+  };
 }
 
 function connect(port: number): Promise<net.Socket> {
@@ -211,7 +238,12 @@ async function bulkMBps(port: number): Promise<number> {
 }
 
 async function latencyAccuracy(t: Target, baselineUs: number): Promise<hdr.Histogram> {
-  const r = await admin(t.admin!, 'POST', '/proxies/echo/toxics', { name: 'lat', type: 'latency', stream: 'downstream', attributes: { latency: 100, jitter: 0 } });
+  const r = await admin(t.admin!, 'POST', '/proxies/echo/toxics', {
+    name: 'lat',
+    type: 'latency',
+    stream: 'downstream',
+    attributes: { latency: 100, jitter: 0 },
+  });
   if (r.status !== 200) throw new Error(`${t.name}: cannot add latency: ${JSON.stringify(r.json)}`);
   const h = histogram();
   const socks = await Promise.all(Array.from({ length: LAT_CONNS }, () => connect(t.echo)));
@@ -233,12 +265,18 @@ async function latencyAccuracy(t: Target, baselineUs: number): Promise<hdr.Histo
 
 async function removalTime(t: Target): Promise<{ h: hdr.Histogram; delivered: hdr.Histogram }> {
   const socks: net.Socket[] = [];
-  for (let i = 0; i < REMOVE_CONNS; i += 100) socks.push(...(await Promise.all(Array.from({ length: 100 }, () => connect(t.echo)))));
+  for (let i = 0; i < REMOVE_CONNS; i += 100)
+    socks.push(...(await Promise.all(Array.from({ length: 100 }, () => connect(t.echo)))));
   const h = histogram();
   const delivered = histogram();
   const msg = Buffer.from('12345678');
   for (let round = 0; round < REMOVE_ROUNDS; round++) {
-    const add = await admin(t.admin!, 'POST', '/proxies/echo/toxics', { name: 'rm', type: 'latency', stream: 'downstream', attributes: { latency: 30_000 } });
+    const add = await admin(t.admin!, 'POST', '/proxies/echo/toxics', {
+      name: 'rm',
+      type: 'latency',
+      stream: 'downstream',
+      attributes: { latency: 30_000 },
+    });
     if (add.status !== 200) throw new Error(`${t.name}: cannot add toxic: ${JSON.stringify(add.json)}`);
     const back = socks.map((s) => roundTrip(s, msg)); // bytes now held by the toxic on every connection
     await sleep(100);
@@ -264,7 +302,15 @@ async function main(): Promise<void> {
   const backends = await startBackends();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-'));
   const bundle = path.join(dir, 'proxy.mjs');
-  await esbuild({ entryPoints: [path.join(ROOT, 'proxy', 'main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'error' });
+  await esbuild({
+    entryPoints: [path.join(ROOT, 'proxy', 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: bundle,
+    logLevel: 'error',
+  });
   const flPort = await freePort();
   const fl = run(process.execPath, [bundle, '--host', '127.0.0.1', '--port', String(flPort)]);
   const txPort = await freePort();
@@ -285,7 +331,10 @@ async function main(): Promise<void> {
     const h = await pingLatency(t.echo);
     Object.assign(out[t.name], { pingP50Us: h.getValueAtPercentile(50), pingP99Us: h.getValueAtPercentile(99) });
   }
-  if (want('rps')) step(`small-request round trips (${RPS_CONNS} connections, ${RPS_ROUNDS} interleaved rounds of ${RPS_MS / 1000}s, median)...`);
+  if (want('rps'))
+    step(
+      `small-request round trips (${RPS_CONNS} connections, ${RPS_ROUNDS} interleaved rounds of ${RPS_MS / 1000}s, median)...`,
+    );
   const rpsRuns: Record<string, { rps: number[]; h: hdr.Histogram; cpu: number; n: number }> = {};
   for (let round = 0; want('rps') && round < RPS_ROUNDS; round++) {
     for (const t of targets) {
@@ -332,30 +381,140 @@ async function main(): Promise<void> {
   const addedF = (f.pingP50Us as number) - (d.pingP50Us as number);
   const addedX = (x.pingP50Us as number) - (d.pingP50Us as number);
   const rows: [string, string, string, string, string, string, boolean | null][] = [
-    ['added p50 latency, no toxic (µs)', '0', fmt(addedF, 0), fmt(addedX, 0), fmt(addedF / addedX), '≤ 100 µs', addedF <= 100],
-    ['small round trips (req/s)', fmt(d.rps!, 0), fmt(f.rps!, 0), fmt(x.rps!, 0), fmt(f.rps! / x.rps!), "≥ Toxiproxy's", f.rps! >= x.rps!],
-    ['proxy CPU per round trip (µs)', '-', fmt(f.proxyCpuUsPerRoundTrip!, 1), fmt(x.proxyCpuUsPerRoundTrip!, 1), fmt(f.proxyCpuUsPerRoundTrip! / x.proxyCpuUsPerRoundTrip!), 'measured', null],
-    ['small round trips p50 (ms)', fmt(ms(d.rpsP50Us!), 3), fmt(ms(f.rpsP50Us!), 3), fmt(ms(x.rpsP50Us!), 3), fmt(f.rpsP50Us! / x.rpsP50Us!), 'measured', null],
-    ['small round trips p99 (ms)', fmt(ms(d.rpsP99Us!), 3), fmt(ms(f.rpsP99Us!), 3), fmt(ms(x.rpsP99Us!), 3), fmt(f.rpsP99Us! / x.rpsP99Us!), 'measured', null],
-    ['bulk throughput (MB/s)', fmt(d.bulkMBps!, 0), fmt(f.bulkMBps!, 0), fmt(x.bulkMBps!, 0), fmt(f.bulkMBps! / x.bulkMBps!), '≥ 0.8 × Toxiproxy', f.bulkMBps! >= 0.8 * x.bulkMBps!],
-    ['100 ms latency error p50 (ms)', '-', fmt(ms(f.latErrP50Us!), 3), fmt(ms(x.latErrP50Us!), 3), fmt(f.latErrP50Us! / x.latErrP50Us!), 'measured', null],
-    ['100 ms latency error p99 (ms)', '-', fmt(ms(f.latErrP99Us!), 3), fmt(ms(x.latErrP99Us!), 3), fmt(f.latErrP99Us! / x.latErrP99Us!), 'p99 ≤ 1 ms', f.latErrP99Us! <= 1000],
-    [`remove toxics, ${REMOVE_CONNS} conns, p50 (ms)`, '-', fmt(ms(f.removeP50Us!), 3), fmt(ms(x.removeP50Us!), 3), fmt(f.removeP50Us! / x.removeP50Us!), 'measured', null],
-    [`remove toxics, ${REMOVE_CONNS} conns, p99 (ms)`, '-', fmt(ms(f.removeP99Us!), 3), fmt(ms(x.removeP99Us!), 3), fmt(f.removeP99Us! / x.removeP99Us!), 'p99 ≤ 10 ms', f.removeP99Us! <= 10_000],
-    [`  ...until all held bytes are back, p50 (ms)`, '-', fmt(ms(f.releasedP50Us!), 3), fmt(ms(x.releasedP50Us!), 3), fmt(f.releasedP50Us! / x.releasedP50Us!), 'measured', null],
-    [`  ...until all held bytes are back, p99 (ms)`, '-', fmt(ms(f.releasedP99Us!), 3), fmt(ms(x.releasedP99Us!), 3), fmt(f.releasedP99Us! / x.releasedP99Us!), 'measured', null],
+    [
+      'added p50 latency, no toxic (µs)',
+      '0',
+      fmt(addedF, 0),
+      fmt(addedX, 0),
+      fmt(addedF / addedX),
+      '≤ 100 µs',
+      addedF <= 100,
+    ],
+    [
+      'small round trips (req/s)',
+      fmt(d.rps!, 0),
+      fmt(f.rps!, 0),
+      fmt(x.rps!, 0),
+      fmt(f.rps! / x.rps!),
+      "≥ Toxiproxy's",
+      f.rps! >= x.rps!,
+    ],
+    [
+      'proxy CPU per round trip (µs)',
+      '-',
+      fmt(f.proxyCpuUsPerRoundTrip!, 1),
+      fmt(x.proxyCpuUsPerRoundTrip!, 1),
+      fmt(f.proxyCpuUsPerRoundTrip! / x.proxyCpuUsPerRoundTrip!),
+      'measured',
+      null,
+    ],
+    [
+      'small round trips p50 (ms)',
+      fmt(ms(d.rpsP50Us!), 3),
+      fmt(ms(f.rpsP50Us!), 3),
+      fmt(ms(x.rpsP50Us!), 3),
+      fmt(f.rpsP50Us! / x.rpsP50Us!),
+      'measured',
+      null,
+    ],
+    [
+      'small round trips p99 (ms)',
+      fmt(ms(d.rpsP99Us!), 3),
+      fmt(ms(f.rpsP99Us!), 3),
+      fmt(ms(x.rpsP99Us!), 3),
+      fmt(f.rpsP99Us! / x.rpsP99Us!),
+      'measured',
+      null,
+    ],
+    [
+      'bulk throughput (MB/s)',
+      fmt(d.bulkMBps!, 0),
+      fmt(f.bulkMBps!, 0),
+      fmt(x.bulkMBps!, 0),
+      fmt(f.bulkMBps! / x.bulkMBps!),
+      '≥ 0.8 × Toxiproxy',
+      f.bulkMBps! >= 0.8 * x.bulkMBps!,
+    ],
+    [
+      '100 ms latency error p50 (ms)',
+      '-',
+      fmt(ms(f.latErrP50Us!), 3),
+      fmt(ms(x.latErrP50Us!), 3),
+      fmt(f.latErrP50Us! / x.latErrP50Us!),
+      'measured',
+      null,
+    ],
+    [
+      '100 ms latency error p99 (ms)',
+      '-',
+      fmt(ms(f.latErrP99Us!), 3),
+      fmt(ms(x.latErrP99Us!), 3),
+      fmt(f.latErrP99Us! / x.latErrP99Us!),
+      'p99 ≤ 1 ms',
+      f.latErrP99Us! <= 1000,
+    ],
+    [
+      `remove toxics, ${REMOVE_CONNS} conns, p50 (ms)`,
+      '-',
+      fmt(ms(f.removeP50Us!), 3),
+      fmt(ms(x.removeP50Us!), 3),
+      fmt(f.removeP50Us! / x.removeP50Us!),
+      'measured',
+      null,
+    ],
+    [
+      `remove toxics, ${REMOVE_CONNS} conns, p99 (ms)`,
+      '-',
+      fmt(ms(f.removeP99Us!), 3),
+      fmt(ms(x.removeP99Us!), 3),
+      fmt(f.removeP99Us! / x.removeP99Us!),
+      'p99 ≤ 10 ms',
+      f.removeP99Us! <= 10_000,
+    ],
+    [
+      `  ...until all held bytes are back, p50 (ms)`,
+      '-',
+      fmt(ms(f.releasedP50Us!), 3),
+      fmt(ms(x.releasedP50Us!), 3),
+      fmt(f.releasedP50Us! / x.releasedP50Us!),
+      'measured',
+      null,
+    ],
+    [
+      `  ...until all held bytes are back, p99 (ms)`,
+      '-',
+      fmt(ms(f.releasedP99Us!), 3),
+      fmt(ms(x.releasedP99Us!), 3),
+      fmt(f.releasedP99Us! / x.releasedP99Us!),
+      'measured',
+      null,
+    ],
   ];
   const head = ['figure', 'direct', 'faultline', 'toxiproxy', 'ratio F/T', 'target', 'met'];
   const table = [head, ...rows.map((r) => [...r.slice(0, 6), r[6] === null ? '' : r[6] ? 'yes' : 'NO'])] as string[][];
   const widths = head.map((_, i) => Math.max(...table.map((r) => (r[i] as string).length)));
   console.log('');
-  for (const r of table) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+  for (const r of table)
+    console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
   const result = {
     at: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
     toxiproxy: TOXIPROXY_VERSION,
-    parameters: { PING_ROUNDS, RPS_CONNS, RPS_MS, RPS_ROUNDS, BULK_BYTES, BULK_RUNS, LAT_CONNS, LAT_ROUNDS, REMOVE_CONNS, REMOVE_ROUNDS },
-    figures: Object.fromEntries(rows.map((r) => [r[0], { direct: r[1], faultline: r[2], toxiproxy: r[3], ratio: r[4], target: r[5], met: r[6] }])),
+    parameters: {
+      PING_ROUNDS,
+      RPS_CONNS,
+      RPS_MS,
+      RPS_ROUNDS,
+      BULK_BYTES,
+      BULK_RUNS,
+      LAT_CONNS,
+      LAT_ROUNDS,
+      REMOVE_CONNS,
+      REMOVE_ROUNDS,
+    },
+    figures: Object.fromEntries(
+      rows.map((r) => [r[0], { direct: r[1], faultline: r[2], toxiproxy: r[3], ratio: r[4], target: r[5], met: r[6] }]),
+    ),
     raw: out,
   };
   if (only) return; // a partial run is for development: keep the last full results

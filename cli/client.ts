@@ -22,7 +22,9 @@ export async function connectClient(target: TemporalTarget = temporalTarget()): 
   try {
     connection = await Connection.connect({ ...target.connection, connectTimeout: '5s' });
   } catch (e) {
-    throw new InfrastructureError(`cannot reach Temporal at ${target.address}: ${(e as Error).message}${target.embedded ? ' (start it with `faultline dev`)' : ''}`);
+    throw new InfrastructureError(
+      `cannot reach Temporal at ${target.address}: ${(e as Error).message}${target.embedded ? ' (start it with `faultline dev`)' : ''}`,
+    );
   }
   const client = new Client({ connection, namespace: target.namespace });
   const searchAttributes = await ensureSearchAttributes(connection, target);
@@ -39,7 +41,12 @@ async function ensureSearchAttributes(connection: Connection, target: TemporalTa
     const T = proto.temporal.api.enums.v1.IndexedValueType;
     await connection.operatorService.addSearchAttributes({
       namespace: target.namespace,
-      searchAttributes: Object.fromEntries(missing.map((n) => [n, SEARCH_ATTRIBUTES[n] === 'KeywordList' ? T.INDEXED_VALUE_TYPE_KEYWORD_LIST : T.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(
+        missing.map((n) => [
+          n,
+          SEARCH_ATTRIBUTES[n] === 'KeywordList' ? T.INDEXED_VALUE_TYPE_KEYWORD_LIST : T.INDEXED_VALUE_TYPE_KEYWORD,
+        ]),
+      ),
     });
     return true;
   } catch {
@@ -48,12 +55,26 @@ async function ensureSearchAttributes(connection: Connection, target: TemporalTa
 }
 
 export function slug(title: string): string {
-  return title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'experiment';
+  return (
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 60) || 'experiment'
+  );
 }
 
-export interface Started { workflowId: string; runId: string; url?: string }
+export interface Started {
+  workflowId: string;
+  runId: string;
+  url?: string;
+}
 
-export async function startExperiment(fc: FaultlineClient, experiment: Experiment, opts: { file?: string; taskQueue?: string; workflowId?: string; who?: string } = {}): Promise<Started> {
+export async function startExperiment(
+  fc: FaultlineClient,
+  experiment: Experiment,
+  opts: { file?: string; taskQueue?: string; workflowId?: string; who?: string } = {},
+): Promise<Started> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const workflowId = opts.workflowId ?? `${slug(experiment.title)}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
   const input: RunInput = { experiment, file: opts.file, submittedBy: opts.who, searchAttributes: fc.searchAttributes };
@@ -64,10 +85,19 @@ export async function startExperiment(fc: FaultlineClient, experiment: Experimen
     staticSummary: experiment.hypothesis.statement,
     staticDetails: `**${experiment.title}**${experiment.owner ? ` · owner ${experiment.owner}` : ''}${opts.file ? ` · ${opts.file}` : ''}\n\n${experiment.description ?? ''}`,
     ...(fc.searchAttributes
-      ? { typedSearchAttributes: [{ key: EXPERIMENT_KEY, value: experiment.title }, { key: FAULT_KINDS_KEY, value: [...new Set(experiment.method.map((f) => f.kind))] }] }
+      ? {
+          typedSearchAttributes: [
+            { key: EXPERIMENT_KEY, value: experiment.title },
+            { key: FAULT_KINDS_KEY, value: [...new Set(experiment.method.map((f) => f.kind))] },
+          ],
+        }
       : {}),
   });
-  return { workflowId, runId: handle.firstExecutionRunId, url: workflowUrl(fc.target, workflowId, handle.firstExecutionRunId) };
+  return {
+    workflowId,
+    runId: handle.firstExecutionRunId,
+    url: workflowUrl(fc.target, workflowId, handle.firstExecutionRunId),
+  };
 }
 
 export function workflowUrlFor(fc: FaultlineClient, id: string): string | undefined {
@@ -101,13 +131,19 @@ export async function getStatus(fc: FaultlineClient, id: string): Promise<Status
   let journal: Journal | undefined;
   if (status === 'COMPLETED') journal = (await h.result()) as Journal;
   else {
-    try { journal = await h.query(journalQuery); } catch { journal = undefined; } // no worker yet
+    try {
+      journal = await h.query(journalQuery);
+    } catch {
+      journal = undefined;
+    } // no worker yet
   }
   let guard: GuardProgress | undefined;
   const pending = desc.raw.pendingActivities ?? [];
   for (const a of pending) {
     if (a.activityType?.name !== 'observe' || !a.heartbeatDetails?.payloads?.length) continue;
-    guard = fc.client.options.loadedDataConverter.payloadConverter.fromPayload(a.heartbeatDetails.payloads[0] as never) as GuardProgress;
+    guard = fc.client.options.loadedDataConverter.payloadConverter.fromPayload(
+      a.heartbeatDetails.payloads[0] as never,
+    ) as GuardProgress;
   }
   return { workflowId: id, runId: desc.runId, status, journal, guard, url: workflowUrl(fc.target, id, desc.runId) };
 }
@@ -117,7 +153,13 @@ export async function waitForResult(fc: FaultlineClient, id: string): Promise<Jo
 }
 
 /** The kill switch: returns once every fault of the run is reverted. */
-export async function abortExperiment(fc: FaultlineClient, id: string, reason: string, who?: string, emergency = false): Promise<Journal> {
+export async function abortExperiment(
+  fc: FaultlineClient,
+  id: string,
+  reason: string,
+  who?: string,
+  emergency = false,
+): Promise<Journal> {
   if (!reason.trim()) throw new InvalidInput('abort needs --reason');
   try {
     return await handleOf(fc, id).executeUpdate(abortExperimentUpdate, { args: [{ reason, who, emergency }] });
@@ -129,18 +171,27 @@ export async function abortExperiment(fc: FaultlineClient, id: string, reason: s
 
 export async function runningExperiments(fc: FaultlineClient): Promise<string[]> {
   const ids: string[] = [];
-  for await (const w of fc.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'` })) ids.push(w.workflowId);
+  for await (const w of fc.client.workflow.list({
+    query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+  }))
+    ids.push(w.workflowId);
   return ids;
 }
 
 /** The emergency stop: abort every running experiment at once; returns each one's outcome. */
-export async function revertAll(fc: FaultlineClient, reason: string, who?: string): Promise<{ workflowId: string; ok: boolean; verdict?: Verdict; error?: string }[]> {
+export async function revertAll(
+  fc: FaultlineClient,
+  reason: string,
+  who?: string,
+): Promise<{ workflowId: string; ok: boolean; verdict?: Verdict; error?: string }[]> {
   const ids = await runningExperiments(fc);
   return Promise.all(
     ids.map(async (workflowId) => {
       try {
         const j = await abortExperiment(fc, workflowId, reason, who, true);
-        const allReverted = j.faults.every((f) => f.status === 'reverted' || f.status === 'not-applied' || f.status === 'planned');
+        const allReverted = j.faults.every(
+          (f) => f.status === 'reverted' || f.status === 'not-applied' || f.status === 'planned',
+        );
         return { workflowId, ok: allReverted, verdict: j.verdict };
       } catch (e) {
         return { workflowId, ok: false, error: (e as Error).message };
@@ -149,12 +200,24 @@ export async function revertAll(fc: FaultlineClient, reason: string, who?: strin
   );
 }
 
-export interface HistoryRow { workflowId: string; runId: string; experiment?: string; verdict?: string; status: string; start: string; durationMs?: number; url?: string }
+export interface HistoryRow {
+  workflowId: string;
+  runId: string;
+  experiment?: string;
+  verdict?: string;
+  status: string;
+  start: string;
+  durationMs?: number;
+  url?: string;
+}
 
 /** Past and running experiments from Temporal visibility; no second database. */
 export async function history(fc: FaultlineClient, limit = 20): Promise<HistoryRow[]> {
   const rows: HistoryRow[] = [];
-  for await (const w of fc.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'`, pageSize: Math.min(limit, 100) })) {
+  for await (const w of fc.client.workflow.list({
+    query: `WorkflowType = '${WORKFLOW_TYPE}'`,
+    pageSize: Math.min(limit, 100),
+  })) {
     const sa = w.typedSearchAttributes;
     rows.push({
       workflowId: w.workflowId,

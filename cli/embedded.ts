@@ -8,7 +8,9 @@ import { portOpen, startDevServer } from '../worker/dev-server.ts';
 const pidFile = () => path.join(STATE_DIR, 'temporal.pid');
 
 /** Starts the embedded server when Faultline manages Temporal and nothing answers yet. */
-export async function ensureTemporal(target: TemporalTarget = temporalTarget()): Promise<{ target: TemporalTarget; started: boolean }> {
+export async function ensureTemporal(
+  target: TemporalTarget = temporalTarget(),
+): Promise<{ target: TemporalTarget; started: boolean }> {
   if (!target.embedded || (await portOpen(EMBEDDED_PORT))) return { target, started: false };
   mkdirSync(STATE_DIR, { recursive: true });
   const server = await startDevServer({

@@ -12,7 +12,10 @@ export function processIo(): Io {
   return {
     out: (t) => process.stdout.write(`${t}\n`),
     err: (t) => process.stderr.write(`${t}\n`),
-    live: (t) => (isTTY ? process.stdout.write(`\r\x1b[2K${t.slice(0, (process.stdout.columns || 120) - 1)}`) : process.stdout.write(`${t}\n`)),
+    live: (t) =>
+      isTTY
+        ? process.stdout.write(`\r\x1b[2K${t.slice(0, (process.stdout.columns || 120) - 1)}`)
+        : process.stdout.write(`${t}\n`),
     isTTY,
   };
 }

@@ -17,7 +17,10 @@ const cmd = {
 
 const io = processIo();
 let exitCode = 0;
-const set = (p: Promise<number>) => p.then((c) => { exitCode = c; });
+const set = (p: Promise<number>) =>
+  p.then((c) => {
+    exitCode = c;
+  });
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -31,50 +34,109 @@ const program = new Command('faultline')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   .showHelpAfterError('(run faultline --help for usage)');
 
-program.command('validate').description('check experiment files; exit 2 with FILE:LINE:COL field: message per problem')
-  .argument('<files...>').option('--json', 'machine-readable output')
+program
+  .command('validate')
+  .description('check experiment files; exit 2 with FILE:LINE:COL field: message per problem')
+  .argument('<files...>')
+  .option('--json', 'machine-readable output')
   .action((files: string[], o: { json?: boolean }) => set(cmd.validate().then((m) => m.validateCommand(files, o, io))));
 
-program.command('run').description('start an experiment; --wait follows it live and exits 0 passed, 1 refuted/aborted, 2 invalid, 3 error')
-  .argument('<file>').option('--wait', 'follow the run until its verdict').option('--json', 'print the final journal (or the IDs) as JSON')
-  .option('--worker', 'run a worker in this process while waiting').option('--task-queue <queue>', 'Temporal task queue').option('--who <name>', 'who submits it')
-  .action((file: string, o: { wait?: boolean; json?: boolean; worker?: boolean; taskQueue?: string; who?: string }) => set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker }, io))));
+program
+  .command('run')
+  .description('start an experiment; --wait follows it live and exits 0 passed, 1 refuted/aborted, 2 invalid, 3 error')
+  .argument('<file>')
+  .option('--wait', 'follow the run until its verdict')
+  .option('--json', 'print the final journal (or the IDs) as JSON')
+  .option('--worker', 'run a worker in this process while waiting')
+  .option('--task-queue <queue>', 'Temporal task queue')
+  .option('--who <name>', 'who submits it')
+  .action((file: string, o: { wait?: boolean; json?: boolean; worker?: boolean; taskQueue?: string; who?: string }) =>
+    set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker }, io))),
+  );
 
-program.command('status').description('live phase, time left, last guard sample; or the final journal').argument('<id>').option('--json')
+program
+  .command('status')
+  .description('live phase, time left, last guard sample; or the final journal')
+  .argument('<id>')
+  .option('--json')
   .action((id: string, o: { json?: boolean }) => set(cmd.status().then((m) => m.statusCommand(id, o, io))));
 
-program.command('abort').description('the kill switch: returns once every fault of the run is reverted').argument('<id>')
-  .requiredOption('--reason <text>', 'why (recorded in history)').option('--who <name>').option('--json')
-  .action((id: string, o: { reason: string; who?: string; json?: boolean }) => set(cmd.status().then((m) => m.abortCommand(id, o, io))));
+program
+  .command('abort')
+  .description('the kill switch: returns once every fault of the run is reverted')
+  .argument('<id>')
+  .requiredOption('--reason <text>', 'why (recorded in history)')
+  .option('--who <name>')
+  .option('--json')
+  .action((id: string, o: { reason: string; who?: string; json?: boolean }) =>
+    set(cmd.status().then((m) => m.abortCommand(id, o, io))),
+  );
 
-program.command('revert').description('emergency stop: abort and revert every running experiment').option('--all', 'every running experiment')
-  .option('--reason <text>').option('--who <name>').option('--json')
-  .action((o: { all?: boolean; reason?: string; who?: string; json?: boolean }) => set(cmd.status().then((m) => m.revertAllCommand(o, io))));
+program
+  .command('revert')
+  .description('emergency stop: abort and revert every running experiment')
+  .option('--all', 'every running experiment')
+  .option('--reason <text>')
+  .option('--who <name>')
+  .option('--json')
+  .action((o: { all?: boolean; reason?: string; who?: string; json?: boolean }) =>
+    set(cmd.status().then((m) => m.revertAllCommand(o, io))),
+  );
 
-program.command('history').description('past and running experiments from Temporal visibility').option('--json')
+program
+  .command('history')
+  .description('past and running experiments from Temporal visibility')
+  .option('--json')
   .addOption(new Option('--limit <n>', 'how many rows').argParser(positiveInt).default(20))
   .action((o: { json?: boolean; limit?: number }) => set(cmd.status().then((m) => m.historyCommand(o, io))));
 
-program.command('worker').description('run a worker').option('--task-queue <queue>')
+program
+  .command('worker')
+  .description('run a worker')
+  .option('--task-queue <queue>')
   .action((o: { taskQueue?: string }) => set(cmd.dev().then((m) => m.workerCommand(o, io))));
 
-program.command('dev').description('embedded Temporal server and a worker in the foreground').option('--task-queue <queue>')
+program
+  .command('dev')
+  .description('embedded Temporal server and a worker in the foreground')
+  .option('--task-queue <queue>')
   .action((o: { taskQueue?: string }) => set(cmd.dev().then((m) => m.devCommand(o, io))));
 
-program.command('demo').description('the demo target: up | down').argument('<action>').option('--json')
+program
+  .command('demo')
+  .description('the demo target: up | down')
+  .argument('<action>')
+  .option('--json')
   .action((a: string, o: { json?: boolean }) => set(cmd.demo().then((m) => m.demoCommand(a, o, io))));
 
-program.command('server').description('the embedded Temporal dev server: start | stop').argument('<action>')
+program
+  .command('server')
+  .description('the embedded Temporal dev server: start | stop')
+  .argument('<action>')
   .action((a: string) => set(cmd.dev().then((m) => m.serverCommand(a, io))));
 
-program.command('quickstart').description('the main job: embedded server, demo target, worker and an example experiment')
-  .option('--file <file>', 'experiment to run instead of the kill-one-backend example').option('--json')
+program
+  .command('quickstart')
+  .description('the main job: embedded server, demo target, worker and an example experiment')
+  .option('--file <file>', 'experiment to run instead of the kill-one-backend example')
+  .option('--json')
   .action((o: { file?: string; json?: boolean }) => set(cmd.dev().then((m) => m.quickstartCommand(o, io))));
 
-program.command('proxy').description('run the fault proxy (Toxiproxy-compatible admin API)')
-  .option('--config <file>', 'proxies in Toxiproxy populate format').option('--host <host>').option('--port <port>', 'admin port', (v) => Number(v))
+program
+  .command('proxy')
+  .description('run the fault proxy (Toxiproxy-compatible admin API)')
+  .option('--config <file>', 'proxies in Toxiproxy populate format')
+  .option('--host <host>')
+  .option('--port <port>', 'admin port', (v) => Number(v))
   .option('--token <token>', 'bearer token (required off loopback; or FAULTLINE_PROXY_TOKEN)')
-  .action((o: { config?: string; host?: string; port?: number; token?: string }) => cmd.proxy().then((m) => m.proxyCommand(o)).then(() => { exitCode = 0; }));
+  .action((o: { config?: string; host?: string; port?: number; token?: string }) =>
+    cmd
+      .proxy()
+      .then((m) => m.proxyCommand(o))
+      .then(() => {
+        exitCode = 0;
+      }),
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -12,8 +12,14 @@ export function sampleLine(s?: ProbeSample): string {
 
 export function progressLine(j: Journal | undefined, g: GuardProgress | undefined, nowMs = Date.now()): string {
   if (!j) return 'waiting for a worker to pick the run up…';
-  const left = j.windowEndsAt && j.phase === 'observing' ? ` · ${formatMs(Math.max(0, Date.parse(j.windowEndsAt) - nowMs))} left` : '';
-  const guard = j.phase === 'observing' && g ? ` · guard #${g.samples}${g.consecutiveFailures ? ` (${g.consecutiveFailures} failing)` : ''}: ${sampleLine(g.last)}` : '';
+  const left =
+    j.windowEndsAt && j.phase === 'observing'
+      ? ` · ${formatMs(Math.max(0, Date.parse(j.windowEndsAt) - nowMs))} left`
+      : '';
+  const guard =
+    j.phase === 'observing' && g
+      ? ` · guard #${g.samples}${g.consecutiveFailures ? ` (${g.consecutiveFailures} failing)` : ''}: ${sampleLine(g.last)}`
+      : '';
   return `[${j.phase}]${left}${guard}`;
 }
 
@@ -24,17 +30,27 @@ export function summary(j: Journal, url?: string): string {
   if (j.reason) lines.push(`  ${j.reason}`);
   lines.push(`  hypothesis: ${j.experiment.hypothesis.statement}`);
   if (j.selection) {
-    lines.push(`  targets: ${j.selection.selected.map((t) => t.name).join(', ') || 'none'} (of ${j.selection.matched.length} matched, seed ${j.selection.seed}${j.selection.protectedSkipped.length ? `, protected skipped: ${j.selection.protectedSkipped.join(', ')}` : ''})`);
+    lines.push(
+      `  targets: ${j.selection.selected.map((t) => t.name).join(', ') || 'none'} (of ${j.selection.matched.length} matched, seed ${j.selection.seed}${j.selection.protectedSkipped.length ? `, protected skipped: ${j.selection.protectedSkipped.join(', ')}` : ''})`,
+    );
   }
   if (j.faults.length) {
     lines.push('  faults:');
     for (const f of j.faults) {
-      lines.push(`    ${f.status.padEnd(12)} ${f.summary}  injected ${time(f.injectedAt)}  reverted ${time(f.revertedAt)}${f.errors.length ? `  errors: ${f.errors.length}` : ''}`);
+      lines.push(
+        `    ${f.status.padEnd(12)} ${f.summary}  injected ${time(f.injectedAt)}  reverted ${time(f.revertedAt)}${f.errors.length ? `  errors: ${f.errors.length}` : ''}`,
+      );
     }
   }
   for (const s of j.steadyStateBefore) lines.push(`  before: ${sampleLine(s)}`);
-  if (j.guardSamples.count) lines.push(`  guard: ${j.guardSamples.count} samples, ${j.guardSamples.failed} failing; worst: ${sampleLine(j.guardSamples.worst)}`);
-  if (j.abort) lines.push(`  abort: by ${j.abort.by}${j.abort.who ? ` (${j.abort.who})` : ''} at ${time(j.abort.at)}: ${j.abort.reason}`);
+  if (j.guardSamples.count)
+    lines.push(
+      `  guard: ${j.guardSamples.count} samples, ${j.guardSamples.failed} failing; worst: ${sampleLine(j.guardSamples.worst)}`,
+    );
+  if (j.abort)
+    lines.push(
+      `  abort: by ${j.abort.by}${j.abort.who ? ` (${j.abort.who})` : ''} at ${time(j.abort.at)}: ${j.abort.reason}`,
+    );
   if (j.detectToRevertMs !== undefined) lines.push(`  detect → all reverted: ${j.detectToRevertMs} ms`);
   for (const s of j.steadyStateAfter) lines.push(`  after: ${sampleLine(s)}`);
   lines.push(`  workflow: ${j.workflowId}`);
@@ -45,7 +61,21 @@ export function summary(j: Journal, url?: string): string {
 export function historyTable(rows: HistoryRow[]): string {
   if (!rows.length) return 'no experiments yet';
   const head = ['ID', 'EXPERIMENT', 'VERDICT', 'STATUS', 'START', 'DURATION'];
-  const body = rows.map((r) => [r.workflowId, r.experiment ?? '-', r.verdict ?? '-', r.status, time(r.start), r.durationMs === undefined ? 'running' : formatMs(r.durationMs)]);
+  const body = rows.map((r) => [
+    r.workflowId,
+    r.experiment ?? '-',
+    r.verdict ?? '-',
+    r.status,
+    time(r.start),
+    r.durationMs === undefined ? 'running' : formatMs(r.durationMs),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  return [head, ...body].map((row) => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return [head, ...body]
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

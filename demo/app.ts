@@ -49,7 +49,9 @@ function tryBackend(b: (typeof backends)[number]): Promise<TryResult> {
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
-        finish(status >= 200 && status < 300 ? { ok: true, status, body } : { ok: false, status, error: `status ${status}` });
+        finish(
+          status >= 200 && status < 300 ? { ok: true, status, body } : { ok: false, status, error: `status ${status}` },
+        );
       });
       res.on('error', (e) => finish({ ok: false, error: e.message }));
     });

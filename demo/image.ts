@@ -33,7 +33,9 @@ async function bundle(entry: string): Promise<Buffer> {
     write: false,
     logLevel: 'silent',
     // CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __faultlineCreateRequire } from 'node:module'; const require = __faultlineCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __faultlineCreateRequire } from 'node:module'; const require = __faultlineCreateRequire(import.meta.url);",
+    },
   });
   const out = r.outputFiles[0];
   if (!out) throw new Error(`esbuild produced nothing for ${entry}`);
@@ -47,7 +49,8 @@ interface HostFile {
 
 /** The host files the image needs: node, every library `ldd` lists, and the dynamic loader. */
 async function hostFiles(): Promise<HostFile[]> {
-  if (process.platform !== 'linux') throw new Error(`the demo image is built from the host's Linux node binary; ${process.platform} is not supported`);
+  if (process.platform !== 'linux')
+    throw new Error(`the demo image is built from the host's Linux node binary; ${process.platform} is not supported`);
   const node = realpathSync(process.execPath);
   let stdout: string;
   try {
@@ -102,7 +105,9 @@ async function imageExists(docker: Dockerode, ref: string): Promise<boolean> {
 }
 
 async function importDir(docker: Dockerode, dir: string, tag: string, withProxy: boolean): Promise<void> {
-  const tar = spawn('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', dir, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tar = spawn('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', dir, '-c', '.'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let tarErr = '';
   tar.stderr.on('data', (c: Buffer) => (tarErr += c.toString()));
   const tarDone = new Promise<void>((resolve, reject) => {
@@ -112,7 +117,12 @@ async function importDir(docker: Dockerode, dir: string, tag: string, withProxy:
   const stream = await docker.importImage(tar.stdout, {
     repo: DEMO_REPO,
     tag,
-    changes: ['CMD ["/usr/bin/node", "/app/app.mjs"]', 'WORKDIR /app', 'ENV ROLE=backend PORT=8080', `LABEL faultline.demo.proxy=${withProxy}`],
+    changes: [
+      'CMD ["/usr/bin/node", "/app/app.mjs"]',
+      'WORKDIR /app',
+      'ENV ROLE=backend PORT=8080',
+      `LABEL faultline.demo.proxy=${withProxy}`,
+    ],
   });
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
@@ -130,14 +140,20 @@ async function importDir(docker: Dockerode, dir: string, tag: string, withProxy:
  * The hash covers the bundles and the identity (path, size, mtime) of every host file copied in.
  */
 export async function ensureDemoImage(docker: Dockerode): Promise<string> {
-  const [app, proxy, files] = await Promise.all([bundle(APP_ENTRY), proxyAvailable() ? bundle(PROXY_ENTRY) : Promise.resolve(null), hostFiles()]);
+  const [app, proxy, files] = await Promise.all([
+    bundle(APP_ENTRY),
+    proxyAvailable() ? bundle(PROXY_ENTRY) : Promise.resolve(null),
+    hostFiles(),
+  ]);
   const h = createHash('sha256');
   h.update('faultline-demo/v1\0');
   for (const f of files) {
     const st = statSync(f.src);
     h.update(`${f.src}\0${f.dest}\0${st.size}\0${st.mtimeMs}\0`);
   }
-  h.update(app).update('\0').update(proxy ?? 'no-proxy');
+  h.update(app)
+    .update('\0')
+    .update(proxy ?? 'no-proxy');
   const tag = h.digest('hex').slice(0, 16);
   const ref = `${DEMO_REPO}:${tag}`;
   if (await imageExists(docker, ref)) return ref;
@@ -165,7 +181,10 @@ async function pruneOldDemoImages(docker: Dockerode, keep: string): Promise<void
     if (img.Created > cutoff) continue;
     for (const t of img.RepoTags ?? []) {
       if (t === keep || !t.startsWith(`${DEMO_REPO}:`)) continue;
-      await docker.getImage(t).remove({ noprune: false }).catch(() => undefined); // in use (409): keep it
+      await docker
+        .getImage(t)
+        .remove({ noprune: false })
+        .catch(() => undefined); // in use (409): keep it
     }
   }
 }

@@ -53,10 +53,18 @@ interface Resolved {
 
 function resolve(opts: DemoOptions = {}): Resolved {
   const prefix = opts.prefix ?? 'faultline-demo';
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(prefix)) throw new Error(`demo prefix ${JSON.stringify(prefix)} is not a valid container name prefix`);
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(prefix))
+    throw new Error(`demo prefix ${JSON.stringify(prefix)} is not a valid container name prefix`);
   const replicas = opts.replicas ?? 3;
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 99) throw new Error(`demo replicas must be 1..99, got ${replicas}`);
-  return { prefix, frontPort: opts.frontPort ?? 18080, proxyAdminPort: opts.proxyAdminPort ?? 18474, replicas, docker: opts.docker ?? new Dockerode() };
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 99)
+    throw new Error(`demo replicas must be 1..99, got ${replicas}`);
+  return {
+    prefix,
+    frontPort: opts.frontPort ?? 18080,
+    proxyAdminPort: opts.proxyAdminPort ?? 18474,
+    replicas,
+    docker: opts.docker ?? new Dockerode(),
+  };
 }
 
 export function backendName(prefix: string, i: number): string {
@@ -89,13 +97,21 @@ async function ensureNetwork(docker: Dockerode, prefix: string): Promise<string>
   const name = `${prefix}-net`;
   try {
     const info = (await docker.getNetwork(name).inspect()) as { Labels?: Record<string, string> };
-    if (info.Labels?.[DEMO_LABEL] !== prefix) throw new Error(`network ${name} exists but was not created by the demo (no ${DEMO_LABEL}=${prefix} label); remove it or pick another prefix`);
+    if (info.Labels?.[DEMO_LABEL] !== prefix)
+      throw new Error(
+        `network ${name} exists but was not created by the demo (no ${DEMO_LABEL}=${prefix} label); remove it or pick another prefix`,
+      );
     return name;
   } catch (e) {
     if (statusOf(e) !== 404) throw e;
   }
   try {
-    await docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [DEMO_LABEL]: prefix } });
+    await docker.createNetwork({
+      Name: name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Labels: { [DEMO_LABEL]: prefix },
+    });
   } catch (e) {
     if (statusOf(e) !== 409) throw e; // created concurrently by another demoUp
   }
@@ -144,7 +160,8 @@ async function ensureContainer(docker: Dockerode, prefix: string, w: Wanted): Pr
   const existing = await inspectOrNull(docker, w.name);
   if (existing) {
     const labels = existing.Config?.Labels ?? {};
-    if (labels[DEMO_LABEL] !== prefix) throw new Error(`container ${w.name} exists but was not created by the demo (no ${DEMO_LABEL}=${prefix} label)`);
+    if (labels[DEMO_LABEL] !== prefix)
+      throw new Error(`container ${w.name} exists but was not created by the demo (no ${DEMO_LABEL}=${prefix} label)`);
     if (labels[SPEC_LABEL] === spec) {
       if (existing.State?.Paused) await docker.getContainer(existing.Id).unpause();
       else if (!existing.State?.Running) await docker.getContainer(existing.Id).start();
@@ -152,14 +169,24 @@ async function ensureContainer(docker: Dockerode, prefix: string, w: Wanted): Pr
     }
     await docker.getContainer(existing.Id).remove({ force: true });
   }
-  const create = { ...w.create, name: w.name, Labels: { ...w.create.Labels, [DEMO_LABEL]: prefix, [SPEC_LABEL]: spec } };
+  const create = {
+    ...w.create,
+    name: w.name,
+    Labels: { ...w.create.Labels, [DEMO_LABEL]: prefix, [SPEC_LABEL]: spec },
+  };
   const c = await docker.createContainer(create);
   for (const f of w.files ?? []) await c.putArchive(tarOneFile(f.name, f.content), { path: f.dir });
   await c.start();
   return c.id;
 }
 
-function appContainer(image: string, network: string, env: string[], labels: Record<string, string>, extra: Partial<Dockerode.ContainerCreateOptions> = {}): Dockerode.ContainerCreateOptions {
+function appContainer(
+  image: string,
+  network: string,
+  env: string[],
+  labels: Record<string, string>,
+  extra: Partial<Dockerode.ContainerCreateOptions> = {},
+): Dockerode.ContainerCreateOptions {
   return {
     Image: image,
     Cmd: ['/usr/bin/node', '/app/app.mjs'],
@@ -176,7 +203,11 @@ function appContainer(image: string, network: string, env: string[], labels: Rec
  * One GET on a fresh connection with a ref'd timer. (Not fetch: right after a container starts, a fetch
  * to its published port could stall with nothing keeping the event loop alive, and the process exited.)
  */
-export function httpGet(url: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function httpGet(
+  url: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -229,7 +260,9 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
   const wantedBackends = new Set(Array.from({ length: replicas }, (_, k) => backendName(prefix, k + 1)));
   for (const c of ours) {
     const name = (c.Names[0] ?? '').replace(/^\//, '');
-    const stale = (c.Labels['faultline.role'] === 'backend' && !wantedBackends.has(name)) || (c.Labels['faultline.role'] === 'proxy' && !withProxy);
+    const stale =
+      (c.Labels['faultline.role'] === 'backend' && !wantedBackends.has(name)) ||
+      (c.Labels['faultline.role'] === 'proxy' && !withProxy);
     if (stale) await docker.getContainer(c.Id).remove({ force: true });
   }
 
@@ -238,9 +271,15 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
     const name = backendName(prefix, i);
     await ensureContainer(docker, prefix, {
       name,
-      create: appContainer(image, network, ['ROLE=backend', `NAME=${name}`, `PORT=${APP_PORT}`], { 'faultline.role': 'backend' }, {
-        NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['backend'] } } },
-      }),
+      create: appContainer(
+        image,
+        network,
+        ['ROLE=backend', `NAME=${name}`, `PORT=${APP_PORT}`],
+        { 'faultline.role': 'backend' },
+        {
+          NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['backend'] } } },
+        },
+      ),
     });
     backends.push(name);
   }
@@ -252,13 +291,24 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
     proxy = `${prefix}-proxy`;
     // Keep the token of a running proxy so clients holding it keep working across demoUp calls.
     const prev = await inspectOrNull(docker, proxy);
-    proxyToken = prev?.Config?.Env?.find((e) => e.startsWith('FAULTLINE_PROXY_TOKEN='))?.slice('FAULTLINE_PROXY_TOKEN='.length) || randomBytes(18).toString('base64url');
+    proxyToken =
+      prev?.Config?.Env?.find((e) => e.startsWith('FAULTLINE_PROXY_TOKEN='))?.slice('FAULTLINE_PROXY_TOKEN='.length) ||
+      randomBytes(18).toString('base64url');
     const defs = proxyDefinitions(prefix, replicas);
     await ensureContainer(docker, prefix, {
       name: proxy,
       create: {
         Image: image,
-        Cmd: ['/usr/bin/node', '/app/proxy.mjs', '--host', '0.0.0.0', '--port', String(PROXY_ADMIN_PORT), '--config', '/app/proxy.json'],
+        Cmd: [
+          '/usr/bin/node',
+          '/app/proxy.mjs',
+          '--host',
+          '0.0.0.0',
+          '--port',
+          String(PROXY_ADMIN_PORT),
+          '--config',
+          '/app/proxy.json',
+        ],
         Env: [`FAULTLINE_PROXY_TOKEN=${proxyToken}`],
         Labels: { 'faultline.component': 'proxy', 'faultline.role': 'proxy' },
         StopTimeout: 2,
@@ -280,7 +330,13 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
     create: appContainer(
       image,
       network,
-      ['ROLE=front', `NAME=${front}`, `PORT=${APP_PORT}`, `BACKENDS=${upstreams.join(',')}`, `TRY_TIMEOUT_MS=${process.env.FAULTLINE_DEMO_TRY_TIMEOUT_MS ?? 250}`],
+      [
+        'ROLE=front',
+        `NAME=${front}`,
+        `PORT=${APP_PORT}`,
+        `BACKENDS=${upstreams.join(',')}`,
+        `TRY_TIMEOUT_MS=${process.env.FAULTLINE_DEMO_TRY_TIMEOUT_MS ?? 250}`,
+      ],
       { 'faultline.role': 'front', 'faultline.protected': 'true' },
       {
         ExposedPorts: { [`${APP_PORT}/tcp`]: {} },

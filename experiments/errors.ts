@@ -3,7 +3,10 @@
 /** The experiment file, CLI argument or request is wrong. Exit code 2. */
 export class InvalidInput extends Error {
   override name = 'InvalidInput';
-  constructor(message: string, readonly problems: Problem[] = []) {
+  constructor(
+    message: string,
+    readonly problems: Problem[] = [],
+  ) {
     super(message);
   }
 }

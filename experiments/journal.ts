@@ -5,7 +5,16 @@ import type { Experiment } from './schema.ts';
 export const VERDICTS = ['passed', 'refuted', 'aborted', 'not-started', 'failed'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
-export const PHASES = ['starting', 'steady-state-before', 'selecting', 'injecting', 'observing', 'reverting', 'steady-state-after', 'done'] as const;
+export const PHASES = [
+  'starting',
+  'steady-state-before',
+  'selecting',
+  'injecting',
+  'observing',
+  'reverting',
+  'steady-state-after',
+  'done',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Exit codes of `faultline run --wait`: 0 passed, 1 refuted or aborted, 2 invalid input, 3 error. */

@@ -21,13 +21,30 @@ export function parseExperiment(text: string, file = '<input>'): ParseResult {
       ok: false,
       problems: doc.errors.map((e) => {
         const pos = at(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, path: '', message: `${/JSON/i.test(file) ? 'JSON' : 'YAML'} syntax: ${e.message.split('\n')[0]}` };
+        return {
+          file,
+          line: pos.line,
+          column: pos.col,
+          path: '',
+          message: `${/JSON/i.test(file) ? 'JSON' : 'YAML'} syntax: ${e.message.split('\n')[0]}`,
+        };
       }),
     };
   }
   const data: unknown = doc.toJS();
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    return { ok: false, problems: [{ file, line: 1, column: 1, path: '', message: 'an experiment must be a mapping with title, hypothesis and method' }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 1,
+          column: 1,
+          path: '',
+          message: 'an experiment must be a mapping with title, hypothesis and method',
+        },
+      ],
+    };
   }
   const locate = (path: Path, key = false) => {
     const pos = at(offsetOf(doc, path, key));
@@ -52,28 +69,58 @@ export async function parseExperimentFile(file: string): Promise<ParseResult> {
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, problems: [{ file, line: 0, column: 0, path: '', message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line: 0,
+          column: 0,
+          path: '',
+          message: code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}`,
+        },
+      ],
+    };
   }
   return parseExperiment(text, file);
 }
 
-function issueProblems(issue: z.core.$ZodIssue, file: string, locate: (p: Path, key?: boolean) => { line: number; column: number }, data: unknown): Problem[] {
+function issueProblems(
+  issue: z.core.$ZodIssue,
+  file: string,
+  locate: (p: Path, key?: boolean) => { line: number; column: number },
+  data: unknown,
+): Problem[] {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => ({ file, ...locate([...path, k], true), path: [...path, k].join('.'), message: `unknown field "${k}"${hint(k, path)}` }));
+    return issue.keys.map((k) => ({
+      file,
+      ...locate([...path, k], true),
+      path: [...path, k].join('.'),
+      message: `unknown field "${k}"${hint(k, path)}`,
+    }));
   }
-  if (issue.code === 'invalid_union' && (path.at(-2) === 'method' || (path.at(-3) === 'method' && path.at(-1) === 'kind'))) {
+  if (
+    issue.code === 'invalid_union' &&
+    (path.at(-2) === 'method' || (path.at(-3) === 'method' && path.at(-1) === 'kind'))
+  ) {
     if (path.at(-1) === 'kind') path.pop();
     const kind = valueAt(data, [...path, 'kind']);
     const known = faultKinds.map((k) => k.name).join(', ');
-    const message = kind === undefined ? `missing "kind"; one of: ${known}` : `unknown fault kind "${String(kind)}"; known kinds: ${known}`;
+    const message =
+      kind === undefined
+        ? `missing "kind"; one of: ${known}`
+        : `unknown fault kind "${String(kind)}"; known kinds: ${known}`;
     return [{ file, ...locate([...path, 'kind']), path: [...path, 'kind'].join('.'), message }];
   }
   const value = valueAt(data, path);
   let message = issue.message;
-  if (value === undefined && issue.code === 'invalid_type') message = `required field is missing (expected ${issue.expected})`;
-  else if (issue.code === 'too_small' && typeof value === 'number' && value < 0) message = `must not be negative (${issue.message})`;
-  else if (typeof value === 'string' && value.trim().startsWith('-') && path.at(-1) === 'duration') message = 'must not be negative: a duration such as 250ms, 30s or 2m';
+  if (value === undefined && issue.code === 'invalid_type')
+    message = `required field is missing (expected ${issue.expected})`;
+  else if (issue.code === 'too_small' && typeof value === 'number' && value < 0)
+    message = `must not be negative (${issue.message})`;
+  else if (typeof value === 'string' && value.trim().startsWith('-') && path.at(-1) === 'duration')
+    message = 'must not be negative: a duration such as 250ms, 30s or 2m';
   return [{ file, ...locate(path), path: path.join('.'), message }];
 }
 

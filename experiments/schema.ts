@@ -20,8 +20,16 @@ export const httpProbeSchema = z
     method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
     headers: z.record(z.string(), z.string()).optional(),
     body: z.string().optional(),
-    expectStatus: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).default(200),
-    requests: z.number().int().min(1).max(100_000).optional().describe('Requests per sample (default 20 unless duration is set).'),
+    expectStatus: z
+      .union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)])
+      .default(200),
+    requests: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe('Requests per sample (default 20 unless duration is set).'),
     duration: durationSchema.optional().describe('Send requests for this long instead of a fixed count.'),
     concurrency: z.number().int().min(1).max(256).default(1),
     timeout: durationSchema.default('2s'),
@@ -33,7 +41,12 @@ export const probeSchema = z.discriminatedUnion('type', [httpProbeSchema]);
 
 const faultSchemas = faultKinds.map((k) => k.spec) as unknown as [z.ZodObject, ...z.ZodObject[]];
 /** Every fault entry: its kind, its duration, and the fields of that kind (checked by the kind's spec). */
-export interface FaultEntry { kind: string; duration: string; description?: string; [field: string]: unknown }
+export interface FaultEntry {
+  kind: string;
+  duration: string;
+  description?: string;
+  [field: string]: unknown;
+}
 export const faultSchema = z.discriminatedUnion('kind', faultSchemas) as unknown as z.ZodType<FaultEntry, FaultEntry>;
 
 export const targetsSchema = z
@@ -46,7 +59,9 @@ export const targetsSchema = z
     percent: z.number().gt(0).max(100).optional().describe('With mode: percent (rounded up).'),
     seed: z.number().int().min(0).optional().describe('Seed for the random choice; recorded in history when omitted.'),
   })
-  .describe('Which containers the container faults hit. Containers labelled faultline.protected=true are never selected.');
+  .describe(
+    'Which containers the container faults hit. Containers labelled faultline.protected=true are never selected.',
+  );
 
 export const guardSchema = z.strictObject({
   probes: z.array(probeSchema).min(1),
@@ -76,7 +91,9 @@ export const experimentSchema = z
     blastRadius: blastRadiusSchema.default({ maxTargets: 1, maxPercent: 100 }),
     afterCheck: z
       .strictObject({
-        recoveryTimeout: durationSchema.default('30s').describe('How long the system may take to recover after revert.'),
+        recoveryTimeout: durationSchema
+          .default('30s')
+          .describe('How long the system may take to recover after revert.'),
       })
       .default({ recoveryTimeout: '30s' }),
   })

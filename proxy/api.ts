@@ -4,7 +4,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ProxyCollection } from './proxy-collection.ts';
 import { toxicJson } from './toxic-collection.ts';
-import { ApiError, ErrBadRequestBody, ErrBodyTooLarge, ErrBrowser, ErrMethodNotAllowed, ErrRouteNotFound, ErrToxicNotFound, ErrUnauthorized, joinError } from './errors.ts';
+import {
+  ApiError,
+  ErrBadRequestBody,
+  ErrBodyTooLarge,
+  ErrBrowser,
+  ErrMethodNotAllowed,
+  ErrRouteNotFound,
+  ErrToxicNotFound,
+  ErrUnauthorized,
+  joinError,
+} from './errors.ts';
 
 export const TOXIPROXY_API_VERSION = '2.12.0';
 export const FAULTLINE_VERSION = '0.1.0';
@@ -72,7 +82,10 @@ function routes(c: ProxyCollection): [RegExp, Record<string, Handler>][] {
   };
   toxic.PATCH = toxic.POST as Handler;
   return [
-    [/^\/version$/, { GET: async () => ({ status: 200, body: { version: TOXIPROXY_API_VERSION, faultline: FAULTLINE_VERSION } }) }],
+    [
+      /^\/version$/,
+      { GET: async () => ({ status: 200, body: { version: TOXIPROXY_API_VERSION, faultline: FAULTLINE_VERSION } }) },
+    ],
     [
       /^\/reset$/,
       {
@@ -96,7 +109,9 @@ function routes(c: ProxyCollection): [RegExp, Record<string, Handler>][] {
         POST: async (r) => {
           const { proxies, error } = await c.populate(await readJson(r));
           const list = proxies.map((p) => p.toJSON());
-          return error ? { status: error.status, body: { ...error.toJSON(), proxies: list } } : { status: 201, body: { proxies: list } };
+          return error
+            ? { status: error.status, body: { ...error.toJSON(), proxies: list } }
+            : { status: 201, body: { proxies: list } };
         },
       },
     ],
@@ -104,7 +119,13 @@ function routes(c: ProxyCollection): [RegExp, Record<string, Handler>][] {
     [
       /^\/proxies\/([^/]+)\/toxics$/,
       {
-        GET: async (_r, [p]) => ({ status: 200, body: c.get(p as string).toxics.all().map(toxicJson) }),
+        GET: async (_r, [p]) => ({
+          status: 200,
+          body: c
+            .get(p as string)
+            .toxics.all()
+            .map(toxicJson),
+        }),
         POST: async (r, [p]) => {
           const proxy = c.get(p as string);
           return { status: 200, body: toxicJson(proxy.toxics.add(await readJson(r))) };

@@ -3,7 +3,10 @@
 
 export class ApiError extends Error {
   override name = 'ApiError';
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
   toJSON(): { error: string; status: number } {

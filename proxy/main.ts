@@ -19,7 +19,8 @@ async function main(): Promise<void> {
     return;
   }
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new Error(`--port must be 0..65535, got ${values.port}`);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new Error(`--port must be 0..65535, got ${values.port}`);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   const server = await startProxyServer({
     host: values.host,

@@ -1,7 +1,14 @@
 // Every proxy of a server, by name: create, populate (Toxiproxy's add-or-replace), remove, reset.
 import { Proxy, type ProxyJson } from './proxy.ts';
 import { leaseOf } from './toxic-collection.ts';
-import { ApiError, ErrBadRequestBody, ErrMissingField, ErrProxyAlreadyExists, ErrProxyNotFound, joinError } from './errors.ts';
+import {
+  ApiError,
+  ErrBadRequestBody,
+  ErrMissingField,
+  ErrProxyAlreadyExists,
+  ErrProxyNotFound,
+  joinError,
+} from './errors.ts';
 
 type Body = Record<string, unknown>;
 const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null && !Array.isArray(v);

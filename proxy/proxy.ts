@@ -126,7 +126,9 @@ export class Proxy {
       this.leaseTimer = setTimeout(() => {
         this.leaseTimer = undefined;
         this.disabledUntil = undefined;
-        this.start().catch((e: Error) => this.log(`proxy ${this.name}: lease lapsed but it cannot start again: ${e.message}`));
+        this.start().catch((e: Error) =>
+          this.log(`proxy ${this.name}: lease lapsed but it cannot start again: ${e.message}`),
+        );
       }, leaseMs);
       this.leaseTimer.unref();
     } else if (leaseMs === null) this.clearLease();
@@ -173,7 +175,13 @@ export class Proxy {
   }
 
   toJSON(): ProxyJson {
-    const j: ProxyJson = { name: this.name, listen: this.listen, upstream: this.upstream, enabled: this.enabled, toxics: this.toxics.all().map(toxicJson) };
+    const j: ProxyJson = {
+      name: this.name,
+      listen: this.listen,
+      upstream: this.upstream,
+      enabled: this.enabled,
+      toxics: this.toxics.all().map(toxicJson),
+    };
     if (this.disabledUntil !== undefined) j.expires_at = new Date(this.disabledUntil).toISOString();
     return j;
   }

@@ -35,7 +35,9 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
   const port = opts.port ?? 8474;
   const log = opts.log ?? (() => undefined);
   if (!isLoopback(host) && !opts.token)
-    throw new ProxyConfigError(`refusing to serve the admin API on ${host} without a token (set --token or FAULTLINE_PROXY_TOKEN)`);
+    throw new ProxyConfigError(
+      `refusing to serve the admin API on ${host} without a token (set --token or FAULTLINE_PROXY_TOKEN)`,
+    );
   const proxies = new ProxyCollection(log);
   if (opts.config) {
     let parsed: unknown;
@@ -62,7 +64,9 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
     });
   } catch (e) {
     proxies.close();
-    throw new ProxyConfigError(`cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ProxyConfigError(
+      `cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   server.on('clientError', (_err, socket) => socket.destroy());
   const address = formatAddress(server.address());

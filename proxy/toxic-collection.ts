@@ -74,7 +74,8 @@ export function leaseOf(body: Body): number | null | undefined {
 }
 
 function attributes(type: AnyToxicType, base: Record<string, unknown>, given: unknown): Record<string, unknown> {
-  if (given !== undefined && given !== null && !isObject(given)) throw joinError('attributes must be an object', ErrBadRequestBody);
+  if (given !== undefined && given !== null && !isObject(given))
+    throw joinError('attributes must be an object', ErrBadRequestBody);
   const r = type.attributes.safeParse({ ...base, ...(given ?? {}) });
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -110,11 +111,18 @@ export class ToxicCollection {
     const stream = (streamText ?? type?.streams?.[0] ?? 'downstream').toLowerCase() as Stream;
     if (!STREAMS.includes(stream)) throw ErrInvalidStream;
     const name = field(body, 'name', isString, 'a string') || `${typeName}_${stream}`;
-    if (!type) throw joinError(`"${typeName}" (known: ${toxicTypes.map((t) => t.type).join(', ')})`, ErrInvalidToxicType);
+    if (!type)
+      throw joinError(`"${typeName}" (known: ${toxicTypes.map((t) => t.type).join(', ')})`, ErrInvalidToxicType);
     if (type.streams && !type.streams.includes(stream))
       throw joinError(`${type.type} works on the ${type.streams.join(' or ')} stream only`, ErrInvalidStream);
     if (this.get(name)) throw ErrToxicAlreadyExists;
-    const t: Toxic = { name, type, stream, toxicity: toxicity(body, 1), attributes: attributes(type, type.defaults, body.attributes) };
+    const t: Toxic = {
+      name,
+      type,
+      stream,
+      toxicity: toxicity(body, 1),
+      attributes: attributes(type, type.defaults, body.attributes),
+    };
     const lease = leaseOf(body);
     this.byStream[stream].push(t);
     if (lease) this.lease(t, lease);
@@ -176,7 +184,13 @@ export class ToxicCollection {
 }
 
 export function toxicJson(t: Toxic): ToxicJson {
-  const j: ToxicJson = { attributes: t.attributes, name: t.name, type: t.type.type, stream: t.stream, toxicity: t.toxicity };
+  const j: ToxicJson = {
+    attributes: t.attributes,
+    name: t.name,
+    type: t.type.type,
+    stream: t.stream,
+    toxicity: t.toxicity,
+  };
   if (t.expiresAt !== undefined) j.expires_at = new Date(t.expiresAt).toISOString();
   return j;
 }

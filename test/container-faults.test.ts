@@ -13,23 +13,52 @@ let stack: DemoStack;
 const ports = { containers: createDockerContainerPort() } as Ports;
 
 beforeAll(async () => {
-  stack = await demoUp({ prefix: uniqueId('fl-cf'), frontPort: await freePort(), proxyAdminPort: await freePort(), replicas: 1 });
+  stack = await demoUp({
+    prefix: uniqueId('fl-cf'),
+    frontPort: await freePort(),
+    proxyAdminPort: await freePort(),
+    replicas: 1,
+  });
 });
 afterAll(async () => {
   if (stack) await demoDown({ prefix: stack.prefix });
 });
 
 /** injected: Docker's event for the fault (at least once: 20.10 reports one network disconnect twice); reverted: exactly once. */
-interface Case { spec: Record<string, unknown>; during: (name: string) => Promise<void>; injected: string; reverted?: string }
+interface Case {
+  spec: Record<string, unknown>;
+  during: (name: string) => Promise<void>;
+  injected: string;
+  reverted?: string;
+}
 
 const state = async (n: string) => (await docker.getContainer(n).inspect()).State.Status;
 const networks = async (n: string) => (await docker.getContainer(n).inspect()).NetworkSettings.Networks;
 
 const cases: Case[] = [
-  { spec: { kind: 'container.kill', duration: '1s', signal: 'SIGKILL' }, during: async (n) => expect(await state(n)).toBe('exited'), injected: 'kill', reverted: 'start' },
-  { spec: { kind: 'container.stop', duration: '1s', gracePeriod: 2 }, during: async (n) => expect(await state(n)).toBe('exited'), injected: 'stop', reverted: 'start' },
-  { spec: { kind: 'container.pause', duration: '1s' }, during: async (n) => expect(await state(n)).toBe('paused'), injected: 'pause', reverted: 'unpause' },
-  { spec: { kind: 'container.restart', duration: '1s', gracePeriod: 1 }, during: async (n) => expect(await state(n)).toBe('running'), injected: 'restart' },
+  {
+    spec: { kind: 'container.kill', duration: '1s', signal: 'SIGKILL' },
+    during: async (n) => expect(await state(n)).toBe('exited'),
+    injected: 'kill',
+    reverted: 'start',
+  },
+  {
+    spec: { kind: 'container.stop', duration: '1s', gracePeriod: 2 },
+    during: async (n) => expect(await state(n)).toBe('exited'),
+    injected: 'stop',
+    reverted: 'start',
+  },
+  {
+    spec: { kind: 'container.pause', duration: '1s' },
+    during: async (n) => expect(await state(n)).toBe('paused'),
+    injected: 'pause',
+    reverted: 'unpause',
+  },
+  {
+    spec: { kind: 'container.restart', duration: '1s', gracePeriod: 1 },
+    during: async (n) => expect(await state(n)).toBe('running'),
+    injected: 'restart',
+  },
   {
     spec: { kind: 'network.partition', duration: '1s', network: 'NETWORK' },
     during: async (n) => expect(Object.keys(await networks(n))).not.toContain(stack.network),
@@ -58,8 +87,12 @@ describe('container fault kinds', () => {
       expect(await state(name)).toBe('running');
       const net = (await networks(name))[stack.network];
       expect(net, 'still on its network').toBeDefined();
-      expect(net?.Aliases ?? []).toEqual(expect.arrayContaining(aliasesBefore.filter((a: string) => a !== info.Id.slice(0, 12))));
-      const evs = (await dockerEvents([info.Id], ['kill', 'stop', 'start', 'pause', 'unpause', 'restart'], since)).map((e) => e.action);
+      expect(net?.Aliases ?? []).toEqual(
+        expect.arrayContaining(aliasesBefore.filter((a: string) => a !== info.Id.slice(0, 12))),
+      );
+      const evs = (await dockerEvents([info.Id], ['kill', 'stop', 'start', 'pause', 'unpause', 'restart'], since)).map(
+        (e) => e.action,
+      );
       const netEvents = spec.kind === 'network.partition' ? await networkEvents(stack.network, info.Id, since) : [];
       const seen = [...evs, ...netEvents];
       expect(seen, 'the fault was applied').toContain(c.injected);
@@ -68,18 +101,30 @@ describe('container fault kinds', () => {
   }
 
   it('rejects a partition from a network the container is not on, before anything is injected', async () => {
-    const spec = faultSchema.parse({ kind: 'network.partition', duration: '1s', network: 'no-such-network' }) as FaultEntry;
+    const spec = faultSchema.parse({
+      kind: 'network.partition',
+      duration: '1s',
+      network: 'no-such-network',
+    }) as FaultEntry;
     const name = stack.containers.backends[0]!;
     const info = await docker.getContainer(name).inspect();
-    await expect(faultKind(spec.kind)!.prepare(ports, spec, { container: { id: info.Id, name } })).rejects.toThrow(/not attached to network no-such-network/);
+    await expect(faultKind(spec.kind)!.prepare(ports, spec, { container: { id: info.Id, name } })).rejects.toThrow(
+      /not attached to network no-such-network/,
+    );
   });
 });
 
 async function networkEvents(network: string, containerId: string, sinceMs: number): Promise<string[]> {
-  const stream = (await docker.getEvents({ since: Math.floor(sinceMs / 1000) - 1, until: Math.ceil(Date.now() / 1000) + 1, filters: { type: ['network'], network: [network] } })) as NodeJS.ReadableStream;
+  const stream = (await docker.getEvents({
+    since: Math.floor(sinceMs / 1000) - 1,
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { type: ['network'], network: [network] },
+  })) as NodeJS.ReadableStream;
   let raw = '';
   for await (const chunk of stream) raw += chunk.toString();
-  return raw.split('\n').filter(Boolean)
+  return raw
+    .split('\n')
+    .filter(Boolean)
     .map((l) => JSON.parse(l) as { Action: string; timeNano: number; Actor: { Attributes: Record<string, string> } })
     .filter((e) => e.timeNano / 1e6 >= sinceMs && e.Actor.Attributes.container === containerId)
     .map((e) => e.Action);

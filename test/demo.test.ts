@@ -38,7 +38,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await demoDown({ prefix });
-  await docker.getContainer(decoyName).remove({ force: true }).catch(() => undefined);
+  await docker
+    .getContainer(decoyName)
+    .remove({ force: true })
+    .catch(() => undefined);
 });
 
 describe('demo stack', () => {
@@ -47,8 +50,14 @@ describe('demo stack', () => {
     expect(stack).toMatchObject({ prefix, network: `${prefix}-net`, frontUrl: `http://127.0.0.1:${frontPort}` });
     expect(stack.containers.backends).toEqual(backends);
     const front = await docker.getContainer(stack.containers.front).inspect();
-    expect(front.Config.Labels).toMatchObject({ 'faultline.protected': 'true', 'faultline.role': 'front', 'faultline.demo': prefix });
-    expect(front.HostConfig.PortBindings).toEqual({ '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(frontPort) }] });
+    expect(front.Config.Labels).toMatchObject({
+      'faultline.protected': 'true',
+      'faultline.role': 'front',
+      'faultline.demo': prefix,
+    });
+    expect(front.HostConfig.PortBindings).toEqual({
+      '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(frontPort) }],
+    });
     for (const b of backends) {
       const i = await docker.getContainer(b).inspect();
       expect(i.Config.Labels).toMatchObject({ 'faultline.role': 'backend', 'faultline.demo': prefix });
@@ -59,7 +68,9 @@ describe('demo stack', () => {
       expect(stack.containers.proxy).toBe(`${prefix}-proxy`);
       const p = await docker.getContainer(stack.containers.proxy!).inspect();
       expect(p.Config.Labels['faultline.component']).toBe('proxy');
-      expect(p.HostConfig.PortBindings).toEqual({ '8474/tcp': [{ HostIp: '127.0.0.1', HostPort: String(proxyAdminPort) }] });
+      expect(p.HostConfig.PortBindings).toEqual({
+        '8474/tcp': [{ HostIp: '127.0.0.1', HostPort: String(proxyAdminPort) }],
+      });
       expect(stack.proxyAdminUrl).toBe(`http://127.0.0.1:${proxyAdminPort}`);
       expect(stack.proxyToken).toMatch(/^[A-Za-z0-9_-]{16,}$/);
     } else {
@@ -84,7 +95,11 @@ describe('demo stack', () => {
     expect((await httpGet(`${stack.proxyAdminUrl}/proxies`, 2000)).status).toBe(401); // bound to 0.0.0.0 in its container
     const proxies = JSON.parse(res.body) as Record<string, { listen: string; upstream: string; enabled: boolean }>;
     expect(Object.keys(proxies).sort()).toEqual(['backend-1', 'backend-2', 'backend-3']);
-    expect(proxies['backend-2']).toMatchObject({ listen: '0.0.0.0:21002', upstream: `${prefix}-backend-2:8080`, enabled: true });
+    expect(proxies['backend-2']).toMatchObject({
+      listen: '0.0.0.0:21002',
+      upstream: `${prefix}-backend-2:8080`,
+      enabled: true,
+    });
   });
 
   it('a paused backend costs one per-try timeout, then the front moves on', async () => {
@@ -117,7 +132,14 @@ describe('demo stack', () => {
   });
 
   it('all backends down gives a JSON 502/504 from the front', async () => {
-    await Promise.all(stack.containers.backends.map((b) => docker.getContainer(b).kill({ signal: 'SIGKILL' }).catch(() => undefined)));
+    await Promise.all(
+      stack.containers.backends.map((b) =>
+        docker
+          .getContainer(b)
+          .kill({ signal: 'SIGKILL' })
+          .catch(() => undefined),
+      ),
+    );
     const r = await httpGet(`${stack.frontUrl}/`, 5000);
     expect([502, 504]).toContain(r.status);
     expect(JSON.parse(r.body)).toMatchObject({ error: 'all backends failed' });
@@ -131,19 +153,29 @@ describe('demo stack', () => {
     expect(again.proxyToken).toBe(stack.proxyToken);
     expect(await ours()).toEqual(before);
     expect(await Promise.all(before.map(async (n) => (await docker.getContainer(n).inspect()).Id))).toEqual(ids);
-    for (const b of stack.containers.backends) expect((await docker.getContainer(b).inspect()).State.Running).toBe(true);
+    for (const b of stack.containers.backends)
+      expect((await docker.getContainer(b).inspect()).State.Running).toBe(true);
     expect((await httpGet(`${stack.frontUrl}/`, 2000)).status).toBe(200);
   });
 
   it('demoDown removes its containers and network and nothing else', async () => {
     const image = stack.image;
     // Same name prefix, same network, but not created by the demo: must survive.
-    const decoy = await docker.createContainer({ name: decoyName, Image: image, Cmd: ['/usr/bin/node', '/app/app.mjs'], Labels: { 'faultline.test': prefix } });
+    const decoy = await docker.createContainer({
+      name: decoyName,
+      Image: image,
+      Cmd: ['/usr/bin/node', '/app/app.mjs'],
+      Labels: { 'faultline.test': prefix },
+    });
     await decoy.start();
     const { removed } = await demoDown({ prefix });
-    expect(removed).toEqual(expect.arrayContaining([stack.containers.front, ...stack.containers.backends, stack.network]));
+    expect(removed).toEqual(
+      expect.arrayContaining([stack.containers.front, ...stack.containers.backends, stack.network]),
+    );
     expect(await ours()).toEqual([]);
-    expect((await docker.listNetworks({ filters: { name: [stack.network] } })).filter((n) => n.Name === stack.network)).toEqual([]);
+    expect(
+      (await docker.listNetworks({ filters: { name: [stack.network] } })).filter((n) => n.Name === stack.network),
+    ).toEqual([]);
     expect((await docker.getContainer(decoyName).inspect()).State.Running).toBe(true);
     await expect(httpGet(`${stack.frontUrl}/health`, 1000)).rejects.toThrow();
     expect((await demoDown({ prefix })).removed).toEqual([]); // idempotent

@@ -54,9 +54,15 @@ async function timed<T>(key: string, f: () => Promise<T>): Promise<T> {
 
 async function cleanup(): Promise<void> {
   for (const c of await docker.listContainers({ all: true, filters: { label: [`faultline.test=${prefix}`] } })) {
-    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
-  await docker.getNetwork(net).remove().catch(() => undefined);
+  await docker
+    .getNetwork(net)
+    .remove()
+    .catch(() => undefined);
 }
 
 function app(name: string, env: string[], aliases: string[]): Dockerode.ContainerCreateOptions {
@@ -67,7 +73,11 @@ function app(name: string, env: string[], aliases: string[]): Dockerode.Containe
     Env: env,
     Labels: labels,
     ExposedPorts: { '8080/tcp': {} },
-    HostConfig: { NetworkMode: net, RestartPolicy: { Name: 'no' }, PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+    HostConfig: {
+      NetworkMode: net,
+      RestartPolicy: { Name: 'no' },
+      PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+    },
     NetworkingConfig: { EndpointsConfig: { [net]: { Aliases: aliases } } },
   };
 }
@@ -76,7 +86,10 @@ beforeAll(async () => {
   await cleanup();
   const image = await ensureDemoImage(docker);
   await docker.createNetwork({ Name: net, Driver: 'bridge', Labels: labels });
-  const target = await docker.createContainer({ ...app(targetName, ['ROLE=backend', `NAME=${targetName}`], [ALIAS]), Image: image });
+  const target = await docker.createContainer({
+    ...app(targetName, ['ROLE=backend', `NAME=${targetName}`], [ALIAS]),
+    Image: image,
+  });
   await target.start();
   targetId = target.id;
   const front = await docker.createContainer({
@@ -84,7 +97,10 @@ beforeAll(async () => {
     Image: image,
   });
   await front.start();
-  await eventually('target and front answer', async () => (await probe(targetName)) === 200 && (await probe(frontName)) === 200);
+  await eventually(
+    'target and front answer',
+    async () => (await probe(targetName)) === 200 && (await probe(frontName)) === 200,
+  );
 });
 
 afterAll(async () => {
@@ -107,7 +123,13 @@ describe('docker ContainerPort', () => {
 
   it('inspect maps name, state, labels and aliases (without the short id)', async () => {
     const byName = await port.inspect(targetName);
-    expect(byName).toEqual({ id: targetId, name: targetName, labels: expect.objectContaining(labels), state: 'running', networks: { [net]: [ALIAS] } });
+    expect(byName).toEqual({
+      id: targetId,
+      name: targetName,
+      labels: expect.objectContaining(labels),
+      state: 'running',
+      networks: { [net]: [ALIAS] },
+    });
     // the daemon itself does list the short id as an alias on 20.10; the adapter must not hand it back
     expect(await port.inspect(targetId)).toEqual(byName);
     const listed = (await port.list()).find((c) => c.id === targetId);
@@ -163,13 +185,17 @@ describe('docker ContainerPort', () => {
     await timed('disconnect', () => port.disconnect(net, targetId));
     expect((await port.inspect(targetId))?.networks).toEqual({});
     // the front reaches the target only by its alias on this network: now it cannot
-    await eventually('front fails while partitioned', async () => [502, 504].includes((await probe(frontName, 3000)) as number));
+    await eventually('front fails while partitioned', async () =>
+      [502, 504].includes((await probe(frontName, 3000)) as number),
+    );
     await port.disconnect(net, targetId); // not connected: success
     await timed('connect', () => port.connect(net, targetId, aliases));
     expect((await port.inspect(targetId))?.networks).toEqual({ [net]: [ALIAS] });
     await port.connect(net, targetId, aliases); // already connected: success
     await eventually('front reaches the target by alias again', async () => (await probe(frontName, 3000)) === 200);
-    const body = JSON.parse((await httpGet(`http://127.0.0.1:${await hostPort(frontName)}/`, 3000)).body) as { backend: string };
+    const body = JSON.parse((await httpGet(`http://127.0.0.1:${await hostPort(frontName)}/`, 3000)).body) as {
+      backend: string;
+    };
     expect(body.backend).toBe(targetName);
   });
 

@@ -6,8 +6,23 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
-import { abortExperiment, connectClient, getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
-import { containerState, demoExperiment, dockerEvents, killProcess, serverFacts, uniqueId, workerProcess } from './helpers.ts';
+import {
+  abortExperiment,
+  connectClient,
+  getStatus,
+  startExperiment,
+  waitForResult,
+  type FaultlineClient,
+} from '../cli/client.ts';
+import {
+  containerState,
+  demoExperiment,
+  dockerEvents,
+  killProcess,
+  serverFacts,
+  uniqueId,
+  workerProcess,
+} from './helpers.ts';
 import { freePort, startDevServer } from '../worker/dev-server.ts';
 import { PROJECT_ROOT } from '../worker/config.ts';
 
@@ -28,7 +43,8 @@ afterAll(async () => {
 
 /** Pauses one named backend for `duration`; the front retries the others, so the guard holds. */
 function pauseOne(backend: string, duration: string, title = 'pause one backend') {
-  return demoExperiment(`
+  return demoExperiment(
+    `
 title: ${title}
 hypothesis:
   statement: the front answers while one backend is frozen
@@ -39,7 +55,9 @@ guard:
   interval: 500ms
   failuresToAbort: 5
   probes: [ { name: g, type: http, url: "\${FRONT}/", requests: 2, timeout: 2s, tolerance: { maxErrorRate: 0.5 } } ]
-`, stack);
+`,
+    stack,
+  );
 }
 
 async function waitForPhase(id: string, phase: string): Promise<void> {
@@ -94,8 +112,17 @@ describe('durability', () => {
     process.kill(facts.pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 1500));
     expect(await containerState(backend)).toBe('paused');
-    const server = await startDevServer({ dbFile: facts.dbFile, port: facts.port, uiPort: facts.uiPort, logFile: facts.logFile, detached: true });
-    writeFileSync(process.env.FAULTLINE_TEST_SERVER_FACTS as string, JSON.stringify({ ...facts, pid: server.process.pid }));
+    const server = await startDevServer({
+      dbFile: facts.dbFile,
+      port: facts.port,
+      uiPort: facts.uiPort,
+      logFile: facts.logFile,
+      detached: true,
+    });
+    writeFileSync(
+      process.env.FAULTLINE_TEST_SERVER_FACTS as string,
+      JSON.stringify({ ...facts, pid: server.process.pid }),
+    );
     await expectPassedAndRevertedOnce(workflowId, backend, since);
   });
 
@@ -139,9 +166,15 @@ describe('durability', () => {
     await waitForPhase(a.workflowId, 'observing');
     await waitForPhase(b.workflowId, 'observing');
     expect([await containerState(b1), await containerState(b2)]).toEqual(['paused', 'paused']);
-    const cli = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), 'revert', '--all', '--reason', 'game day over', '--json'], {
-      env: { ...process.env }, encoding: 'utf8', timeout: 120_000,
-    });
+    const cli = spawnSync(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), 'revert', '--all', '--reason', 'game day over', '--json'],
+      {
+        env: { ...process.env },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
     expect(cli.status, cli.stderr).toBe(0);
     const results = JSON.parse(cli.stdout) as { workflowId: string; ok: boolean }[];
     expect(results.map((r) => r.workflowId)).toEqual(expect.arrayContaining([a.workflowId, b.workflowId]));

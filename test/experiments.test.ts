@@ -13,15 +13,30 @@ import { connectClient, type FaultlineClient } from '../cli/client.ts';
 const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'invalid');
 const EXAMPLES = path.join(PROJECT_ROOT, 'experiments', 'examples');
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env }, timeout: 60_000 });
+  spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env },
+    timeout: 60_000,
+  });
 
 const expected: Record<string, { line: number; column: number; path: string; message: RegExp }> = {
   'yaml-syntax.yaml': { line: 8, column: 25, path: '', message: /YAML syntax/ },
   'unknown-field.yaml': { line: 8, column: 7, path: 'hypothesis.probes.0.retries', message: /unknown field "retries"/ },
-  'unknown-fault-kind.yaml': { line: 10, column: 11, path: 'method.0.kind', message: /unknown fault kind "container.explode"; known kinds: .*container.pause/ },
+  'unknown-fault-kind.yaml': {
+    line: 10,
+    column: 11,
+    path: 'method.0.kind',
+    message: /unknown fault kind "container.explode"; known kinds: .*container.pause/,
+  },
   'missing-duration.yaml': { line: 10, column: 5, path: 'method.0.duration', message: /required field is missing/ },
   'negative-duration.yaml': { line: 11, column: 15, path: 'method.0.duration', message: /must not be negative/ },
-  'blast-radius-max-targets.yaml': { line: 11, column: 10, path: 'targets.count', message: /selects 3 containers but blastRadius.maxTargets is 2/ },
+  'blast-radius-max-targets.yaml': {
+    line: 11,
+    column: 10,
+    path: 'targets.count',
+    message: /selects 3 containers but blastRadius.maxTargets is 2/,
+  },
   'blast-radius-mode-all.yaml': { line: 10, column: 9, path: 'targets.mode', message: /maxPercent is 50/ },
   'container-faults-need-targets.yaml': { line: 1, column: 1, path: 'targets', message: /needs target containers/ },
   'bad-url.json': { line: 6, column: 49, path: 'hypothesis.probes.0.url', message: /http:\/\/ or https:\/\// },
@@ -48,40 +63,68 @@ describe('experiment files', () => {
       if (r.ok) return;
       const p = r.problems[0]!;
       expect(p.file).toBe(path.join(FIX, file));
-      expect({ line: p.line, column: p.column, path: p.path }).toEqual({ line: want.line, column: want.column, path: want.path });
+      expect({ line: p.line, column: p.column, path: p.path }).toEqual({
+        line: want.line,
+        column: want.column,
+        path: want.path,
+      });
       expect(p.message).toMatch(want.message);
     });
   }
 
   it('reports every problem of a file, not just the first', () => {
-    const r = parseExperiment('title: ""\nhypothesis: { statement: s, probes: [] }\nmethod: []\nextra: 1\n', 'many.yaml');
+    const r = parseExperiment(
+      'title: ""\nhypothesis: { statement: s, probes: [] }\nmethod: []\nextra: 1\n',
+      'many.yaml',
+    );
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problems.map((p) => p.path).sort()).toEqual(['extra', 'hypothesis.probes', 'method', 'title']);
   });
 
   it('applies defaults a reader can rely on', () => {
-    const r = parseExperiment('title: t\nhypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }\ntargets: { names: [a] }\nmethod: [ { kind: container.kill, duration: 1s } ]\n');
+    const r = parseExperiment(
+      'title: t\nhypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }\ntargets: { names: [a] }\nmethod: [ { kind: container.kill, duration: 1s } ]\n',
+    );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.experiment.blastRadius).toEqual({ maxTargets: 1, maxPercent: 100 });
     expect(r.experiment.targets?.mode).toBe('one');
     expect(r.experiment.method[0]).toMatchObject({ kind: 'container.kill', signal: 'SIGKILL' });
-    expect(r.experiment.hypothesis.probes[0]).toMatchObject({ method: 'GET', expectStatus: 200, timeout: '2s', tolerance: { maxErrorRate: 0 } });
+    expect(r.experiment.hypothesis.probes[0]).toMatchObject({
+      method: 'GET',
+      expectStatus: 200,
+      timeout: '2s',
+      tolerance: { maxErrorRate: 0 },
+    });
   });
 
   it('the committed JSON Schema is in sync with the zod schema (npm run schema regenerates it)', () => {
     const committed = readFileSync(path.join(PROJECT_ROOT, 'experiments', 'experiment.schema.json'), 'utf8');
     expect(committed).toBe(JSON_SCHEMA_TEXT());
-    const schema = JSON.parse(committed) as { properties: { method: { items: { oneOf: { properties: { kind: { const: string } } }[] } } } };
+    const schema = JSON.parse(committed) as {
+      properties: { method: { items: { oneOf: { properties: { kind: { const: string } } }[] } } };
+    };
     const kinds = schema.properties.method.items.oneOf.map((o) => o.properties.kind.const);
-    expect(kinds).toEqual(expect.arrayContaining(['container.kill', 'container.stop', 'container.restart', 'container.pause', 'network.partition']));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'container.kill',
+        'container.stop',
+        'container.restart',
+        'container.pause',
+        'network.partition',
+      ]),
+    );
   });
 });
 
 describe('faultline validate and run on bad input', () => {
   let fc: FaultlineClient;
-  beforeAll(async () => { fc = await connectClient(); });
-  afterAll(async () => { await fc?.close(); });
+  beforeAll(async () => {
+    fc = await connectClient();
+  });
+  afterAll(async () => {
+    await fc?.close();
+  });
 
   it('validate exits 0 on the examples', () => {
     const r = cli('validate', ...readdirSync(EXAMPLES).map((f) => path.join('experiments', 'examples', f)));
@@ -89,11 +132,17 @@ describe('faultline validate and run on bad input', () => {
   });
 
   it('validate exits 2 with one FILE:LINE:COL field: message line per problem and no stack trace', () => {
-    const r = cli('validate', path.join('test', 'fixtures', 'invalid', 'unknown-fault-kind.yaml'), path.join('test', 'fixtures', 'invalid', 'bad-url.json'));
+    const r = cli(
+      'validate',
+      path.join('test', 'fixtures', 'invalid', 'unknown-fault-kind.yaml'),
+      path.join('test', 'fixtures', 'invalid', 'bad-url.json'),
+    );
     expect(r.status).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^test\/fixtures\/invalid\/unknown-fault-kind\.yaml:10:11 method\.0\.kind: unknown fault kind/);
+    expect(lines[0]).toMatch(
+      /^test\/fixtures\/invalid\/unknown-fault-kind\.yaml:10:11 method\.0\.kind: unknown fault kind/,
+    );
     expect(lines[1]).toMatch(/^test\/fixtures\/invalid\/bad-url\.json:6:49 hypothesis\.probes\.0\.url: /);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
@@ -104,7 +153,10 @@ describe('faultline validate and run on bad input', () => {
     expect(r.stderr).toMatch(/blast-radius-max-targets\.yaml:11:10 targets\.count: selects 3 containers/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const started: string[] = [];
-    for await (const w of fc.client.workflow.list({ query: `WorkflowType = 'runExperiment' AND FaultlineExperiment = 'fixture'` })) started.push(w.workflowId);
+    for await (const w of fc.client.workflow.list({
+      query: `WorkflowType = 'runExperiment' AND FaultlineExperiment = 'fixture'`,
+    }))
+      started.push(w.workflowId);
     expect(started).toEqual([]);
   });
 

@@ -7,7 +7,15 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { freePort, startDevServer } from '../worker/dev-server.ts';
 
-export interface ServerFacts { address: string; pid: number; dbFile: string; port: number; uiPort: number; logFile: string; managed: boolean }
+export interface ServerFacts {
+  address: string;
+  pid: number;
+  dbFile: string;
+  port: number;
+  uiPort: number;
+  logFile: string;
+  managed: boolean;
+}
 
 let factsFile = '';
 let dir = '';
@@ -20,7 +28,15 @@ export async function setup(): Promise<void> {
   factsFile = path.join(dir, 'server.json');
   let facts: ServerFacts;
   if (process.env.TEMPORAL_ADDRESS) {
-    facts = { address: process.env.TEMPORAL_ADDRESS, pid: 0, dbFile: '', port: 0, uiPort: 0, logFile: '', managed: false };
+    facts = {
+      address: process.env.TEMPORAL_ADDRESS,
+      pid: 0,
+      dbFile: '',
+      port: 0,
+      uiPort: 0,
+      logFile: '',
+      managed: false,
+    };
   } else {
     const port = await freePort();
     const uiPort = await freePort();
@@ -39,12 +55,24 @@ export async function teardown(): Promise<void> {
   try {
     const facts = JSON.parse(readFileSync(factsFile, 'utf8')) as ServerFacts;
     if (facts.managed && facts.pid) {
-      try { process.kill(facts.pid, 'SIGTERM'); } catch { /* already gone */ }
+      try {
+        process.kill(facts.pid, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
       for (let i = 0; i < 50; i++) {
-        try { process.kill(facts.pid, 0); } catch { break; }
+        try {
+          process.kill(facts.pid, 0);
+        } catch {
+          break;
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
-      try { process.kill(facts.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(facts.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });

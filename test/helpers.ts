@@ -25,7 +25,10 @@ export async function temporalClient(): Promise<{ client: Client; connection: Co
 
 let bundle: WorkflowBundleWithSourceMap | undefined;
 export async function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never });
+  bundle ??= await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never,
+  });
   return bundle;
 }
 
@@ -45,32 +48,52 @@ export async function inProcessWorker(taskQueue: string, env: Record<string, str
 }
 
 /** A worker in its own process, so a test can SIGKILL it. Resolves once it polls. */
-export async function workerProcess(taskQueue: string, env: Record<string, string> = {}): Promise<ChildProcess & { output: () => string }> {
+export async function workerProcess(
+  taskQueue: string,
+  env: Record<string, string> = {},
+): Promise<ChildProcess & { output: () => string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, FAULTLINE_TASK_QUEUE: taskQueue, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const deadline = Date.now() + 120_000;
   while (!out.includes('faultline worker ready')) {
     if (child.exitCode !== null) throw new Error(`worker exited early: ${out}`);
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`worker did not start: ${out}`); }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`worker did not start: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return Object.assign(child, { output: () => out });
 }
 
 /** Runs the CLI without blocking this process (an in-process worker must keep running meanwhile). */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.once('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -92,12 +115,22 @@ export function demoExperiment(yaml: string, vars: { prefix: string; frontUrl: s
 }
 
 /** Docker events of the given kinds for the containers since `sinceMs` (epoch ms), up to now. */
-export async function dockerEvents(ids: string[], kinds: string[], sinceMs: number): Promise<{ id: string; action: string }[]> {
+export async function dockerEvents(
+  ids: string[],
+  kinds: string[],
+  sinceMs: number,
+): Promise<{ id: string; action: string }[]> {
   const until = Math.ceil(Date.now() / 1000) + 1;
-  const stream = (await docker.getEvents({ since: Math.floor(sinceMs / 1000) - 1, until, filters: { container: ids, event: kinds } })) as NodeJS.ReadableStream;
+  const stream = (await docker.getEvents({
+    since: Math.floor(sinceMs / 1000) - 1,
+    until,
+    filters: { container: ids, event: kinds },
+  })) as NodeJS.ReadableStream;
   let raw = '';
   for await (const chunk of stream) raw += chunk.toString();
-  return raw.split('\n').filter(Boolean)
+  return raw
+    .split('\n')
+    .filter(Boolean)
     .map((l) => JSON.parse(l) as { id: string; Action: string; timeNano: number })
     .filter((e) => e.timeNano / 1e6 >= sinceMs)
     .map((e) => ({ id: e.id, action: e.Action }));

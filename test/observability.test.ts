@@ -22,13 +22,19 @@ let workflowId = '';
 let journal: Journal;
 const title = `observability ${Date.now()}`;
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), ...args], { cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env }, timeout: 120_000 });
+  spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), ...args], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env },
+    timeout: 120_000,
+  });
 
 beforeAll(async () => {
   stack = await demoUp({ prefix: uniqueId('fl-obs'), frontPort: await freePort(), proxyAdminPort: await freePort() });
   fc = await connectClient();
   worker = await inProcessWorker(TQ);
-  const exp = demoExperiment(`
+  const exp = demoExperiment(
+    `
 title: ${title}
 hypothesis:
   statement: the front shrugs off a frozen replica
@@ -36,7 +42,9 @@ hypothesis:
 targets: { labels: { faultline.demo: "\${PREFIX}", faultline.role: backend }, mode: one, seed: 7 }
 method: [ { kind: container.pause, duration: 2s } ]
 guard: { interval: 250ms, failuresToAbort: 4, probes: [ { name: g, type: http, url: "\${FRONT}/", requests: 2, tolerance: { maxErrorRate: 0.5 } } ] }
-`, stack);
+`,
+    stack,
+  );
   ({ workflowId } = await startExperiment(fc, exp, { taskQueue: TQ }));
   journal = await waitForResult(fc, workflowId);
 });
@@ -84,7 +92,15 @@ describe('history reads well', () => {
     }
     const r = cli('history', '--json', '--limit', '50');
     expect(r.status, r.stderr).toBe(0);
-    const row = (JSON.parse(r.stdout) as { workflowId: string; experiment: string; verdict: string; status: string; durationMs: number }[]).find((x) => x.workflowId === workflowId);
+    const row = (
+      JSON.parse(r.stdout) as {
+        workflowId: string;
+        experiment: string;
+        verdict: string;
+        status: string;
+        durationMs: number;
+      }[]
+    ).find((x) => x.workflowId === workflowId);
     expect(row).toMatchObject({ experiment: title, verdict: 'passed', status: 'COMPLETED' });
     expect(row!.durationMs).toBeGreaterThan(2000);
   });
@@ -103,7 +119,9 @@ describe('history reads well', () => {
   it('faultline run --wait shows progress and exits 1 when the guard aborts', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fl-obs-'));
     const file = path.join(dir, 'pause-all.yaml');
-    writeFileSync(file, `
+    writeFileSync(
+      file,
+      `
 title: obs pause all
 hypothesis:
   statement: the front answers
@@ -112,7 +130,8 @@ targets: { labels: { faultline.demo: "${stack.prefix}", faultline.role: backend 
 blastRadius: { maxTargets: 3 }
 method: [ { kind: container.pause, duration: 30s } ]
 guard: { interval: 250ms, failuresToAbort: 2, probes: [ { name: g, type: http, url: "${stack.frontUrl}/", requests: 2, timeout: 1s } ] }
-`);
+`,
+    );
     const r = await runCli(['run', file, '--wait', '--task-queue', TQ]);
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/\[steady-state-before\]|\[observing\]/);

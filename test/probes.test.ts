@@ -17,7 +17,10 @@ beforeAll(async () => {
     hits++;
     const counted = req.url === '/created'; // concurrency is measured on this route only
     if (counted) maxInFlight = Math.max(maxInFlight, ++inFlight);
-    const done = (status: number) => { if (counted) inFlight--; res.writeHead(status).end('x'); };
+    const done = (status: number) => {
+      if (counted) inFlight--;
+      res.writeHead(status).end('x');
+    };
     if (req.url === '/slow') setTimeout(() => done(200), 120);
     else if (req.url === '/hang') setTimeout(() => done(200), 3000);
     else if (req.url === '/flaky') done(hits % 2 ? 500 : 200);
@@ -68,7 +71,16 @@ describe('http probe', () => {
 
   it('runs for a duration with the given concurrency, and accepts a list of expected statuses', async () => {
     maxInFlight = 0;
-    const s = await runProbe(probe({ url: `${base}/created`, method: 'POST', body: '{}', expectStatus: [200, 201], duration: '300ms', concurrency: 4 }));
+    const s = await runProbe(
+      probe({
+        url: `${base}/created`,
+        method: 'POST',
+        body: '{}',
+        expectStatus: [200, 201],
+        duration: '300ms',
+        concurrency: 4,
+      }),
+    );
     expect(s.ok).toBe(true);
     expect(s.requests).toBeGreaterThan(8);
     expect(maxInFlight).toBe(4);

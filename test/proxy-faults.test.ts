@@ -42,13 +42,17 @@ async function route(name: string, upstreamPort: number): Promise<number> {
   return listen[name];
 }
 
-async function toxicsOn(proxy: string): Promise<{ name: string; type: string; attributes: Record<string, unknown>; expires_at?: string }[]> {
+async function toxicsOn(
+  proxy: string,
+): Promise<{ name: string; type: string; attributes: Record<string, unknown>; expires_at?: string }[]> {
   const r = await request(`${srv.url}/proxies/${proxy}/toxics`, { headers: { authorization: 'Bearer test-token' } });
   return (await r.body.json()) as never;
 }
 
 /** Parses the fault entry with its kind's own schema, prepares the handle. */
-async function prepared(entry: Record<string, unknown>): Promise<{ kind: NonNullable<ReturnType<typeof faultKind>>; spec: unknown; h: ProxyFaultHandle }> {
+async function prepared(
+  entry: Record<string, unknown>,
+): Promise<{ kind: NonNullable<ReturnType<typeof faultKind>>; spec: unknown; h: ProxyFaultHandle }> {
   const kind = faultKind(entry.kind as string);
   if (!kind) throw new Error(`no kind ${String(entry.kind)}`);
   const spec = kind.spec.parse({ duration: '30s', ...entry });
@@ -72,10 +76,18 @@ describe('specs', () => {
       { kind: 'proxy.partition', proxy: 'db', mode: 'down' },
       { kind: 'proxy.bandwidth', proxy: 'db', rate: 100 },
       { kind: 'proxy.reset', proxy: 'db', after: '100ms' },
-      { kind: 'http.delay', proxy: 'api', delay: '2s', headers: { 'x-test': '1' }, pathPrefix: '/orders', method: 'post' },
+      {
+        kind: 'http.delay',
+        proxy: 'api',
+        delay: '2s',
+        headers: { 'x-test': '1' },
+        pathPrefix: '/orders',
+        method: 'post',
+      },
       { kind: 'http.abort', proxy: 'api', status: 500, percentage: 25 },
     ];
-    for (const g of good) expect(faultKind(g.kind)!.spec.safeParse({ duration: '10s', ...g }).success, JSON.stringify(g)).toBe(true);
+    for (const g of good)
+      expect(faultKind(g.kind)!.spec.safeParse({ duration: '10s', ...g }).success, JSON.stringify(g)).toBe(true);
     const bad: [Record<string, unknown>, string][] = [
       [{ kind: 'proxy.latency', latency: '300ms' }, 'proxy'],
       [{ kind: 'proxy.latency', proxy: 'api', latency: 'slow' }, 'latency'],
@@ -118,9 +130,15 @@ describe('proxy.latency', () => {
   it('puts the same rule on every proxy in a list, on both streams', async () => {
     await route('a', echo.port);
     await route('b', echo.port);
-    const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: ['a', 'b'], latency: '5ms', stream: 'both' });
+    const { kind, spec, h } = await prepared({
+      kind: 'proxy.latency',
+      proxy: ['a', 'b'],
+      latency: '5ms',
+      stream: 'both',
+    });
     await kind.inject(ports, spec, h);
-    for (const p of ['a', 'b']) expect((await toxicsOn(p)).map((t) => t.name).sort()).toEqual(h.toxics.map((t) => t.name).sort());
+    for (const p of ['a', 'b'])
+      expect((await toxicsOn(p)).map((t) => t.name).sort()).toEqual(h.toxics.map((t) => t.name).sort());
     expect(h.toxics.map((t) => t.stream).sort()).toEqual(['downstream', 'upstream']);
     await kind.revert(ports, h);
     for (const p of ['a', 'b']) expect(await toxicsOn(p)).toEqual([]);
@@ -263,10 +281,17 @@ describe('300 ms between the demo services, as an experiment', () => {
   const TQ = `proxy-latency-${process.pid}`;
 
   beforeAll(async () => {
-    stack = await demoUp({ prefix: uniqueId('fl-proxy'), frontPort: await freePort(), proxyAdminPort: await freePort() });
+    stack = await demoUp({
+      prefix: uniqueId('fl-proxy'),
+      frontPort: await freePort(),
+      proxyAdminPort: await freePort(),
+    });
     if (!stack.proxyAdminUrl) throw new Error('the demo stack came up without its fault proxy');
     fc = await connectClient();
-    worker = await inProcessWorker(TQ, { FAULTLINE_PROXY_URL: stack.proxyAdminUrl, FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '' });
+    worker = await inProcessWorker(TQ, {
+      FAULTLINE_PROXY_URL: stack.proxyAdminUrl,
+      FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '',
+    });
   });
   afterAll(async () => {
     await worker?.stop();
@@ -290,7 +315,9 @@ guard:
 `;
 
   async function toxicsLeft(): Promise<number> {
-    const r = await request(`${stack!.proxyAdminUrl}/proxies`, { headers: { authorization: `Bearer ${stack!.proxyToken}` } });
+    const r = await request(`${stack!.proxyAdminUrl}/proxies`, {
+      headers: { authorization: `Bearer ${stack!.proxyToken}` },
+    });
     const all = (await r.body.json()) as Record<string, { toxics: unknown[] }>;
     expect(Object.keys(all)).toContain('backend-1');
     return Object.values(all).reduce((n, p) => n + p.toxics.length, 0);

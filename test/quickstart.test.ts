@@ -15,9 +15,14 @@ describe('quickstart (README command 1)', () => {
     expect(r.stdout).toMatch(/demo up: http:\/\/127\.0\.0\.1:18080 → 3 backends via fault proxy/);
     expect(r.stdout).toMatch(/^PASSED {2}Kill one backend replica/m);
     expect(r.stdout).toMatch(/reverted +kill faultline-demo-backend-\d with SIGKILL/);
-    expect(r.stdout).toMatch(/history: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/kill-one-backend-replica-/);
+    expect(r.stdout).toMatch(
+      /history: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows\/kill-one-backend-replica-/,
+    );
     // The worker finds the demo's fault proxy through the state file demo up wrote.
-    const demo = JSON.parse(readFileSync(path.join(state, 'demo.json'), 'utf8')) as { proxyAdminUrl: string; frontUrl: string };
+    const demo = JSON.parse(readFileSync(path.join(state, 'demo.json'), 'utf8')) as {
+      proxyAdminUrl: string;
+      frontUrl: string;
+    };
     expect(demo.frontUrl).toBe('http://127.0.0.1:18080');
     expect(demo.proxyAdminUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const down = await runCli(['demo', 'down'], { FAULTLINE_STATE_DIR: state });

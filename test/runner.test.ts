@@ -35,14 +35,17 @@ afterAll(async () => {
 describe('experiment runs', () => {
   it('passes when one replica is killed, and the killed container runs again afterwards', async () => {
     const since = Date.now();
-    const exp = demoExperiment(`${HYPOTHESIS}
+    const exp = demoExperiment(
+      `${HYPOTHESIS}
 targets: { labels: { faultline.demo: "\${PREFIX}", faultline.role: backend }, mode: one }
 method: [ { kind: container.kill, signal: SIGKILL, duration: 3s } ]
 guard:
   interval: 250ms
   failuresToAbort: 3
   probes: [ { name: g, type: http, url: "\${FRONT}/", requests: 4, timeout: 1s, tolerance: { maxErrorRate: 0 } } ]
-`, stack);
+`,
+      stack,
+    );
     const { workflowId } = await startExperiment(fc, exp, { taskQueue: TQ });
     const j = await waitForResult(fc, workflowId);
     expect(j.verdict, j.reason).toBe('passed');
@@ -61,7 +64,8 @@ guard:
 
   it('aborts when every replica is paused: the guard sees it, all are unpaused, the failing sample is recorded', async () => {
     const since = Date.now();
-    const exp = demoExperiment(`${HYPOTHESIS}
+    const exp = demoExperiment(
+      `${HYPOTHESIS}
 targets: { labels: { faultline.demo: "\${PREFIX}", faultline.role: backend }, mode: all }
 blastRadius: { maxTargets: 3, maxPercent: 100 }
 method: [ { kind: container.pause, duration: 60s } ]
@@ -69,7 +73,9 @@ guard:
   interval: 250ms
   failuresToAbort: 2
   probes: [ { name: guard-front, type: http, url: "\${FRONT}/", requests: 2, timeout: 1s, tolerance: { maxErrorRate: 0.4 } } ]
-`, stack);
+`,
+      stack,
+    );
     const { workflowId } = await startExperiment(fc, exp, { taskQueue: TQ });
     const j = await waitForResult(fc, workflowId);
     expect(j.verdict, j.reason).toBe('aborted');
@@ -90,14 +96,17 @@ guard:
 
   it('does not start when the steady state fails before: nothing is injected', async () => {
     const since = Date.now();
-    const exp = demoExperiment(`
+    const exp = demoExperiment(
+      `
 title: broken steady state
 hypothesis:
   statement: a path that does not exist answers 200
   probes: [ { name: missing, type: http, url: "\${FRONT}/health", expectStatus: 418, requests: 3 } ]
 targets: { labels: { faultline.demo: "\${PREFIX}", faultline.role: backend }, mode: one }
 method: [ { kind: container.pause, duration: 5s } ]
-`, stack);
+`,
+      stack,
+    );
     const { workflowId } = await startExperiment(fc, exp, { taskQueue: TQ });
     const j = await waitForResult(fc, workflowId);
     expect(j.verdict).toBe('not-started');
@@ -105,33 +114,49 @@ method: [ { kind: container.pause, duration: 5s } ]
     expect(j.steadyStateBefore[0]?.errorSamples.join()).toMatch(/status 200/);
     expect(j.faults).toHaveLength(0);
     const all = await docker.listContainers({ all: true, filters: { label: [`faultline.demo=${stack.prefix}`] } });
-    const ev = await dockerEvents(all.map((c) => c.Id), ['pause', 'kill', 'stop', 'disconnect'], since);
+    const ev = await dockerEvents(
+      all.map((c) => c.Id),
+      ['pause', 'kill', 'stop', 'disconnect'],
+      since,
+    );
     expect(ev).toHaveLength(0);
   });
 
   it('refuses at run time a selection the blast radius forbids: not started, nothing injected', async () => {
     const since = Date.now();
     // 50% of 3 replicas rounds up to 2 containers = 67% of the fleet, over maxPercent 60.
-    const exp = demoExperiment(`${HYPOTHESIS}
+    const exp = demoExperiment(
+      `${HYPOTHESIS}
 targets: { labels: { faultline.demo: "\${PREFIX}", faultline.role: backend }, mode: percent, percent: 50 }
 blastRadius: { maxTargets: 3, maxPercent: 60 }
 method: [ { kind: container.pause, duration: 5s } ]
-`, stack);
+`,
+      stack,
+    );
     const { workflowId } = await startExperiment(fc, exp, { taskQueue: TQ });
     const j = await waitForResult(fc, workflowId);
     expect(j.verdict).toBe('not-started');
     expect(j.reason).toMatch(/maxPercent/);
     expect(j.faults).toHaveLength(0);
     const all = await docker.listContainers({ all: true, filters: { label: [`faultline.demo=${stack.prefix}`] } });
-    expect(await dockerEvents(all.map((c) => c.Id), ['pause'], since)).toHaveLength(0);
+    expect(
+      await dockerEvents(
+        all.map((c) => c.Id),
+        ['pause'],
+        since,
+      ),
+    ).toHaveLength(0);
   });
 
   it('never selects protected containers, whatever the selector', async () => {
-    const exp = demoExperiment(`${HYPOTHESIS}
+    const exp = demoExperiment(
+      `${HYPOTHESIS}
 targets: { namePattern: "^\${PREFIX}-", mode: all }
 blastRadius: { maxTargets: 10, maxPercent: 100 }
 method: [ { kind: container.pause, duration: 1s } ]
-`, stack);
+`,
+      stack,
+    );
     const { workflowId } = await startExperiment(fc, exp, { taskQueue: TQ });
     const j = await waitForResult(fc, workflowId);
     const selected = j.selection!.selected.map((t) => t.name).sort();

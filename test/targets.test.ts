@@ -5,7 +5,11 @@ import { checkBlastRadiusStatically, mulberry32, selectTargets } from '../activi
 import { InvalidInput } from '../experiments/errors.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';
 
-function c(name: string, labels: Record<string, string> = {}, state: ContainerInfo['state'] = 'running'): ContainerInfo {
+function c(
+  name: string,
+  labels: Record<string, string> = {},
+  state: ContainerInfo['state'] = 'running',
+): ContainerInfo {
   return { id: `id-${name}`, name, labels, state, networks: {} };
 }
 
@@ -33,17 +37,33 @@ const names = (xs: { name: string }[]) => xs.map((x) => x.name);
 describe('selectTargets: matching', () => {
   const cases: { name: string; targets: Partial<Targets>; matched: string[]; skipped?: string[] }[] = [
     { name: 'exact names', targets: { names: ['api-1', 'db-1', 'nope'] }, matched: ['api-1', 'db-1'] },
-    { name: 'regex pattern', targets: { namePattern: '^api-[0-9]$' }, matched: ['api-1', 'api-2', 'api-3', 'api-4', 'api-5'] },
+    {
+      name: 'regex pattern',
+      targets: { namePattern: '^api-[0-9]$' },
+      matched: ['api-1', 'api-2', 'api-3', 'api-4', 'api-5'],
+    },
     { name: 'regex is unanchored', targets: { namePattern: 'pi-[12]' }, matched: ['api-1', 'api-2'] },
-    { name: 'all labels must match', targets: { labels: { app: 'api', tier: 'web' } }, matched: ['api-1', 'api-2', 'api-3', 'api-4', 'api-5'] },
+    {
+      name: 'all labels must match',
+      targets: { labels: { app: 'api', tier: 'web' } },
+      matched: ['api-1', 'api-2', 'api-3', 'api-4', 'api-5'],
+    },
     {
       name: 'label subset, protected and component skipped',
       targets: { labels: { app: 'api' } },
       matched: ['api-1', 'api-2', 'api-3', 'api-4', 'api-5', 'api-unprotected'],
       skipped: ['api-front', 'faultline-proxy'],
     },
-    { name: 'names and labels combine (AND)', targets: { names: ['api-1', 'db-1'], labels: { app: 'db' } }, matched: ['db-1'] },
-    { name: 'only running containers count (exited, paused out)', targets: { names: ['api-1', 'api-6', 'api-7'] }, matched: ['api-1'] },
+    {
+      name: 'names and labels combine (AND)',
+      targets: { names: ['api-1', 'db-1'], labels: { app: 'db' } },
+      matched: ['db-1'],
+    },
+    {
+      name: 'only running containers count (exited, paused out)',
+      targets: { names: ['api-1', 'api-6', 'api-7'] },
+      matched: ['api-1'],
+    },
     { name: 'protected=false is not protected', targets: { names: ['api-unprotected'] }, matched: ['api-unprotected'] },
   ];
   for (const k of cases) {
@@ -64,13 +84,21 @@ describe('selectTargets: matching', () => {
 describe('selectTargets: never protected or Faultline containers', () => {
   const untouchable = ['api-front', 'faultline-proxy', 'faultline-worker', 'temporal'];
 
-  it.each(['one', 'all', 'count', 'percent'] as const)('mode %s over names listing them plus api-1 selects only api-1', (mode) => {
-    for (let seed = 0; seed < 50; seed++) {
-      const s = selectTargets(fleet, t({ names: [...untouchable, 'api-1'], mode, count: 5, percent: 100 }), wide, seed);
-      expect(names(s.selected)).toEqual(['api-1']);
-      expect(s.protectedSkipped.sort()).toEqual([...untouchable].sort());
-    }
-  });
+  it.each(['one', 'all', 'count', 'percent'] as const)(
+    'mode %s over names listing them plus api-1 selects only api-1',
+    (mode) => {
+      for (let seed = 0; seed < 50; seed++) {
+        const s = selectTargets(
+          fleet,
+          t({ names: [...untouchable, 'api-1'], mode, count: 5, percent: 100 }),
+          wide,
+          seed,
+        );
+        expect(names(s.selected)).toEqual(['api-1']);
+        expect(s.protectedSkipped.sort()).toEqual([...untouchable].sort());
+      }
+    },
+  );
 
   it('a selector matching only untouchable containers is "no running container matches"', () => {
     expect(() => selectTargets(fleet, t({ names: untouchable, mode: 'all' }), wide, 1)).toThrow(
@@ -121,7 +149,9 @@ describe('selectTargets: seeded determinism', () => {
   });
 
   it('a fixed seed gives a fixed, recorded choice', () => {
-    expect(names(selectTargets(fleet, api, wide, 42).selected)).toEqual(names(selectTargets(fleet, api, wide, 42).selected));
+    expect(names(selectTargets(fleet, api, wide, 42).selected)).toEqual(
+      names(selectTargets(fleet, api, wide, 42).selected),
+    );
     expect(names(selectTargets(fleet, t({ labels: { tier: 'web' } }), wide, 0).selected)).toHaveLength(1);
   });
 
@@ -151,15 +181,47 @@ describe('selectTargets: seeded determinism', () => {
 describe('selectTargets: blast radius', () => {
   const web = { labels: { tier: 'web' } }; // 5 running
   const cases: { targets: Partial<Targets>; blast: BlastRadius; error: string }[] = [
-    { targets: { ...web, mode: 'all' }, blast: { maxTargets: 1, maxPercent: 100 }, error: 'blastRadius.maxTargets: selection of 5 containers exceeds maxTargets 1' },
-    { targets: { ...web, mode: 'count', count: 3 }, blast: { maxTargets: 2, maxPercent: 100 }, error: 'blastRadius.maxTargets: selection of 3 containers exceeds maxTargets 2' },
-    { targets: { ...web, mode: 'percent', percent: 50 }, blast: { maxTargets: 2, maxPercent: 100 }, error: 'blastRadius.maxTargets: selection of 3 containers exceeds maxTargets 2' },
-    { targets: { ...web, mode: 'all' }, blast: { maxTargets: 10, maxPercent: 50 }, error: 'blastRadius.maxPercent: selection of 5 of 5 matched containers (100%) exceeds maxPercent 50' },
-    { targets: { ...web, mode: 'one' }, blast: { maxTargets: 1, maxPercent: 10 }, error: 'blastRadius.maxPercent: selection of 1 of 5 matched containers (20%) exceeds maxPercent 10' },
+    {
+      targets: { ...web, mode: 'all' },
+      blast: { maxTargets: 1, maxPercent: 100 },
+      error: 'blastRadius.maxTargets: selection of 5 containers exceeds maxTargets 1',
+    },
+    {
+      targets: { ...web, mode: 'count', count: 3 },
+      blast: { maxTargets: 2, maxPercent: 100 },
+      error: 'blastRadius.maxTargets: selection of 3 containers exceeds maxTargets 2',
+    },
+    {
+      targets: { ...web, mode: 'percent', percent: 50 },
+      blast: { maxTargets: 2, maxPercent: 100 },
+      error: 'blastRadius.maxTargets: selection of 3 containers exceeds maxTargets 2',
+    },
+    {
+      targets: { ...web, mode: 'all' },
+      blast: { maxTargets: 10, maxPercent: 50 },
+      error: 'blastRadius.maxPercent: selection of 5 of 5 matched containers (100%) exceeds maxPercent 50',
+    },
+    {
+      targets: { ...web, mode: 'one' },
+      blast: { maxTargets: 1, maxPercent: 10 },
+      error: 'blastRadius.maxPercent: selection of 1 of 5 matched containers (20%) exceeds maxPercent 10',
+    },
     // percent 50 of 5 rounds up to 3 = 60%: the rounding itself may break the limit, and that is refused.
-    { targets: { ...web, mode: 'percent', percent: 50 }, blast: { maxTargets: 5, maxPercent: 50 }, error: 'blastRadius.maxPercent: selection of 3 of 5 matched containers (60%) exceeds maxPercent 50' },
-    { targets: { names: ['nope'] }, blast: { maxTargets: 1, maxPercent: 100 }, error: 'targets: no running container matches names [nope]' },
-    { targets: { namePattern: '^zzz', labels: { a: 'b' } }, blast: { maxTargets: 1, maxPercent: 100 }, error: 'targets: no running container matches namePattern /^zzz/ and labels {a=b}' },
+    {
+      targets: { ...web, mode: 'percent', percent: 50 },
+      blast: { maxTargets: 5, maxPercent: 50 },
+      error: 'blastRadius.maxPercent: selection of 3 of 5 matched containers (60%) exceeds maxPercent 50',
+    },
+    {
+      targets: { names: ['nope'] },
+      blast: { maxTargets: 1, maxPercent: 100 },
+      error: 'targets: no running container matches names [nope]',
+    },
+    {
+      targets: { namePattern: '^zzz', labels: { a: 'b' } },
+      blast: { maxTargets: 1, maxPercent: 100 },
+      error: 'targets: no running container matches namePattern /^zzz/ and labels {a=b}',
+    },
   ];
   for (const k of cases) {
     it(k.error, () => {
@@ -175,8 +237,12 @@ describe('selectTargets: blast radius', () => {
   }
 
   it('exactly at the limits is allowed', () => {
-    expect(selectTargets(fleet, t({ ...web, mode: 'count', count: 2 }), { maxTargets: 2, maxPercent: 40 }, 1).selected).toHaveLength(2);
-    expect(selectTargets(fleet, t({ ...web, mode: 'all' }), { maxTargets: 5, maxPercent: 100 }, 1).selected).toHaveLength(5);
+    expect(
+      selectTargets(fleet, t({ ...web, mode: 'count', count: 2 }), { maxTargets: 2, maxPercent: 40 }, 1).selected,
+    ).toHaveLength(2);
+    expect(
+      selectTargets(fleet, t({ ...web, mode: 'all' }), { maxTargets: 5, maxPercent: 100 }, 1).selected,
+    ).toHaveLength(5);
   });
 });
 
@@ -184,11 +250,27 @@ describe('checkBlastRadiusStatically', () => {
   const cases: { targets: Partial<Targets>; blast: BlastRadius; expect: string | null }[] = [
     { targets: { mode: 'one' }, blast: { maxTargets: 1, maxPercent: 100 }, expect: null },
     { targets: { mode: 'all' }, blast: { maxTargets: 1, maxPercent: 100 }, expect: null }, // depends on the fleet
-    { targets: { mode: 'all' }, blast: { maxTargets: 10, maxPercent: 50 }, expect: 'blastRadius.maxPercent: mode all selects 100% of the matched fleet, above maxPercent 50' },
-    { targets: { mode: 'all', names: ['a', 'b', 'c'] }, blast: { maxTargets: 2, maxPercent: 100 }, expect: 'blastRadius.maxTargets: mode all over 3 named containers exceeds maxTargets 2' },
-    { targets: { mode: 'count', count: 3 }, blast: { maxTargets: 1, maxPercent: 100 }, expect: 'blastRadius.maxTargets: count 3 exceeds maxTargets 1' },
+    {
+      targets: { mode: 'all' },
+      blast: { maxTargets: 10, maxPercent: 50 },
+      expect: 'blastRadius.maxPercent: mode all selects 100% of the matched fleet, above maxPercent 50',
+    },
+    {
+      targets: { mode: 'all', names: ['a', 'b', 'c'] },
+      blast: { maxTargets: 2, maxPercent: 100 },
+      expect: 'blastRadius.maxTargets: mode all over 3 named containers exceeds maxTargets 2',
+    },
+    {
+      targets: { mode: 'count', count: 3 },
+      blast: { maxTargets: 1, maxPercent: 100 },
+      expect: 'blastRadius.maxTargets: count 3 exceeds maxTargets 1',
+    },
     { targets: { mode: 'count', count: 1 }, blast: { maxTargets: 1, maxPercent: 100 }, expect: null },
-    { targets: { mode: 'percent', percent: 60 }, blast: { maxTargets: 10, maxPercent: 50 }, expect: 'blastRadius.maxPercent: percent 60 exceeds maxPercent 50' },
+    {
+      targets: { mode: 'percent', percent: 60 },
+      blast: { maxTargets: 10, maxPercent: 50 },
+      expect: 'blastRadius.maxPercent: percent 60 exceeds maxPercent 50',
+    },
     { targets: { mode: 'percent', percent: 50 }, blast: { maxTargets: 10, maxPercent: 50 }, expect: null },
   ];
   for (const k of cases) {

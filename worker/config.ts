@@ -28,12 +28,13 @@ export function temporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTa
     const tlsWanted = env.TEMPORAL_TLS === 'true' || !!env.TEMPORAL_TLS_CERT || !!env.TEMPORAL_API_KEY;
     const connection: ConnectionOptions = { address: env.TEMPORAL_ADDRESS };
     if (tlsWanted) {
-      connection.tls = env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
-        ? {
-            clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT), key: readFileSync(env.TEMPORAL_TLS_KEY) },
-            serverRootCACertificate: env.TEMPORAL_TLS_CA ? readFileSync(env.TEMPORAL_TLS_CA) : undefined,
-          }
-        : true;
+      connection.tls =
+        env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
+          ? {
+              clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT), key: readFileSync(env.TEMPORAL_TLS_KEY) },
+              serverRootCACertificate: env.TEMPORAL_TLS_CA ? readFileSync(env.TEMPORAL_TLS_CA) : undefined,
+            }
+          : true;
     }
     if (env.TEMPORAL_API_KEY) {
       connection.apiKey = env.TEMPORAL_API_KEY;

@@ -11,9 +11,14 @@ import { InfrastructureError } from '../experiments/errors.ts';
 export function temporalBinary(): string {
   const local = path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal');
   if (existsSync(local)) return local;
-  const onPath = (process.env.PATH ?? '').split(':').map((d) => path.join(d, 'temporal')).find((p) => existsSync(p));
+  const onPath = (process.env.PATH ?? '')
+    .split(':')
+    .map((d) => path.join(d, 'temporal'))
+    .find((p) => existsSync(p));
   if (onPath) return onPath;
-  throw new InfrastructureError('no temporal binary: run `bash scripts/setup.sh` (builds the Temporal CLI into .tools/bin)');
+  throw new InfrastructureError(
+    'no temporal binary: run `bash scripts/setup.sh` (builds the Temporal CLI into .tools/bin)',
+  );
 }
 
 export interface DevServerOptions {
@@ -35,7 +40,10 @@ export interface DevServer {
 export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ port, host });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(timeoutMs, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -56,18 +64,36 @@ export async function freePort(): Promise<number> {
 
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   mkdirSync(path.dirname(opts.dbFile), { recursive: true });
-  const args = ['server', 'start-dev', '--db-filename', opts.dbFile, '--ip', '127.0.0.1', '--port', String(opts.port),
-    '--ui-port', String(opts.uiPort), '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--db-filename',
+    opts.dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--ui-port',
+    String(opts.uiPort),
+    '--log-level',
+    'warn',
+  ];
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(temporalBinary(), args, { stdio: ['ignore', out, out], detached: !!opts.detached });
   if (opts.detached) child.unref();
   let exited = false;
-  child.once('exit', () => { exited = true; });
+  child.once('exit', () => {
+    exited = true;
+  });
   const deadline = Date.now() + 60_000;
   while (!(await portOpen(opts.port))) {
-    if (exited) throw new InfrastructureError(`temporal dev server exited at start (see ${opts.logFile ?? 'its output'})`);
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new InfrastructureError('temporal dev server did not open its port within 60s'); }
+    if (exited)
+      throw new InfrastructureError(`temporal dev server exited at start (see ${opts.logFile ?? 'its output'})`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new InfrastructureError('temporal dev server did not open its port within 60s');
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {

@@ -3,7 +3,10 @@
 import { runWorker } from './worker.ts';
 
 const taskQueue = process.env.FAULTLINE_TASK_QUEUE;
-runWorker({ taskQueue, onReady: () => console.log(`faultline worker ready (pid ${process.pid}, task queue ${taskQueue ?? 'faultline'})`) }).then(
+runWorker({
+  taskQueue,
+  onReady: () => console.log(`faultline worker ready (pid ${process.pid}, task queue ${taskQueue ?? 'faultline'})`),
+}).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(`faultline worker: ${err instanceof Error ? err.message : String(err)}`);

@@ -10,9 +10,14 @@ import { STATE_DIR } from './config.ts';
 export function proxyEndpoint(env: NodeJS.ProcessEnv = process.env): { url: string; token?: string } | undefined {
   if (env.FAULTLINE_PROXY_URL) return { url: env.FAULTLINE_PROXY_URL, token: env.FAULTLINE_PROXY_TOKEN };
   try {
-    const demo = JSON.parse(readFileSync(path.join(STATE_DIR, 'demo.json'), 'utf8')) as { proxyAdminUrl?: string; proxyToken?: string };
+    const demo = JSON.parse(readFileSync(path.join(STATE_DIR, 'demo.json'), 'utf8')) as {
+      proxyAdminUrl?: string;
+      proxyToken?: string;
+    };
     if (demo.proxyAdminUrl) return { url: demo.proxyAdminUrl, token: demo.proxyToken };
-  } catch { /* no demo running */ }
+  } catch {
+    /* no demo running */
+  }
   return undefined;
 }
 
@@ -32,7 +37,9 @@ export function createProxyPort(): ProxyPort {
 
 function unconfigured(): ProxyPort {
   const missing = async (): Promise<never> => {
-    throw new FaultTargetGone('no fault proxy configured: set FAULTLINE_PROXY_URL (and FAULTLINE_PROXY_TOKEN) or run `faultline demo up`');
+    throw new FaultTargetGone(
+      'no fault proxy configured: set FAULTLINE_PROXY_URL (and FAULTLINE_PROXY_TOKEN) or run `faultline demo up`',
+    );
   };
   return { addToxic: missing, removeToxic: missing, renewToxic: missing, setEnabled: missing };
 }

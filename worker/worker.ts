@@ -3,7 +3,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import type { Ports } from '../activities/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
@@ -19,7 +27,9 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', imp
 export async function cachedWorkflowBundle(): Promise<{ codePath: string }> {
   const hash = createHash('sha256');
   for (const dir of ['workflows', 'experiments']) {
-    for (const f of readdirSync(path.join(PROJECT_ROOT, dir)).filter((n) => n.endsWith('.ts')).sort()) {
+    for (const f of readdirSync(path.join(PROJECT_ROOT, dir))
+      .filter((n) => n.endsWith('.ts'))
+      .sort()) {
       hash.update(`${dir}/${f}\0`).update(readFileSync(path.join(PROJECT_ROOT, dir, f)));
     }
   }
@@ -58,14 +68,21 @@ function installRuntime(): void {
   runtimeReady = true;
   try {
     Runtime.install({ logger: new DefaultLogger((process.env.FAULTLINE_LOG_LEVEL ?? 'WARN') as LogLevel) });
-  } catch { /* already installed by the host process */ }
+  } catch {
+    /* already installed by the host process */
+  }
 }
 
-export async function createWorker(opts: FaultlineWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createWorker(
+  opts: FaultlineWorkerOptions = {},
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   installRuntime();
   const target = opts.target ?? temporalTarget();
   const { apiKey, ...rest } = target.connection;
-  const connection = await NativeConnection.connect({ ...rest, apiKey: typeof apiKey === "function" ? apiKey() : apiKey });
+  const connection = await NativeConnection.connect({
+    ...rest,
+    apiKey: typeof apiKey === 'function' ? apiKey() : apiKey,
+  });
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
@@ -90,7 +107,9 @@ export async function runWorker(opts: FaultlineWorkerOptions = {}): Promise<void
     opts.onReady?.();
   }, 50);
   try {
-    await (opts.signal ? worker.runUntil(new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true }))) : worker.run());
+    await (opts.signal
+      ? worker.runUntil(new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true })))
+      : worker.run());
   } finally {
     clearInterval(ready);
     await connection.close();

@@ -1,8 +1,20 @@
 // The experiment workflow: steady state before, plan, inject (intent first), observe under the guard,
 // revert (never cancellable, retried until done), steady state after, verdict. Deterministic only.
 import {
-  ActivityCancellationType, ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities, setCurrentDetails,
-  setHandler, sleep, upsertSearchAttributes, workflowInfo, allHandlersFinished, log,
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+  allHandlersFinished,
+  log,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { AbortRecord, FaultRecord, Journal, Phase, Verdict } from '../experiments/journal.ts';
@@ -14,9 +26,18 @@ import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from './searc
 // One proxy per retry policy; calls add only their summary and window-dependent timeouts
 // (executeWithOptions deep-merges over these).
 const probes = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 2 } });
-const planning = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 5, initialInterval: '200ms' } });
-const injecting = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 3, initialInterval: '200ms' } });
-const reverting = proxyActivities<Activities>({ startToCloseTimeout: '20s', retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '1s' } });
+const planning = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, initialInterval: '200ms' },
+});
+const injecting = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 3, initialInterval: '200ms' },
+});
+const reverting = proxyActivities<Activities>({
+  startToCloseTimeout: '20s',
+  retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '1s' },
+});
 // The guard is retried without limit (a new worker picks it up after a crash), and is awaited until it
 // has really stopped when cancelled: it renews leases, and must not renew a rule the revert removed.
 const guarding = proxyActivities<Activities>({
@@ -33,8 +54,16 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
   const info = workflowInfo();
   const now = () => new Date().toISOString();
   const journal: Journal = {
-    experiment: e, file: input.file, workflowId: info.workflowId, runId: info.runId, startedAt: now(), phase: 'starting',
-    faults: [], steadyStateBefore: [], guardSamples: { count: 0, failed: 0 }, steadyStateAfter: [],
+    experiment: e,
+    file: input.file,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    startedAt: now(),
+    phase: 'starting',
+    faults: [],
+    steadyStateBefore: [],
+    guardSamples: { count: 0, failed: 0 },
+    steadyStateAfter: [],
   };
   let abort: AbortRecord | undefined;
   let revertsDone = false;
@@ -58,7 +87,11 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       await condition(() => revertsDone);
       return journal;
     },
-    { validator: (req) => { if (!req?.reason?.trim()) throw new Error('an abort needs a reason'); } },
+    {
+      validator: (req) => {
+        if (!req?.reason?.trim()) throw new Error('an abort needs a reason');
+      },
+    },
   );
 
   if (input.searchAttributes) {
@@ -89,7 +122,10 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
   const failing = journal.steadyStateBefore.filter((s) => !s.ok);
   if (failing.length) {
     revertsDone = true;
-    return finish('not-started', `steady state did not hold before the experiment: ${failing.map((s) => `${s.probe}: ${s.violations.join('; ')}`).join(' | ')}`);
+    return finish(
+      'not-started',
+      `steady state did not hold before the experiment: ${failing.map((s) => `${s.probe}: ${s.violations.join('; ')}`).join(' | ')}`,
+    );
   }
   if (abort) {
     revertsDone = true;
@@ -102,14 +138,17 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
     let p = reverts.get(rec.index);
     if (!p) {
       p = CancellationScope.nonCancellable(async () => {
-        if (!rec.handle) { rec.status = 'not-applied'; return; }
+        if (!rec.handle) {
+          rec.status = 'not-applied';
+          return;
+        }
         for (let attempt = 1; ; attempt++) {
           rec.revertAttempts = attempt;
           try {
-            const r = await reverting.revertFault.executeWithOptions(
-              { summary: `revert: ${rec.summary}` },
-              [rec.kind, rec.handle],
-            );
+            const r = await reverting.revertFault.executeWithOptions({ summary: `revert: ${rec.summary}` }, [
+              rec.kind,
+              rec.handle,
+            ]);
             rec.status = 'reverted';
             rec.revertedAt ??= r.at; // keep the guard's earlier revert time when it reverted first
             return;
@@ -131,12 +170,18 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       // 2. Plan: select targets (seeded, recorded) and expand faults over them.
       setPhase('selecting');
       const seed = e.targets?.seed ?? Math.floor(Math.random() * 2 ** 31);
-      const plan = await planning.planFaults.executeWithOptions(
-        { summary: `select targets (seed ${seed})` },
-        [e, seed],
-      );
+      const plan = await planning.planFaults.executeWithOptions({ summary: `select targets (seed ${seed})` }, [
+        e,
+        seed,
+      ]);
       journal.selection = plan.selection ? { seed, ...plan.selection } : undefined;
-      journal.faults = plan.faults.map((f, i) => ({ ...f, index: i, status: 'planned', errors: [], revertAttempts: 0 }));
+      journal.faults = plan.faults.map((f, i) => ({
+        ...f,
+        index: i,
+        status: 'planned',
+        errors: [],
+        revertAttempts: 0,
+      }));
 
       // 3. Inject: intent (the handle from prepare) lands in history before the side effect.
       setPhase('injecting');
@@ -153,12 +198,18 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       await settle(async (rec) => {
         rec.status = 'intent';
         rec.intentAt = now();
-        rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}` }, [e.method[rec.faultIndex] as FaultEntry, rec.target]);
+        rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}` }, [
+          e.method[rec.faultIndex] as FaultEntry,
+          rec.target,
+        ]);
       });
       if (abort) return; // an abort during injection: inject nothing, revert nothing that was not applied
       await settle(async (rec) => {
         try {
-          const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary }, [e.method[rec.faultIndex] as FaultEntry, rec.handle as Record<string, unknown>]);
+          const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary }, [
+            e.method[rec.faultIndex] as FaultEntry,
+            rec.handle as Record<string, unknown>,
+          ]);
           rec.status = 'injected';
           rec.injectedAt = r.at;
         } catch (err) {
@@ -175,24 +226,50 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
         const spec = e.method[rec.faultIndex];
         const ms = spec ? durationMs(spec.duration) : windowMs;
         if (ms < windowMs) {
-          sleep(Math.max(0, start + ms - Date.now())).then(() => revertOne(rec), () => undefined);
+          sleep(Math.max(0, start + ms - Date.now())).then(
+            () => revertOne(rec),
+            () => undefined,
+          );
         }
       }
       const obs = await guarding.observe.executeWithOptions(
         {
-          summary: e.guard ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}` : `hold faults for ${formatMs(windowMs)}`,
+          summary: e.guard
+            ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
+            : `hold faults for ${formatMs(windowMs)}`,
           startToCloseTimeout: windowMs + 120_000,
         },
-        [{ guard: e.guard, windowEndsAt: start + windowMs, active: journal.faults.filter((f) => f.handle && f.status === 'injected').map((f) => ({ index: f.index, kind: f.kind, handle: f.handle as Record<string, unknown> })), keepAliveEveryMs: KEEPALIVE_MS }],
+        [
+          {
+            guard: e.guard,
+            windowEndsAt: start + windowMs,
+            active: journal.faults
+              .filter((f) => f.handle && f.status === 'injected')
+              .map((f) => ({ index: f.index, kind: f.kind, handle: f.handle as Record<string, unknown> })),
+            keepAliveEveryMs: KEEPALIVE_MS,
+          },
+        ],
       );
-      journal.guardSamples = { count: obs.samples, failed: obs.failed, first: obs.first, last: obs.last, worst: obs.worst };
+      journal.guardSamples = {
+        count: obs.samples,
+        failed: obs.failed,
+        first: obs.first,
+        last: obs.last,
+        worst: obs.worst,
+      };
       for (const [index, at] of Object.entries(obs.reverted ?? {})) {
         const rec = journal.faults[Number(index)];
         if (rec) rec.revertedAt = at; // reverted by the guard; the sweep below confirms it
       }
-      for (const [index, msg] of Object.entries(obs.revertErrors ?? {})) journal.faults[Number(index)]?.errors.push(`guard fast-path revert: ${msg}`);
+      for (const [index, msg] of Object.entries(obs.revertErrors ?? {}))
+        journal.faults[Number(index)]?.errors.push(`guard fast-path revert: ${msg}`);
       if (obs.violated && obs.failing) {
-        abort = { by: 'guard', reason: `guard probe ${obs.failing.probe} failed: ${obs.failing.violations.join('; ')}`, at: obs.detectedAt ?? now(), sample: obs.failing };
+        abort = {
+          by: 'guard',
+          reason: `guard probe ${obs.failing.probe} failed: ${obs.failing.violations.join('; ')}`,
+          at: obs.detectedAt ?? now(),
+          sample: obs.failing,
+        };
       }
     });
   } catch (err) {
@@ -213,7 +290,8 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
   if (abort && lastRevert) journal.detectToRevertMs = Math.max(0, lastRevert - Date.parse(abort.at));
   journal.abort = abort;
 
-  if (failure && !journal.faults.some((f) => f.handle)) return finish('not-started', `nothing was injected: ${failure}`);
+  if (failure && !journal.faults.some((f) => f.handle))
+    return finish('not-started', `nothing was injected: ${failure}`);
   if (failure) return finish('failed', `a fault could not be injected: ${failure}; everything injected was reverted`);
   if (abort?.by === 'cancel') return finish('aborted', 'the workflow was cancelled; every fault was reverted');
 
@@ -222,17 +300,27 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
   const recovery = durationMs(e.afterCheck.recoveryTimeout);
   const after = await CancellationScope.nonCancellable(() =>
     probes.awaitSteadyState.executeWithOptions(
-      { summary: `steady state after (recovery up to ${e.afterCheck.recoveryTimeout})`, startToCloseTimeout: recovery + 120_000, heartbeatTimeout: '30s' },
+      {
+        summary: `steady state after (recovery up to ${e.afterCheck.recoveryTimeout})`,
+        startToCloseTimeout: recovery + 120_000,
+        heartbeatTimeout: '30s',
+      },
       [e.hypothesis.probes, recovery],
     ),
   );
   journal.steadyStateAfter = after.samples;
   if (abort) {
-    return finish('aborted', `${abort.by === 'guard' ? 'the guard' : abort.by} aborted the experiment: ${abort.reason}; every fault was reverted${after.ok ? ' and the steady state recovered' : ', but the steady state did NOT recover'}`);
+    return finish(
+      'aborted',
+      `${abort.by === 'guard' ? 'the guard' : abort.by} aborted the experiment: ${abort.reason}; every fault was reverted${after.ok ? ' and the steady state recovered' : ', but the steady state did NOT recover'}`,
+    );
   }
   if (!after.ok) {
     const bad = after.samples.filter((s) => !s.ok);
-    return finish('refuted', `the steady state did not recover within ${e.afterCheck.recoveryTimeout}: ${bad.map((s) => `${s.probe}: ${s.violations.join('; ')}`).join(' | ')}`);
+    return finish(
+      'refuted',
+      `the steady state did not recover within ${e.afterCheck.recoveryTimeout}: ${bad.map((s) => `${s.probe}: ${s.violations.join('; ')}`).join(' | ')}`,
+    );
   }
   return finish('passed', `the steady state held: ${e.hypothesis.statement}`);
 }

@@ -5,7 +5,15 @@ import Dockerode from 'dockerode';
 import type { ContainerInfo, ContainerPort } from '../ports.ts';
 import { FaultTargetGone, InfrastructureError } from '../../experiments/errors.ts';
 
-const STATES: readonly ContainerInfo['state'][] = ['created', 'running', 'paused', 'restarting', 'removing', 'exited', 'dead'];
+const STATES: readonly ContainerInfo['state'][] = [
+  'created',
+  'running',
+  'paused',
+  'restarting',
+  'removing',
+  'exited',
+  'dead',
+];
 
 interface DockerError {
   statusCode?: number;
@@ -28,7 +36,10 @@ function toState(s: string | undefined): ContainerInfo['state'] {
 }
 
 /** Network name -> the container's own aliases; Docker 20.10 adds the short id, which is not ours to restore. */
-function toNetworks(id: string, nets: Record<string, { Aliases?: string[] | null }> | undefined): Record<string, string[]> {
+function toNetworks(
+  id: string,
+  nets: Record<string, { Aliases?: string[] | null }> | undefined,
+): Record<string, string[]> {
   const short = id.slice(0, 12);
   const out: Record<string, string[]> = {};
   for (const [name, n] of Object.entries(nets ?? {})) {
@@ -50,15 +61,22 @@ function fromInspect(i: Dockerode.ContainerInspectInfo): ContainerInfo {
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
 /** Maps daemon errors to Faultline's error classes; `benign` decides which answers mean "already done". */
-async function call(what: string, id: string, op: () => Promise<unknown>, benign: (e: DockerError, msg: string) => boolean = () => false): Promise<void> {
+async function call(
+  what: string,
+  id: string,
+  op: () => Promise<unknown>,
+  benign: (e: DockerError, msg: string) => boolean = () => false,
+): Promise<void> {
   try {
     await op();
   } catch (err) {
     const e = asDockerError(err);
     const msg = daemonMessage(e);
     if (benign(e, msg)) return;
-    if (e.statusCode === 404 && /no such container/i.test(msg)) throw new FaultTargetGone(`${what} ${id}: container no longer exists`);
-    if (e.code && UNREACHABLE.has(e.code)) throw new InfrastructureError(`${what} ${id}: cannot reach the Docker daemon (${e.code})`);
+    if (e.statusCode === 404 && /no such container/i.test(msg))
+      throw new FaultTargetGone(`${what} ${id}: container no longer exists`);
+    if (e.code && UNREACHABLE.has(e.code))
+      throw new InfrastructureError(`${what} ${id}: cannot reach the Docker daemon (${e.code})`);
     throw new Error(`${what} ${id}: ${msg}`, { cause: err });
   }
 }
@@ -72,7 +90,8 @@ export function createDockerContainerPort(docker: Dockerode = new Dockerode()): 
     } catch (err) {
       const e = asDockerError(err);
       if (e.statusCode === 404) return null;
-      if (e.code && UNREACHABLE.has(e.code)) throw new InfrastructureError(`inspect ${idOrName}: cannot reach the Docker daemon (${e.code})`);
+      if (e.code && UNREACHABLE.has(e.code))
+        throw new InfrastructureError(`inspect ${idOrName}: cannot reach the Docker daemon (${e.code})`);
       throw err;
     }
   };
@@ -84,7 +103,8 @@ export function createDockerContainerPort(docker: Dockerode = new Dockerode()): 
         rows = await docker.listContainers({ all: true });
       } catch (err) {
         const e = asDockerError(err);
-        if (e.code && UNREACHABLE.has(e.code)) throw new InfrastructureError(`list containers: cannot reach the Docker daemon (${e.code})`);
+        if (e.code && UNREACHABLE.has(e.code))
+          throw new InfrastructureError(`list containers: cannot reach the Docker daemon (${e.code})`);
         throw err;
       }
       return rows.map((r) => ({
@@ -100,22 +120,57 @@ export function createDockerContainerPort(docker: Dockerode = new Dockerode()): 
     inspect,
 
     // Killing a container that is not running (409) already has the effect we wanted.
-    kill: (id, signal) => call('kill', id, () => c(id).kill({ signal }), (e, m) => e.statusCode === 409 && /is not running/i.test(m)),
+    kill: (id, signal) =>
+      call(
+        'kill',
+        id,
+        () => c(id).kill({ signal }),
+        (e, m) => e.statusCode === 409 && /is not running/i.test(m),
+      ),
 
-    stop: (id, graceSeconds) => call('stop', id, () => c(id).stop({ t: graceSeconds }), (e) => e.statusCode === 304),
+    stop: (id, graceSeconds) =>
+      call(
+        'stop',
+        id,
+        () => c(id).stop({ t: graceSeconds }),
+        (e) => e.statusCode === 304,
+      ),
 
-    start: (id) => call('start', id, () => c(id).start(), (e) => e.statusCode === 304),
+    start: (id) =>
+      call(
+        'start',
+        id,
+        () => c(id).start(),
+        (e) => e.statusCode === 304,
+      ),
 
     restart: (id, graceSeconds) => call('restart', id, () => c(id).restart({ t: graceSeconds })),
 
-    pause: (id) => call('pause', id, () => c(id).pause(), (e, m) => e.statusCode === 409 && /already paused/i.test(m)),
+    pause: (id) =>
+      call(
+        'pause',
+        id,
+        () => c(id).pause(),
+        (e, m) => e.statusCode === 409 && /already paused/i.test(m),
+      ),
 
     // Docker 20.10 answers 500 (newer engines 409) for "is not paused": match the message.
-    unpause: (id) => call('unpause', id, () => c(id).unpause(), (_e, m) => /is not paused/i.test(m)),
+    unpause: (id) =>
+      call(
+        'unpause',
+        id,
+        () => c(id).unpause(),
+        (_e, m) => /is not paused/i.test(m),
+      ),
 
     // "not connected" comes as 500 and "already exists" as 403 on 20.10: match the messages.
     disconnect: (network, id) =>
-      call(`disconnect from ${network}`, id, () => docker.getNetwork(network).disconnect({ Container: id, Force: false }), (_e, m) => /is not connected to (the )?network/i.test(m)),
+      call(
+        `disconnect from ${network}`,
+        id,
+        () => docker.getNetwork(network).disconnect({ Container: id, Force: false }),
+        (_e, m) => /is not connected to (the )?network/i.test(m),
+      ),
 
     connect: (network, id, aliases) =>
       call(

@@ -25,7 +25,11 @@ export class ProxyClient implements ProxyPort {
     if (token) this.headers.authorization = `Bearer ${token}`;
   }
 
-  private async call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  private async call(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
     let res;
     try {
       res = await request(this.base + path, {

@@ -8,7 +8,10 @@ import { containerOf, ensureRunning, type ContainerHandle } from './container-co
 const spec = z.strictObject({
   kind: z.literal('container.kill'),
   ...faultBase,
-  signal: z.string().regex(/^(SIG)?[A-Z0-9]+$/, { message: 'must be a signal name such as SIGKILL or SIGTERM' }).default('SIGKILL'),
+  signal: z
+    .string()
+    .regex(/^(SIG)?[A-Z0-9]+$/, { message: 'must be a signal name such as SIGKILL or SIGTERM' })
+    .default('SIGKILL'),
 });
 export type ContainerKillSpec = z.infer<typeof spec>;
 

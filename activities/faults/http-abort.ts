@@ -4,7 +4,17 @@ import { z } from 'zod';
 import { faultBase } from '../../experiments/common-schema.ts';
 import { durationMs, formatMs } from '../../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
-import { handle, httpMatch, httpMatchAttributes, httpMatchText, proxyFaultOps, proxyNames, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+import {
+  handle,
+  httpMatch,
+  httpMatchAttributes,
+  httpMatchText,
+  proxyFaultOps,
+  proxyNames,
+  toxicsFor,
+  asList,
+  type ProxyFaultHandle,
+} from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('http.abort'),
@@ -20,10 +30,15 @@ export const httpAbort: FaultKind<HttpAbortSpec, ProxyFaultHandle> = {
   name: 'http.abort',
   spec,
   ...proxyFaultOps,
-  describe: (s) => `answer ${httpMatchText(s)} with ${s.status} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
+  describe: (s) =>
+    `answer ${httpMatchText(s)} with ${s.status} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
   prepare: async (_p, s) =>
     handle(
       s.proxy,
-      toxicsFor(s.kind, 'http_abort', ['upstream'], 1, { status: s.status, ...(s.body === undefined ? {} : { body: s.body }), ...httpMatchAttributes(s) }),
+      toxicsFor(s.kind, 'http_abort', ['upstream'], 1, {
+        status: s.status,
+        ...(s.body === undefined ? {} : { body: s.body }),
+        ...httpMatchAttributes(s),
+      }),
     ),
 };

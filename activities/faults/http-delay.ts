@@ -4,7 +4,17 @@ import { z } from 'zod';
 import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
 import { durationMs, formatMs } from '../../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
-import { handle, httpMatch, httpMatchAttributes, httpMatchText, proxyFaultOps, proxyNames, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+import {
+  handle,
+  httpMatch,
+  httpMatchAttributes,
+  httpMatchText,
+  proxyFaultOps,
+  proxyNames,
+  toxicsFor,
+  asList,
+  type ProxyFaultHandle,
+} from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('http.delay'),
@@ -19,6 +29,11 @@ export const httpDelay: FaultKind<HttpDelaySpec, ProxyFaultHandle> = {
   name: 'http.delay',
   spec,
   ...proxyFaultOps,
-  describe: (s) => `delay ${httpMatchText(s)} by ${formatMs(durationMs(s.delay))} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) => handle(s.proxy, toxicsFor(s.kind, 'http_delay', ['upstream'], 1, { delay: durationMs(s.delay), ...httpMatchAttributes(s) })),
+  describe: (s) =>
+    `delay ${httpMatchText(s)} by ${formatMs(durationMs(s.delay))} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (_p, s) =>
+    handle(
+      s.proxy,
+      toxicsFor(s.kind, 'http_delay', ['upstream'], 1, { delay: durationMs(s.delay), ...httpMatchAttributes(s) }),
+    ),
 };

@@ -3,7 +3,16 @@ import { z } from 'zod';
 import { faultBase } from '../../experiments/common-schema.ts';
 import { durationMs, formatMs } from '../../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
-import { handle, proxyFaultOps, proxyNames, streamsOf, toxicityField, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+import {
+  handle,
+  proxyFaultOps,
+  proxyNames,
+  streamsOf,
+  toxicityField,
+  toxicsFor,
+  asList,
+  type ProxyFaultHandle,
+} from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.bandwidth'),
@@ -19,6 +28,8 @@ export const proxyBandwidth: FaultKind<ProxyBandwidthSpec, ProxyFaultHandle> = {
   name: 'proxy.bandwidth',
   spec,
   ...proxyFaultOps,
-  describe: (s) => `limit ${asList(s.proxy).join(', ')} to ${s.rate} KB/s (${s.stream}) for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) => handle(s.proxy, toxicsFor(s.kind, 'bandwidth', streamsOf(s.stream), s.toxicity, { rate: s.rate })),
+  describe: (s) =>
+    `limit ${asList(s.proxy).join(', ')} to ${s.rate} KB/s (${s.stream}) for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (_p, s) =>
+    handle(s.proxy, toxicsFor(s.kind, 'bandwidth', streamsOf(s.stream), s.toxicity, { rate: s.rate })),
 };

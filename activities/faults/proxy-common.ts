@@ -11,20 +11,46 @@ export const proxyNames = z
   .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
   .describe('Name of the fault proxy route (a Toxiproxy proxy name), or a list of them.');
 
-export const toxicityField = z.number().min(0).max(1).default(1).describe('Share of connections the toxic applies to, 0..1.');
+export const toxicityField = z
+  .number()
+  .min(0)
+  .max(1)
+  .default(1)
+  .describe('Share of connections the toxic applies to, 0..1.');
 
 export const httpMatch = {
   percentage: z.number().min(0).max(100).default(100).describe('Share of matching requests hit, 0..100.'),
-  method: z.string().regex(/^[A-Za-z]+$/, { message: 'must be an HTTP method such as GET' }).optional(),
+  method: z
+    .string()
+    .regex(/^[A-Za-z]+$/, { message: 'must be an HTTP method such as GET' })
+    .optional(),
   pathPrefix: z.string().startsWith('/', { message: 'must start with /' }).optional(),
-  headers: z.record(z.string().min(1), z.string()).optional().describe('Every header must be present with this exact value.'),
+  headers: z
+    .record(z.string().min(1), z.string())
+    .optional()
+    .describe('Every header must be present with this exact value.'),
 };
 
-export function httpMatchAttributes(s: { percentage: number; method?: string; pathPrefix?: string; headers?: Record<string, string> }): Record<string, unknown> {
-  return { percentage: s.percentage, method: s.method?.toUpperCase() ?? '', path_prefix: s.pathPrefix ?? '', headers: s.headers ?? {} };
+export function httpMatchAttributes(s: {
+  percentage: number;
+  method?: string;
+  pathPrefix?: string;
+  headers?: Record<string, string>;
+}): Record<string, unknown> {
+  return {
+    percentage: s.percentage,
+    method: s.method?.toUpperCase() ?? '',
+    path_prefix: s.pathPrefix ?? '',
+    headers: s.headers ?? {},
+  };
 }
 
-export function httpMatchText(s: { percentage: number; method?: string; pathPrefix?: string; headers?: Record<string, string> }): string {
+export function httpMatchText(s: {
+  percentage: number;
+  method?: string;
+  pathPrefix?: string;
+  headers?: Record<string, string>;
+}): string {
   const parts = [s.method?.toUpperCase() ?? '', s.pathPrefix ? `${s.pathPrefix}*` : ''].filter(Boolean);
   const h = Object.entries(s.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
   return `${s.percentage}% of ${parts.length ? parts.join(' ') : 'all'} requests${h.length ? ` with ${h.join(', ')}` : ''}`;
@@ -46,7 +72,9 @@ export const asList = (p: string | string[]): string[] => (Array.isArray(p) ? p 
  * experiments on the same proxy never remove each other's rules.
  */
 export function toxicName(kind: string, stream?: string): string {
-  const id = Math.floor(Math.random() * 0xffffffff).toString(16).padStart(8, '0');
+  const id = Math.floor(Math.random() * 0xffffffff)
+    .toString(16)
+    .padStart(8, '0');
   return `faultline-${kind.replace(/\./g, '-')}-${id}${stream ? `-${stream}` : ''}`;
 }
 
@@ -54,9 +82,21 @@ export function streamsOf(s: 'upstream' | 'downstream' | 'both'): ('upstream' | 
   return s === 'both' ? ['upstream', 'downstream'] : [s];
 }
 
-export function toxicsFor(kind: string, type: string, streams: ('upstream' | 'downstream')[], toxicity: number, attributes: Record<string, unknown>): ToxicSpec[] {
+export function toxicsFor(
+  kind: string,
+  type: string,
+  streams: ('upstream' | 'downstream')[],
+  toxicity: number,
+  attributes: Record<string, unknown>,
+): ToxicSpec[] {
   const base = toxicName(kind);
-  return streams.map((stream) => ({ name: streams.length > 1 ? `${base}-${stream}` : base, type, stream, toxicity, attributes }));
+  return streams.map((stream) => ({
+    name: streams.length > 1 ? `${base}-${stream}` : base,
+    type,
+    stream,
+    toxicity,
+    attributes,
+  }));
 }
 
 export function handle(proxies: string | string[], toxics: ToxicSpec[], disable = false): ProxyFaultHandle {

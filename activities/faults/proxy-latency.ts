@@ -3,7 +3,16 @@ import { z } from 'zod';
 import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
 import { durationMs, formatMs } from '../../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
-import { handle, proxyFaultOps, proxyNames, streamsOf, toxicityField, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+import {
+  handle,
+  proxyFaultOps,
+  proxyNames,
+  streamsOf,
+  toxicityField,
+  toxicsFor,
+  asList,
+  type ProxyFaultHandle,
+} from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.latency'),
@@ -11,7 +20,10 @@ const spec = z.strictObject({
   proxy: proxyNames,
   latency: durationSchema.describe('Added delay, e.g. "300ms".'),
   jitter: durationSchema.default('0ms').describe('Uniform jitter, plus or minus.'),
-  stream: z.enum(['upstream', 'downstream', 'both']).default('downstream').describe('downstream: responses; upstream: requests.'),
+  stream: z
+    .enum(['upstream', 'downstream', 'both'])
+    .default('downstream')
+    .describe('downstream: responses; upstream: requests.'),
   toxicity: toxicityField,
 });
 export type ProxyLatencySpec = z.infer<typeof spec>;
@@ -23,5 +35,11 @@ export const proxyLatency: FaultKind<ProxyLatencySpec, ProxyFaultHandle> = {
   describe: (s) =>
     `add ${formatMs(durationMs(s.latency))}${durationMs(s.jitter) ? ` ±${formatMs(durationMs(s.jitter))}` : ''} latency (${s.stream}) on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
   prepare: async (_p, s) =>
-    handle(s.proxy, toxicsFor(s.kind, 'latency', streamsOf(s.stream), s.toxicity, { latency: durationMs(s.latency), jitter: durationMs(s.jitter) })),
+    handle(
+      s.proxy,
+      toxicsFor(s.kind, 'latency', streamsOf(s.stream), s.toxicity, {
+        latency: durationMs(s.latency),
+        jitter: durationMs(s.jitter),
+      }),
+    ),
 };

@@ -5,14 +5,24 @@ import { z } from 'zod';
 import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
 import { durationMs, formatMs } from '../../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
-import { handle, proxyFaultOps, proxyNames, streamsOf, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+import {
+  handle,
+  proxyFaultOps,
+  proxyNames,
+  streamsOf,
+  toxicsFor,
+  asList,
+  type ProxyFaultHandle,
+} from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.partition'),
   ...faultBase,
   proxy: proxyNames,
   mode: z.enum(['timeout', 'down']).default('timeout'),
-  closeAfter: durationSchema.optional().describe('mode timeout: close held connections after this long (default: hold them).'),
+  closeAfter: durationSchema
+    .optional()
+    .describe('mode timeout: close held connections after this long (default: hold them).'),
   stream: z.enum(['upstream', 'downstream', 'both']).default('both'),
 });
 export type ProxyPartitionSpec = z.infer<typeof spec>;
@@ -21,9 +31,15 @@ export const proxyPartition: FaultKind<ProxyPartitionSpec, ProxyFaultHandle> = {
   name: 'proxy.partition',
   spec,
   ...proxyFaultOps,
-  describe: (s) => `partition ${asList(s.proxy).join(', ')} (${s.mode === 'down' ? 'route down' : `blackhole ${s.stream}`}) for ${formatMs(durationMs(s.duration))}`,
+  describe: (s) =>
+    `partition ${asList(s.proxy).join(', ')} (${s.mode === 'down' ? 'route down' : `blackhole ${s.stream}`}) for ${formatMs(durationMs(s.duration))}`,
   prepare: async (_p, s) =>
     s.mode === 'down'
       ? handle(s.proxy, [], true)
-      : handle(s.proxy, toxicsFor(s.kind, 'timeout', streamsOf(s.stream), 1, { timeout: s.closeAfter ? durationMs(s.closeAfter) : 0 })),
+      : handle(
+          s.proxy,
+          toxicsFor(s.kind, 'timeout', streamsOf(s.stream), 1, {
+            timeout: s.closeAfter ? durationMs(s.closeAfter) : 0,
+          }),
+        ),
 };

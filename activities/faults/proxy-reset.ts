@@ -3,7 +3,15 @@ import { z } from 'zod';
 import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
 import { durationMs, formatMs } from '../../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
-import { handle, proxyFaultOps, proxyNames, toxicityField, toxicsFor, asList, type ProxyFaultHandle } from './proxy-common.ts';
+import {
+  handle,
+  proxyFaultOps,
+  proxyNames,
+  toxicityField,
+  toxicsFor,
+  asList,
+  type ProxyFaultHandle,
+} from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.reset'),
@@ -19,6 +27,8 @@ export const proxyReset: FaultKind<ProxyResetSpec, ProxyFaultHandle> = {
   name: 'proxy.reset',
   spec,
   ...proxyFaultOps,
-  describe: (s) => `reset ${Math.round(s.toxicity * 100)}% of connections on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) => handle(s.proxy, toxicsFor(s.kind, 'reset_peer', [s.stream], s.toxicity, { timeout: durationMs(s.after) })),
+  describe: (s) =>
+    `reset ${Math.round(s.toxicity * 100)}% of connections on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
+  prepare: async (_p, s) =>
+    handle(s.proxy, toxicsFor(s.kind, 'reset_peer', [s.stream], s.toxicity, { timeout: durationMs(s.after) })),
 };

@@ -14,10 +14,15 @@ export async function demoCommand(action: string, opts: { json?: boolean }, io: 
     mkdirSync(STATE_DIR, { recursive: true });
     // The worker reads the proxy's admin URL and token from here for proxy.* and http.* faults.
     writeFileSync(stateFile(), JSON.stringify(stack, null, 2), { mode: 0o600 });
-    if (opts.json) io.out(JSON.stringify({ ...stack, proxyToken: stack.proxyToken ? '<in .state/demo.json>' : undefined }, null, 2));
+    if (opts.json)
+      io.out(JSON.stringify({ ...stack, proxyToken: stack.proxyToken ? '<in .state/demo.json>' : undefined }, null, 2));
     else {
-      io.out(`demo up: ${stack.frontUrl} → ${stack.containers.backends.length} backends${stack.containers.proxy ? ` via fault proxy ${stack.proxyAdminUrl}` : ''}`);
-      io.out(`  containers: ${[stack.containers.front, stack.containers.proxy, ...stack.containers.backends].filter(Boolean).join(', ')}`);
+      io.out(
+        `demo up: ${stack.frontUrl} → ${stack.containers.backends.length} backends${stack.containers.proxy ? ` via fault proxy ${stack.proxyAdminUrl}` : ''}`,
+      );
+      io.out(
+        `  containers: ${[stack.containers.front, stack.containers.proxy, ...stack.containers.backends].filter(Boolean).join(', ')}`,
+      );
     }
     return 0;
   }

@@ -3,7 +3,12 @@
 import { startProxyServer } from '../../proxy/server.ts';
 import { InvalidInput } from '../../experiments/errors.ts';
 
-export async function proxyCommand(opts: { config?: string; host?: string; port?: number; token?: string }): Promise<void> {
+export async function proxyCommand(opts: {
+  config?: string;
+  host?: string;
+  port?: number;
+  token?: string;
+}): Promise<void> {
   if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port <= 65535))
     throw new InvalidInput(`--port must be a whole number from 0 to 65535, got ${opts.port}`);
   const log = (m: string): void => void process.stderr.write(`${new Date().toISOString()} ${m}\n`);

@@ -8,7 +8,13 @@ import { progressLine, summary } from '../render.ts';
 import type { Io } from '../io.ts';
 import { runWorker } from '../../worker/worker.ts';
 
-export interface RunOptions { wait?: boolean; json?: boolean; taskQueue?: string; worker?: boolean; who?: string }
+export interface RunOptions {
+  wait?: boolean;
+  json?: boolean;
+  taskQueue?: string;
+  worker?: boolean;
+  who?: string;
+}
 
 export async function runCommand(file: string, opts: RunOptions, io: Io): Promise<number> {
   const parsed = await parseExperimentFile(file);

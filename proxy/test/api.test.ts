@@ -21,10 +21,17 @@ afterAll(async () => {
   await echo.close();
 });
 beforeEach(async () => {
-  for (const name of Object.keys((await call('GET', '/proxies')).json as object)) await call('DELETE', `/proxies/${name}`);
+  for (const name of Object.keys((await call('GET', '/proxies')).json as object))
+    await call('DELETE', `/proxies/${name}`);
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, base = srv.url) {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  base = srv.url,
+) {
   const res = await request(base + path, {
     method: method as 'GET',
     headers: { 'user-agent': 'toxiproxy-cli', 'content-type': 'application/json', ...headers },
@@ -39,7 +46,6 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   }
   return { status: res.statusCode, json: json as Record<string, unknown> & unknown[], text };
 }
-
 
 async function mkProxy(name = 'redis', extra: Record<string, unknown> = {}) {
   const r = await call('POST', '/proxies', { name, upstream, listen: '127.0.0.1:0', ...extra });
@@ -139,12 +145,26 @@ describe('toxics', () => {
     await mkProxy();
     const r = await call('POST', '/proxies/redis/toxics', { type: 'latency', attributes: { latency: 10 } });
     expect(r.status).toBe(200);
-    expect(r.json).toEqual({ attributes: { latency: 10, jitter: 0 }, name: 'latency_downstream', type: 'latency', stream: 'downstream', toxicity: 1 });
+    expect(r.json).toEqual({
+      attributes: { latency: 10, jitter: 0 },
+      name: 'latency_downstream',
+      type: 'latency',
+      stream: 'downstream',
+      toxicity: 1,
+    });
     const up = await call('POST', '/proxies/redis/toxics', { type: 'timeout', stream: 'upstream', toxicity: 0.5 });
-    expect(up.json).toMatchObject({ name: 'timeout_upstream', stream: 'upstream', toxicity: 0.5, attributes: { timeout: 0 } });
+    expect(up.json).toMatchObject({
+      name: 'timeout_upstream',
+      stream: 'upstream',
+      toxicity: 0.5,
+      attributes: { timeout: 0 },
+    });
     // index lists upstream first, as Toxiproxy's chains do; the proxy carries the same list
     const list = await call('GET', '/proxies/redis/toxics');
-    expect((list.json as unknown as { name: string }[]).map((t) => t.name)).toEqual(['timeout_upstream', 'latency_downstream']);
+    expect((list.json as unknown as { name: string }[]).map((t) => t.name)).toEqual([
+      'timeout_upstream',
+      'latency_downstream',
+    ]);
     expect((await call('GET', '/proxies/redis')).json.toxics).toEqual(list.json);
     expect((await call('GET', '/proxies/redis/toxics/latency_downstream')).json).toEqual(r.json);
   });
@@ -186,13 +206,21 @@ describe('toxics', () => {
 
   it('PATCH merges attributes and toxicity (Toxiproxy semantics); http toxics default to upstream', async () => {
     await mkProxy();
-    await call('POST', '/proxies/redis/toxics', { type: 'latency', name: 'l', attributes: { latency: 100, jitter: 5 } });
+    await call('POST', '/proxies/redis/toxics', {
+      type: 'latency',
+      name: 'l',
+      attributes: { latency: 100, jitter: 5 },
+    });
     const r = await call('PATCH', '/proxies/redis/toxics/l', { attributes: { latency: 200 } });
     expect(r.json).toMatchObject({ attributes: { latency: 200, jitter: 5 }, toxicity: 1 });
     const r2 = await call('POST', '/proxies/redis/toxics/l', { toxicity: 0.25 });
     expect(r2.json).toMatchObject({ attributes: { latency: 200, jitter: 5 }, toxicity: 0.25 });
     const h = await call('POST', '/proxies/redis/toxics', { type: 'http_abort' });
-    expect(h.json).toMatchObject({ name: 'http_abort_upstream', stream: 'upstream', attributes: { status: 503, percentage: 100 } });
+    expect(h.json).toMatchObject({
+      name: 'http_abort_upstream',
+      stream: 'upstream',
+      attributes: { status: 503, percentage: 100 },
+    });
     expect((await call('DELETE', '/proxies/redis/toxics/l')).status).toBe(204);
   });
 
@@ -222,15 +250,26 @@ describe('populate, reset, version, routing', () => {
     expect(r.status).toBe(201);
     expect(Object.keys(r.json)).toEqual(['proxies']);
     const list = r.json.proxies as unknown as { name: string; enabled: boolean }[];
-    expect(list.map((p) => [p.name, p.enabled])).toEqual([['a', true], ['b', false]]);
+    expect(list.map((p) => [p.name, p.enabled])).toEqual([
+      ['a', true],
+      ['b', false],
+    ]);
     await call('POST', '/proxies/a/toxics', { type: 'latency' });
     const again = await call('POST', '/populate', [{ name: 'a', listen: `localhost:${port}`, upstream }]);
     expect((again.json.proxies as unknown as { toxics: unknown[] }[])[0]!.toxics).toHaveLength(1); // kept
     const other = await echoServer();
-    const changed = await call('POST', '/populate', [{ name: 'a', listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${other.port}` }]);
-    expect((changed.json.proxies as unknown as { toxics: unknown[]; upstream: string }[])[0]).toMatchObject({ toxics: [], upstream: `127.0.0.1:${other.port}` });
+    const changed = await call('POST', '/populate', [
+      { name: 'a', listen: `127.0.0.1:${port}`, upstream: `127.0.0.1:${other.port}` },
+    ]);
+    expect((changed.json.proxies as unknown as { toxics: unknown[]; upstream: string }[])[0]).toMatchObject({
+      toxics: [],
+      upstream: `127.0.0.1:${other.port}`,
+    });
     await other.close();
-    const bad = await call('POST', '/populate', [{ name: 'c', upstream }, { listen: ':0', upstream }]);
+    const bad = await call('POST', '/populate', [
+      { name: 'c', upstream },
+      { listen: ':0', upstream },
+    ]);
     expect(bad.json).toEqual({ error: 'missing required field: name at proxy 2', status: 400 });
     expect((await call('GET', '/proxies/c')).status).toBe(404); // nothing created
     expect((await call('POST', '/populate', { name: 'x' })).status).toBe(400);
@@ -240,7 +279,10 @@ describe('populate, reset, version, routing', () => {
     const blocker = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     const port = (blocker.address() as net.AddressInfo).port;
-    const r = await call('POST', '/populate', [{ name: 'ok', listen: '127.0.0.1:0', upstream }, { name: 'clash', listen: `127.0.0.1:${port}`, upstream }]);
+    const r = await call('POST', '/populate', [
+      { name: 'ok', listen: '127.0.0.1:0', upstream },
+      { name: 'clash', listen: `127.0.0.1:${port}`, upstream },
+    ]);
     blocker.close();
     expect(r.status).toBe(409);
     expect(r.json).toMatchObject({ error: `listen address already in use: 127.0.0.1:${port}`, status: 409 });
@@ -254,7 +296,10 @@ describe('populate, reset, version, routing', () => {
     await call('PATCH', '/proxies/b', { enabled: false, lease_ms: 60_000 });
     const r = await call('POST', '/reset');
     expect(r.status).toBe(204);
-    const all = (await call('GET', '/proxies')).json as unknown as Record<string, { enabled: boolean; toxics: unknown[]; expires_at?: string }>;
+    const all = (await call('GET', '/proxies')).json as unknown as Record<
+      string,
+      { enabled: boolean; toxics: unknown[]; expires_at?: string }
+    >;
     expect(Object.values(all).map((p) => [p.enabled, p.toxics.length, p.expires_at])).toEqual([
       [true, 0, undefined],
       [true, 0, undefined],
@@ -278,7 +323,10 @@ describe('populate, reset, version, routing', () => {
     expect(v.json).toEqual({ version: '2.12.0', faultline: '0.1.0' });
     expect((await call('GET', '/nope')).json).toEqual({ error: 'not found', status: 404 });
     expect((await call('PUT', '/proxies')).json).toEqual({ error: 'method not allowed', status: 405 });
-    expect((await call('GET', '/proxies', undefined, { 'user-agent': 'Mozilla/5.0' })).json).toEqual({ error: 'User agent not allowed', status: 403 });
+    expect((await call('GET', '/proxies', undefined, { 'user-agent': 'Mozilla/5.0' })).json).toEqual({
+      error: 'User agent not allowed',
+      status: 403,
+    });
   });
 });
 
@@ -290,7 +338,10 @@ describe('auth and binding', () => {
   it('with a token, every route needs the bearer token', async () => {
     const s = await startProxyServer({ port: 0, token: 's3cret' });
     try {
-      expect((await call('GET', '/proxies', undefined, {}, s.url)).json).toEqual({ error: 'missing or invalid bearer token', status: 401 });
+      expect((await call('GET', '/proxies', undefined, {}, s.url)).json).toEqual({
+        error: 'missing or invalid bearer token',
+        status: 401,
+      });
       expect((await call('GET', '/proxies', undefined, { authorization: 'Bearer wrong' }, s.url)).status).toBe(401);
       expect((await call('GET', '/proxies', undefined, { authorization: 'Bearer s3cret' }, s.url)).status).toBe(200);
     } finally {
@@ -302,7 +353,13 @@ describe('auth and binding', () => {
 describe('Toxiproxy client compatibility (the calls the Go and Ruby clients make)', () => {
   it('Go client: CreateProxy/Save, Disable/Enable via POST with the whole proxy, AddToxic, UpdateToxic, RemoveToxic, Populate, ResetState', async () => {
     // client.CreateProxy -> proxy.Save(): POST /proxies with the whole struct, toxics included
-    const created = await call('POST', '/proxies', { name: 'go', listen: '127.0.0.1:0', upstream, enabled: true, toxics: null });
+    const created = await call('POST', '/proxies', {
+      name: 'go',
+      listen: '127.0.0.1:0',
+      upstream,
+      enabled: true,
+      toxics: null,
+    });
     expect(created.status).toBe(201);
     const p = created.json as unknown as Record<string, unknown>;
     // proxy.Disable(): Enabled=false then POST /proxies/go with the whole struct
@@ -310,15 +367,36 @@ describe('Toxiproxy client compatibility (the calls the Go and Ruby clients make
     expect(dis.json.enabled).toBe(false);
     expect((await call('POST', '/proxies/go', { ...p, enabled: true })).json.enabled).toBe(true);
     // proxy.AddToxic(name, type, stream, toxicity, attrs): name is always sent ("" when unset), stream is omitempty
-    const t = await call('POST', '/proxies/go/toxics', { name: '', type: 'latency', toxicity: 1, attributes: { latency: 5 } });
-    expect(t.json).toEqual({ attributes: { latency: 5, jitter: 0 }, name: 'latency_downstream', type: 'latency', stream: 'downstream', toxicity: 1 });
-    const t2 = await call('POST', '/proxies/go/toxics', { name: 'lat', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 5 } });
+    const t = await call('POST', '/proxies/go/toxics', {
+      name: '',
+      type: 'latency',
+      toxicity: 1,
+      attributes: { latency: 5 },
+    });
+    expect(t.json).toEqual({
+      attributes: { latency: 5, jitter: 0 },
+      name: 'latency_downstream',
+      type: 'latency',
+      stream: 'downstream',
+      toxicity: 1,
+    });
+    const t2 = await call('POST', '/proxies/go/toxics', {
+      name: 'lat',
+      type: 'latency',
+      stream: 'downstream',
+      toxicity: 1,
+      attributes: { latency: 5 },
+    });
     expect(t2.status).toBe(200);
     // proxy.UpdateToxic(name, toxicity, attrs): PATCH {attributes, toxicity}
-    expect((await call('PATCH', '/proxies/go/toxics/lat', { attributes: { latency: 7 }, toxicity: 0.5 })).json).toMatchObject({ attributes: { latency: 7 }, toxicity: 0.5 });
+    expect(
+      (await call('PATCH', '/proxies/go/toxics/lat', { attributes: { latency: 7 }, toxicity: 0.5 })).json,
+    ).toMatchObject({ attributes: { latency: 7 }, toxicity: 0.5 });
     // client.Proxies(): a map the Go client unmarshals into map[string]*Proxy with ActiveToxics
     const all = await call('GET', '/proxies');
-    expect((all.json as unknown as Record<string, { toxics: { name: string }[] }>).go!.toxics.map((x) => x.name)).toContain('lat');
+    expect(
+      (all.json as unknown as Record<string, { toxics: { name: string }[] }>).go!.toxics.map((x) => x.name),
+    ).toContain('lat');
     expect((await call('DELETE', '/proxies/go/toxics/lat')).status).toBe(204);
     // client.Populate(config): {"proxies": [...]} back
     const pop = await call('POST', '/populate', [{ name: 'go2', listen: '127.0.0.1:0', upstream, enabled: true }]);
@@ -330,7 +408,12 @@ describe('Toxiproxy client compatibility (the calls the Go and Ruby clients make
   it('Ruby client: running? (GET /version), toxic with only type/attributes, POST /proxies/:name enabled', async () => {
     expect((await call('GET', '/version')).status).toBe(200);
     await mkProxy('rb');
-    const r = await call('POST', '/proxies/rb/toxics', { type: 'slow_close', attributes: { delay: 10 }, stream: 'downstream', toxicity: 1.0 });
+    const r = await call('POST', '/proxies/rb/toxics', {
+      type: 'slow_close',
+      attributes: { delay: 10 },
+      stream: 'downstream',
+      toxicity: 1.0,
+    });
     expect(r.json).toMatchObject({ name: 'slow_close_downstream', attributes: { delay: 10 } });
     expect((await call('POST', '/proxies/rb', { enabled: false })).json.enabled).toBe(false);
   });

@@ -21,15 +21,26 @@ afterAll(async () => {
   await echo.close();
 });
 
-async function api(method: string, p: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await request(srv.url + p, { method: method as 'GET', body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await request(srv.url + p, {
+    method: method as 'GET',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.body.text();
   return { status: r.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
 describe('leases', () => {
   it('a toxic outlives nobody: its owner is SIGKILLed and the proxy removes it when the lease runs out', async () => {
-    const created = await api('POST', '/proxies', { name: 'lease', listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}` });
+    const created = await api('POST', '/proxies', {
+      name: 'lease',
+      listen: '127.0.0.1:0',
+      upstream: `127.0.0.1:${echo.port}`,
+    });
     const port = Number(String(created.json.listen).split(':')[1]);
     const c = new Client(port);
     await c.connected();
@@ -65,7 +76,11 @@ describe('leases', () => {
 
 describe('scale', () => {
   it('removes a toxic from 1,000 open connections without waiting on them; all of them still carry data', async () => {
-    const created = await api('POST', '/proxies', { name: 'many', listen: '127.0.0.1:0', upstream: `127.0.0.1:${echo.port}` });
+    const created = await api('POST', '/proxies', {
+      name: 'many',
+      listen: '127.0.0.1:0',
+      upstream: `127.0.0.1:${echo.port}`,
+    });
     const port = Number(String(created.json.listen).split(':')[1]);
     const clients: Client[] = [];
     for (let batch = 0; batch < 10; batch++) {

@@ -19,18 +19,32 @@ beforeAll(async () => {
 });
 afterAll(() => echo.close());
 
-
 describe('proxy process', () => {
   it('bundles to one ESM file that loads a populate config, requires its token, and exits 0 on SIGTERM', async () => {
     const bundle = path.join(dir, 'proxy.mjs');
-    await build({ entryPoints: [path.resolve('proxy/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'error' });
+    await build({
+      entryPoints: [path.resolve('proxy/main.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'error',
+    });
     const [adminPort, listenPort] = [await freePort(), await freePort()];
     const config = path.join(dir, 'proxy.json');
-    writeFileSync(config, JSON.stringify([{ name: 'echo', listen: `127.0.0.1:${listenPort}`, upstream: `127.0.0.1:${echo.port}` }]));
-    const child = spawn(process.execPath, [bundle, '--host', '127.0.0.1', '--port', String(adminPort), '--config', config], {
-      env: { ...process.env, FAULTLINE_PROXY_TOKEN: 'tok' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    writeFileSync(
+      config,
+      JSON.stringify([{ name: 'echo', listen: `127.0.0.1:${listenPort}`, upstream: `127.0.0.1:${echo.port}` }]),
+    );
+    const child = spawn(
+      process.execPath,
+      [bundle, '--host', '127.0.0.1', '--port', String(adminPort), '--config', config],
+      {
+        env: { ...process.env, FAULTLINE_PROXY_TOKEN: 'tok' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let log = '';
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -54,7 +68,9 @@ describe('proxy process', () => {
   it('`faultline proxy` runs it in the foreground and stops on SIGINT; off loopback without a token it exits 2', async () => {
     const port = await freePort();
     const bin = path.resolve('bin/faultline.mjs');
-    const child = spawn(process.execPath, [bin, 'proxy', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'proxy', '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -66,7 +82,10 @@ describe('proxy process', () => {
     expect(await v.body.json()).toMatchObject({ version: '2.12.0' });
     child.kill('SIGINT');
     expect(await new Promise((res) => child.once('exit', res))).toBe(0);
-    const refused = spawn(process.execPath, [bin, 'proxy', '--host', '0.0.0.0', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FAULTLINE_PROXY_TOKEN: '' } });
+    const refused = spawn(process.execPath, [bin, 'proxy', '--host', '0.0.0.0', '--port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, FAULTLINE_PROXY_TOKEN: '' },
+    });
     let err = '';
     refused.stderr.on('data', (d: Buffer) => (err += d.toString()));
     expect(await new Promise((res) => refused.once('exit', res))).toBe(2);
@@ -76,7 +95,9 @@ describe('proxy process', () => {
   it('refuses to start on a bad config, naming the file and the problem', async () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify([{ listen: '127.0.0.1:0', upstream: 'x:1' }]));
-    await expect(startProxyServer({ port: 0, config: bad })).rejects.toThrow(/bad\.json: missing required field: name at proxy 1/);
+    await expect(startProxyServer({ port: 0, config: bad })).rejects.toThrow(
+      /bad\.json: missing required field: name at proxy 1/,
+    );
     writeFileSync(bad, '{not json');
     await expect(startProxyServer({ port: 0, config: bad })).rejects.toThrow(/cannot read config .*bad\.json/);
   });

@@ -20,8 +20,15 @@ afterAll(async () => {
 });
 afterEach(() => srv.proxies.close());
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await request(srv.url + path, { method: method as 'GET', body: body === undefined ? undefined : JSON.stringify(body) });
+async function api(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await request(srv.url + path, {
+    method: method as 'GET',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.body.text();
   return { status: r.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -113,7 +120,10 @@ describe('tcp', () => {
     srv.proxies.close();
     port = await proxyTo(echo.port);
     await api('POST', '/proxies/p/toxics', { type: 'bandwidth', attributes: { rate: 500 } });
-    await api('POST', '/proxies/p/toxics', { type: 'slicer', attributes: { average_size: 100, size_variation: 20, delay: 10 } });
+    await api('POST', '/proxies/p/toxics', {
+      type: 'slicer',
+      attributes: { average_size: 100, size_variation: 20, delay: 10 },
+    });
     const d = new Client(port);
     const data = Buffer.from(Array.from({ length: 50_000 }, (_, i) => i % 251));
     d.write(data);
@@ -177,20 +187,37 @@ describe('http', () => {
 
   it('http_abort answers matching requests only, per request on one keep-alive connection', async () => {
     const port = await proxyTo((server.address() as net.AddressInfo).port);
-    await api('POST', '/proxies/p/toxics', { type: 'http_abort', attributes: { status: 503, headers: { 'x-faultline-test': '1' } } });
+    await api('POST', '/proxies/p/toxics', {
+      type: 'http_abort',
+      attributes: { status: 503, headers: { 'x-faultline-test': '1' } },
+    });
     hits = [];
     conns = 0;
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1, pipelining: 1 });
     const results: string[] = [];
     for (const test of [true, false, true, false]) {
-      const r = await pool.request({ path: `/r${results.length}`, method: 'GET', headers: test ? { 'x-faultline-test': '1' } : {} });
+      const r = await pool.request({
+        path: `/r${results.length}`,
+        method: 'GET',
+        headers: test ? { 'x-faultline-test': '1' } : {},
+      });
       results.push(`${r.statusCode} ${await r.body.text()}`.trim());
     }
-    expect(results).toEqual(['503 fault injected by faultline', '200 ok /r1', '503 fault injected by faultline', '200 ok /r3']);
+    expect(results).toEqual([
+      '503 fault injected by faultline',
+      '200 ok /r1',
+      '503 fault injected by faultline',
+      '200 ok /r3',
+    ]);
     expect(hits).toEqual(['GET /r1 ', 'GET /r3 ']); // aborted requests never reached the service
     expect(conns).toBe(1); // one keep-alive connection throughout
     // a POST body on an aborted request does not leak into the next request
-    const post = await pool.request({ path: '/post', method: 'POST', body: 'x'.repeat(100_000), headers: { 'x-faultline-test': '1' } });
+    const post = await pool.request({
+      path: '/post',
+      method: 'POST',
+      body: 'x'.repeat(100_000),
+      headers: { 'x-faultline-test': '1' },
+    });
     expect(post.statusCode).toBe(503);
     await post.body.text();
     const next = await pool.request({ path: '/next', method: 'POST', body: 'payload' });

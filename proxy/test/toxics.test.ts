@@ -28,7 +28,18 @@ const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 describe('registry', () => {
   it('has every Toxiproxy toxic plus the HTTP ones, and defaults that pass their own schema', () => {
     expect(toxicTypes.map((t) => t.type).sort()).toEqual(
-      ['bandwidth', 'http_abort', 'http_delay', 'latency', 'limit_data', 'noop', 'reset_peer', 'slicer', 'slow_close', 'timeout'].sort(),
+      [
+        'bandwidth',
+        'http_abort',
+        'http_delay',
+        'latency',
+        'limit_data',
+        'noop',
+        'reset_peer',
+        'slicer',
+        'slow_close',
+        'timeout',
+      ].sort(),
     );
     for (const t of toxicTypes) expect(t.attributes.safeParse(t.defaults).success).toBe(true);
   });
@@ -211,7 +222,8 @@ describe('http_abort', () => {
   it('keeps framing across Content-Length and chunked bodies split over chunks', () => {
     const { stage, rec } = make('http_abort', { status: 500, method: 'POST' });
     const post = 'POST /x HTTP/1.1\r\nHost: s\r\nContent-Length: 10\r\n\r\n0123456789';
-    const chunked = 'POST /y HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: t\r\n\r\n';
+    const chunked =
+      'POST /y HTTP/1.1\r\nHost: s\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: t\r\n\r\n';
     const all = post + chunked + GET('/after');
     for (let i = 0; i < all.length; i += 7) stage.data(b(all.slice(i, i + 7))); // awkward boundaries
     expect(rec.events.filter((e) => e.startsWith('reply:HTTP/1.1 500'))).toHaveLength(2);
@@ -292,13 +304,24 @@ describe('http framing never loses or invents bytes', () => {
       seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
       return seed % n;
     };
-    const pieces = ['GET / HTTP/1.1\r\n', 'POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello', 'Transfer-Encoding: chunked\r\n', '\r\n', '5\r\nabcde\r\n0\r\n\r\n', 'Content-Length: 99999999999\r\n', 'X: y\r\n', '\x00\xff', 'zz', 'Upgrade: ws\r\nConnection: upgrade\r\n'];
+    const pieces = [
+      'GET / HTTP/1.1\r\n',
+      'POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello',
+      'Transfer-Encoding: chunked\r\n',
+      '\r\n',
+      '5\r\nabcde\r\n0\r\n\r\n',
+      'Content-Length: 99999999999\r\n',
+      'X: y\r\n',
+      '\x00\xff',
+      'zz',
+      'Upgrade: ws\r\nConnection: upgrade\r\n',
+    ];
     for (let round = 0; round < 200; round++) {
       let input = '';
       for (let i = 0, n = 1 + rand(30); i < n; i++) input += pieces[rand(pieces.length)];
       for (const type of ['http_abort', 'http_delay']) {
         const { stage, rec } = make(type, { delay: 5, percentage: 0 });
-        for (let off = 0; off < input.length; ) {
+        for (let off = 0; off < input.length;) {
           const n = 1 + rand(40);
           stage.data(b(input.slice(off, off + n)));
           off += n;

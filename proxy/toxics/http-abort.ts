@@ -4,7 +4,11 @@ import { z } from 'zod';
 import type { ToxicType } from '../toxic.ts';
 import { httpStage, matchAttributes, matchDefaults, matches } from './http.ts';
 
-const attributes = z.object({ status: z.number().int().min(200).max(599), body: z.string().max(65_536), ...matchAttributes });
+const attributes = z.object({
+  status: z.number().int().min(200).max(599),
+  body: z.string().max(65_536),
+  ...matchAttributes,
+});
 type Attrs = z.infer<typeof attributes>;
 
 export const httpAbort: ToxicType<Attrs> = {

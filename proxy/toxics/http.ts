@@ -22,7 +22,8 @@ export interface RequestHead {
   expectContinue: boolean;
 }
 
-export type Decision = { kind: 'pass' } | { kind: 'hold'; until: number } | { kind: 'answer'; status: number; body: string };
+export type Decision =
+  { kind: 'pass' } | { kind: 'hold'; until: number } | { kind: 'answer'; status: number; body: string };
 
 export const matchAttributes = {
   percentage: z.number().min(0).max(100),
@@ -46,7 +47,8 @@ const REQUEST_LINE = /^([A-Z][A-Z0-9_-]{0,31}) (\S+) HTTP\/(1\.[01])$/;
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LFLF = Buffer.from('\n\n'); // bare-LF heads, which Node's own parser accepts too
 // What the start of a request can look like before its request line is complete.
-const PARTIAL_REQUEST_LINE = /^[A-Z][A-Z0-9_-]{0,31}(?: (?:\S*|\S+ (?:H|HT|HTT|HTTP|HTTP\/|HTTP\/1|HTTP\/1\.|HTTP\/1\.[01]\r?)))?$/;
+const PARTIAL_REQUEST_LINE =
+  /^[A-Z][A-Z0-9_-]{0,31}(?: (?:\S*|\S+ (?:H|HT|HTT|HTTP|HTTP\/|HTTP\/1|HTTP\/1\.|HTTP\/1\.[01]\r?)))?$/;
 
 /** Can these bytes (so far) still be the start of an HTTP/1.x request? Decides without waiting. */
 export function couldBeRequest(acc: Buffer): boolean {
@@ -66,7 +68,9 @@ function headEnd(acc: Buffer, from: number): number {
   return b < 0 || a < b ? a + 4 : b + 2;
 }
 
-export function parseHead(text: string): (RequestHead & { body: 'none' | 'length' | 'chunked' | 'raw'; length: number }) | null {
+export function parseHead(
+  text: string,
+): (RequestHead & { body: 'none' | 'length' | 'chunked' | 'raw'; length: number }) | null {
   const lines = text.split(/\r?\n/);
   const m = REQUEST_LINE.exec(lines[0] ?? '');
   if (!m) return null;
@@ -148,7 +152,10 @@ export function httpStage(ctx: StageContext, decide: (h: RequestHead) => Decisio
   };
 
   const onHead = (headBuf: Buffer): void => {
-    const text = headBuf.toString('latin1').replace(/^[\r\n]+/, '').replace(/\r?\n\r?\n$/, '');
+    const text = headBuf
+      .toString('latin1')
+      .replace(/^[\r\n]+/, '')
+      .replace(/\r?\n\r?\n$/, '');
     const h = parseHead(text);
     if (!h) {
       state = 'unsynced';

@@ -11,7 +11,18 @@ import { noop } from './noop.ts';
 import { httpDelay } from './http-delay.ts';
 import { httpAbort } from './http-abort.ts';
 
-export const toxicTypes: readonly AnyToxicType[] = [latency, bandwidth, timeout, resetPeer, slowClose, slicer, limitData, noop, httpDelay, httpAbort];
+export const toxicTypes: readonly AnyToxicType[] = [
+  latency,
+  bandwidth,
+  timeout,
+  resetPeer,
+  slowClose,
+  slicer,
+  limitData,
+  noop,
+  httpDelay,
+  httpAbort,
+];
 
 const byType = new Map(toxicTypes.map((t) => [t.type, t]));
 export const toxicType = (type: string): AnyToxicType | undefined => byType.get(type);

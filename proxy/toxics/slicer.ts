@@ -5,8 +5,16 @@ import { DueQueue, type ToxicType } from '../toxic.ts';
 import { now } from '../clock.ts';
 
 const attributes = z.object({
-  average_size: z.number().int().min(0).max(1 << 30),
-  size_variation: z.number().int().min(0).max(1 << 30),
+  average_size: z
+    .number()
+    .int()
+    .min(0)
+    .max(1 << 30),
+  size_variation: z
+    .number()
+    .int()
+    .min(0)
+    .max(1 << 30),
   delay: z.number().int().min(0).max(60_000_000),
 });
 type Attrs = z.infer<typeof attributes>;

@@ -1,9 +1,9 @@
 // Activities: thin adapters between the workflow and the world. Built by a factory so the worker
 // wires the ports (Docker, proxy) in; workflows import only the type of what this returns.
 import { Context, ApplicationFailure } from '@temporalio/activity';
-import type { Ports } from './ports.ts';
-import { faultKind } from './faults/registry.ts';
-import type { FaultTarget } from './faults/types.ts';
+import type { Ports } from '../faults/ports.ts';
+import { faultKind } from '../faults/registry.ts';
+import type { FaultTarget } from '../faults/types.ts';
 import { runProbe } from './probes.ts';
 import { selectTargets as pickTargets } from './targets.ts';
 import type { Experiment, FaultEntry, Guard, Probe } from '../experiments/schema.ts';

@@ -1,7 +1,7 @@
 // The one target-selection function. Pure: no I/O, no clock, no Math.random, so the same fleet and
 // seed always give the same choice (the seed is recorded in the journal). It never selects a container
 // labelled faultline.protected=true, nor any of the runner's own components (faultline.component).
-import type { ContainerInfo } from './ports.ts';
+import type { ContainerInfo } from '../faults/ports.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput } from '../experiments/errors.ts';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { experimentSchema, type Experiment } from './schema.ts';
-import { faultKinds, faultKind } from '../activities/faults/registry.ts';
+import { faultKinds, faultKind } from '../faults/registry.ts';
 import type { Problem } from './errors.ts';
 import { rules } from './rules.ts';
 

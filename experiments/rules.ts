@@ -1,7 +1,7 @@
 // Cross-field rules: small, named, each returns the violations it finds. Run after the schema.
 import type { Experiment } from './schema.ts';
 import { durationMs } from './duration.ts';
-import { faultKind } from '../activities/faults/registry.ts';
+import { faultKind } from '../faults/registry.ts';
 
 export interface Violation {
   path: (string | number)[];

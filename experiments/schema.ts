@@ -1,7 +1,7 @@
 // The one schema of the experiment language. Everything downstream trusts what passes it.
 import { z } from 'zod';
 import { durationSchema } from './common-schema.ts';
-import { faultKinds } from '../activities/faults/registry.ts';
+import { faultKinds } from '../faults/registry.ts';
 
 export const toleranceSchema = z
   .strictObject({

@@ -2,9 +2,9 @@
 // inject has its effect, revert restores the state before, and a second revert is a no-op.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
-import { faultKind } from '../activities/faults/registry.ts';
+import { faultKind } from '../faults/registry.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
-import type { Ports } from '../activities/ports.ts';
+import type { Ports } from '../faults/ports.ts';
 import { faultSchema, type FaultEntry } from '../experiments/schema.ts';
 import { docker, dockerEvents, uniqueId } from './helpers.ts';
 import { freePort } from '../worker/dev-server.ts';

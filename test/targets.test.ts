@@ -1,6 +1,6 @@
 // Target selection is pure: table-driven tests over a synthetic fleet, no Docker.
 import { describe, expect, it } from 'vitest';
-import type { ContainerInfo } from '../activities/ports.ts';
+import type { ContainerInfo } from '../faults/ports.ts';
 import { checkBlastRadiusStatically, mulberry32, selectTargets } from '../activities/targets.ts';
 import { InvalidInput } from '../experiments/errors.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';

@@ -2,7 +2,7 @@
 // or the demo's proxy recorded by `faultline demo up` in the state directory.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ProxyPort } from '../activities/ports.ts';
+import type { ProxyPort } from '../faults/ports.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { FaultTargetGone } from '../experiments/errors.ts';
 import { STATE_DIR } from './config.ts';

@@ -13,7 +13,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
-import type { Ports } from '../activities/ports.ts';
+import type { Ports } from '../faults/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createProxyPort } from './proxy-port.ts';
 import { DEFAULT_TASK_QUEUE, PROJECT_ROOT, STATE_DIR, temporalTarget, type TemporalTarget } from './config.ts';

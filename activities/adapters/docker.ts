@@ -2,7 +2,7 @@
 // Operations are idempotent-friendly: "already in the wanted state" answers from the daemon are
 // success, a missing container is FaultTargetGone, an unreachable daemon is InfrastructureError.
 import Dockerode from 'dockerode';
-import type { ContainerInfo, ContainerPort } from '../ports.ts';
+import type { ContainerInfo, ContainerPort } from '../../faults/ports.ts';
 import { FaultTargetGone, InfrastructureError } from '../../experiments/errors.ts';
 
 const STATES: readonly ContainerInfo['state'][] = [

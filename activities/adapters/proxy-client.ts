@@ -1,7 +1,7 @@
 // ProxyPort over the fault proxy's admin API (Toxiproxy-compatible, plus lease_ms), with undici.
 // Only this file (and the worker that constructs it) knows the proxy speaks HTTP.
 import { request } from 'undici';
-import type { ProxyPort, ToxicSpec } from '../ports.ts';
+import type { ProxyPort, ToxicSpec } from '../../faults/ports.ts';
 import { FaultTargetGone, InfrastructureError } from '../../experiments/errors.ts';
 
 export class ProxyApiError extends Error {

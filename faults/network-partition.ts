@@ -1,9 +1,9 @@
 // network.partition: disconnect a container from a named Docker network; revert reconnects it with
 // the aliases it had, recorded in the handle before the disconnect.
 import { z } from 'zod';
-import { faultBase } from '../../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../../experiments/duration.ts';
-import { FaultTargetGone } from '../../experiments/errors.ts';
+import { faultBase } from '../experiments/common-schema.ts';
+import { formatMs, durationMs } from '../experiments/duration.ts';
+import { FaultTargetGone } from '../experiments/errors.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf } from './container-common.ts';
 

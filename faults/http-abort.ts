@@ -1,8 +1,8 @@
 // http.abort: answer matching HTTP/1.1 requests on fault proxy routes with an error status instead of
 // passing them on (service-mesh style fault injection).
 import { z } from 'zod';
-import { faultBase } from '../../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../../experiments/duration.ts';
+import { faultBase } from '../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,

@@ -1,6 +1,6 @@
 // container.restart: restart once at injection; revert makes sure it runs.
 import { z } from 'zod';
-import { faultBase } from '../../experiments/common-schema.ts';
+import { faultBase } from '../experiments/common-schema.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
 

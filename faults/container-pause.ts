@@ -1,7 +1,7 @@
 // container.pause: freeze every process (cgroup freezer); revert unpauses.
 import { z } from 'zod';
-import { faultBase } from '../../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../../experiments/duration.ts';
+import { faultBase } from '../experiments/common-schema.ts';
+import { formatMs, durationMs } from '../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, type ContainerHandle } from './container-common.ts';
 

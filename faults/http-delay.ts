@@ -1,8 +1,8 @@
 // http.delay: hold matching HTTP/1.1 requests on fault proxy routes before they reach the service
 // (service-mesh style fault injection; match a test header to hit only synthetic traffic).
 import { z } from 'zod';
-import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../../experiments/duration.ts';
+import { durationSchema, faultBase } from '../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,

@@ -1,7 +1,7 @@
 // proxy.latency: add latency (with optional jitter) to traffic through fault proxy routes.
 import { z } from 'zod';
-import { durationSchema, faultBase } from '../../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../../experiments/duration.ts';
+import { durationSchema, faultBase } from '../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,

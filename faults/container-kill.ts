@@ -1,7 +1,7 @@
 // container.kill: send a signal to the container; revert starts it again if it is not running.
 import { z } from 'zod';
-import { faultBase } from '../../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../../experiments/duration.ts';
+import { faultBase } from '../experiments/common-schema.ts';
+import { formatMs, durationMs } from '../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
 

@@ -1,7 +1,7 @@
 // container.stop: stop with a grace period; revert starts it again.
 import { z } from 'zod';
-import { faultBase } from '../../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../../experiments/duration.ts';
+import { faultBase } from '../experiments/common-schema.ts';
+import { formatMs, durationMs } from '../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
 

@@ -2,7 +2,7 @@
 // fault proxies, each under a lease that keepAlive renews. If every runner dies, the proxy drops the
 // toxics by itself within FAULT_LEASE_MS.
 import { z } from 'zod';
-import type { Ports, ToxicSpec } from '../ports.ts';
+import type { Ports, ToxicSpec } from './ports.ts';
 
 /** Lease on every rule a fault puts on the proxy; keepAlive renews it every few seconds. */
 export const FAULT_LEASE_MS = 15_000;

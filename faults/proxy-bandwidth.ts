@@ -1,7 +1,7 @@
 // proxy.bandwidth: limit throughput through fault proxy routes, in KB/s.
 import { z } from 'zod';
-import { faultBase } from '../../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../../experiments/duration.ts';
+import { faultBase } from '../experiments/common-schema.ts';
+import { durationMs, formatMs } from '../experiments/duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,

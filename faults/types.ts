@@ -1,6 +1,6 @@
 // The contract of a fault kind: one file each, listed once in ./registry.ts.
 import type { z } from 'zod';
-import type { ContainerInfo, Ports } from '../ports.ts';
+import type { ContainerInfo, Ports } from './ports.ts';
 
 /** Where a fault lands: a container chosen by the target selector, or a proxy named by the fault. */
 export interface FaultTarget {

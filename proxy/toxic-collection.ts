@@ -13,8 +13,7 @@ import {
   ErrToxicNotFound,
   joinError,
 } from './errors.ts';
-
-export const MAX_LEASE_MS = 7 * 24 * 3_600_000;
+import { MAX_LEASE_MS, MAX_TOXICITY, MIN_LEASE_MS } from './limits.ts';
 
 export interface Toxic extends ToxicRef {
   /** Epoch ms when the proxy removes it by itself. */
@@ -59,7 +58,8 @@ const isObject = (v: unknown): v is Body => typeof v === 'object' && v !== null 
 function toxicity(body: Body, current: number): number {
   const t = field(body, 'toxicity', isNumber, 'a number');
   if (t === undefined) return current;
-  if (t < 0 || t > 1) throw joinError(`toxicity must be between 0 and 1, got ${t}`, ErrInvalidValue);
+  if (t < 0 || t > MAX_TOXICITY)
+    throw joinError(`toxicity must be between 0 and ${MAX_TOXICITY}, got ${t}`, ErrInvalidValue);
   return t;
 }
 
@@ -68,8 +68,11 @@ export function leaseOf(body: Body): number | null | undefined {
   const v = body.lease_ms;
   if (v === undefined) return undefined;
   if (v === null) return null;
-  if (!isNumber(v) || !Number.isInteger(v) || v < 1 || v > MAX_LEASE_MS)
-    throw joinError(`lease_ms must be a whole number of milliseconds from 1 to ${MAX_LEASE_MS}`, ErrInvalidValue);
+  if (!isNumber(v) || !Number.isInteger(v) || v < MIN_LEASE_MS || v > MAX_LEASE_MS)
+    throw joinError(
+      `lease_ms must be a whole number of milliseconds from ${MIN_LEASE_MS} to ${MAX_LEASE_MS}`,
+      ErrInvalidValue,
+    );
   return v;
 }
 

@@ -1,10 +1,11 @@
 // bandwidth: limit the rate to `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy). Large chunks are cut so
 // the stream flows smoothly.
 import { z } from 'zod';
+import { MAX_RATE_KBPS } from '../limits.ts';
 import { DueQueue, type ToxicType } from '../toxic.ts';
 import { now } from '../clock.ts';
 
-const attributes = z.object({ rate: z.number().int().min(0).max(100_000_000) });
+const attributes = z.object({ rate: z.number().int().min(0).max(MAX_RATE_KBPS) });
 type Attrs = z.infer<typeof attributes>;
 
 export const bandwidth: ToxicType<Attrs> = {

@@ -1,12 +1,13 @@
 // http_abort (Faultline extension): answer matching HTTP requests with `status` instead of sending them
 // upstream. The answer carries Content-Length, so keep-alive connections go on with the next request.
 import { z } from 'zod';
+import { MAX_HTTP_ABORT_BODY_LENGTH, MAX_HTTP_ABORT_STATUS, MIN_HTTP_ABORT_STATUS } from '../limits.ts';
 import type { ToxicType } from '../toxic.ts';
 import { httpStage, matchAttributes, matchDefaults, matches } from './http.ts';
 
 const attributes = z.object({
-  status: z.number().int().min(200).max(599),
-  body: z.string().max(65_536),
+  status: z.number().int().min(MIN_HTTP_ABORT_STATUS).max(MAX_HTTP_ABORT_STATUS),
+  body: z.string().max(MAX_HTTP_ABORT_BODY_LENGTH),
   ...matchAttributes,
 });
 type Attrs = z.infer<typeof attributes>;

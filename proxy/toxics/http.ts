@@ -8,6 +8,15 @@
 // with a request line before it acts; pipelined requests behind an aborted one keep their order only
 // when the client waits for each response (what every mainstream client does).
 import { z } from 'zod';
+import {
+  HEADER_NAME_PATTERN,
+  HEADER_VALUE_PATTERN,
+  MAX_MATCH_HEADERS,
+  MAX_PATH_PREFIX_LENGTH,
+  MAX_PERCENTAGE,
+  isHttpMethod,
+  isPathPrefix,
+} from '../limits.ts';
 import { STATUS_CODES } from 'node:http';
 import { DueQueue, type Stage, type StageContext } from '../toxic.ts';
 import { now } from '../clock.ts';
@@ -26,10 +35,23 @@ export type Decision =
   { kind: 'pass' } | { kind: 'hold'; until: number } | { kind: 'answer'; status: number; body: string };
 
 export const matchAttributes = {
-  percentage: z.number().min(0).max(100),
-  method: z.string().max(32),
-  path_prefix: z.string().max(4096),
-  headers: z.record(z.string().min(1), z.string()),
+  percentage: z.number().min(0).max(MAX_PERCENTAGE),
+  method: z.string().refine((m) => m === '' || isHttpMethod(m), {
+    message: 'must be empty (every method) or an HTTP method token such as GET',
+  }),
+  path_prefix: z.string().refine((p) => p === '' || isPathPrefix(p), {
+    message: `must be empty (every path) or start with / and hold visible ASCII only, at most ${MAX_PATH_PREFIX_LENGTH} characters`,
+  }),
+  headers: z
+    .record(
+      z.string().regex(HEADER_NAME_PATTERN, { message: 'header names must be HTTP tokens' }),
+      z
+        .string()
+        .regex(HEADER_VALUE_PATTERN, { message: 'header values must be visible ASCII, at most 1024 characters' }),
+    )
+    .refine((h) => Object.keys(h).length <= MAX_MATCH_HEADERS, {
+      message: `at most ${MAX_MATCH_HEADERS} headers`,
+    }),
 };
 export const matchDefaults = { percentage: 100, method: '', path_prefix: '', headers: {} as Record<string, string> };
 type MatchAttrs = typeof matchDefaults;

@@ -1,11 +1,14 @@
 // latency: delay every chunk by `latency` ms, plus or minus up to `jitter` ms (uniform, as Toxiproxy).
 // Chunks keep their order; removal releases what is held at once.
 import { z } from 'zod';
+import { MAX_JITTER_MS, MAX_LATENCY_MS } from '../limits.ts';
 import { DueQueue, type ToxicType } from '../toxic.ts';
 import { now } from '../clock.ts';
 
-const ms = z.number().int().min(0).max(3_600_000);
-const attributes = z.object({ latency: ms, jitter: ms });
+const attributes = z.object({
+  latency: z.number().int().min(0).max(MAX_LATENCY_MS),
+  jitter: z.number().int().min(0).max(MAX_JITTER_MS),
+});
 type Attrs = z.infer<typeof attributes>;
 
 export const latency: ToxicType<Attrs> = {

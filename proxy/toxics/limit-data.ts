@@ -1,9 +1,10 @@
 // limit_data: hand on the first `bytes` bytes of the connection, then close it. Bytes past the limit
 // are dropped: that is this toxic's job.
 import { z } from 'zod';
+import { MAX_LIMIT_DATA_BYTES } from '../limits.ts';
 import type { ToxicType } from '../toxic.ts';
 
-const attributes = z.object({ bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+const attributes = z.object({ bytes: z.number().int().min(0).max(MAX_LIMIT_DATA_BYTES) });
 type Attrs = z.infer<typeof attributes>;
 
 export const limitData: ToxicType<Attrs> = {

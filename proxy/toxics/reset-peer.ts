@@ -1,10 +1,11 @@
 // reset_peer: on the first data, wait `timeout` ms and reset the connection (TCP RST on both sides);
 // the data is dropped, which is this toxic's job.
 import { z } from 'zod';
+import { MAX_RESET_AFTER_MS } from '../limits.ts';
 import type { ToxicType } from '../toxic.ts';
 import { at, now, type Timer } from '../clock.ts';
 
-const attributes = z.object({ timeout: z.number().int().min(0).max(86_400_000) });
+const attributes = z.object({ timeout: z.number().int().min(0).max(MAX_RESET_AFTER_MS) });
 type Attrs = z.infer<typeof attributes>;
 
 export const resetPeer: ToxicType<Attrs> = {

@@ -1,21 +1,14 @@
 // slicer: cut each chunk into pieces of about `average_size` bytes (+/- `size_variation`), with `delay`
 // microseconds between pieces.
 import { z } from 'zod';
+import { MAX_SLICE_BYTES, MAX_SLICER_DELAY_US } from '../limits.ts';
 import { DueQueue, type ToxicType } from '../toxic.ts';
 import { now } from '../clock.ts';
 
 const attributes = z.object({
-  average_size: z
-    .number()
-    .int()
-    .min(0)
-    .max(1 << 30),
-  size_variation: z
-    .number()
-    .int()
-    .min(0)
-    .max(1 << 30),
-  delay: z.number().int().min(0).max(60_000_000),
+  average_size: z.number().int().min(0).max(MAX_SLICE_BYTES),
+  size_variation: z.number().int().min(0).max(MAX_SLICE_BYTES),
+  delay: z.number().int().min(0).max(MAX_SLICER_DELAY_US),
 });
 type Attrs = z.infer<typeof attributes>;
 

@@ -2,10 +2,11 @@
 // connection after that many ms. A partition. Removing it closes the connections it held, as Toxiproxy
 // does: bytes were dropped, so the stream cannot go on.
 import { z } from 'zod';
+import { MAX_CLOSE_AFTER_MS } from '../limits.ts';
 import type { ToxicType } from '../toxic.ts';
 import { at, now, type Timer } from '../clock.ts';
 
-const attributes = z.object({ timeout: z.number().int().min(0).max(86_400_000) });
+const attributes = z.object({ timeout: z.number().int().min(0).max(MAX_CLOSE_AFTER_MS) });
 type Attrs = z.infer<typeof attributes>;
 
 export const timeout: ToxicType<Attrs> = {

@@ -5,7 +5,7 @@ import type { Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { FaultTarget } from '../faults/types.ts';
 import { runProbe } from './probes.ts';
-import { selectTargets as pickTargets } from './targets.ts';
+import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts';
 import type { Experiment, FaultEntry, Guard, Probe } from '../experiments/schema.ts';
 import type { GuardProgress, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
 import { durationMs } from '../experiments/duration.ts';
@@ -20,10 +20,7 @@ export interface ObserveInput {
   keepAliveEveryMs: number;
 }
 
-export interface FaultPlan {
-  selection?: { matched: SelectedTarget[]; selected: SelectedTarget[]; protectedSkipped: string[] };
-  faults: { faultIndex: number; kind: string; target?: SelectedTarget; summary: string }[];
-}
+export type { FaultPlan } from './plan.ts';
 
 export interface ObserveResult {
   violated: boolean;
@@ -102,24 +99,11 @@ export function createActivities(ports: Ports) {
       }
     },
 
-    /** Selects targets (seeded) and expands the method into one fault record per target. */
+    /** Reads the fleet and the proxy's routes, then plans purely (./plan.ts): targets (seeded), routes checked. */
     planFaults: classified(async (e: Experiment, seed: number): Promise<FaultPlan> => {
-      const needs = e.method.some((f) => kindOf(f.kind).needsContainer);
-      const selection =
-        needs && e.targets ? pickTargets(await ports.containers.list(), e.targets, e.blastRadius, seed) : undefined;
-      const faults: FaultPlan['faults'] = [];
-      e.method.forEach((spec, faultIndex) => {
-        const k = kindOf(spec.kind);
-        const targets = k.needsContainer ? (selection?.selected ?? []) : [undefined];
-        for (const target of targets)
-          faults.push({
-            faultIndex,
-            kind: spec.kind,
-            target,
-            summary: k.describe(spec, target ? { container: target } : {}),
-          });
-      });
-      return { selection, faults };
+      const containers = needsContainers(e) && e.targets ? await ports.containers.list() : [];
+      const routes = routesOf(e).length ? await ports.proxy.listProxies() : [];
+      return planFaults(e, containers, routes, seed);
     }),
 
     /** Reads what the revert will need; the workflow records the handle before injecting. */

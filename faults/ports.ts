@@ -35,6 +35,8 @@ export interface ToxicSpec {
 }
 
 export interface ProxyPort {
+  /** Names of the routes (Toxiproxy proxies) the fault proxy has, so planning can refuse a typo. */
+  listProxies(): Promise<string[]>;
   /** Adds the toxic, or replaces one of the same name; leaseMs makes the proxy drop it by itself. */
   addToxic(proxy: string, toxic: ToxicSpec, leaseMs: number): Promise<void>;
   /** Idempotent: a toxic that is already gone is success. */

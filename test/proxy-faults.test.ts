@@ -336,6 +336,16 @@ guard:
     expect(await toxicsLeft()).toBe(0);
   });
 
+  it('a route typo is not-started with nothing injected (planning checks every route exists)', async () => {
+    const exp = demoExperiment(experiment('2s').replace('proxy: backend-1,', 'proxy: backend-9,'), stack!);
+    const { workflowId } = await startExperiment(fc!, exp, { taskQueue: TQ });
+    const j = await waitForResult(fc!, workflowId);
+    expect(j.verdict, j.reason).toBe('not-started');
+    expect(j.reason).toMatch(/no fault proxy route "backend-9"/);
+    expect(j.faults.filter((f) => f.handle)).toEqual([]);
+    expect(await toxicsLeft()).toBe(0);
+  });
+
   it('passes when the guard tolerates 2 s at p95; the guard still saw the latency; the rule is gone afterwards', async () => {
     const exp = demoExperiment(experiment('2s'), stack!);
     const { workflowId } = await startExperiment(fc!, exp, { taskQueue: TQ });

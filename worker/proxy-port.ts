@@ -28,6 +28,7 @@ export function createProxyPort(): ProxyPort {
     return ep ? new ProxyClient(ep.url, ep.token) : unconfigured();
   };
   return {
+    listProxies: () => client().listProxies(),
     addToxic: (...a) => client().addToxic(...a),
     removeToxic: (...a) => client().removeToxic(...a),
     renewToxic: (...a) => client().renewToxic(...a),
@@ -41,5 +42,5 @@ function unconfigured(): ProxyPort {
       'no fault proxy configured: set FAULTLINE_PROXY_URL (and FAULTLINE_PROXY_TOKEN) or run `faultline demo up`',
     );
   };
-  return { addToxic: missing, removeToxic: missing, renewToxic: missing, setEnabled: missing };
+  return { listProxies: missing, addToxic: missing, removeToxic: missing, renewToxic: missing, setEnabled: missing };
 }

@@ -20,18 +20,19 @@ import type { Activities } from '../activities/index.ts';
 import type { AbortRecord, FaultRecord, Journal, Phase, Verdict } from '../experiments/journal.ts';
 import type { FaultEntry } from '../experiments/schema.ts';
 import { durationMs, formatMs } from '../experiments/duration.ts';
+import { ACTIVITY_SLACK_MS, INJECT_ACTIVITY_MS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
 import { abortExperimentUpdate, journalQuery, type RunInput } from './definitions.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from './search-attributes.ts';
 
-// One proxy per retry policy; calls add only their summary and window-dependent timeouts
+// One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add only their summary and window-dependent timeouts
 // (executeWithOptions deep-merges over these).
-const probes = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry: { maximumAttempts: 2 } });
+const probes = proxyActivities<Activities>({ startToCloseTimeout: PROBE_ACTIVITY_MS, retry: { maximumAttempts: 2 } });
 const planning = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '200ms' },
 });
 const injecting = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: INJECT_ACTIVITY_MS,
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
 const reverting = proxyActivities<Activities>({
@@ -237,7 +238,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
           summary: e.guard
             ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
             : `hold faults for ${formatMs(windowMs)}`,
-          startToCloseTimeout: windowMs + 120_000,
+          startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
         },
         [
           {
@@ -302,7 +303,7 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
     probes.awaitSteadyState.executeWithOptions(
       {
         summary: `steady state after (recovery up to ${e.afterCheck.recoveryTimeout})`,
-        startToCloseTimeout: recovery + 120_000,
+        startToCloseTimeout: recovery + ACTIVITY_SLACK_MS,
         heartbeatTimeout: '30s',
       },
       [e.hypothesis.probes, recovery],

@@ -64,6 +64,12 @@ export class ProxyClient implements ProxyPort {
     return toxic === undefined ? p : `${p}/${encodeURIComponent(toxic)}`;
   }
 
+  async listProxies(): Promise<string[]> {
+    const r = await this.call('GET', '/proxies');
+    if (r.status !== 200 || r.json === null || typeof r.json !== 'object') this.fail('list proxies', r);
+    return Object.keys(r.json as Record<string, unknown>);
+  }
+
   async addToxic(proxy: string, toxic: ToxicSpec, leaseMs: number): Promise<void> {
     const body = { ...toxic, lease_ms: leaseMs };
     let r = await this.call('POST', ProxyClient.path(proxy), body);

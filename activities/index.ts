@@ -8,8 +8,8 @@ import { runProbe } from './probes.ts';
 import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts';
 import type { Experiment, FaultEntry, Guard, Probe } from '../experiments/schema.ts';
 import type { GuardProgress, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
-import { durationMs } from '../experiments/duration.ts';
-import { NON_RETRYABLE } from '../experiments/errors.ts';
+import { durationMs } from '../faults/duration.ts';
+import { FaultlineError, UnknownFaultKind } from '../errors.ts';
 
 export interface ObserveInput {
   guard?: Guard;
@@ -40,9 +40,9 @@ export interface ObserveResult {
   worst?: ProbeSample;
 }
 
-/** Rethrow our domain errors as non-retryable failures; everything else is retried by Temporal. */
+/** Rethrow our non-retryable errors as non-retryable failures; everything else is retried by Temporal. */
 function classify(e: unknown): never {
-  if (e instanceof Error && NON_RETRYABLE.includes(e.name)) {
+  if (e instanceof FaultlineError && !e.retryable) {
     throw ApplicationFailure.create({ type: e.name, message: e.message, nonRetryable: true });
   }
   throw e;
@@ -61,12 +61,7 @@ function classified<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (..
 
 function kindOf(name: string) {
   const k = faultKind(name);
-  if (!k)
-    throw ApplicationFailure.create({
-      type: 'UnknownFaultKind',
-      message: `unknown fault kind ${name}`,
-      nonRetryable: true,
-    });
+  if (!k) classify(new UnknownFaultKind(`unknown fault kind ${name}`));
   return k;
 }
 

@@ -2,7 +2,7 @@
 // judge the sample against the probe's tolerance. Used for steady state, the guard and the after-check.
 import * as hdr from 'hdr-histogram-js';
 import { Agent, request } from 'undici';
-import { durationMs } from '../experiments/duration.ts';
+import { durationMs } from '../faults/duration.ts';
 import type { HttpProbe, Probe } from '../experiments/schema.ts';
 import type { ProbeSample } from '../experiments/journal.ts';
 

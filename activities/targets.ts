@@ -4,7 +4,7 @@
 import type { ContainerInfo } from '../faults/ports.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
-import { InvalidInput } from '../experiments/errors.ts';
+import { InvalidInput } from '../errors.ts';
 
 export const PROTECTED_LABEL = 'faultline.protected';
 export const COMPONENT_LABEL = 'faultline.component';

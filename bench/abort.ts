@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { demoDown, demoUp } from '../demo/index.ts';
 import { parseExperiment } from '../experiments/parse.ts';
-import { durationMs } from '../experiments/duration.ts';
+import { durationMs } from '../faults/duration.ts';
 import Dockerode from 'dockerode';
 import { connectClient, getStatus, startExperiment, waitForResult } from '../cli/client.ts';
 import { freePort, startDevServer, type DevServer } from '../worker/dev-server.ts';

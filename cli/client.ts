@@ -7,7 +7,7 @@ import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts'
 import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../workflows/definitions.ts';
 import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../worker/config.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, SEARCH_ATTRIBUTES, VERDICT_KEY } from '../workflows/search-attributes.ts';
-import { InfrastructureError, InvalidInput } from '../experiments/errors.ts';
+import { InfrastructureError, InvalidInput } from '../errors.ts';
 
 export interface FaultlineClient {
   client: Client;

@@ -2,7 +2,7 @@
 // file turns errors into messages and exit codes: 0 ok/passed, 1 refuted or aborted, 2 invalid
 // input, 3 error.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { formatProblem, InfrastructureError, InvalidInput } from '../experiments/errors.ts';
+import { FaultlineError, formatProblem, InfrastructureError, InvalidInput } from '../errors.ts';
 import { processIo } from './io.ts';
 
 // Commands load lazily: `validate` must not load Docker or Temporal code.
@@ -153,10 +153,10 @@ function report(e: unknown): number {
   if (e instanceof InvalidInput) {
     io.err(`faultline: ${e.message}`);
     for (const p of e.problems) io.err(formatProblem(p));
-    return 2;
+    return e.exitCode;
   }
   const msg = e instanceof Error ? e.message : String(e);
   io.err(`faultline: ${e instanceof InfrastructureError ? '' : 'error: '}${msg}`);
   if (process.env.FAULTLINE_DEBUG && e instanceof Error) io.err(e.stack ?? '');
-  return 3;
+  return e instanceof FaultlineError ? e.exitCode : 3;
 }

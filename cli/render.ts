@@ -1,6 +1,6 @@
 // Text rendering of journals, progress and history for the terminal. Pure: returns strings.
 import type { GuardProgress, Journal, ProbeSample } from '../experiments/journal.ts';
-import { formatMs } from '../experiments/duration.ts';
+import { formatMs } from '../faults/duration.ts';
 import type { HistoryRow } from './client.ts';
 
 const time = (iso?: string) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');

@@ -5,7 +5,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } fr
 import type { z } from 'zod';
 import { experimentSchema, type Experiment } from './schema.ts';
 import { faultKinds, faultKind } from '../faults/registry.ts';
-import type { Problem } from './errors.ts';
+import type { Problem } from '../errors.ts';
 import { rules } from './rules.ts';
 
 export type ParseResult = { ok: true; experiment: Experiment } | { ok: false; problems: Problem[] };

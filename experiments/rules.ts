@@ -1,6 +1,6 @@
 // Cross-field rules: small, named, each returns the violations it finds. Run after the schema.
 import type { Experiment } from './schema.ts';
-import { durationMs } from './duration.ts';
+import { durationMs } from '../faults/duration.ts';
 import { faultKind } from '../faults/registry.ts';
 
 export interface Violation {

@@ -1,7 +1,7 @@
 // The one schema of the experiment language. Everything downstream trusts what passes it.
 import { z } from 'zod';
-import { durationSchema } from './common-schema.ts';
-import { faultKinds } from '../faults/registry.ts';
+import { durationSchema } from '../faults/common-schema.ts';
+import { faultSpecs } from '../faults/registry.ts';
 
 export const toleranceSchema = z
   .strictObject({
@@ -39,15 +39,10 @@ export const httpProbeSchema = z
 
 export const probeSchema = z.discriminatedUnion('type', [httpProbeSchema]);
 
-const faultSchemas = faultKinds.map((k) => k.spec) as unknown as [z.ZodObject, ...z.ZodObject[]];
-/** Every fault entry: its kind, its duration, and the fields of that kind (checked by the kind's spec). */
-export interface FaultEntry {
-  kind: string;
-  duration: string;
-  description?: string;
-  [field: string]: unknown;
-}
-export const faultSchema = z.discriminatedUnion('kind', faultSchemas) as unknown as z.ZodType<FaultEntry, FaultEntry>;
+/** Every fault entry, one member per registered kind (the registry's spec tuple keeps each kind's type). */
+export const faultSchema = z.discriminatedUnion('kind', faultSpecs);
+/** A fault entry of any kind, as parsed. */
+export type FaultEntry = z.infer<typeof faultSchema>;
 
 export const targetsSchema = z
   .strictObject({

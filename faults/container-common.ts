@@ -1,7 +1,7 @@
 // Shared pieces of the container fault kinds: the handle and "bring it back to how it was".
 import type { Ports } from './ports.ts';
 import type { FaultTarget } from './types.ts';
-import { FaultTargetGone } from '../experiments/errors.ts';
+import { FaultTargetGone } from '../errors.ts';
 
 export interface ContainerHandle extends Record<string, unknown> {
   containerId: string;

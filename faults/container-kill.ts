@@ -1,7 +1,7 @@
 // container.kill: send a signal to the container; revert starts it again if it is not running.
 import { z } from 'zod';
-import { faultBase } from '../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../experiments/duration.ts';
+import { faultBase } from './common-schema.ts';
+import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
 
@@ -15,7 +15,7 @@ const spec = z.strictObject({
 });
 export type ContainerKillSpec = z.infer<typeof spec>;
 
-export const containerKill: FaultKind<ContainerKillSpec, ContainerHandle> = {
+export const containerKill: FaultKind<typeof spec, ContainerHandle> = {
   name: 'container.kill',
   spec,
   needsContainer: true,

@@ -1,14 +1,14 @@
 // container.pause: freeze every process (cgroup freezer); revert unpauses.
 import { z } from 'zod';
-import { faultBase } from '../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../experiments/duration.ts';
+import { faultBase } from './common-schema.ts';
+import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, type ContainerHandle } from './container-common.ts';
 
 const spec = z.strictObject({ kind: z.literal('container.pause'), ...faultBase });
 export type ContainerPauseSpec = z.infer<typeof spec>;
 
-export const containerPause: FaultKind<ContainerPauseSpec, ContainerHandle> = {
+export const containerPause: FaultKind<typeof spec, ContainerHandle> = {
   name: 'container.pause',
   spec,
   needsContainer: true,

@@ -1,6 +1,6 @@
 // container.restart: restart once at injection; revert makes sure it runs.
 import { z } from 'zod';
-import { faultBase } from '../experiments/common-schema.ts';
+import { faultBase } from './common-schema.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
 
@@ -11,7 +11,7 @@ const spec = z.strictObject({
 });
 export type ContainerRestartSpec = z.infer<typeof spec>;
 
-export const containerRestart: FaultKind<ContainerRestartSpec, ContainerHandle> = {
+export const containerRestart: FaultKind<typeof spec, ContainerHandle> = {
   name: 'container.restart',
   spec,
   needsContainer: true,

@@ -1,7 +1,7 @@
 // container.stop: stop with a grace period; revert starts it again.
 import { z } from 'zod';
-import { faultBase } from '../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../experiments/duration.ts';
+import { faultBase } from './common-schema.ts';
+import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
 
@@ -12,7 +12,7 @@ const spec = z.strictObject({
 });
 export type ContainerStopSpec = z.infer<typeof spec>;
 
-export const containerStop: FaultKind<ContainerStopSpec, ContainerHandle> = {
+export const containerStop: FaultKind<typeof spec, ContainerHandle> = {
   name: 'container.stop',
   spec,
   needsContainer: true,

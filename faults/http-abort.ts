@@ -1,8 +1,8 @@
 // http.abort: answer matching HTTP/1.1 requests on fault proxy routes with an error status instead of
 // passing them on (service-mesh style fault injection).
 import { z } from 'zod';
-import { faultBase } from '../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../experiments/duration.ts';
+import { faultBase } from './common-schema.ts';
+import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,
@@ -26,7 +26,7 @@ const spec = z.strictObject({
 });
 export type HttpAbortSpec = z.infer<typeof spec>;
 
-export const httpAbort: FaultKind<HttpAbortSpec, ProxyFaultHandle> = {
+export const httpAbort: FaultKind<typeof spec, ProxyFaultHandle> = {
   name: 'http.abort',
   spec,
   ...proxyFaultOps,

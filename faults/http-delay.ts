@@ -1,8 +1,8 @@
 // http.delay: hold matching HTTP/1.1 requests on fault proxy routes before they reach the service
 // (service-mesh style fault injection; match a test header to hit only synthetic traffic).
 import { z } from 'zod';
-import { durationSchema, faultBase } from '../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../experiments/duration.ts';
+import { durationSchema, faultBase } from './common-schema.ts';
+import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,
@@ -25,7 +25,7 @@ const spec = z.strictObject({
 });
 export type HttpDelaySpec = z.infer<typeof spec>;
 
-export const httpDelay: FaultKind<HttpDelaySpec, ProxyFaultHandle> = {
+export const httpDelay: FaultKind<typeof spec, ProxyFaultHandle> = {
   name: 'http.delay',
   spec,
   ...proxyFaultOps,

@@ -1,9 +1,9 @@
 // network.partition: disconnect a container from a named Docker network; revert reconnects it with
 // the aliases it had, recorded in the handle before the disconnect.
 import { z } from 'zod';
-import { faultBase } from '../experiments/common-schema.ts';
-import { formatMs, durationMs } from '../experiments/duration.ts';
-import { FaultTargetGone } from '../experiments/errors.ts';
+import { faultBase } from './common-schema.ts';
+import { formatMs, durationMs } from './duration.ts';
+import { FaultTargetGone } from '../errors.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf } from './container-common.ts';
 
@@ -21,7 +21,7 @@ export interface PartitionHandle extends Record<string, unknown> {
   aliases: string[];
 }
 
-export const networkPartition: FaultKind<NetworkPartitionSpec, PartitionHandle> = {
+export const networkPartition: FaultKind<typeof spec, PartitionHandle> = {
   name: 'network.partition',
   spec,
   needsContainer: true,

@@ -1,7 +1,7 @@
 // proxy.bandwidth: limit throughput through fault proxy routes, in KB/s.
 import { z } from 'zod';
-import { faultBase } from '../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../experiments/duration.ts';
+import { faultBase } from './common-schema.ts';
+import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,
@@ -24,7 +24,7 @@ const spec = z.strictObject({
 });
 export type ProxyBandwidthSpec = z.infer<typeof spec>;
 
-export const proxyBandwidth: FaultKind<ProxyBandwidthSpec, ProxyFaultHandle> = {
+export const proxyBandwidth: FaultKind<typeof spec, ProxyFaultHandle> = {
   name: 'proxy.bandwidth',
   spec,
   ...proxyFaultOps,

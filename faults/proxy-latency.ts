@@ -1,7 +1,7 @@
 // proxy.latency: add latency (with optional jitter) to traffic through fault proxy routes.
 import { z } from 'zod';
-import { durationSchema, faultBase } from '../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../experiments/duration.ts';
+import { durationSchema, faultBase } from './common-schema.ts';
+import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,
@@ -28,7 +28,7 @@ const spec = z.strictObject({
 });
 export type ProxyLatencySpec = z.infer<typeof spec>;
 
-export const proxyLatency: FaultKind<ProxyLatencySpec, ProxyFaultHandle> = {
+export const proxyLatency: FaultKind<typeof spec, ProxyFaultHandle> = {
   name: 'proxy.latency',
   spec,
   ...proxyFaultOps,

@@ -2,8 +2,8 @@
 // open but lets no byte through (optionally closing them after closeAfter), the way a network
 // partition looks to a client; mode "down" disables the routes, so connections are refused.
 import { z } from 'zod';
-import { durationSchema, faultBase } from '../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../experiments/duration.ts';
+import { durationSchema, faultBase } from './common-schema.ts';
+import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,
@@ -27,7 +27,7 @@ const spec = z.strictObject({
 });
 export type ProxyPartitionSpec = z.infer<typeof spec>;
 
-export const proxyPartition: FaultKind<ProxyPartitionSpec, ProxyFaultHandle> = {
+export const proxyPartition: FaultKind<typeof spec, ProxyFaultHandle> = {
   name: 'proxy.partition',
   spec,
   ...proxyFaultOps,

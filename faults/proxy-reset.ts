@@ -1,7 +1,7 @@
 // proxy.reset: reset connections through fault proxy routes (TCP RST) once data flows, after a delay.
 import { z } from 'zod';
-import { durationSchema, faultBase } from '../experiments/common-schema.ts';
-import { durationMs, formatMs } from '../experiments/duration.ts';
+import { durationSchema, faultBase } from './common-schema.ts';
+import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import {
   handle,
@@ -23,7 +23,7 @@ const spec = z.strictObject({
 });
 export type ProxyResetSpec = z.infer<typeof spec>;
 
-export const proxyReset: FaultKind<ProxyResetSpec, ProxyFaultHandle> = {
+export const proxyReset: FaultKind<typeof spec, ProxyFaultHandle> = {
   name: 'proxy.reset',
   spec,
   ...proxyFaultOps,

@@ -27,6 +27,15 @@ export const faultKinds = [
   httpAbort,
 ] as const satisfies readonly AnyFaultKind[];
 
+/** Each kind's spec schema, in registry order, as a tuple (not an array) so the experiment schema's
+ * discriminated union keeps every kind's own type. */
+export const faultSpecs = specsOf(faultKinds);
+
+function specsOf<const T extends readonly AnyFaultKind[]>(kinds: T): { [I in keyof T]: T[I]['spec'] } {
+  // Array.prototype.map cannot express a tuple-to-tuple mapping; the mapped type states it.
+  return kinds.map((k) => k.spec) as { [I in keyof T]: T[I]['spec'] };
+}
+
 const byName = new Map<string, AnyFaultKind>(faultKinds.map((k) => [k.name, k]));
 
 export function faultKind(name: string): AnyFaultKind | undefined {

@@ -7,22 +7,26 @@ export interface FaultTarget {
   container?: Pick<ContainerInfo, 'id' | 'name'>;
 }
 
+/** A fault entry's zod schema: an object whose `kind` is a literal, so the experiment schema can
+ * build its discriminated union from the registry with each kind's own types. */
+export type FaultSpecSchema = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.core.$ZodShape, z.core.$ZodObjectConfig>;
+
 /**
  * A fault kind. `prepare` reads the state it will need to undo the fault (aliases, whether the
  * container was running) and returns the handle; the workflow records the handle as the intent
  * BEFORE `inject` runs. `revert` must be idempotent: "already reverted" and "already gone" succeed.
  * Handles are plain JSON: they travel through workflow history.
  */
-export interface FaultKind<S extends { kind: string }, H extends Record<string, unknown>> {
-  name: S['kind'];
+export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string, unknown>> {
+  name: z.output<Spec>['kind'];
   /** zod schema for the fault entry (including `kind` and `duration`). */
-  spec: z.ZodType<S>;
+  spec: Spec;
   /** true when the fault needs a container target from the experiment's selector. */
   needsContainer: boolean;
   /** Short human text for Temporal activity summaries, e.g. "pause api-2 for 30s". */
-  describe(spec: S, target: FaultTarget): string;
-  prepare(ports: Ports, spec: S, target: FaultTarget): Promise<H>;
-  inject(ports: Ports, spec: S, handle: H): Promise<void>;
+  describe(spec: z.output<Spec>, target: FaultTarget): string;
+  prepare(ports: Ports, spec: z.output<Spec>, target: FaultTarget): Promise<H>;
+  inject(ports: Ports, spec: z.output<Spec>, handle: H): Promise<void>;
   revert(ports: Ports, handle: H): Promise<void>;
   /** Optional lease renewal, called periodically while the fault is active. */
   keepAlive?(ports: Ports, handle: H): Promise<void>;

@@ -6,7 +6,7 @@ import Dockerode from 'dockerode';
 import { createDockerContainerPort, dockerAvailable } from '../activities/adapters/docker.ts';
 import { ensureDemoImage } from '../demo/image.ts';
 import { httpGet } from '../demo/stack.ts';
-import { FaultTargetGone } from '../experiments/errors.ts';
+import { FaultTargetGone } from '../errors.ts';
 
 const docker = new Dockerode();
 const port = createDockerContainerPort(docker);

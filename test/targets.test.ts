@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../faults/ports.ts';
 import { checkBlastRadiusStatically, mulberry32, selectTargets } from '../activities/targets.ts';
-import { InvalidInput } from '../experiments/errors.ts';
+import { InvalidInput } from '../errors.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';
 
 function c(

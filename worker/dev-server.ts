@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from './config.ts';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
-import { InfrastructureError } from '../experiments/errors.ts';
+import { InfrastructureError } from '../errors.ts';
 
 export function temporalBinary(): string {
   const local = path.join(PROJECT_ROOT, '.tools', 'bin', 'temporal');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProxyPort } from '../faults/ports.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
-import { FaultTargetGone } from '../experiments/errors.ts';
+import { ProxyNotConfigured } from '../errors.ts';
 import { STATE_DIR } from './config.ts';
 
 export function proxyEndpoint(env: NodeJS.ProcessEnv = process.env): { url: string; token?: string } | undefined {
@@ -38,7 +38,7 @@ export function createProxyPort(): ProxyPort {
 
 function unconfigured(): ProxyPort {
   const missing = async (): Promise<never> => {
-    throw new FaultTargetGone(
+    throw new ProxyNotConfigured(
       'no fault proxy configured: set FAULTLINE_PROXY_URL (and FAULTLINE_PROXY_TOKEN) or run `faultline demo up`',
     );
   };

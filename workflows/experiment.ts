@@ -19,7 +19,7 @@ import {
 import type { Activities } from '../activities/index.ts';
 import type { AbortRecord, FaultRecord, Journal, Phase, Verdict } from '../experiments/journal.ts';
 import type { FaultEntry } from '../experiments/schema.ts';
-import { durationMs, formatMs } from '../experiments/duration.ts';
+import { durationMs, formatMs } from '../faults/duration.ts';
 import { ACTIVITY_SLACK_MS, INJECT_ACTIVITY_MS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
 import { abortExperimentUpdate, journalQuery, type RunInput } from './definitions.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from './search-attributes.ts';

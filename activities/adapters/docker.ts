@@ -3,7 +3,7 @@
 // success, a missing container is FaultTargetGone, an unreachable daemon is InfrastructureError.
 import Dockerode from 'dockerode';
 import type { ContainerInfo, ContainerPort } from '../../faults/ports.ts';
-import { FaultTargetGone, InfrastructureError } from '../../experiments/errors.ts';
+import { FaultTargetGone, InfrastructureError } from '../../errors.ts';
 
 const STATES: readonly ContainerInfo['state'][] = [
   'created',

@@ -2,7 +2,7 @@
 // Only this file (and the worker that constructs it) knows the proxy speaks HTTP.
 import { request } from 'undici';
 import type { ProxyPort, ToxicSpec } from '../../faults/ports.ts';
-import { FaultTargetGone, InfrastructureError } from '../../experiments/errors.ts';
+import { FaultTargetGone, InfrastructureError, ProxyRejected } from '../../errors.ts';
 
 export class ProxyApiError extends Error {
   override name = 'ProxyApiError';
@@ -55,7 +55,7 @@ export class ProxyClient implements ProxyPort {
   private fail(what: string, r: { status: number; json: unknown }): never {
     const msg = (r.json as { error?: string } | undefined)?.error ?? JSON.stringify(r.json);
     if (r.status === 404 && /proxy not found/.test(msg)) throw new FaultTargetGone(`${what}: ${msg}`);
-    if (r.status === 400) throw new FaultTargetGone(`${what}: the proxy rejected it: ${msg}`);
+    if (r.status === 400) throw new ProxyRejected(`${what}: the proxy rejected it: ${msg}`);
     throw new ProxyApiError(`${what}: HTTP ${r.status}: ${msg}`, r.status);
   }
 

@@ -1,7 +1,7 @@
 // `faultline proxy [--config FILE] [--host H] [--port P]`: run the fault proxy in the foreground until
 // SIGINT or SIGTERM. Config files use Toxiproxy's populate format (a JSON array of proxies).
 import { startProxyServer } from '../../proxy/server.ts';
-import { InvalidInput } from '../../experiments/errors.ts';
+import { InvalidInput } from '../../errors.ts';
 
 export async function proxyCommand(opts: {
   config?: string;

@@ -1,6 +1,6 @@
 // faultline run FILE [--wait] [--json]: validate, start the workflow, optionally follow it live.
 import { parseExperimentFile } from '../../experiments/parse.ts';
-import { InvalidInput } from '../../experiments/errors.ts';
+import { InvalidInput } from '../../errors.ts';
 import { exitCodeFor, type Journal } from '../../experiments/journal.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../client.ts';
 import { ensureTemporal } from '../embedded.ts';

@@ -1,6 +1,6 @@
 // faultline status ID, abort ID --reason, revert --all, history.
 import { exitCodeFor } from '../../experiments/journal.ts';
-import { InvalidInput } from '../../experiments/errors.ts';
+import { InvalidInput } from '../../errors.ts';
 import { abortExperiment, connectClient, getStatus, history, revertAll, workflowUrlFor } from '../client.ts';
 import { historyTable, progressLine, summary } from '../render.ts';
 import type { Io } from '../io.ts';

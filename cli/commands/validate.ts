@@ -1,6 +1,6 @@
 // faultline validate FILE...: exit 0 when every file is valid, 2 with one line per problem.
 import { parseExperimentFile } from '../../experiments/parse.ts';
-import { formatProblem, type Problem } from '../../experiments/errors.ts';
+import { formatProblem, type Problem } from '../../errors.ts';
 import type { Io } from '../io.ts';
 
 export async function validateCommand(files: string[], opts: { json?: boolean }, io: Io): Promise<number> {

@@ -1,0 +1,64 @@
+// Faultline's error classes, importable by every layer (pure: imports nothing). Library code throws these;
+// activities decide retries by `retryable` (instanceof FaultlineError, never by name); only the CLI entry
+// point (cli/main.ts) turns them into messages and exit codes via `exitCode`.
+
+/** Base class: whether retrying the failed step can help, and the exit code the CLI reports. */
+export abstract class FaultlineError extends Error {
+  abstract readonly retryable: boolean;
+  readonly exitCode: number = 3;
+}
+
+export interface Problem {
+  file: string;
+  line: number;
+  column: number;
+  path: string; // dotted field path, e.g. "method.0.duration"
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.column} ${p.path || '(root)'}: ${p.message}`;
+}
+
+/** The experiment file, CLI argument or request is wrong. Exit code 2. */
+export class InvalidInput extends FaultlineError {
+  override name = 'InvalidInput';
+  readonly retryable = false;
+  override readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly problems: Problem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** A fault's target vanished (container removed, proxy route unknown, network detached): retrying cannot help. */
+export class FaultTargetGone extends FaultlineError {
+  override name = 'FaultTargetGone';
+  readonly retryable = false;
+}
+
+/** The fault proxy refused a rule's attributes (HTTP 400): the same request would be refused again. */
+export class ProxyRejected extends FaultlineError {
+  override name = 'ProxyRejected';
+  readonly retryable = false;
+}
+
+/** A proxy.* or http.* fault ran on a worker that knows no fault proxy (FAULTLINE_PROXY_URL, demo state). */
+export class ProxyNotConfigured extends FaultlineError {
+  override name = 'ProxyNotConfigured';
+  readonly retryable = false;
+}
+
+/** An unknown fault kind reached the runner (schema drift between client and worker). */
+export class UnknownFaultKind extends FaultlineError {
+  override name = 'UnknownFaultKind';
+  readonly retryable = false;
+}
+
+/** Cannot reach Temporal, Docker or the proxy: worth retrying. Exit code 3. */
+export class InfrastructureError extends FaultlineError {
+  override name = 'InfrastructureError';
+  readonly retryable = true;
+}

@@ -1,16 +1,34 @@
 import { defineConfig } from 'vitest/config';
 
-// Forks, not threads: Temporal's bundled workflows crash inside worker threads.
-// Files run one at a time: they share one Temporal dev server and one Docker daemon, and the
-// machine has two cores.
+// Two projects. `unit`: every `*.unit.test.ts` file (under test/ or proxy/), pure code that needs neither
+// Docker nor Temporal; no global setup; `npm run test:unit` runs its files in parallel. `e2e`: every other
+// `*.test.ts`, against the real Temporal dev server (started once by test/global-setup.ts), the real Docker
+// daemon and the real proxy. `npm test` runs both. Forks, not threads (Temporal's bundled workflows crash
+// inside worker threads); e2e files run one at a time: they share one dev server and one Docker daemon on
+// two cores.
+const UNIT = '**/*.unit.test.ts';
+
 export default defineConfig({
   test: {
     pool: 'forks',
-    fileParallelism: false,
-    globalSetup: ['test/global-setup.ts'],
+    fileParallelism: false, // per run, not per project (vitest 3.2); `npm run test:unit` turns it back on
     testTimeout: 180_000,
     hookTimeout: 240_000,
-    include: ['test/**/*.test.ts', 'proxy/**/*.test.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: [`test/${UNIT}`, `proxy/${UNIT}`], testTimeout: 30_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts', 'proxy/**/*.test.ts'],
+          exclude: [UNIT],
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,108 @@
+// The experiment language, pure: every example is valid, every fixture (named after the rule it breaks) is
+// rejected with file:line:col and field, defaults apply, and the committed JSON Schema matches the zod schema.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseExperiment, parseExperimentFile } from '../experiments/parse.ts';
+import { JSON_SCHEMA_TEXT } from '../experiments/json-schema.ts';
+import { PROJECT_ROOT } from '../worker/config.ts';
+
+const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'invalid');
+const EXAMPLES = path.join(PROJECT_ROOT, 'experiments', 'examples');
+
+const expected: Record<string, { line: number; column: number; path: string; message: RegExp }> = {
+  'yaml-syntax.yaml': { line: 8, column: 25, path: '', message: /YAML syntax/ },
+  'unknown-field.yaml': { line: 8, column: 7, path: 'hypothesis.probes.0.retries', message: /unknown field "retries"/ },
+  'unknown-fault-kind.yaml': {
+    line: 10,
+    column: 11,
+    path: 'method.0.kind',
+    message: /unknown fault kind "container.explode"; known kinds: .*container.pause/,
+  },
+  'missing-duration.yaml': { line: 10, column: 5, path: 'method.0.duration', message: /required field is missing/ },
+  'negative-duration.yaml': { line: 11, column: 15, path: 'method.0.duration', message: /must not be negative/ },
+  'blast-radius-max-targets.yaml': {
+    line: 11,
+    column: 10,
+    path: 'targets.count',
+    message: /selects 3 containers but blastRadius.maxTargets is 2/,
+  },
+  'blast-radius-mode-all.yaml': { line: 10, column: 9, path: 'targets.mode', message: /maxPercent is 50/ },
+  'container-faults-need-targets.yaml': { line: 1, column: 1, path: 'targets', message: /needs target containers/ },
+  'bad-url.json': { line: 6, column: 49, path: 'hypothesis.probes.0.url', message: /http:\/\/ or https:\/\// },
+};
+
+describe('experiment files', () => {
+  it('every example experiment is valid', async () => {
+    const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const f of files) {
+      const r = await parseExperimentFile(path.join(EXAMPLES, f));
+      expect(r.ok ? [] : r.problems, f).toEqual([]);
+    }
+  });
+
+  it('there is a fixture for every expectation and an expectation for every fixture', () => {
+    expect(readdirSync(FIX).sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  for (const [file, want] of Object.entries(expected)) {
+    it(`rejects ${file} with its file, line, column and field`, async () => {
+      const r = await parseExperimentFile(path.join(FIX, file));
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      const p = r.problems[0]!;
+      expect(p.file).toBe(path.join(FIX, file));
+      expect({ line: p.line, column: p.column, path: p.path }).toEqual({
+        line: want.line,
+        column: want.column,
+        path: want.path,
+      });
+      expect(p.message).toMatch(want.message);
+    });
+  }
+
+  it('reports every problem of a file, not just the first', () => {
+    const r = parseExperiment(
+      'title: ""\nhypothesis: { statement: s, probes: [] }\nmethod: []\nextra: 1\n',
+      'many.yaml',
+    );
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems.map((p) => p.path).sort()).toEqual(['extra', 'hypothesis.probes', 'method', 'title']);
+  });
+
+  it('applies defaults a reader can rely on', () => {
+    const r = parseExperiment(
+      'title: t\nhypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }\ntargets: { names: [a] }\nmethod: [ { kind: container.kill, duration: 1s } ]\n',
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.experiment.blastRadius).toEqual({ maxTargets: 1, maxPercent: 100 });
+    expect(r.experiment.targets?.mode).toBe('one');
+    expect(r.experiment.method[0]).toMatchObject({ kind: 'container.kill', signal: 'SIGKILL' });
+    expect(r.experiment.hypothesis.probes[0]).toMatchObject({
+      method: 'GET',
+      expectStatus: 200,
+      timeout: '2s',
+      tolerance: { maxErrorRate: 0 },
+    });
+  });
+
+  it('the committed JSON Schema is in sync with the zod schema (npm run schema regenerates it)', () => {
+    const committed = readFileSync(path.join(PROJECT_ROOT, 'experiments', 'experiment.schema.json'), 'utf8');
+    expect(committed).toBe(JSON_SCHEMA_TEXT());
+    const schema = JSON.parse(committed) as {
+      properties: { method: { items: { oneOf: { properties: { kind: { const: string } } }[] } } };
+    };
+    const kinds = schema.properties.method.items.oneOf.map((o) => o.properties.kind.const);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'container.kill',
+        'container.stop',
+        'container.restart',
+        'container.pause',
+        'network.partition',
+      ]),
+    );
+  });
+});

@@ -7,7 +7,7 @@ import type { ContainerInfo } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { Experiment, FaultEntry } from '../experiments/schema.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
-import { InvalidInput, UnknownFaultKind } from '../experiments/errors.ts';
+import { InvalidInput, UnknownFaultKind } from '../errors.ts';
 import { selectTargets, type Selection } from './targets.ts';
 
 export interface FaultPlan {
@@ -19,7 +19,7 @@ export interface FaultPlan {
 
 /** Proxy routes a fault entry names (its `proxy` field), in order, without repeats. */
 export function faultRoutes(f: FaultEntry): string[] {
-  const p = f.proxy;
+  const p = 'proxy' in f ? f.proxy : undefined;
   const list =
     typeof p === 'string' ? [p] : Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : [];
   return [...new Set(list)];

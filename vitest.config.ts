@@ -1,12 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects. `unit`: every `*.unit.test.ts` file (under test/ or proxy/), pure code that needs neither
-// Docker nor Temporal; no global setup; `npm run test:unit` runs its files in parallel. `e2e`: every other
-// `*.test.ts`, against the real Temporal dev server (started once by test/global-setup.ts), the real Docker
-// daemon and the real proxy. `npm test` runs both. Forks, not threads (Temporal's bundled workflows crash
-// inside worker threads); e2e files run one at a time: they share one dev server and one Docker daemon on
-// two cores.
-const UNIT = '**/*.unit.test.ts';
+// Two projects. `unit`: every test file in a `unit/` folder (test/unit/, proxy/test/unit/), pure code that
+// needs neither Docker nor Temporal; no global setup; `npm run test:unit` runs its files in parallel.
+// `e2e`: every other `*.test.ts`, against the real Temporal dev server (started once by
+// test/global-setup.ts), the real Docker daemon and the real proxy. `npm test` runs both. Forks, not threads
+// (Temporal's bundled workflows crash inside worker threads); e2e files run one at a time: they share one
+// dev server and one Docker daemon on two cores.
+const UNIT = ['test/unit/**/*.test.ts', 'proxy/test/unit/**/*.test.ts'];
 
 export default defineConfig({
   test: {
@@ -18,14 +18,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: [`test/${UNIT}`, `proxy/${UNIT}`], testTimeout: 30_000 },
+        test: { name: 'unit', include: UNIT, testTimeout: 30_000 },
       },
       {
         extends: true,
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts', 'proxy/**/*.test.ts'],
-          exclude: [UNIT],
+          exclude: UNIT,
           globalSetup: ['test/global-setup.ts'],
         },
       },

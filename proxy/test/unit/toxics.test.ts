@@ -1,9 +1,9 @@
 // Every toxic driven in memory: a manual clock and a recording context, no sockets.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { useClock } from '../clock.ts';
-import { toxicType, toxicTypes } from '../toxics/registry.ts';
-import type { Stage } from '../toxic.ts';
-import { ManualClock, recorder, type Recorded } from './support.ts';
+import { useClock } from '../../clock.ts';
+import { toxicType, toxicTypes } from '../../toxics/registry.ts';
+import type { Stage } from '../../toxic.ts';
+import { ManualClock, recorder, type Recorded } from '../support.ts';
 
 let clock: ManualClock;
 let restore: () => void;

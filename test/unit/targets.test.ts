@@ -1,9 +1,9 @@
 // Target selection is pure: table-driven tests over a synthetic fleet, no Docker.
 import { describe, expect, it } from 'vitest';
-import type { ContainerInfo } from '../faults/ports.ts';
-import { checkBlastRadiusStatically, mulberry32, selectTargets } from '../activities/targets.ts';
-import { InvalidInput } from '../errors.ts';
-import type { BlastRadius, Targets } from '../experiments/schema.ts';
+import type { ContainerInfo } from '../../faults/ports.ts';
+import { checkBlastRadiusStatically, mulberry32, selectTargets } from '../../activities/targets.ts';
+import { InvalidInput } from '../../errors.ts';
+import type { BlastRadius, Targets } from '../../experiments/schema.ts';
 
 function c(
   name: string,

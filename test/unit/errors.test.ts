@@ -10,10 +10,10 @@ import {
   ProxyNotConfigured,
   ProxyRejected,
   UnknownFaultKind,
-} from '../errors.ts';
-import { createActivities } from '../activities/index.ts';
-import type { ContainerPort, Ports, ProxyPort } from '../faults/ports.ts';
-import { faultSchema } from '../experiments/schema.ts';
+} from '../../errors.ts';
+import { createActivities } from '../../activities/index.ts';
+import type { ContainerPort, Ports, ProxyPort } from '../../faults/ports.ts';
+import { faultSchema } from '../../experiments/schema.ts';
 
 describe('error classes', () => {
   const table = [

@@ -1,8 +1,8 @@
 // The limits module is the one source of the proxy's bounds: each toxic's schema accepts exactly the
 // limit and refuses one past it, and the HTTP matching rules refuse what could never match.
 import { describe, expect, it } from 'vitest';
-import * as L from '../limits.ts';
-import { toxicType } from '../toxics/registry.ts';
+import * as L from '../../limits.ts';
+import { toxicType } from '../../toxics/registry.ts';
 
 function accepts(type: string, attrs: Record<string, unknown>): boolean {
   const t = toxicType(type);

@@ -1,10 +1,10 @@
 // Planning is pure: the experiment, the fleet and the proxy's routes in, fault records out. No Docker, no
 // Temporal, no proxy: in-memory data only.
 import { describe, expect, it } from 'vitest';
-import { planFaults } from '../activities/plan.ts';
-import { parseExperiment } from '../experiments/parse.ts';
-import type { Experiment } from '../experiments/schema.ts';
-import type { ContainerInfo } from '../faults/ports.ts';
+import { planFaults } from '../../activities/plan.ts';
+import { parseExperiment } from '../../experiments/parse.ts';
+import type { Experiment } from '../../experiments/schema.ts';
+import type { ContainerInfo } from '../../faults/ports.ts';
 
 const probe = `hypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }`;
 function exp(body: string): Experiment {

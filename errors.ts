@@ -62,3 +62,9 @@ export class InfrastructureError extends FaultlineError {
   override name = 'InfrastructureError';
   readonly retryable = true;
 }
+
+/** A metrics query the server rejects, or whose answer is not the one series the probe needs: retrying cannot help. */
+export class MetricQueryError extends FaultlineError {
+  override name = 'MetricQueryError';
+  readonly retryable = false;
+}

@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import { durationMs } from '../faults/duration.ts';
 import type { HttpProbe, Probe } from '../experiments/schema.ts';
 import type { ProbeSample } from '../experiments/journal.ts';
+import { runPrometheusProbe } from './prometheus-probe.ts';
 
 const DEFAULT_REQUESTS = 20;
 const agents = new Map<string, Agent>();
@@ -27,7 +28,7 @@ export async function closeProbeAgents(): Promise<void> {
 }
 
 export async function runProbe(p: Probe, signal?: AbortSignal): Promise<ProbeSample> {
-  return runHttpProbe(p, signal);
+  return p.type === 'prometheus' ? runPrometheusProbe(p, signal) : runHttpProbe(p, signal);
 }
 
 async function runHttpProbe(p: HttpProbe, signal?: AbortSignal): Promise<ProbeSample> {
@@ -104,7 +105,7 @@ async function runHttpProbe(p: HttpProbe, signal?: AbortSignal): Promise<ProbeSa
 
 /** The tolerance check, pure. An empty list means the sample holds. */
 export function judge(
-  p: Probe,
+  p: HttpProbe,
   s: Pick<ProbeSample, 'requests' | 'errorRate' | 'p50Ms' | 'p95Ms' | 'p99Ms'>,
 ): string[] {
   const t = p.tolerance;

@@ -1,9 +1,12 @@
-// The demo target: one dependency-free Node program with two roles chosen by env ROLE.
+// The demo target: one Node program with two roles chosen by env ROLE.
 //   backend: GET / -> 200 {"backend": NAME}; GET /health -> 200.
 //   front:   GET / -> forwards to BACKENDS (host:port,...) round robin with a per-try timeout, trying the
 //            next backend on error or timeout; 502/504 JSON when all fail. GET /health never calls out.
-// Bundled into the demo image as /app/app.mjs (see ./image.ts).
+//   both:    GET /metrics -> Prometheus metrics (prom-client): requests to / by status code and a latency
+//            histogram, labelled with the role and the replica name.
+// Bundled with its one dependency into the demo image as /app/app.mjs (see ./image.ts).
 import http from 'node:http';
+import { Counter, Histogram, Registry } from 'prom-client';
 
 const role = process.env.ROLE ?? 'backend';
 const port = Number(process.env.PORT ?? 8080);
@@ -17,6 +20,21 @@ const backends = (process.env.BACKENDS ?? '')
     const i = hp.lastIndexOf(':');
     return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)), label: hp };
   });
+
+const registry = new Registry();
+registry.setDefaultLabels({ role, name }); // not 'instance': Prometheus sets that per target
+const requests = new Counter({
+  name: 'demo_http_requests_total',
+  help: 'Requests to / by status code.',
+  labelNames: ['code'],
+  registers: [registry],
+});
+const latency = new Histogram({
+  name: 'demo_http_request_duration_seconds',
+  help: 'Time to answer a request to /, in seconds.',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 5_000 });
 
@@ -88,7 +106,22 @@ async function forward(res: http.ServerResponse): Promise<void> {
 const server = http.createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/health') return json(res, 200, { ok: true, role, name });
+  if (path === '/metrics') {
+    registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+      (e: unknown) => json(res, 500, { error: String(e) }),
+    );
+    return;
+  }
   if (path !== '/') return json(res, 404, { error: 'not found' });
+  const stop = latency.startTimer();
+  res.on('finish', () => {
+    stop();
+    requests.inc({ code: String(res.statusCode) });
+  });
   if (role === 'front') {
     forward(res).catch((e: unknown) => json(res, 500, { error: String(e) }));
     return;

@@ -35,6 +35,8 @@ export interface ProbeSample {
   p95Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Query-form Prometheus probes: the gauge's value. */
+  value?: number;
   /** Why the sample failed its tolerance, when it did. */
   violations: string[];
   /** A few distinct error messages or unexpected statuses. */

@@ -163,14 +163,85 @@ const requestsOrDuration: Rule = {
       ] as const
     ).flatMap(([section, probes]) =>
       probes.flatMap((p, i) =>
-        p.requests !== undefined && p.duration !== undefined
+        p.type === 'http' && p.requests !== undefined && p.duration !== undefined
           ? [{ path: [section, 'probes', i, 'duration'], message: 'give requests or duration, not both' }]
           : [],
       ),
     ),
 };
 
+/** Both the probe's events and the judge's metrics: exactly one of bad and good. */
+function eventsForm(ev: { bad?: string; good?: string }, path: (string | number)[]): Violation[] {
+  if (ev.bad !== undefined && ev.good !== undefined)
+    return [{ path: [...path, 'good'], message: 'give bad or good, not both' }];
+  if (ev.bad === undefined && ev.good === undefined)
+    return [{ path, message: 'give bad (bad-event counter) or good (good-event counter) next to total' }];
+  return [];
+}
+
+const prometheusProbeForm: Rule = {
+  name: 'prometheus-probe-form',
+  check: (e) =>
+    (
+      [
+        ['hypothesis', e.hypothesis.probes],
+        ['guard', e.guard?.probes ?? []],
+      ] as const
+    ).flatMap(([section, probes]) =>
+      probes.flatMap((p, i): Violation[] => {
+        if (p.type !== 'prometheus') return [];
+        const at = [section, 'probes', i];
+        if (p.events && p.query !== undefined)
+          return [{ path: [...at, 'query'], message: 'give events or query, not both' }];
+        if (!p.events && p.query === undefined)
+          return [{ path: at, message: 'give events (total and bad or good counters) or query (a gauge)' }];
+        if (p.events) {
+          const extra = (['min', 'max'] as const).find((k) => p[k] !== undefined);
+          if (extra)
+            return [{ path: [...at, extra], message: `${extra} is for the query form; events use maxBadRate` }];
+          return eventsForm(p.events, [...at, 'events']);
+        }
+        if (p.maxBadRate !== undefined)
+          return [
+            { path: [...at, 'maxBadRate'], message: 'maxBadRate is for the events form; query uses min and max' },
+          ];
+        if (p.min !== undefined && p.max !== undefined && p.min > p.max)
+          return [{ path: [...at, 'min'], message: `min ${p.min} is above max ${p.max}` }];
+        return [];
+      }),
+    ),
+};
+
+const judgeForm: Rule = {
+  name: 'judge-form',
+  check: (e) => {
+    const j = e.judge;
+    if (!j) return [];
+    const out: Violation[] = [];
+    const seen = new Set<string>();
+    j.metrics.forEach((m, i) => {
+      out.push(...eventsForm(m.events, ['judge', 'metrics', i, 'events']));
+      if (seen.has(m.name))
+        out.push({ path: ['judge', 'metrics', i, 'name'], message: `duplicate metric "${m.name}"` });
+      seen.add(m.name);
+    });
+    if (j.thresholds.marginal > j.thresholds.pass)
+      out.push({ path: ['judge', 'thresholds', 'marginal'], message: 'marginal must not be above pass' });
+    const window = Math.max(...e.method.map((f) => durationMs(f.duration)));
+    const iv = durationMs(j.interval);
+    if (iv < 100) out.push({ path: ['judge', 'interval'], message: 'must be at least 100ms' });
+    else if (iv > window)
+      out.push({
+        path: ['judge', 'interval'],
+        message: `interval ${j.interval} is longer than the fault window; the judge would never tick`,
+      });
+    return out;
+  },
+};
+
 export const rules: Rule[] = [
+  prometheusProbeForm,
+  judgeForm,
   containerFaultsNeedTargets,
   selectorPresent,
   modeNeedsValue,

@@ -37,7 +37,96 @@ export const httpProbeSchema = z
   })
   .describe('HTTP probe: error rate and p50/p95/p99 latency, measured with an HDR histogram.');
 
-export const probeSchema = z.discriminatedUnion('type', [httpProbeSchema]);
+const promql = z.string().min(1).describe('A PromQL expression.');
+
+export const eventsSchema = z
+  .strictObject({
+    total: promql.describe('PromQL for the raw total event counter (one series; no rate() or increase()).'),
+    bad: promql.optional().describe('PromQL for the raw bad-event counter (give bad or good).'),
+    good: promql.optional().describe('PromQL for the raw good-event counter (give bad or good).'),
+  })
+  .describe('Two raw counters read at each tick and differenced; counter resets are handled.');
+
+export const prometheusProbeSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    type: z.literal('prometheus'),
+    url: z
+      .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
+      .optional()
+      .describe('The Prometheus server; default PROMETHEUS_URL, else http://127.0.0.1:9090.'),
+    events: eventsSchema.optional(),
+    query: promql.optional().describe('A gauge: one series, checked against min and max.'),
+    min: z.number().optional().describe('Query form: lowest allowed value.'),
+    max: z.number().optional().describe('Query form: highest allowed value.'),
+    maxBadRate: z.number().min(0).max(1).optional().describe('Events form: highest allowed bad-event share, 0..1.'),
+    window: durationSchema.default('5s').describe('Events form: how long one sample counts events.'),
+    noData: z
+      .enum(['fail', 'pass'])
+      .default('fail')
+      .describe('An empty result (or no event in the window): fail the sample, or let it pass.'),
+  })
+  .describe('Prometheus probe: events (total and bad or good counters, differenced) or a query (a gauge).');
+
+export const probeSchema = z.discriminatedUnion('type', [httpProbeSchema, prometheusProbeSchema]);
+
+export const judgedMetricSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    url: z
+      .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
+      .optional()
+      .describe('The Prometheus server; default PROMETHEUS_URL, else http://127.0.0.1:9090.'),
+    events: eventsSchema,
+    direction: z
+      .enum(['increase', 'decrease', 'either'])
+      .default('increase')
+      .describe('Which change fails: a higher bad-event rate (increase), a lower one (decrease), or both.'),
+    allowedIncrease: z
+      .number()
+      .gt(1)
+      .default(2)
+      .describe('How many times the baseline bound the rate may reach (decrease: the complement rate).'),
+    maxRate: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe('A fixed null rate: used instead of the baseline when no baseline is measured, else a cap.'),
+    criticalIncrease: z
+      .number()
+      .gt(1)
+      .optional()
+      .describe('A tick whose own rate passes baseline bound x this aborts at once (not anytime-valid).'),
+    minEvents: z.number().int().min(1).default(20).describe('Fewest events in a tick for criticalIncrease.'),
+    group: z.string().min(1).optional().describe('Metric group (Kayenta); default: the metric name.'),
+    critical: z.boolean().default(false).describe('A failing critical metric fails the whole run (score 0).'),
+  })
+  .describe('A metric the judge watches during the fault window, tested with an anytime-valid e-process.');
+
+export const judgeSchema = z
+  .strictObject({
+    alpha: z
+      .number()
+      .gt(0)
+      .max(0.5)
+      .default(0.05)
+      .describe('Chance of ever aborting a healthy run, over all metrics (abort at E >= m / alpha).'),
+    interval: durationSchema.default('1s').describe('Time between judge ticks (counter reads).'),
+    baseline: z
+      .strictObject({
+        window: durationSchema.default('10s').describe('Measured during steady state before the faults.'),
+        confidence: z.number().gt(0).lt(1).default(0.95).describe('Level of the one-sided upper bound.'),
+      })
+      .default({ window: '10s', confidence: 0.95 }),
+    metrics: z.array(judgedMetricSchema).min(1),
+    groups: z.record(z.string(), z.number().min(0)).optional().describe('Group weights (Kayenta); default equal.'),
+    thresholds: z
+      .strictObject({ pass: z.number().min(0).max(100).default(95), marginal: z.number().min(0).max(100).default(75) })
+      .default({ pass: 95, marginal: 75 })
+      .describe('Score thresholds of the final verdict: pass, marginal, else fail.'),
+  })
+  .describe('The judged guard: baselines, an anytime-valid sequential test per metric, a scored verdict.');
 
 /** Every fault entry, one member per registered kind (the registry's spec tuple keeps each kind's type). */
 export const faultSchema = z.discriminatedUnion('kind', faultSpecs);
@@ -83,6 +172,7 @@ export const experimentSchema = z
     targets: targetsSchema.optional(),
     method: z.array(faultSchema).min(1).describe('Faults injected together; each is reverted after its duration.'),
     guard: guardSchema.optional(),
+    judge: judgeSchema.optional(),
     blastRadius: blastRadiusSchema.default({ maxTargets: 1, maxPercent: 100 }),
     afterCheck: z
       .strictObject({
@@ -98,6 +188,9 @@ export type Experiment = z.infer<typeof experimentSchema>;
 export type ExperimentInput = z.input<typeof experimentSchema>;
 export type Probe = z.infer<typeof probeSchema>;
 export type HttpProbe = z.infer<typeof httpProbeSchema>;
+export type PrometheusProbe = z.infer<typeof prometheusProbeSchema>;
+export type Judge = z.infer<typeof judgeSchema>;
+export type JudgedMetric = z.infer<typeof judgedMetricSchema>;
 export type Fault = z.infer<typeof faultSchema>;
 export type Targets = z.infer<typeof targetsSchema>;
 export type Guard = z.infer<typeof guardSchema>;

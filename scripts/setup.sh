@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian machine, run as root from anywhere: Docker daemon, Temporal CLI,
-# npm dependencies. Each step is skipped when what it provides is already there.
+# npm dependencies, Prometheus (scraping the demo), Chromium (renders reports in tests). Each step is skipped when what it provides is already there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,6 +85,77 @@ else
   npm ci --no-audit --no-fund >"$STATE/npm-ci.log" 2>&1 || die "npm ci failed, see $STATE/npm-ci.log"
   echo "$LOCK_SUM" >"$STAMP"
   say "npm: installed"
+fi
+
+# --- Prometheus (the judge's metrics) ----------------------------------------------------------
+# PROMETHEUS_URL points at a user's own server: then nothing is installed or started here.
+PROM_DIR="$STATE/prometheus"
+PROM_ADDR="127.0.0.1:9090"
+prom_answers() { curl -fsS -m 2 "${1}/-/ready" >/dev/null 2>&1; }
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq >>"$STATE/apt.log" 2>&1 || die "apt-get update failed, see $STATE/apt.log"
+  as_root apt-get install -y -qq --no-install-recommends "$@" >>"$STATE/apt.log" 2>&1 \
+    || die "apt-get install $* failed, see $STATE/apt.log"
+}
+if [ -n "${PROMETHEUS_URL:-}" ]; then
+  prom_answers "$PROMETHEUS_URL" && say "prometheus: $PROMETHEUS_URL answers (PROMETHEUS_URL)" \
+    || say "prometheus: warning: PROMETHEUS_URL=$PROMETHEUS_URL does not answer"
+elif prom_answers "http://$PROM_ADDR"; then
+  say "prometheus: http://$PROM_ADDR answers"
+else
+  command -v curl >/dev/null 2>&1 || apt_install curl ca-certificates
+  if ! command -v prometheus >/dev/null 2>&1; then
+    say "prometheus: installing Debian's prometheus (apt-get)"
+    apt_install prometheus
+  fi
+  mkdir -p "$PROM_DIR/data"
+  # The demo's front and backends, found through Docker's API by their faultline.demo label (so a restarted
+  # replica with a new address is followed), scraped every second: the guard ticks that often.
+  cat >"$PROM_DIR/prometheus.yml" <<'YAML'
+global:
+  scrape_interval: 15s
+scrape_configs:
+  - job_name: faultline-demo
+    scrape_interval: 1s
+    scrape_timeout: 900ms
+    docker_sd_configs:
+      - host: unix:///var/run/docker.sock
+        refresh_interval: 2s
+        port: 8080
+        filters:
+          - name: label
+            values: [faultline.demo]
+    relabel_configs:
+      - source_labels: [__meta_docker_container_label_faultline_role]
+        regex: front|backend
+        action: keep
+      - source_labels: [__meta_docker_container_label_faultline_demo]
+        target_label: demo
+      - source_labels: [__meta_docker_container_name]
+        regex: /(.*)
+        target_label: container
+YAML
+  say "prometheus: starting on http://$PROM_ADDR (log: .state/prometheus/prometheus.log)"
+  as_root setsid nohup prometheus --config.file="$PROM_DIR/prometheus.yml" --storage.tsdb.path="$PROM_DIR/data" \
+    --storage.tsdb.retention.time=2d --web.listen-address="$PROM_ADDR" >"$PROM_DIR/prometheus.log" 2>&1 </dev/null &
+  PROM_PID=$!
+  for _ in $(seq 1 60); do
+    prom_answers "http://$PROM_ADDR" && break
+    kill -0 "$PROM_PID" 2>/dev/null || die "prometheus exited at start; last lines of .state/prometheus/prometheus.log:
+$(tail -n 15 "$PROM_DIR/prometheus.log" 2>/dev/null)"
+    sleep 0.5
+  done
+  prom_answers "http://$PROM_ADDR" || die "prometheus did not answer within 30 s, see .state/prometheus/prometheus.log"
+  say "prometheus: answers"
+fi
+
+# --- Chromium (headless, for the report test; never downloaded by a tool, always Debian's) -----------
+if command -v chromium >/dev/null 2>&1; then
+  say "chromium: $(command -v chromium) present"
+else
+  say "chromium: installing Debian's chromium (apt-get)"
+  apt_install chromium
 fi
 
 say "ready"

@@ -7,6 +7,7 @@ import { classify, score } from '../../judge/classify.ts';
 import { addSample, createSeries } from '../../judge/series.ts';
 import { mannWhitneyGreater } from '../../judge/mann-whitney.ts';
 import { binomial, rng } from '../../judge/simulate.ts';
+import { counterDelta } from '../../judge/counters.ts';
 
 /** The formula of the issue, computed directly (only safe for small n). */
 function directE(n: number, x: number, p0: number): number {
@@ -178,5 +179,29 @@ describe('Mann-Whitney (fixed horizon)', () => {
       ),
     ).toBeLessThan(0.001);
     expect(mannWhitneyGreater([], a)).toBe(1);
+  });
+});
+
+describe('counter differencing', () => {
+  it('differences, and treats a counter that went down as restarted from zero', () => {
+    expect(counterDelta({ total: 100, part: 5, partIs: 'bad' }, { total: 150, part: 9, partIs: 'bad' })).toEqual({
+      events: 50,
+      bad: 4,
+      reset: false,
+    });
+    expect(counterDelta({ total: 100, part: 95, partIs: 'good' }, { total: 150, part: 140, partIs: 'good' })).toEqual({
+      events: 50,
+      bad: 5,
+      reset: false,
+    });
+    expect(counterDelta({ total: 1000, part: 10, partIs: 'bad' }, { total: 30, part: 1, partIs: 'bad' })).toEqual({
+      events: 30,
+      bad: 1,
+      reset: true,
+    });
+    // a good counter read a moment later than its total never makes bad negative
+    expect(counterDelta({ total: 10, part: 10, partIs: 'good' }, { total: 20, part: 21, partIs: 'good' }).bad).toBe(0);
+    // a bad counter running ahead never makes bad exceed events
+    expect(counterDelta({ total: 10, part: 0, partIs: 'bad' }, { total: 12, part: 3, partIs: 'bad' }).bad).toBe(2);
   });
 });

@@ -13,9 +13,9 @@ import { parseExperiment } from '../experiments/parse.ts';
 import { durationMs } from '../faults/duration.ts';
 import Dockerode from 'dockerode';
 import { connectClient, getStatus, startExperiment, waitForResult } from '../cli/client.ts';
-import { freePort, startDevServer, type DevServer } from '../worker/dev-server.ts';
+import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import { createWorker } from '../worker/worker.ts';
-import { PROJECT_ROOT } from '../worker/config.ts';
+import { PROJECT_ROOT } from '../config.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const INTERVALS = ['250ms', '1s'];

@@ -15,8 +15,8 @@ import Dockerode from 'dockerode';
 import { demoDown, demoUp } from '../demo/index.ts';
 import { parseExperiment } from '../experiments/parse.ts';
 import { abortExperiment, connectClient, getStatus, startExperiment, waitForResult } from '../cli/client.ts';
-import { freePort, startDevServer, type DevServer } from '../worker/dev-server.ts';
-import { PROJECT_ROOT } from '../worker/config.ts';
+import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
+import { PROJECT_ROOT } from '../config.ts';
 
 const docker = new Dockerode();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

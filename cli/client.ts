@@ -5,7 +5,7 @@ import proto from '@temporalio/proto';
 import type { Experiment } from '../experiments/schema.ts';
 import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts';
 import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../workflows/definitions.ts';
-import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../worker/config.ts';
+import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../config.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, SEARCH_ATTRIBUTES, VERDICT_KEY } from '../workflows/search-attributes.ts';
 import { InfrastructureError, InvalidInput } from '../errors.ts';
 

@@ -2,8 +2,8 @@
 // and left running for later commands (the UI link must keep working). Not used with TEMPORAL_ADDRESS.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { EMBEDDED_PORT, EMBEDDED_UI_PORT, STATE_DIR, temporalTarget, type TemporalTarget } from '../worker/config.ts';
-import { portOpen, startDevServer } from '../worker/dev-server.ts';
+import { EMBEDDED_PORT, EMBEDDED_UI_PORT, STATE_DIR, temporalTarget, type TemporalTarget } from '../config.ts';
+import { portOpen, startDevServer } from './dev-server.ts';
 
 const pidFile = () => path.join(STATE_DIR, 'temporal.pid');
 

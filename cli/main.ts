@@ -10,8 +10,14 @@ const cmd = {
   validate: () => import('./commands/validate.ts'),
   run: () => import('./commands/run.ts'),
   status: () => import('./commands/status.ts'),
-  demo: () => import('./commands/demo.ts'),
+  abort: () => import('./commands/abort.ts'),
+  revert: () => import('./commands/revert.ts'),
+  history: () => import('./commands/history.ts'),
+  worker: () => import('./commands/worker.ts'),
   dev: () => import('./commands/dev.ts'),
+  quickstart: () => import('./commands/quickstart.ts'),
+  server: () => import('./commands/server.ts'),
+  demo: () => import('./commands/demo.ts'),
   proxy: () => import('./commands/proxy.ts'),
 };
 
@@ -69,7 +75,7 @@ program
   .option('--who <name>')
   .option('--json')
   .action((id: string, o: { reason: string; who?: string; json?: boolean }) =>
-    set(cmd.status().then((m) => m.abortCommand(id, o, io))),
+    set(cmd.abort().then((m) => m.abortCommand(id, o, io))),
   );
 
 program
@@ -80,7 +86,7 @@ program
   .option('--who <name>')
   .option('--json')
   .action((o: { all?: boolean; reason?: string; who?: string; json?: boolean }) =>
-    set(cmd.status().then((m) => m.revertAllCommand(o, io))),
+    set(cmd.revert().then((m) => m.revertAllCommand(o, io))),
   );
 
 program
@@ -88,13 +94,13 @@ program
   .description('past and running experiments from Temporal visibility')
   .option('--json')
   .addOption(new Option('--limit <n>', 'how many rows').argParser(positiveInt).default(20))
-  .action((o: { json?: boolean; limit?: number }) => set(cmd.status().then((m) => m.historyCommand(o, io))));
+  .action((o: { json?: boolean; limit?: number }) => set(cmd.history().then((m) => m.historyCommand(o, io))));
 
 program
   .command('worker')
   .description('run a worker')
   .option('--task-queue <queue>')
-  .action((o: { taskQueue?: string }) => set(cmd.dev().then((m) => m.workerCommand(o, io))));
+  .action((o: { taskQueue?: string }) => set(cmd.worker().then((m) => m.workerCommand(o, io))));
 
 program
   .command('dev')
@@ -113,14 +119,14 @@ program
   .command('server')
   .description('the embedded Temporal dev server: start | stop')
   .argument('<action>')
-  .action((a: string) => set(cmd.dev().then((m) => m.serverCommand(a, io))));
+  .action((a: string) => set(cmd.server().then((m) => m.serverCommand(a, io))));
 
 program
   .command('quickstart')
   .description('the main job: embedded server, demo target, worker and an example experiment')
   .option('--file <file>', 'experiment to run instead of the kill-one-backend example')
   .option('--json')
-  .action((o: { file?: string; json?: boolean }) => set(cmd.dev().then((m) => m.quickstartCommand(o, io))));
+  .action((o: { file?: string; json?: boolean }) => set(cmd.quickstart().then((m) => m.quickstartCommand(o, io))));
 
 program
   .command('proxy')

@@ -7,7 +7,7 @@ import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import type { Ports } from '../faults/ports.ts';
 import { faultSchema, type FaultEntry } from '../experiments/schema.ts';
 import { docker, dockerEvents, uniqueId } from './helpers.ts';
-import { freePort } from '../worker/dev-server.ts';
+import { freePort } from '../cli/dev-server.ts';
 
 let stack: DemoStack;
 const ports = { containers: createDockerContainerPort() } as Ports;

@@ -23,8 +23,8 @@ import {
   uniqueId,
   workerProcess,
 } from './helpers.ts';
-import { freePort, startDevServer } from '../worker/dev-server.ts';
-import { PROJECT_ROOT } from '../worker/config.ts';
+import { freePort, startDevServer } from '../cli/dev-server.ts';
+import { PROJECT_ROOT } from '../config.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../worker/config.ts';
+import { PROJECT_ROOT } from '../config.ts';
 import { connectClient, type FaultlineClient } from '../cli/client.ts';
 
 const EXAMPLES = path.join(PROJECT_ROOT, 'experiments', 'examples');

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
-import { freePort, startDevServer } from '../worker/dev-server.ts';
+import { freePort, startDevServer } from '../cli/dev-server.ts';
 
 export interface ServerFacts {
   address: string;

@@ -9,7 +9,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { parseExperiment } from '../experiments/parse.ts';
 import type { Experiment } from '../experiments/schema.ts';
 import { createWorker, WORKFLOWS_PATH } from '../worker/worker.ts';
-import { PROJECT_ROOT, temporalTarget } from '../worker/config.ts';
+import { PROJECT_ROOT, temporalTarget } from '../config.ts';
 import type { ServerFacts } from './global-setup.ts';
 
 export const docker = new Dockerode();

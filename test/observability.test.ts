@@ -10,8 +10,8 @@ import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { connectClient, history, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from '../workflows/search-attributes.ts';
 import { demoExperiment, inProcessWorker, runCli, uniqueId } from './helpers.ts';
-import { freePort } from '../worker/dev-server.ts';
-import { PROJECT_ROOT } from '../worker/config.ts';
+import { freePort } from '../cli/dev-server.ts';
+import { PROJECT_ROOT } from '../config.ts';
 import type { Journal } from '../experiments/journal.ts';
 
 const TQ = uniqueId('obs');

@@ -13,7 +13,7 @@ import type { Ports } from '../faults/ports.ts';
 import { Client, echoServer, sleep } from '../proxy/test/support.ts';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
-import { freePort } from '../worker/dev-server.ts';
+import { freePort } from '../cli/dev-server.ts';
 import { demoExperiment, inProcessWorker, uniqueId } from './helpers.ts';
 
 let srv: ProxyServer;

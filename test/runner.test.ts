@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { containerState, demoExperiment, docker, dockerEvents, inProcessWorker, uniqueId } from './helpers.ts';
-import { freePort } from '../worker/dev-server.ts';
+import { freePort } from '../cli/dev-server.ts';
 
 const TQ = uniqueId('runner');
 let stack: DemoStack;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { ProxyPort } from '../faults/ports.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { ProxyNotConfigured } from '../errors.ts';
-import { STATE_DIR } from './config.ts';
+import { STATE_DIR } from '../config.ts';
 
 export function proxyEndpoint(env: NodeJS.ProcessEnv = process.env): { url: string; token?: string } | undefined {
   if (env.FAULTLINE_PROXY_URL) return { url: env.FAULTLINE_PROXY_URL, token: env.FAULTLINE_PROXY_TOKEN };

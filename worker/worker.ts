@@ -16,7 +16,7 @@ import { createActivities } from '../activities/index.ts';
 import type { Ports } from '../faults/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createProxyPort } from './proxy-port.ts';
-import { DEFAULT_TASK_QUEUE, PROJECT_ROOT, STATE_DIR, temporalTarget, type TemporalTarget } from './config.ts';
+import { DEFAULT_TASK_QUEUE, PROJECT_ROOT, STATE_DIR, temporalTarget, type TemporalTarget } from '../config.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

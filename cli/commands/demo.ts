@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { demoDown, demoUp } from '../../demo/index.ts';
 import { InvalidInput } from '../../errors.ts';
-import { STATE_DIR } from '../../worker/config.ts';
+import { STATE_DIR } from '../../config.ts';
 import type { Io } from '../io.ts';
 
 const stateFile = () => path.join(STATE_DIR, 'demo.json');

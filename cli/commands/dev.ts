@@ -1,27 +1,9 @@
-// faultline worker | dev | quickstart | server stop: the embedded default and the main job.
+// faultline dev: the embedded Temporal server and a worker in the foreground; Ctrl-C stops both.
 import path from 'node:path';
-import { EMBEDDED_PORT, EMBEDDED_UI_PORT, PROJECT_ROOT, STATE_DIR, temporalTarget } from '../../worker/config.ts';
-import { startDevServer, portOpen } from '../../worker/dev-server.ts';
-import { runWorker } from '../../worker/worker.ts';
-import { ensureTemporal, stopEmbeddedTemporal } from '../embedded.ts';
-import { demoCommand } from './demo.ts';
-import { runCommand } from './run.ts';
+import { DEFAULT_TASK_QUEUE, EMBEDDED_PORT, EMBEDDED_UI_PORT, STATE_DIR, temporalTarget } from '../../config.ts';
+import { startDevServer, portOpen } from '../dev-server.ts';
 import type { Io } from '../io.ts';
 
-export async function workerCommand(opts: { taskQueue?: string }, io: Io): Promise<number> {
-  await ensureTemporal();
-  const t = temporalTarget();
-  await runWorker({
-    taskQueue: opts.taskQueue,
-    onReady: () =>
-      io.err(
-        `faultline worker ready on ${t.address} (namespace ${t.namespace}, task queue ${opts.taskQueue ?? 'faultline'}); Ctrl-C to stop`,
-      ),
-  });
-  return 0;
-}
-
-/** Embedded server and a worker in the foreground; Ctrl-C stops both. */
 export async function devCommand(opts: { taskQueue?: string }, io: Io): Promise<number> {
   const t = temporalTarget();
   let stop: (() => Promise<void>) | undefined;
@@ -35,56 +17,13 @@ export async function devCommand(opts: { taskQueue?: string }, io: Io): Promise<
     stop = () => server.stop();
   }
   io.out(
-    `Temporal: ${t.address} (namespace ${t.namespace})${t.uiUrl ? `\nTemporal UI: ${t.uiUrl}` : ''}\nWorker: task queue ${opts.taskQueue ?? 'faultline'}; Ctrl-C to stop`,
+    `Temporal: ${t.address} (namespace ${t.namespace})${t.uiUrl ? `\nTemporal UI: ${t.uiUrl}` : ''}\nWorker: task queue ${opts.taskQueue ?? DEFAULT_TASK_QUEUE}; Ctrl-C to stop`,
   );
   try {
+    const { runWorker } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
     await runWorker({ taskQueue: opts.taskQueue });
   } finally {
     await stop?.();
   }
   return 0;
-}
-
-/** The main job on the embedded default: server, demo target, worker, one example experiment. */
-export async function quickstartCommand(opts: { file?: string; json?: boolean }, io: Io): Promise<number> {
-  const { started } = await ensureTemporal();
-  const t = temporalTarget();
-  if (!opts.json)
-    io.out(`Temporal ${started ? 'started' : 'running'} at ${t.address}${t.uiUrl ? ` · UI ${t.uiUrl}` : ''}`);
-  await demoCommand('up', { json: false }, opts.json ? { ...io, out: () => undefined } : io);
-  const file =
-    opts.file ??
-    path.relative(process.cwd(), path.join(PROJECT_ROOT, 'experiments', 'examples', 'kill-one-backend.yaml'));
-  const code = await runCommand(
-    file,
-    { wait: true, json: opts.json, worker: true, taskQueue: `faultline-quickstart-${process.pid}` },
-    io,
-  );
-  if (!opts.json) {
-    io.out(`\nThe Temporal dev server keeps running for the UI link (stop it with: faultline server stop).`);
-    io.out(`Try next: faultline run experiments/examples/pause-all-backends.yaml --wait --worker`);
-  }
-  return code;
-}
-
-export async function serverCommand(action: string, io: Io): Promise<number> {
-  if (action === 'start') {
-    const { started } = await ensureTemporal();
-    io.out(
-      started
-        ? `started Temporal at ${temporalTarget().address}`
-        : `Temporal already answers at ${temporalTarget().address}`,
-    );
-    return 0;
-  }
-  if (action === 'stop') {
-    io.out(
-      (await stopEmbeddedTemporal())
-        ? 'stopped the embedded Temporal server'
-        : 'no embedded Temporal server was started by faultline',
-    );
-    return 0;
-  }
-  io.err(`server takes "start" or "stop", not "${action}"`);
-  return 2;
 }

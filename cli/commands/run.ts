@@ -2,11 +2,9 @@
 import { parseExperimentFile } from '../../experiments/parse.ts';
 import { InvalidInput } from '../../errors.ts';
 import { exitCodeFor, type Journal } from '../../experiments/journal.ts';
-import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../client.ts';
-import { ensureTemporal } from '../embedded.ts';
+import type { FaultlineClient } from '../client.ts';
 import { progressLine, summary } from '../render.ts';
 import type { Io } from '../io.ts';
-import { runWorker } from '../../worker/worker.ts';
 
 export interface RunOptions {
   wait?: boolean;
@@ -19,12 +17,22 @@ export interface RunOptions {
 export async function runCommand(file: string, opts: RunOptions, io: Io): Promise<number> {
   const parsed = await parseExperimentFile(file);
   if (!parsed.ok) throw new InvalidInput(`${file} is not a valid experiment`, parsed.problems);
+  // Temporal's client (gRPC, protobufs) and the worker load only for a valid file: a bad file costs what
+  // `validate` costs.
+  const [{ connectClient, startExperiment }, { ensureTemporal }] = await Promise.all([
+    import('../client.ts'),
+    import('../embedded.ts'),
+  ]);
   await ensureTemporal();
   const fc = await connectClient();
   const ac = new AbortController();
   let workerDone: Promise<void> | undefined;
   try {
-    if (opts.worker) workerDone = runWorker({ taskQueue: opts.taskQueue, signal: ac.signal });
+    if (opts.worker) {
+      // Loaded only here: `run` on a bad file, or without --worker, never loads the worker and its bundler.
+      const { runWorker } = await import('../../worker/worker.ts');
+      workerDone = runWorker({ taskQueue: opts.taskQueue, signal: ac.signal });
+    }
     const started = await startExperiment(fc, parsed.experiment, { file, taskQueue: opts.taskQueue, who: opts.who });
     if (!opts.wait) {
       if (opts.json) io.out(JSON.stringify(started));
@@ -45,6 +53,7 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
 
 /** Polls status for live progress (phase, time left, last guard sample) until the run closes. */
 export async function follow(fc: FaultlineClient, id: string, io: Io, show: boolean): Promise<Journal> {
+  const { getStatus } = await import('../client.ts');
   let lastPrinted = '';
   let lastAt = 0;
   for (;;) {

@@ -2,7 +2,7 @@
 // auth, and the exact calls the Go and Ruby Toxiproxy clients make.
 import net from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../worker/dev-server.ts';
+import { freePort } from '../../cli/dev-server.ts';
 import { request } from 'undici';
 import { startProxyServer, type ProxyServer } from '../server.ts';
 import { echoServer, sleep } from './support.ts';

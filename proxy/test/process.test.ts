@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../worker/dev-server.ts';
+import { freePort } from '../../cli/dev-server.ts';
 import { build } from 'esbuild';
 import { request } from 'undici';
 import { startProxyServer } from '../server.ts';

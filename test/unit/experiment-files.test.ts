@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseExperiment, parseExperimentFile } from '../../experiments/parse.ts';
 import { JSON_SCHEMA_TEXT } from '../../experiments/json-schema.ts';
-import { PROJECT_ROOT } from '../../worker/config.ts';
+import { PROJECT_ROOT } from '../../config.ts';
 
 const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'invalid');
 const EXAMPLES = path.join(PROJECT_ROOT, 'experiments', 'examples');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConnectionOptions } from '@temporalio/client';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const PROJECT_ROOT = path.dirname(fileURLToPath(import.meta.url));
 export const STATE_DIR = process.env.FAULTLINE_STATE_DIR ?? path.join(PROJECT_ROOT, '.state');
 export const DEFAULT_TASK_QUEUE = process.env.FAULTLINE_TASK_QUEUE ?? 'faultline';
 export const EMBEDDED_PORT = Number(process.env.FAULTLINE_TEMPORAL_PORT ?? 7233);

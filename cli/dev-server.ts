@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PROJECT_ROOT } from './config.ts';
+import { PROJECT_ROOT } from '../config.ts';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 import { InfrastructureError } from '../errors.ts';
 

@@ -8,7 +8,7 @@ import { readCounters, runPrometheusProbe } from '../activities/prometheus-probe
 import { counterDelta } from '../judge/counters.ts';
 import { prometheusProbeSchema, type PrometheusProbe } from '../experiments/schema.ts';
 import { docker, uniqueId } from './helpers.ts';
-import { freePort } from '../worker/dev-server.ts';
+import { freePort } from '../cli/dev-server.ts';
 
 let stack: DemoStack;
 let stopLoad: () => Promise<void>;

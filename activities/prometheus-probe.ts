@@ -8,12 +8,15 @@ import type { ProbeSample } from '../experiments/journal.ts';
 import { counterDelta, type CounterReading } from '../judge/counters.ts';
 import { prometheusFor, type MetricsPort, type MetricSeries } from './adapters/prometheus.ts';
 
+const who = (name: string) => (name.includes(' ') ? name : `probe ${name}`);
+
 function labelsText(s: MetricSeries): string {
   const l = Object.entries(s.labels).map(([k, v]) => `${k}="${v}"`);
   return `{${l.join(',')}}`;
 }
 
-/** One value, or null when the expression answered nothing; several series are an error. */
+/** One value, or null when the expression answered nothing; several series are an error. `probe` names the
+ * probe or judged metric in every message ("probe front-ok", or a bare name that becomes "probe NAME"). */
 export async function readOne(
   port: MetricsPort,
   probe: string,
@@ -25,12 +28,12 @@ export async function readOne(
   try {
     series = await port.instant(expr, atMs);
   } catch (e) {
-    (e as Error).message = `probe ${probe}: ${field}: ${(e as Error).message}`;
+    (e as Error).message = `${who(probe)}: ${field}: ${(e as Error).message}`;
     throw e;
   }
   if (series.length > 1)
     throw new MetricQueryError(
-      `probe ${probe}: ${field} ${JSON.stringify(expr)} returned ${series.length} series (${series
+      `${who(probe)}: ${field} ${JSON.stringify(expr)} returned ${series.length} series (${series
         .slice(0, 3)
         .map(labelsText)
         .join(', ')}${series.length > 3 ? ', ...' : ''}); it must return exactly one: aggregate it, e.g. sum(...)`,

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { logThreshold, startE, updateE } from '../judge/eprocess.ts';
 import { mannWhitneyGreater } from '../judge/mann-whitney.ts';
 import { binomial, rng } from '../judge/simulate.ts';
-import { PROJECT_ROOT } from '../worker/config.ts';
+import { PROJECT_ROOT } from '../config.ts';
 
 const ALPHA = 0.05;
 const BASE = 0.01; // baseline error rate

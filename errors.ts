@@ -10,14 +10,17 @@ export abstract class FaultlineError extends Error {
 
 export interface Problem {
   file: string;
-  line: number;
-  column: number;
+  /** 1-based; absent when the problem is the file itself (missing, a directory, too large). */
+  line?: number;
+  column?: number;
   path: string; // dotted field path, e.g. "method.0.duration"
   message: string;
 }
 
+/** `FILE:LINE:COL field.path: message`, or `FILE: message` for a problem with the file itself. */
 export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.column} ${p.path || '(root)'}: ${p.message}`;
+  if (p.line === undefined) return `${p.file}: ${p.message}`;
+  return `${p.file}:${p.line}:${p.column ?? 1} ${p.path || '(root)'}: ${p.message}`;
 }
 
 /** The experiment file, CLI argument or request is wrong. Exit code 2. */

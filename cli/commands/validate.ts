@@ -1,5 +1,6 @@
-// faultline validate FILE...: exit 0 when every file is valid, 2 with one line per problem.
-import { parseExperimentFile } from '../../experiments/parse.ts';
+// faultline validate FILE...: exit 0 when every file is valid, 2 with one line per problem. Every file's
+// result is reported: a file that cannot be read is one problem among the others, never an exit 3.
+import { parseExperimentFile, safe } from '../../experiments/parse.ts';
 import { formatProblem, type Problem } from '../../errors.ts';
 import type { Io } from '../io.ts';
 
@@ -14,7 +15,7 @@ export async function validateCommand(files: string[], opts: { json?: boolean },
   if (opts.json) io.out(JSON.stringify({ valid, problems }, null, 2));
   else {
     for (const p of problems) io.err(formatProblem(p));
-    for (const f of valid) io.out(`${f}: valid`);
+    for (const f of valid) io.out(`${safe(f)}: valid`);
   }
   return problems.length ? 2 : 0;
 }

@@ -19,7 +19,12 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'method.0.kind',
     message: /unknown fault kind "container.explode"; known kinds: .*container.pause/,
   },
-  'missing-duration.yaml': { line: 10, column: 5, path: 'method.0.duration', message: /required field "duration" is missing/ },
+  'missing-duration.yaml': {
+    line: 10,
+    column: 5,
+    path: 'method.0.duration',
+    message: /required field "duration" is missing/,
+  },
   'negative-duration.yaml': { line: 11, column: 15, path: 'method.0.duration', message: /must not be negative/ },
   'blast-radius-max-targets.yaml': {
     line: 11,

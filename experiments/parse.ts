@@ -159,7 +159,8 @@ export async function parseExperimentFile(file: string): Promise<ParseResult> {
   return parseExperiment(text, file);
 }
 
-function openError(e: unknown): string {
+/** What an open() failure means for the person who named the file. */
+export function openError(e: unknown): string {
   switch ((e as NodeJS.ErrnoException).code) {
     case 'ENOENT':
       return 'no such file';

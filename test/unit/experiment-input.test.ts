@@ -182,8 +182,6 @@ describe('file-level problems say what is wrong with the file (FILE: message, no
   it('with several files on the command line, every file is reported: valid ones, FIFOs, missing ones (exit 2)', () => {
     writeFileSync(file('ok.yaml'), VALID);
     writeFileSync(file('typo.yaml'), VALID.replace('title: t', 'title: *t'));
-    writeFileSync(file('unreadable.yaml'), VALID);
-    chmodSync(file('unreadable.yaml'), 0);
     spawnSync('mkfifo', [file('pipe.yaml')]);
     const r = cli('validate', 'ok.yaml', 'pipe.yaml', 'typo.yaml', 'missing.yaml', 'ok.yaml');
     expect(r.status, r.stderr).toBe(2);
@@ -193,5 +191,30 @@ describe('file-level problems say what is wrong with the file (FILE: message, no
       'typo.yaml:1:8 (root): alias *t refers to no anchor: define &t before using it',
       'missing.yaml: no such file',
     ]);
+  });
+
+  it('a file without read permission says so (run as an unprivileged user: root reads anything)', () => {
+    writeFileSync(file('unreadable.yaml'), VALID);
+    chmodSync(file('unreadable.yaml'), 0);
+    chmodSync(dir, 0o755);
+    const bin = path.join(PROJECT_ROOT, 'bin', 'faultline.mjs');
+    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    // A clean clone under a private directory cannot be run by nobody: then check the mapping itself.
+    const reachable =
+      spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(bin)})`], nobody).status === 0;
+    if (!reachable) {
+      expect(openError(Object.assign(new Error('EACCES'), { code: 'EACCES' }))).toBe(
+        'permission denied: the file cannot be read',
+      );
+      return;
+    }
+    const r = spawnSync(process.execPath, [bin, 'validate', 'unreadable.yaml'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+      ...nobody,
+    });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim()).toBe('unreadable.yaml: permission denied: the file cannot be read');
   });
 });

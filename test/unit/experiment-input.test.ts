@@ -11,6 +11,7 @@ import {
   MAX_DEPTH,
   MAX_FILE_BYTES,
   MAX_PROBLEMS,
+  openError,
   parseExperiment,
   parseExperimentFile,
 } from '../../experiments/parse.ts';

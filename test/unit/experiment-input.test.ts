@@ -16,7 +16,7 @@ import {
   parseExperimentFile,
 } from '../../experiments/parse.ts';
 import { formatProblem, type Problem } from '../../errors.ts';
-import { PROJECT_ROOT } from '../../worker/config.ts';
+import { PROJECT_ROOT } from '../../config.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fl-input-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../proxy/bundle.ts';
 import * as hdr from 'hdr-histogram-js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -308,6 +309,7 @@ async function main(): Promise<void> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    banner: ESM_REQUIRE_BANNER,
     outfile: bundle,
     logLevel: 'error',
   });

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import { build } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../proxy/bundle.ts';
 
 export const DEMO_REPO = 'faultline-demo';
 /** Where node lives inside the image; the host's copy is whichever binary runs this code (nvm, /usr/bin, ...). */
@@ -32,10 +33,7 @@ async function bundle(entry: string): Promise<Buffer> {
     target: 'node20',
     write: false,
     logLevel: 'silent',
-    // CommonJS dependencies call require(); give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __faultlineCreateRequire } from 'node:module'; const require = __faultlineCreateRequire(import.meta.url);",
-    },
+    banner: ESM_REQUIRE_BANNER,
   });
   const out = r.outputFiles[0];
   if (!out) throw new Error(`esbuild produced nothing for ${entry}`);

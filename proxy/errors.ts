@@ -30,8 +30,16 @@ export const ErrToxicAlreadyExists = new ApiError('toxic already exists', 409);
 export const ErrToxicNotFound = new ApiError('toxic not found', 404);
 
 // Faultline's additions.
-export const ErrListenInUse = new ApiError('listen address already in use', 409);
+// A listen address in use is Toxiproxy's 500 with Go's text ("listen tcp 127.0.0.1:3310: bind: address
+// already in use"): clients map 409 to "proxy exists", so the status stays Toxiproxy's (proxy.ts).
 export const ErrListenFailed = new ApiError('cannot listen', 400);
+export const ErrListenOffLoopback = new ApiError('listen address is not loopback and the admin API has no token', 403);
+export const ErrLoop = new ApiError('would loop into this proxy server', 400);
+export const ErrLimit = new ApiError('limit reached', 409);
+export const ErrMalformedRequest = new ApiError('malformed HTTP request', 400);
+export const ErrMissingHost = new ApiError('missing required Host header', 400);
+export const ErrHeadersTooLarge = new ApiError('request header fields too large', 431);
+export const ErrRequestTimeout = new ApiError('request timeout', 408);
 export const ErrInvalidValue = new ApiError('invalid value', 400);
 export const ErrUnauthorized = new ApiError('missing or invalid bearer token', 401);
 export const ErrBrowser = new ApiError('User agent not allowed', 403);

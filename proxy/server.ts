@@ -5,7 +5,9 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { ProxyCollection } from './proxy-collection.ts';
 import { createApi } from './api.ts';
-import { formatAddress, isLoopback } from './addr.ts';
+import type { AddressInfo } from 'node:net';
+import { formatAddress, isLoopbackAddress, reaches, resolveHost } from './addr.ts';
+import { MAX_HEADER_BYTES } from './limits.ts';
 
 export interface ProxyServerOptions {
   host?: string;
@@ -34,11 +36,17 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8474;
   const log = opts.log ?? (() => undefined);
-  if (!isLoopback(host) && !opts.token)
+  // Every spelling of the host is resolved as the socket layer will ("0", "[::]", "127.1", names).
+  const hostAddrs = await resolveHost(host);
+  if (!hostAddrs) throw new ProxyConfigError(`cannot listen on ${host}: the host name does not resolve`);
+  if (!opts.token && hostAddrs.some((a) => !isLoopbackAddress(a)))
     throw new ProxyConfigError(
       `refusing to serve the admin API on ${host} without a token (set --token or FAULTLINE_PROXY_TOKEN)`,
     );
-  const proxies = new ProxyCollection(log);
+  const bindAt = hostAddrs[0] as string;
+  const proxies = new ProxyCollection({ log, allowOffLoopback: Boolean(opts.token) });
+  // Known before populating, so no configured proxy may send to the admin API.
+  if (port !== 0) proxies.adminEndpoints = [{ address: bindAt, port }];
   if (opts.config) {
     let parsed: unknown;
     try {
@@ -53,11 +61,24 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
     }
     log(`populated ${made.length} proxies from ${opts.config}`);
   }
-  const server = http.createServer({ keepAliveTimeout: 60_000 }, createApi(proxies, { token: opts.token, log }));
+  const api = createApi(proxies, { token: opts.token, log });
+  const server = http.createServer(
+    {
+      keepAliveTimeout: 60_000,
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // Answered by the API as JSON instead of Node's bare 400.
+      requireHostHeader: false,
+      // Toxiproxy's server gives a request 15 s to arrive.
+      headersTimeout: 15_000,
+      requestTimeout: 15_000,
+    },
+    api.handler,
+  );
+  api.attach(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port }, () => {
+      server.listen({ host: bindAt, port }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -68,8 +89,17 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
       `cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  server.on('clientError', (_err, socket) => socket.destroy());
-  const address = formatAddress(server.address());
+  const bound = server.address() as AddressInfo;
+  proxies.adminEndpoints = [{ address: bound.address, port: bound.port }];
+  const looping = proxies
+    .list()
+    .find((p) => p.current.upstreamEndpoints.some((u) => reaches(u, proxies.adminEndpoints[0]!)));
+  if (looping) {
+    proxies.close();
+    server.close();
+    throw new ProxyConfigError(`proxy ${looping.name} sends to the admin API itself (${looping.upstream})`);
+  }
+  const address = formatAddress(bound);
   log(`fault proxy admin API on http://${address}`);
   return {
     address,

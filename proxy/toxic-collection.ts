@@ -9,11 +9,12 @@ import {
   ErrInvalidStream,
   ErrInvalidToxicType,
   ErrInvalidValue,
+  ErrLimit,
   ErrToxicAlreadyExists,
   ErrToxicNotFound,
   joinError,
 } from './errors.ts';
-import { MAX_LEASE_MS, MAX_TOXICITY, MIN_LEASE_MS } from './limits.ts';
+import { MAX_LEASE_MS, MAX_NAME_LENGTH, MAX_TOXICITY, MAX_TOXICS_PER_PROXY, MIN_LEASE_MS } from './limits.ts';
 
 export interface Toxic extends ToxicRef {
   /** Epoch ms when the proxy removes it by itself. */
@@ -119,6 +120,10 @@ export class ToxicCollection {
     if (type.streams && !type.streams.includes(stream))
       throw joinError(`${type.type} works on the ${type.streams.join(' or ')} stream only`, ErrInvalidStream);
     if (this.get(name)) throw ErrToxicAlreadyExists;
+    if (name.length > MAX_NAME_LENGTH)
+      throw joinError(`name is longer than ${MAX_NAME_LENGTH} characters`, ErrBadRequestBody);
+    if (this.all().length >= MAX_TOXICS_PER_PROXY)
+      throw joinError(`at most ${MAX_TOXICS_PER_PROXY} toxics on one proxy`, ErrLimit);
     const t: Toxic = {
       name,
       type,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../cli/dev-server.ts';
 import { build } from 'esbuild';
+import { ESM_REQUIRE_BANNER } from '../bundle.ts';
 import { request } from 'undici';
 import { startProxyServer } from '../server.ts';
 import { Client, echoServer } from './support.ts';
@@ -28,6 +29,7 @@ describe('proxy process', () => {
       platform: 'node',
       format: 'esm',
       target: 'node20',
+      banner: ESM_REQUIRE_BANNER,
       outfile: bundle,
       logLevel: 'error',
     });

@@ -102,8 +102,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const text = await readBody(req);
+function parseJson(text: string): unknown {
   if (!text.trim()) throw joinError('EOF', ErrBadRequestBody);
   try {
     return JSON.parse(text) as unknown;
@@ -265,6 +264,9 @@ export function createApi(c: ProxyCollection, opts: { token?: string; log?: (msg
   const inflight = new WeakMap<Duplex, Set<InFlight>>();
 
   const handle = async (req: IncomingMessage, f: InFlight): Promise<Answer> => {
+    // The body first, whatever the answer will be: the connection stays in step for the next request.
+    const text = await readBody(req);
+    if (f.answered) return { status: 400 };
     // HTTP/1.1 requires Host (Go's server refuses without one too, as text; this answer is JSON).
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) throw ErrMissingHost;
     if ((req.headers['user-agent'] ?? '').startsWith('Mozilla/')) throw ErrBrowser;
@@ -281,9 +283,7 @@ export function createApi(c: ProxyCollection, opts: { token?: string; log?: (msg
       } catch {
         throw joinError('malformed path', ErrRouteNotFound);
       }
-      const body = route.json ? await readJson(req) : await readBody(req);
-      if (f.answered) return { status: 400 };
-      return await route.run(params, body);
+      return await route.run(params, route.json ? parseJson(text) : undefined);
     }
     throw ErrRouteNotFound;
   };

@@ -35,6 +35,10 @@ export function parseResponses(buf: Buffer, headRequests = 0): { responses: RawR
       if (i > 0) headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
     }
     const status = Number(m[1]);
+    if (status < 200) {
+      off = end + 4; // 100 Continue and other interim answers precede the real one
+      continue;
+    }
     const noBody = status === 204 || status === 304 || responses.length < headRequests;
     const len = noBody ? 0 : Number(headers['content-length'] ?? 0);
     if (buf.length < end + 4 + len) break;

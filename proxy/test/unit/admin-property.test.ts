@@ -6,9 +6,9 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startProxyServer, type ProxyServer } from '../server.ts';
-import { echoServer } from './support.ts';
-import { AdminModel, adminRequest, clear, step, type FuzzPorts } from './admin-fuzz.ts';
+import { startProxyServer, type ProxyServer } from '../../server.ts';
+import { echoServer } from '../support.ts';
+import { AdminModel, adminRequest, clear, step, type FuzzPorts } from '../admin-fuzz.ts';
 
 let srv: ProxyServer;
 let echo: Awaited<ReturnType<typeof echoServer>>;
@@ -59,7 +59,7 @@ describe('admin API property', () => {
             throw new Error(`${res.outcome}: ${res.problems.join('; ')}\nrequest: ${JSON.stringify(r).slice(0, 600)}`);
         }
       }),
-      { seed, numRuns: 15, endOnFailure: true },
+      { seed, numRuns: 25, endOnFailure: true },
     );
   });
 });

@@ -5,10 +5,10 @@
 import net from 'node:net';
 import os from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startProxyServer, type ProxyServer } from '../server.ts';
-import { MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_PROXIES, MAX_TOXICS_PER_PROXY } from '../limits.ts';
-import { Client, echoServer } from './support.ts';
-import { exchange, rawRequest, type RawResponse } from './raw-http.ts';
+import { startProxyServer, type ProxyServer } from '../../server.ts';
+import { MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_PROXIES, MAX_TOXICS_PER_PROXY } from '../../limits.ts';
+import { Client, echoServer } from '../support.ts';
+import { exchange, rawRequest, type RawResponse } from '../raw-http.ts';
 
 let srv: ProxyServer;
 let adminPort: number;

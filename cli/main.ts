@@ -10,6 +10,7 @@ const cmd = {
   validate: () => import('./commands/validate.ts'),
   run: () => import('./commands/run.ts'),
   status: () => import('./commands/status.ts'),
+  report: () => import('./commands/report.ts'),
   abort: () => import('./commands/abort.ts'),
   revert: () => import('./commands/revert.ts'),
   history: () => import('./commands/history.ts'),
@@ -66,6 +67,16 @@ program
   .argument('<id>')
   .option('--json')
   .action((id: string, o: { json?: boolean }) => set(cmd.status().then((m) => m.statusCommand(id, o, io))));
+
+program
+  .command('report')
+  .description('render a run to one self-contained HTML file (charts inlined), or print its journal as JSON')
+  .argument('<id>')
+  .option('--html <file>', 'where to write the HTML (default .state/reports/ID.html)')
+  .option('--json', 'print the journal as JSON')
+  .action((id: string, o: { html?: string; json?: boolean }) =>
+    set(cmd.report().then((m) => m.reportCommand(id, o, io))),
+  );
 
 program
   .command('abort')

@@ -1,6 +1,8 @@
 // The journal: one plain record per run. The workflow holds it, a query exposes it, it is the
 // workflow's result, and reports and the CLI render it. Pure types and helpers (workflow-safe).
 import type { Experiment } from './schema.ts';
+import type { JudgeReport } from '../judge/guard.ts';
+import type { Series } from '../judge/series.ts';
 
 export const VERDICTS = ['passed', 'refuted', 'aborted', 'not-started', 'failed'] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -91,6 +93,10 @@ export interface Journal {
   reason?: string;
   /** Detection (first failing guard sample) to every fault reverted, in ms. */
   detectToRevertMs?: number;
+  /** The judged guard: baselines, per-metric e-values and bounds, classification, score, series. */
+  judge?: JudgeReport;
+  /** The guard probes over time, per probe (bounded: downsampled buckets). */
+  guardSeries?: Record<string, Series>;
 }
 
 /** Heartbeat details of the guard activity: the CLI reads them for live progress. */

@@ -43,6 +43,8 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
     const journal = await follow(fc, started.workflowId, io, !opts.json);
     if (opts.json) io.out(JSON.stringify(journal, null, 2));
     else io.out(summary(journal, started.url));
+    const { writeReport } = await import('../../report/file.ts');
+    (opts.json ? io.err : io.out)(`report: ${writeReport(journal)}`);
     return exitCodeFor(journal.verdict);
   } finally {
     ac.abort();

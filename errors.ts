@@ -71,3 +71,15 @@ export class MetricQueryError extends FaultlineError {
   override name = 'MetricQueryError';
   readonly retryable = false;
 }
+
+/** An inject returned, but its effect is not observed on the target (e.g. still running after pause): retried. */
+export class FaultNotInEffect extends FaultlineError {
+  override name = 'FaultNotInEffect';
+  readonly retryable = true;
+}
+
+/** A revert returned, but the target is not back in its state from before the experiment: retried. */
+export class RevertIncomplete extends FaultlineError {
+  override name = 'RevertIncomplete';
+  readonly retryable = true;
+}

@@ -22,7 +22,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { parseExperiment } from '../experiments/parse.ts';
-import { durationMs } from '../experiments/duration.ts';
+import { durationMs } from '../faults/duration.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { connectClient, getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { freePort, startDevServer, type DevServer } from '../worker/dev-server.ts';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
-import { containerOf, type ContainerHandle } from './container-common.ts';
+import { containerOf, expectEffect, expectRestored, restoreState, type ContainerHandle } from './container-common.ts';
 
 const spec = z.strictObject({ kind: z.literal('container.pause'), ...faultBase });
 export type ContainerPauseSpec = z.infer<typeof spec>;
@@ -16,11 +16,11 @@ export const containerPause: FaultKind<typeof spec, ContainerHandle> = {
   prepare: async (ports, _s, t) => containerOf(ports, t),
   inject: async (ports, _s, h) => {
     const now = await ports.containers.inspect(h.containerId);
-    if (!now || now.state !== 'running') return; // already paused by a retried inject, or not running
-    await ports.containers.pause(h.containerId);
+    if (now?.state === 'running') await ports.containers.pause(h.containerId); // paused already: a retried inject
+    await expectEffect(ports, h, 'pause', (c) => c.state === 'paused', 'paused');
   },
   revert: async (ports, h) => {
-    const now = await ports.containers.inspect(h.containerId);
-    if (now?.state === 'paused') await ports.containers.unpause(h.containerId);
+    await restoreState(ports, h);
+    await expectRestored(ports, h, 'pause');
   },
 };

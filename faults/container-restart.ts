@@ -2,7 +2,14 @@
 import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import type { FaultKind } from './types.ts';
-import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
+import {
+  containerOf,
+  expectEffect,
+  expectRestored,
+  processEnded,
+  restoreState,
+  type ContainerHandle,
+} from './container-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('container.restart'),
@@ -17,6 +24,22 @@ export const containerRestart: FaultKind<typeof spec, ContainerHandle> = {
   needsContainer: true,
   describe: (s, t) => `restart ${t.container?.name} (grace ${s.gracePeriod}s)`,
   prepare: async (ports, _s, t) => containerOf(ports, t),
-  inject: async (ports, s, h) => ports.containers.restart(h.containerId, s.gracePeriod),
-  revert: async (ports, h) => ensureRunning(ports, h),
+  inject: async (ports, s, h) => {
+    const now = await ports.containers.inspect(h.containerId);
+    // A new start time means a retried inject after the restart happened: never restart twice.
+    if (now && (now.state === 'running' || now.state === 'paused') && !processEnded(h)(now))
+      await ports.containers.restart(h.containerId, s.gracePeriod);
+    await expectEffect(
+      ports,
+      h,
+      'restart',
+      (c) => c.state === 'running' && processEnded(h)(c),
+      'running again',
+      10_000,
+    );
+  },
+  revert: async (ports, h) => {
+    await restoreState(ports, h);
+    await expectRestored(ports, h, 'restart');
+  },
 };

@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
-import { containerOf, ensureRunning, type ContainerHandle } from './container-common.ts';
+import {
+  containerOf,
+  expectEffect,
+  expectRestored,
+  processEnded,
+  restoreState,
+  type ContainerHandle,
+} from './container-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('container.stop'),
@@ -20,8 +27,12 @@ export const containerStop: FaultKind<typeof spec, ContainerHandle> = {
   prepare: async (ports, _s, t) => containerOf(ports, t),
   inject: async (ports, s, h) => {
     const now = await ports.containers.inspect(h.containerId);
-    if (!now || now.state === 'exited' || now.state === 'dead' || now.state === 'created') return;
-    await ports.containers.stop(h.containerId, s.gracePeriod);
+    if (now && (now.state === 'running' || now.state === 'paused') && !processEnded(h)(now))
+      await ports.containers.stop(h.containerId, s.gracePeriod);
+    await expectEffect(ports, h, 'stop', processEnded(h), 'exited');
   },
-  revert: async (ports, h) => ensureRunning(ports, h),
+  revert: async (ports, h) => {
+    await restoreState(ports, h);
+    await expectRestored(ports, h, 'stop');
+  },
 };

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
-import { FaultTargetGone } from '../errors.ts';
+import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 import type { FaultKind } from './types.ts';
 import { containerOf } from './container-common.ts';
 
@@ -35,12 +35,30 @@ export const networkPartition: FaultKind<typeof spec, PartitionHandle> = {
   },
   inject: async (ports, _s, h) => {
     const now = await ports.containers.inspect(h.containerId);
-    if (!now || !(h.network in now.networks)) return; // already disconnected
-    await ports.containers.disconnect(h.network, h.containerId);
+    if (!now) throw new FaultTargetGone(`container ${h.containerName} no longer exists`);
+    if (h.network in now.networks) await ports.containers.disconnect(h.network, h.containerId); // else: a retried inject
+    const after = await ports.containers.inspect(h.containerId);
+    if (after && h.network in after.networks)
+      throw new FaultNotInEffect(`partition of ${h.containerName} has no effect: it is still on network ${h.network}`);
   },
   revert: async (ports, h) => {
     const now = await ports.containers.inspect(h.containerId);
-    if (!now || h.network in now.networks) return;
-    await ports.containers.connect(h.network, h.containerId, h.aliases);
+    if (!now) return; // removed by someone else: nothing left to revert
+    const on = now.networks[h.network];
+    // Back on the network without its aliases (an earlier, half-done revert): reconnect properly.
+    if (on && h.aliases.some((a) => !on.includes(a))) await ports.containers.disconnect(h.network, h.containerId);
+    if (!on || h.aliases.some((a) => !on.includes(a)))
+      await ports.containers.connect(h.network, h.containerId, h.aliases);
+    // Observed, not assumed: back on the network with every alias it had before the experiment.
+    const after = await ports.containers.inspect(h.containerId);
+    if (!after) return;
+    const aliases = after.networks[h.network];
+    if (!aliases)
+      throw new RevertIncomplete(`partition of ${h.containerName} not reverted: it is not on network ${h.network}`);
+    const missing = h.aliases.filter((a) => !aliases.includes(a));
+    if (missing.length)
+      throw new RevertIncomplete(
+        `partition of ${h.containerName} not reverted: on network ${h.network} without the aliases ${missing.join(', ')} it had before`,
+      );
   },
 };

@@ -8,6 +8,8 @@ export interface ContainerInfo {
   state: 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
   /** network name -> aliases on that network (container's own aliases, not the short id) */
   networks: Record<string, string[]>;
+  /** When the main process started (inspect only): a kill or restart shows as a new start time. */
+  startedAt?: string;
 }
 
 export interface ContainerPort {
@@ -45,6 +47,14 @@ export interface ProxyPort {
   renewToxic(proxy: string, toxicName: string, leaseMs: number): Promise<boolean>;
   /** Idempotent enable/disable of a whole proxy (Toxiproxy's "enabled"), with a lease on disabling. */
   setEnabled(proxy: string, enabled: boolean, leaseMs?: number): Promise<void>;
+  /** What is on a proxy now, so a fault can check its effect and its revert; null when there is no such proxy. */
+  inspectProxy(proxy: string): Promise<ProxyState | null>;
+}
+
+export interface ProxyState {
+  enabled: boolean;
+  /** Names of the toxics on the proxy. */
+  toxics: string[];
 }
 
 export interface Ports {

@@ -3,6 +3,7 @@
 // toxics by itself within FAULT_LEASE_MS.
 import { z } from 'zod';
 import type { Ports, ToxicSpec } from './ports.ts';
+import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 
 /** Lease on every rule a fault puts on the proxy; keepAlive renews it every few seconds. */
 export const FAULT_LEASE_MS = 15_000;
@@ -108,6 +109,28 @@ export async function injectProxyFault(ports: Ports, h: ProxyFaultHandle): Promi
     if (h.disable) await ports.proxy.setEnabled(p, false, h.leaseMs);
     for (const t of h.toxics) await ports.proxy.addToxic(p, t, h.leaseMs);
   }
+  // Observed, not assumed: every rule is on its proxy, every route to disable is down.
+  for (const p of h.proxies) {
+    const now = await ports.proxy.inspectProxy(p);
+    if (!now) throw new FaultTargetGone(`fault proxy route ${p} does not exist`);
+    const missing = h.toxics.filter((t) => !now.toxics.includes(t.name)).map((t) => t.name);
+    if (missing.length)
+      throw new FaultNotInEffect(`proxy ${p}: rule ${missing.join(', ')} missing right after the inject`);
+    if (h.disable && now.enabled) throw new FaultNotInEffect(`proxy ${p}: still enabled right after disabling it`);
+  }
+}
+
+/** After a revert: none of the fault's rules is left and every route it disabled is enabled again. */
+async function expectProxyReverted(ports: Ports, h: ProxyFaultHandle): Promise<void> {
+  const problems: string[] = [];
+  for (const p of h.proxies) {
+    const now = await ports.proxy.inspectProxy(p);
+    if (!now) continue; // the route is gone: nothing of ours is left on it
+    const left = h.toxics.filter((t) => now.toxics.includes(t.name)).map((t) => t.name);
+    if (left.length) problems.push(`proxy ${p}: rule ${left.join(', ')} still present`);
+    if (h.disable && !now.enabled) problems.push(`proxy ${p}: still disabled`);
+  }
+  if (problems.length) throw new RevertIncomplete(`not reverted: ${problems.join('; ')}`);
 }
 
 /** Idempotent; tries every rule and reports every failure together. */
@@ -119,6 +142,7 @@ export async function revertProxyFault(ports: Ports, h: ProxyFaultHandle): Promi
   }
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
+  await expectProxyReverted(ports, h);
 }
 
 /** Renews every lease; a rule the proxy lost (restarted, lease lapsed in a pause) is put back. */

@@ -1,10 +1,12 @@
 // Every container fault kind, table-driven through the registry against the real Docker daemon:
-// inject has its effect, revert restores the state before, and a second revert is a no-op.
+// inject has its effect (and checks it), revert brings back the state from before the experiment (and
+// checks it), a second revert and a retried inject are no-ops. A revert or inject whose effect Docker
+// does not show fails with a message saying what differs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { faultKind } from '../faults/registry.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
-import type { Ports } from '../faults/ports.ts';
+import type { ContainerPort, Ports } from '../faults/ports.ts';
 import { faultSchema, type FaultEntry } from '../experiments/schema.ts';
 import { docker, dockerEvents, uniqueId } from './helpers.ts';
 import { freePort } from '../cli/dev-server.ts';
@@ -24,11 +26,16 @@ afterAll(async () => {
   if (stack) await demoDown({ prefix: stack.prefix });
 });
 
-/** injected: Docker's event for the fault (at least once: 20.10 reports one network disconnect twice); reverted: exactly once. */
+/**
+ * injected: Docker's event for the fault (at least once: 20.10 reports one network disconnect twice);
+ * once: that event exactly once even though inject ran twice (a retried inject never applies it again);
+ * reverted: exactly once, though revert ran twice.
+ */
 interface Case {
   spec: Record<string, unknown>;
   during: (name: string) => Promise<void>;
   injected: string;
+  once?: boolean;
   reverted?: string;
 }
 
@@ -40,24 +47,28 @@ const cases: Case[] = [
     spec: { kind: 'container.kill', duration: '1s', signal: 'SIGKILL' },
     during: async (n) => expect(await state(n)).toBe('exited'),
     injected: 'kill',
+    once: true,
     reverted: 'start',
   },
   {
     spec: { kind: 'container.stop', duration: '1s', gracePeriod: 2 },
     during: async (n) => expect(await state(n)).toBe('exited'),
     injected: 'stop',
+    once: true,
     reverted: 'start',
   },
   {
     spec: { kind: 'container.pause', duration: '1s' },
     during: async (n) => expect(await state(n)).toBe('paused'),
     injected: 'pause',
+    once: true,
     reverted: 'unpause',
   },
   {
     spec: { kind: 'container.restart', duration: '1s', gracePeriod: 1 },
     during: async (n) => expect(await state(n)).toBe('running'),
     injected: 'restart',
+    once: true,
   },
   {
     spec: { kind: 'network.partition', duration: '1s', network: 'NETWORK' },
@@ -69,7 +80,7 @@ const cases: Case[] = [
 
 describe('container fault kinds', () => {
   for (const c of cases) {
-    it(`${c.spec.kind as string}: inject has its effect, revert restores, a second revert is a no-op`, async () => {
+    it(`${c.spec.kind as string}: inject has its effect once, revert restores the state before, a second revert is a no-op`, async () => {
       const name = stack.containers.backends[0]!;
       const raw = { ...c.spec, ...(c.spec.network ? { network: stack.network } : {}) };
       const spec = faultSchema.parse(raw) as FaultEntry;
@@ -79,7 +90,10 @@ describe('container fault kinds', () => {
       const since = Date.now();
       const handle = await kind.prepare(ports, spec, { container: { id: info.Id, name } });
       expect(JSON.parse(JSON.stringify(handle))).toEqual(handle); // plain JSON: it travels through history
+      expect(handle.wasState ?? 'running').toBe('running'); // the state to come back to is in the handle
       await kind.inject(ports, spec, handle);
+      await c.during(name);
+      await kind.inject(ports, spec, handle); // retried (worker died before reporting): no second effect
       await c.during(name);
       await kind.revert(ports, handle);
       expect(await state(name)).toBe('running');
@@ -90,15 +104,67 @@ describe('container fault kinds', () => {
       expect(net?.Aliases ?? []).toEqual(
         expect.arrayContaining(aliasesBefore.filter((a: string) => a !== info.Id.slice(0, 12))),
       );
+      expect(Object.keys(await networks(name)).sort()).toEqual(Object.keys(info.NetworkSettings.Networks).sort());
       const evs = (await dockerEvents([info.Id], ['kill', 'stop', 'start', 'pause', 'unpause', 'restart'], since)).map(
         (e) => e.action,
       );
       const netEvents = spec.kind === 'network.partition' ? await networkEvents(stack.network, info.Id, since) : [];
       const seen = [...evs, ...netEvents];
       expect(seen, 'the fault was applied').toContain(c.injected);
+      if (c.once)
+        expect(
+          seen.filter((x) => x === c.injected),
+          seen.join(','),
+        ).toHaveLength(1);
       if (c.reverted) expect(seen.filter((x) => x === c.reverted).length, `${c.reverted} in ${seen.join(',')}`).toBe(1);
     });
   }
+
+  it('an inject whose effect Docker does not show fails, saying so (and is retried by the workflow)', async () => {
+    const name = stack.containers.backends[0]!;
+    const info = await docker.getContainer(name).inspect();
+    const spec = faultSchema.parse({ kind: 'container.pause', duration: '1s' }) as FaultEntry;
+    const kind = faultKind(spec.kind)!;
+    const deaf = lying({ pause: async () => {} }); // the daemon acknowledges but nothing happens
+    const h = await kind.prepare(deaf, spec, { container: { id: info.Id, name } });
+    await expect(kind.inject(deaf, spec, h)).rejects.toMatchObject({
+      name: 'FaultNotInEffect',
+      message: expect.stringMatching(/pause on .* has no effect: the container is running, expected paused/),
+    });
+  });
+
+  it('a revert that finds the container not back fails with what differs, and the retry completes it', async () => {
+    const name = stack.containers.backends[0]!;
+    const info = await docker.getContainer(name).inspect();
+    const spec = faultSchema.parse({ kind: 'container.pause', duration: '1s' }) as FaultEntry;
+    const kind = faultKind(spec.kind)!;
+    const h = await kind.prepare(ports, spec, { container: { id: info.Id, name } });
+    await kind.inject(ports, spec, h);
+    const deaf = lying({ unpause: async () => {} });
+    await expect(kind.revert(deaf, h)).rejects.toMatchObject({
+      name: 'RevertIncomplete',
+      message: expect.stringMatching(/pause on .* not reverted: the container is paused, it was running before/),
+    });
+    await kind.revert(ports, h); // the workflow's retry
+    expect(await state(name)).toBe('running');
+  });
+
+  it('a partition revert that reconnects without the aliases fails, naming them', async () => {
+    const name = stack.containers.backends[0]!;
+    const info = await docker.getContainer(name).inspect();
+    const spec = faultSchema.parse({ kind: 'network.partition', duration: '1s', network: stack.network }) as FaultEntry;
+    const kind = faultKind(spec.kind)!;
+    const h = await kind.prepare(ports, spec, { container: { id: info.Id, name } });
+    expect(h.aliases).toContain('backend');
+    await kind.inject(ports, spec, h);
+    const forgetful = lying({ connect: (net, id) => ports.containers.connect(net, id, []) });
+    await expect(kind.revert(forgetful, h)).rejects.toMatchObject({
+      name: 'RevertIncomplete',
+      message: expect.stringMatching(/without the aliases backend/),
+    });
+    await kind.revert(ports, h); // the retry reconnects it with its aliases
+    expect((await networks(name))[stack.network]?.Aliases).toEqual(expect.arrayContaining(['backend']));
+  });
 
   it('rejects a partition from a network the container is not on, before anything is injected', async () => {
     const spec = faultSchema.parse({
@@ -113,6 +179,11 @@ describe('container fault kinds', () => {
     );
   });
 });
+
+/** The real Docker port with some calls replaced: a daemon that acknowledges but does not act. */
+function lying(over: Partial<ContainerPort>): Ports {
+  return { containers: { ...ports.containers, ...over } } as Ports;
+}
 
 async function networkEvents(network: string, containerId: string, sinceMs: number): Promise<string[]> {
   const stream = (await docker.getEvents({

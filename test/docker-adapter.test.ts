@@ -121,7 +121,7 @@ describe('docker ContainerPort', () => {
     }
   });
 
-  it('inspect maps name, state, labels and aliases (without the short id)', async () => {
+  it('inspect maps name, state, labels, aliases (without the short id) and the start time', async () => {
     const byName = await port.inspect(targetName);
     expect(byName).toEqual({
       id: targetId,
@@ -129,6 +129,7 @@ describe('docker ContainerPort', () => {
       labels: expect.objectContaining(labels),
       state: 'running',
       networks: { [net]: [ALIAS] },
+      startedAt: (await docker.getContainer(targetId).inspect()).State.StartedAt,
     });
     // the daemon itself does list the short id as an alias on 20.10; the adapter must not hand it back
     expect(await port.inspect(targetId)).toEqual(byName);

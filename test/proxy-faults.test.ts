@@ -1,6 +1,6 @@
 // The proxy.* and http.* fault kinds against a real fault proxy, through Faultline's ProxyClient:
 // inject, see the effect through a socket, revert (twice: idempotent), and the lease lapsing when
-// keepAlive stops.
+// keepAlive stops. Every kind checks its own effect and its own revert on the proxy.
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -251,6 +251,68 @@ describe('http.abort and http.delay', () => {
     await delay.kind.revert(ports, delay.h);
     expect(await get('/x', { 'x-synthetic': 'yes' })).toBe('200 ok /x');
     await pool.close();
+  });
+});
+
+describe('every proxy kind checks its effect and its revert', () => {
+  const entries: Record<string, unknown>[] = [
+    { kind: 'proxy.latency', proxy: 'p', latency: '10ms', stream: 'both' },
+    { kind: 'proxy.partition', proxy: 'p' },
+    { kind: 'proxy.partition', proxy: 'p', mode: 'down' },
+    { kind: 'proxy.bandwidth', proxy: 'p', rate: 10 },
+    { kind: 'proxy.reset', proxy: 'p' },
+    { kind: 'http.delay', proxy: 'p', delay: '10ms' },
+    { kind: 'http.abort', proxy: 'p' },
+  ];
+  for (const entry of entries) {
+    it(`${entry.kind as string}${entry.mode ? ` ${entry.mode as string}` : ''}: in effect after inject, the route as before after revert, revert twice is a no-op`, async () => {
+      await route('p', echo.port);
+      const before = await ports.proxy.inspectProxy('p');
+      expect(before).toEqual({ enabled: true, toxics: [] });
+      const { kind, spec, h } = await prepared(entry);
+      await kind.inject(ports, spec, h);
+      const during = await ports.proxy.inspectProxy('p');
+      expect(during?.toxics.sort()).toEqual(h.toxics.map((t) => t.name).sort());
+      expect(during?.enabled).toBe(!h.disable);
+      await kind.revert(ports, h);
+      expect(await ports.proxy.inspectProxy('p')).toEqual(before);
+      await kind.revert(ports, h);
+      expect(await ports.proxy.inspectProxy('p')).toEqual(before);
+    });
+  }
+
+  /** The real client with some calls replaced: a proxy that acknowledges but does not act. */
+  const lying = (over: Partial<Ports['proxy']>): Ports => ({
+    containers: ports.containers,
+    proxy: Object.assign(Object.create(ports.proxy) as Ports['proxy'], over), // the rest: the real client
+  });
+
+  it('an inject whose rule is not on the proxy fails, naming the rule', async () => {
+    await route('p', echo.port);
+    const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: 'p', latency: '10ms' });
+    await expect(kind.inject(lying({ addToxic: async () => {} }), spec, h)).rejects.toMatchObject({
+      name: 'FaultNotInEffect',
+      message: expect.stringContaining(`rule ${h.toxics[0]!.name} missing`),
+    });
+  });
+
+  it('a revert that leaves the rule, or the route down, fails with what differs; the retry completes it', async () => {
+    await route('p', echo.port);
+    const lat = await prepared({ kind: 'proxy.latency', proxy: 'p', latency: '10ms' });
+    await lat.kind.inject(ports, lat.spec, lat.h);
+    await expect(lat.kind.revert(lying({ removeToxic: async () => {} }), lat.h)).rejects.toMatchObject({
+      name: 'RevertIncomplete',
+      message: `not reverted: proxy p: rule ${lat.h.toxics[0]!.name} still present`,
+    });
+    await lat.kind.revert(ports, lat.h);
+    const down = await prepared({ kind: 'proxy.partition', proxy: 'p', mode: 'down' });
+    await down.kind.inject(ports, down.spec, down.h);
+    await expect(down.kind.revert(lying({ setEnabled: async () => {} }), down.h)).rejects.toMatchObject({
+      name: 'RevertIncomplete',
+      message: 'not reverted: proxy p: still disabled',
+    });
+    await down.kind.revert(ports, down.h);
+    expect(await ports.proxy.inspectProxy('p')).toEqual({ enabled: true, toxics: [] });
   });
 });
 

@@ -33,6 +33,7 @@ export function createProxyPort(): ProxyPort {
     removeToxic: (...a) => client().removeToxic(...a),
     renewToxic: (...a) => client().renewToxic(...a),
     setEnabled: (...a) => client().setEnabled(...a),
+    inspectProxy: (...a) => client().inspectProxy(...a),
   };
 }
 
@@ -42,5 +43,12 @@ function unconfigured(): ProxyPort {
       'no fault proxy configured: set FAULTLINE_PROXY_URL (and FAULTLINE_PROXY_TOKEN) or run `faultline demo up`',
     );
   };
-  return { listProxies: missing, addToxic: missing, removeToxic: missing, renewToxic: missing, setEnabled: missing };
+  return {
+    listProxies: missing,
+    addToxic: missing,
+    removeToxic: missing,
+    renewToxic: missing,
+    setEnabled: missing,
+    inspectProxy: missing,
+  };
 }

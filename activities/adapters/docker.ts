@@ -55,6 +55,7 @@ function fromInspect(i: Dockerode.ContainerInspectInfo): ContainerInfo {
     labels: i.Config?.Labels ?? {},
     state: toState(i.State?.Status),
     networks: toNetworks(i.Id, i.NetworkSettings?.Networks as Record<string, { Aliases?: string[] | null }>),
+    startedAt: i.State?.StartedAt,
   };
 }
 

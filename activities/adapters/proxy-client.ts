@@ -1,7 +1,7 @@
 // ProxyPort over the fault proxy's admin API (Toxiproxy-compatible, plus lease_ms), with undici.
 // Only this file (and the worker that constructs it) knows the proxy speaks HTTP.
 import { request } from 'undici';
-import type { ProxyPort, ToxicSpec } from '../../faults/ports.ts';
+import type { ProxyPort, ProxyState, ToxicSpec } from '../../faults/ports.ts';
 import { FaultTargetGone, InfrastructureError, ProxyRejected } from '../../errors.ts';
 
 export class ProxyApiError extends Error {
@@ -101,5 +101,13 @@ export class ProxyClient implements ProxyPort {
     if (r.status === 200) return;
     if (r.status === 404 && enabled) return; // reverting on a proxy that is gone: nothing to undo
     this.fail(`${enabled ? 'enable' : 'disable'} proxy ${proxy}`, r);
+  }
+
+  async inspectProxy(proxy: string): Promise<ProxyState | null> {
+    const r = await this.call('GET', `/proxies/${encodeURIComponent(proxy)}`);
+    if (r.status === 404) return null;
+    if (r.status !== 200) this.fail(`inspect proxy ${proxy}`, r);
+    const p = r.json as { enabled: boolean; toxics?: { name: string }[] };
+    return { enabled: p.enabled, toxics: (p.toxics ?? []).map((t) => t.name) };
   }
 }

@@ -25,8 +25,8 @@ import { parseExperiment } from '../experiments/parse.ts';
 import { durationMs } from '../faults/duration.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { connectClient, getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
-import { freePort, startDevServer, type DevServer } from '../worker/dev-server.ts';
-import { PROJECT_ROOT } from '../worker/config.ts';
+import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
+import { PROJECT_ROOT } from '../config.ts';
 import { killProcess, workerProcess } from '../test/helpers.ts';
 
 const docker = new Dockerode();

@@ -1,8 +1,47 @@
-// Lint config: type-aware rules everywhere; workflow files may not touch Node built-ins or I/O libraries
-// (Temporal's sandbox would reject them at bundle time, this catches it at lint time).
+// Lint config: type-aware rules everywhere, and the layering as import rules (README, "Layering"):
+//   experiments/, faults/  pure: no Node built-ins (experiments/parse.ts alone reads files), no Docker, HTTP or
+//                          Temporal; faults/ never imports experiments/; neither imports a higher layer
+//   workflows/             deterministic: @temporalio/workflow and /common, other folders as types only, except
+//                          the pure helpers in WORKFLOW_VALUES
+//   dockerode, undici      only activities/adapters/*, demo/, bench/, test/, proxy/test/
+//   @temporalio/worker     only worker/, test/, bench/; cli/ loads worker/ with a dynamic import() where it
+//                          starts a worker (this rule sees static imports only, which is the point)
+// Flat config does not merge a rule's options across blocks: each block below lists everything its files
+// may not import, and the later, narrower block wins.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
+
+const NODE = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const IO = ['dockerode', 'undici'];
+/** Pure, deterministic modules workflows may import values from (everything else: `import type` only). */
+const WORKFLOW_VALUES = ['faults/duration.ts', 'faults/limits.ts'];
+
+const names = (list, message) => list.map((name) => ({ name, message }));
+const up = (...folders) => `^(\\.\\./)+(${folders.join('|')})/`;
+const restrict = (paths, patterns = []) => ({
+  rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
+});
+
+const IO_MSG = 'Only activities/adapters/* (and demo/, bench/, test/) talk to Docker or HTTP: go through a port.';
+const WORKER_MSG = 'Only worker/ creates workers; the CLI loads worker/ with await import() where it starts one.';
+const PURE_MSG = 'The experiment language and the fault kinds are pure: no Node built-ins, Docker, HTTP or Temporal.';
+
+const pureLayer = (nodeAllowed = []) => [
+  ...names(
+    NODE.filter((m) => !nodeAllowed.includes(m)),
+    PURE_MSG,
+  ),
+  ...names(IO, PURE_MSG),
+];
+const pureLayerPatterns = (extra = []) => [
+  { group: ['@temporalio/*'], message: PURE_MSG },
+  {
+    regex: up('activities', 'workflows', 'worker', 'cli', 'demo', 'bench', 'proxy', 'judge', ...extra),
+    message:
+      'experiments/ and faults/ are the lowest layers: they import only each other (faults/ never experiments/).',
+  },
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.state/**', 'bench/results/**', 'bin/**', 'eslint.config.js'] },
@@ -17,24 +56,52 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
+  // Everything: no Docker or HTTP libraries, no worker.
+  { files: ['**/*.ts'], ...restrict([...names(IO, IO_MSG), ...names(['@temporalio/worker'], WORKER_MSG)]) },
+  // The worker wires adapters in; it never imports the CLI.
+  {
+    files: ['worker/**/*.ts'],
+    ...restrict(names(IO, IO_MSG), [{ regex: up('cli'), message: 'worker/ never imports the CLI.' }]),
+  },
+  // The CLI: static imports of worker/ are refused; `await import('../../worker/worker.ts')` is the lazy path.
+  {
+    files: ['cli/**/*.ts'],
+    ...restrict(
+      [...names(IO, IO_MSG), ...names(['@temporalio/worker'], WORKER_MSG)],
+      [{ regex: up('worker'), message: WORKER_MSG }],
+    ),
+  },
+  // Activities (thin adapters over ports) never reach up into orchestration, the worker or the CLI.
+  {
+    files: ['activities/**/*.ts'],
+    ignores: ['activities/adapters/**'],
+    ...restrict(
+      [...names(IO, IO_MSG), ...names(['@temporalio/worker'], WORKER_MSG)],
+      [{ regex: up('workflows', 'worker', 'cli'), message: 'activities/ never imports workflows/, worker/ or cli/.' }],
+    ),
+  },
+  // The language and the fault kinds.
+  { files: ['experiments/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns()) },
+  { files: ['experiments/parse.ts'], ...restrict(pureLayer(['fs/promises', 'node:fs/promises']), pureLayerPatterns()) },
+  { files: ['faults/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns(['experiments'])) },
+  // Workflows: deterministic orchestration (Temporal's sandbox would reject the rest at bundle time).
   {
     files: ['workflows/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'dockerode', 'undici'].map((name) => ({
-            name,
-            message: 'Workflows are deterministic: no Node built-ins or I/O libraries.',
-          })),
-          patterns: [
-            {
-              group: ['../activities/*', '../activities/**', '!../activities/index.ts'],
-              message: 'Workflows import activity types only.',
-            },
-          ],
-        },
-      ],
-    },
+    ...restrict(names([...NODE, ...IO], 'Workflows are deterministic: no Node built-ins or I/O libraries.'), [
+      {
+        group: ['@temporalio/*', '!@temporalio/workflow', '!@temporalio/common'],
+        message: 'Workflows use @temporalio/workflow and @temporalio/common only.',
+      },
+      {
+        regex: `^\\.\\./(?!(${WORKFLOW_VALUES.map((p) => p.replace(/[./]/g, (c) => `\\${c}`)).join('|')})$)`,
+        allowTypeImports: true,
+        message: `Workflows import only types from other folders (values only from ${WORKFLOW_VALUES.join(', ')}).`,
+      },
+    ]),
+  },
+  // Where the real components are driven directly.
+  {
+    files: ['activities/adapters/**/*.ts', 'demo/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'proxy/test/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' },
   },
 );

@@ -1,6 +1,7 @@
 // Lint config: type-aware rules everywhere, and the layering as import rules (README, "Layering"):
-//   experiments/, faults/  pure: no Node built-ins (experiments/parse.ts alone reads files), no Docker, HTTP or
-//                          Temporal; faults/ never imports experiments/; neither imports a higher layer
+//   experiments/, faults/, pure: no Node built-ins (experiments/parse.ts alone reads files), no Docker, HTTP or
+//   judge/                 Temporal, no config.ts; faults/ never imports experiments/ or judge/; none imports
+//                          activities/, workflows/, worker/, cli/, demo/, bench/ or proxy/
 //   workflows/             deterministic: @temporalio/workflow and /common, other folders as types only, except
 //                          the pure helpers in WORKFLOW_VALUES
 //   dockerode, undici      only activities/adapters/*, demo/, bench/, test/, proxy/test/
@@ -37,9 +38,9 @@ const pureLayer = (nodeAllowed = []) => [
 const pureLayerPatterns = (extra = []) => [
   { group: ['@temporalio/*'], message: PURE_MSG },
   {
-    regex: up('activities', 'workflows', 'worker', 'cli', 'demo', 'bench', 'proxy', 'judge', ...extra),
+    regex: `${up('activities', 'workflows', 'worker', 'cli', 'demo', 'bench', 'proxy', ...extra)}|^(\\.\\./)+config\\.ts$`,
     message:
-      'experiments/ and faults/ are the lowest layers: they import only each other (faults/ never experiments/).',
+      'experiments/ and faults/ are the lowest layers: they import each other (never faults/ -> experiments/) and errors.ts.',
   },
 ];
 
@@ -83,7 +84,9 @@ export default tseslint.config(
   // The language and the fault kinds.
   { files: ['experiments/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns()) },
   { files: ['experiments/parse.ts'], ...restrict(pureLayer(['fs/promises', 'node:fs/promises']), pureLayerPatterns()) },
-  { files: ['faults/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns(['experiments'])) },
+  { files: ['faults/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns(['experiments', 'judge'])) },
+  // The statistics behind the verdict: pure too (the unit project tests them without infrastructure).
+  { files: ['judge/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns()) },
   // Workflows: deterministic orchestration (Temporal's sandbox would reject the rest at bundle time).
   {
     files: ['workflows/**/*.ts'],

@@ -83,7 +83,10 @@ export default tseslint.config(
   },
   // The language and the fault kinds.
   { files: ['experiments/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns()) },
-  { files: ['experiments/parse.ts'], ...restrict(pureLayer(['fs/promises', 'node:fs/promises']), pureLayerPatterns()) },
+  {
+    files: ['experiments/parse.ts'],
+    ...restrict(pureLayer(['fs', 'node:fs', 'fs/promises', 'node:fs/promises']), pureLayerPatterns()),
+  },
   { files: ['faults/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns(['experiments', 'judge'])) },
   // The statistics behind the verdict: pure too (the unit project tests them without infrastructure).
   { files: ['judge/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns()) },

@@ -57,8 +57,12 @@ program
   .option('--worker', 'run a worker in this process while waiting')
   .option('--task-queue <queue>', 'Temporal task queue')
   .option('--who <name>', 'who submits it')
-  .action((file: string, o: { wait?: boolean; json?: boolean; worker?: boolean; taskQueue?: string; who?: string }) =>
-    set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker }, io))),
+  .option('--dry-run', 'show the plan (selection, faults and reverts, checks, probes, baselines); change nothing')
+  .action(
+    (
+      file: string,
+      o: { wait?: boolean; json?: boolean; worker?: boolean; taskQueue?: string; who?: string; dryRun?: boolean },
+    ) => set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker }, io))),
   );
 
 program

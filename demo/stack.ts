@@ -21,6 +21,8 @@ export interface DemoOptions {
   proxyAdminPort?: number;
   replicas?: number;
   docker?: Dockerode;
+  /** Requests per second the front sends itself (the demo's users); default FAULTLINE_DEMO_LOAD_RPS or 0. */
+  loadRps?: number;
   /** How long demoUp waits for the front to answer, in ms (default 30 s). */
   readyTimeoutMs?: number;
 }
@@ -325,6 +327,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
   }
 
   const front = `${prefix}-front`;
+  const loadRps = opts.loadRps ?? Number(process.env.FAULTLINE_DEMO_LOAD_RPS ?? 0);
   await ensureContainer(docker, prefix, {
     name: front,
     create: appContainer(
@@ -336,6 +339,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
         `PORT=${APP_PORT}`,
         `BACKENDS=${upstreams.join(',')}`,
         `TRY_TIMEOUT_MS=${process.env.FAULTLINE_DEMO_TRY_TIMEOUT_MS ?? 250}`,
+        ...(loadRps > 0 ? [`LOAD_RPS=${loadRps}`] : []),
       ],
       { 'faultline.role': 'front', 'faultline.protected': 'true' },
       {

@@ -10,7 +10,7 @@ const stateFile = () => path.join(STATE_DIR, 'demo.json');
 
 export async function demoCommand(action: string, opts: { json?: boolean }, io: Io): Promise<number> {
   if (action === 'up') {
-    const stack = await demoUp();
+    const stack = await demoUp({ loadRps: 20 }); // traffic of its own, so metrics and the judge have events
     mkdirSync(STATE_DIR, { recursive: true });
     // The worker reads the proxy's admin URL and token from here for proxy.* and http.* faults.
     writeFileSync(stateFile(), JSON.stringify(stack, null, 2), { mode: 0o600 });

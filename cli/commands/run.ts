@@ -12,11 +12,13 @@ export interface RunOptions {
   taskQueue?: string;
   worker?: boolean;
   who?: string;
+  dryRun?: boolean;
 }
 
 export async function runCommand(file: string, opts: RunOptions, io: Io): Promise<number> {
   const parsed = await parseExperimentFile(file);
   if (!parsed.ok) throw new InvalidInput(`${file} is not a valid experiment`, parsed.problems);
+  if (opts.dryRun) return (await import('./dry-run.ts')).dryRunCommand(parsed.experiment, file, io);
   // Temporal's client (gRPC, protobufs) and the worker load only for a valid file: a bad file costs what
   // `validate` costs.
   const [{ connectClient, startExperiment }, { ensureTemporal }] = await Promise.all([

@@ -1,0 +1,109 @@
+// faultline run FILE --dry-run: the plan, and nothing changed. Reads the Docker fleet, the fault proxy's
+// routes and the judged metrics' counters (read-only), then shows the selection with its seed, each fault
+// and its revert, the blast-radius and admission checks, the probes and the baselines the run would measure.
+// Exit 0 when the run would start, 1 when it would be refused (not-started), 2 for an invalid file.
+import { randomInt } from 'node:crypto';
+import type { Experiment } from '../../experiments/schema.ts';
+import { planFaults, needsContainers, routesOf, type FaultPlan } from '../../activities/plan.ts';
+import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
+import { createProxyPort } from '../../worker/proxy-port.ts';
+import { readCounters } from '../../activities/prometheus-probe.ts';
+import { prometheusFor } from '../../activities/adapters/prometheus.ts';
+import { MAX_BASELINE_MS } from '../../judge/guard.ts';
+import { durationMs } from '../../faults/duration.ts';
+import type { Io } from '../io.ts';
+
+const describeProbe = (p: Experiment['hypothesis']['probes'][number]): string =>
+  p.type === 'http'
+    ? `http ${p.method} ${p.url} (${p.duration ? `for ${p.duration}` : `${p.requests ?? 20} requests`}, tolerance ${JSON.stringify(p.tolerance)})`
+    : p.query !== undefined
+      ? `prometheus query ${JSON.stringify(p.query)}${p.min !== undefined ? ` min ${p.min}` : ''}${p.max !== undefined ? ` max ${p.max}` : ''}`
+      : `prometheus events over ${p.window} (total ${JSON.stringify(p.events?.total)}, ${p.events?.bad !== undefined ? `bad ${JSON.stringify(p.events.bad)}` : `good ${JSON.stringify(p.events?.good)}`})${p.maxBadRate !== undefined ? ` maxBadRate ${p.maxBadRate}` : ''}`;
+
+export async function dryRunCommand(e: Experiment, file: string, io: Io): Promise<number> {
+  const out = (s = '') => io.out(s);
+  const refusals: string[] = [];
+  out(`dry run of ${file}: nothing is injected, started or changed`);
+  out(`  title: ${e.title}`);
+  out(`  hypothesis: ${e.hypothesis.statement}`);
+  out('steady state before and after (probes):');
+  for (const p of e.hypothesis.probes) out(`  - ${p.name}: ${describeProbe(p)}`);
+
+  const seed = e.targets?.seed ?? randomInt(2 ** 31);
+  let plan: FaultPlan | undefined;
+  try {
+    const containers = needsContainers(e) && e.targets ? await createDockerContainerPort().list() : [];
+    const routes = routesOf(e).length ? await createProxyPort().listProxies() : [];
+    plan = planFaults(e, containers, routes, seed);
+  } catch (err) {
+    refusals.push(`admission: ${(err as Error).message}`);
+  }
+  out(
+    `targets (seed ${seed}${e.targets?.seed === undefined ? ', random: a real run draws its own and records it' : ''}):`,
+  );
+  if (plan?.selection) {
+    const s = plan.selection;
+    out(`  matched ${s.matched.length}: ${s.matched.map((t) => t.name).join(', ') || '(none)'}`);
+    if (s.protectedSkipped.length)
+      out(`  never selected (protected or Faultline's own): ${s.protectedSkipped.join(', ')}`);
+    out(`  selected ${s.selected.length}: ${s.selected.map((t) => t.name).join(', ') || '(none)'}`);
+  } else if (!needsContainers(e)) out('  no container fault: no container is selected');
+  if (plan?.routes?.length) out(`  fault proxy routes: ${plan.routes.join(', ')}`);
+
+  out(
+    'faults (injected together; each reverted at the end of its duration, on abort, and by its lease if the runner dies):',
+  );
+  if (plan)
+    for (const f of plan.faults) {
+      const d = e.method[f.faultIndex]?.duration ?? '';
+      out(`  - ${f.summary}${f.summary.includes(d) ? '' : ` for ${d}`}`);
+      out(`    revert: undo "${f.summary}" (idempotent, retried until done)`);
+    }
+  else for (const f of e.method) out(`  - ${f.kind} for ${f.duration} (targets not resolved)`);
+
+  const hit = (plan?.selection?.selected.length ?? 0) + (plan?.routes?.length ?? 0);
+  out(
+    `blast radius: ${plan ? `${hit} target(s)` : 'not computed'} of at most ${e.blastRadius.maxTargets}, at most ${e.blastRadius.maxPercent}% of the matched fleet${plan ? ': allowed' : ''}`,
+  );
+
+  if (e.guard) {
+    out(`guard: every ${e.guard.interval}, abort after ${e.guard.failuresToAbort} failing sample(s) in a row`);
+    for (const p of e.guard.probes) out(`  - ${p.name}: ${describeProbe(p)}`);
+  } else out('guard: none (faults are held for their duration)');
+
+  if (e.judge) {
+    const j = e.judge;
+    const m = j.metrics.reduce((s, x) => s + (x.direction === 'either' ? 2 : 1), 0);
+    out(
+      `judge: every ${j.interval}, anytime-valid e-process per metric, abort at E >= ${m}/${j.alpha} = ${(m / j.alpha).toFixed(0)}; final score pass >= ${j.thresholds.pass}, marginal >= ${j.thresholds.marginal}`,
+    );
+    if (durationMs(j.baseline.window) > MAX_BASELINE_MS)
+      refusals.push(
+        `judge.baseline.window ${j.baseline.window} is longer than the experiment allows (at most ${MAX_BASELINE_MS / 60_000}m)`,
+      );
+    out(
+      `  baselines: measured over ${j.baseline.window} during steady state before, one-sided ${j.baseline.confidence * 100}% upper bound`,
+    );
+    for (const x of j.metrics) {
+      let now: string;
+      try {
+        const r = await readCounters(prometheusFor(x.url), `judged metric ${x.name}`, x.events);
+        now = r ? `now total ${r.total}, ${r.partIs} ${r.part}` : 'no series yet (no data)';
+      } catch (err) {
+        now = `ERROR ${(err as Error).message}`;
+        refusals.push((err as Error).message);
+      }
+      out(
+        `  - ${x.name} (${x.direction}, group ${x.group ?? x.name}${x.critical ? ', critical' : ''}): null rate = baseline bound x ${x.allowedIncrease}${x.maxRate !== undefined ? `, at most ${x.maxRate}` : ''}${x.criticalIncrease ? `; one tick above bound x ${x.criticalIncrease} aborts at once` : ''}; ${now}`,
+      );
+    }
+  }
+  out(`after: steady state must hold again within ${e.afterCheck.recoveryTimeout}`);
+  if (refusals.length) {
+    out(`the run would be refused (not-started, nothing injected):`);
+    for (const r of refusals) out(`  - ${r}`);
+    return 1;
+  }
+  out('the run would start.');
+  return 0;
+}

@@ -6,7 +6,6 @@ import { randomInt } from 'node:crypto';
 import type { Experiment } from '../../experiments/schema.ts';
 import { planFaults, needsContainers, routesOf, type FaultPlan } from '../../activities/plan.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
-import { createProxyPort } from '../../worker/proxy-port.ts';
 import { readCounters } from '../../activities/prometheus-probe.ts';
 import { prometheusFor } from '../../activities/adapters/prometheus.ts';
 import { MAX_BASELINE_MS } from '../../judge/guard.ts';
@@ -33,7 +32,10 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
   let plan: FaultPlan | undefined;
   try {
     const containers = needsContainers(e) && e.targets ? await createDockerContainerPort().list() : [];
-    const routes = routesOf(e).length ? await createProxyPort().listProxies() : [];
+    // worker/ is loaded lazily (the CLI's layering rule); only its proxy lookup is needed here.
+    const routes = routesOf(e).length
+      ? await (await import('../../worker/proxy-port.ts')).createProxyPort().listProxies()
+      : [];
     plan = planFaults(e, containers, routes, seed);
   } catch (err) {
     refusals.push(`admission: ${(err as Error).message}`);

@@ -4,19 +4,18 @@
 // Toxiproxy is built from the Go module proxy into .tools/bin/toxiproxy-server (once; never committed).
 // Each proxy and the backends run in their own process; this process only generates load. Metrics run
 // one at a time with the three paths back to back, so background load hits them alike.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import { ESM_REQUIRE_BANNER } from '../proxy/bundle.ts';
+import { ensureToxiproxy, TOXIPROXY_VERSION } from './toxiproxy.ts';
 import * as hdr from 'hdr-histogram-js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TOOLS = path.join(ROOT, '.tools', 'bin');
-const TOXIPROXY_VERSION = 'v2.12.0'; // latest v2 tag
 const RESULTS = path.join(ROOT, 'bench', 'results', 'proxy.json');
 
 const PING_ROUNDS = 4_000;
@@ -50,22 +49,6 @@ async function freePort(): Promise<number> {
   const p = (s.address() as net.AddressInfo).port;
   await new Promise((r) => s.close(r));
   return p;
-}
-
-function ensureToxiproxy(): string {
-  const bin = path.join(TOOLS, 'toxiproxy-server');
-  if (existsSync(bin)) return bin;
-  mkdirSync(TOOLS, { recursive: true });
-  const built = path.join(TOOLS, 'server');
-  if (!existsSync(built)) {
-    console.log(`building Toxiproxy ${TOXIPROXY_VERSION} from the Go module proxy...`);
-    execFileSync('go', ['install', `github.com/Shopify/toxiproxy/v2/cmd/server@${TOXIPROXY_VERSION}`], {
-      env: { ...process.env, GOBIN: TOOLS },
-      stdio: 'inherit',
-    });
-  }
-  renameSync(built, bin);
-  return bin;
 }
 
 const children: ChildProcess[] = [];

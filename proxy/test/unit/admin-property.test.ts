@@ -50,13 +50,9 @@ describe('admin API property', () => {
         await clear(ports, model);
         for (const r of requests) {
           const res = await step(ports, model, r);
-          if (
-            res.outcome === 'server5xx' ||
-            res.outcome === 'silent' ||
-            res.outcome === 'crashed' ||
-            res.problems.length
-          )
-            throw new Error(`${res.outcome}: ${res.problems.join('; ')}\nrequest: ${JSON.stringify(r).slice(0, 600)}`);
+          const problems = [...res.problems, ...res.stateProblems];
+          if (res.outcome === 'server5xx' || res.outcome === 'silent' || res.outcome === 'crashed' || problems.length)
+            throw new Error(`${res.outcome}: ${problems.join('; ')}\nrequest: ${JSON.stringify(r).slice(0, 600)}`);
         }
       }),
       { seed, numRuns: 25, endOnFailure: true },

@@ -22,7 +22,6 @@ export type AdminRequest =
 
 const goodNames = ['a', 'b', 'c', 'x y', 'ü', '%2F', 'a/b'];
 const badNames = ['', 'n'.repeat(300)];
-const names = [...goodNames, ...badNames];
 const toxicNames = ['t', 'u', 'latency_downstream', 'timeout_upstream', ''];
 const toxicTypes = [
   'latency',

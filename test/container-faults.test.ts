@@ -2,13 +2,16 @@
 // inject has its effect (and checks it), revert brings back the state from before the experiment (and
 // checks it), a second revert and a retried inject are no-ops. A revert or inject whose effect Docker
 // does not show fails with a message saying what differs.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { faultKind } from '../faults/registry.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import type { ContainerPort, Ports } from '../faults/ports.ts';
 import { faultSchema, type FaultEntry } from '../experiments/schema.ts';
-import { docker, dockerEvents, uniqueId } from './helpers.ts';
+import { docker, dockerEvents, runCli, uniqueId } from './helpers.ts';
 import { freePort } from '../cli/dev-server.ts';
 
 let stack: DemoStack;
@@ -164,6 +167,30 @@ describe('container fault kinds', () => {
     });
     await kind.revert(ports, h); // the retry reconnects it with its aliases
     expect((await networks(name))[stack.network]?.Aliases).toEqual(expect.arrayContaining(['backend']));
+  });
+
+  it('a kill with a stopping signal is refused by `run` (exit 2, file:line:col), and nothing reaches the container', async () => {
+    const name = stack.containers.backends[0]!;
+    const id = (await docker.getContainer(name).inspect()).Id;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fl-stop-'));
+    const since = Date.now();
+    for (const signal of ['SIGSTOP', 'TSTP', '19']) {
+      const file = path.join(dir, 'stop.yaml');
+      writeFileSync(
+        file,
+        `title: freeze by signal
+hypothesis: { statement: the front answers, probes: [ { name: f, type: http, url: "${stack.frontUrl}/" } ] }
+targets: { names: [ ${name} ] }
+method:
+  - { kind: container.kill, signal: "${signal}", duration: 2s }
+`,
+      );
+      const r = await runCli(['run', file, '--wait']);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr + r.stdout).toMatch(/stop\.yaml:5:\d+ method\.0\.signal: a stopping signal .*container\.pause/);
+    }
+    expect(await dockerEvents([id], ['kill', 'pause', 'stop'], since)).toEqual([]);
+    expect(await state(name)).toBe('running');
   });
 
   it('rejects a partition from a network the container is not on, before anything is injected', async () => {

@@ -107,7 +107,7 @@ describe('specs', () => {
 });
 
 describe('proxy.latency', () => {
-  it('injects with a lease, a retried inject replaces instead of duplicating, revert is idempotent', async () => {
+  it('injects with a lease, a retried inject keeps the rule and renews its lease, revert is idempotent', async () => {
     const port = await route('api', echo.port);
     const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: 'api', latency: '200ms' });
     expect(JSON.parse(JSON.stringify(h))).toEqual(h); // plain JSON: it travels through workflow history
@@ -115,9 +115,12 @@ describe('proxy.latency', () => {
     const c = new Client(port);
     await c.connected();
     await kind.inject(ports, spec, h);
+    const first = (await toxicsOn('api'))[0]!.expires_at!;
+    await sleep(20);
     await kind.inject(ports, spec, h); // retried
     const on = await toxicsOn('api');
     expect(on).toHaveLength(1);
+    expect(Date.parse(on[0]!.expires_at!)).toBeGreaterThan(Date.parse(first));
     expect(on[0]!.attributes).toEqual({ latency: 200, jitter: 0 });
     expect(Date.parse(on[0]!.expires_at!)).toBeLessThanOrEqual(Date.now() + FAULT_LEASE_MS);
     expect(await rtt(c, 'ping')).toBeGreaterThanOrEqual(199);

@@ -74,8 +74,9 @@ export class ProxyClient implements ProxyPort {
     const body = { ...toxic, lease_ms: leaseMs };
     let r = await this.call('POST', ProxyClient.path(proxy), body);
     if (r.status === 409) {
-      // Same name already there (a retried inject): replace it exactly.
-      await this.removeToxic(proxy, toxic.name);
+      // Same name already there: a retried inject of the same fault (names are unique per fault). Keep
+      // that rule and renew its lease: removing and re-adding would apply the fault twice, with a gap.
+      if (await this.renewToxic(proxy, toxic.name, leaseMs)) return;
       r = await this.call('POST', ProxyClient.path(proxy), body);
     }
     if (r.status !== 200 && r.status !== 201) this.fail(`add toxic ${toxic.name} to ${proxy}`, r);

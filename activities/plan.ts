@@ -5,29 +5,19 @@
 // `not-started` and nothing is injected.
 import type { ContainerInfo } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
-import type { Experiment, FaultEntry } from '../experiments/schema.ts';
+import type { Experiment } from '../experiments/schema.ts';
+import { faultRoutes, routesOf } from '../experiments/routes.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput, UnknownFaultKind } from '../errors.ts';
 import { selectTargets, type Selection } from './targets.ts';
+
+export { faultRoutes, routesOf };
 
 export interface FaultPlan {
   selection?: Selection;
   /** Distinct fault proxy routes the method touches (proxy.* and http.* faults). */
   routes?: string[];
   faults: { faultIndex: number; kind: string; target?: SelectedTarget; summary: string }[];
-}
-
-/** Proxy routes a fault entry names (its `proxy` field), in order, without repeats. */
-export function faultRoutes(f: FaultEntry): string[] {
-  const p = 'proxy' in f ? f.proxy : undefined;
-  const list =
-    typeof p === 'string' ? [p] : Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : [];
-  return [...new Set(list)];
-}
-
-/** Every distinct proxy route of the method, in first-use order. */
-export function routesOf(e: Pick<Experiment, 'method'>): string[] {
-  return [...new Set(e.method.flatMap(faultRoutes))];
 }
 
 export function needsContainers(e: Pick<Experiment, 'method'>): boolean {

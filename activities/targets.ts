@@ -92,7 +92,7 @@ function wanted(t: Targets, fleet: number): number {
 export function selectTargets(
   containers: ContainerInfo[],
   targets: Targets,
-  blast: BlastRadius,
+  blast: Pick<BlastRadius, 'maxTargets' | 'maxPercent'>,
   seed: number,
 ): Selection {
   const re = targets.namePattern !== undefined ? compilePattern(targets.namePattern) : undefined;
@@ -135,7 +135,10 @@ function round(x: number): number {
  * The blast-radius problems visible without a fleet, for validation before anything runs;
  * returns the message or null. (Percent mode can only be checked against the fleet.)
  */
-export function checkBlastRadiusStatically(targets: Targets, blast: BlastRadius): string | null {
+export function checkBlastRadiusStatically(
+  targets: Targets,
+  blast: Pick<BlastRadius, 'maxTargets' | 'maxPercent'>,
+): string | null {
   switch (targets.mode) {
     case 'all':
       if (blast.maxPercent < 100)

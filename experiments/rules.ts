@@ -1,5 +1,8 @@
 // Cross-field rules: small, named, each returns the violations it finds. Run after the schema.
-import type { Experiment } from './schema.ts';
+import type { Experiment, FaultEntry, Probe } from './schema.ts';
+import { faultRoutes } from './routes.ts';
+import { formatBound } from '../faults/common-schema.ts';
+import { ACTIVITY_SLACK_MS, DEFAULT_PROBE_REQUESTS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
 import { durationMs } from '../faults/duration.ts';
 import { faultKind } from '../faults/registry.ts';
 
@@ -54,83 +57,204 @@ const modeNeedsValue: Rule = {
   },
 };
 
+/** Names a pattern must not match all of: if it does, it selects every container there is. */
+const ANY_NAMES = ['a', 'Z', '0', '-', 'api-1', 'faultline-proxy', 'db_2.prod', 'x'.repeat(64)];
+
 const patternCompiles: Rule = {
-  name: 'pattern-compiles',
+  name: 'pattern-compiles-and-selects-something-specific',
   check: (e) => {
     const p = e.targets?.namePattern;
     if (p === undefined) return [];
+    let re: RegExp;
     try {
-      new RegExp(p);
-      return [];
+      re = new RegExp(p);
     } catch (err) {
       return [
         { path: ['targets', 'namePattern'], message: `not a valid regular expression: ${(err as Error).message}` },
       ];
     }
+    return ANY_NAMES.every((n) => re.test(n))
+      ? [
+          {
+            path: ['targets', 'namePattern'],
+            message: `/${p}/ matches every container name: give a pattern that selects something specific`,
+          },
+        ]
+      : [];
   },
 };
+
+/** Containers the selector is known to pick without seeing the fleet (at least 1 when it picks any). */
+function knownContainerCount(e: Experiment): number {
+  const t = e.targets;
+  if (!t || !e.method.some((f) => faultKind(f.kind)?.needsContainer)) return 0;
+  if (t.mode === 'count') return t.count ?? 1;
+  if (t.mode === 'all' && t.names) return t.names.length;
+  return 1;
+}
 
 const blastRadiusAllows: Rule = {
   name: 'blast-radius-allows-selection',
   check: (e) => {
     const t = e.targets;
     const b = e.blastRadius;
-    if (!t) return [];
-    if (t.mode === 'count' && t.count !== undefined && t.count > b.maxTargets)
+    if (t?.mode === 'count' && t.count !== undefined && t.count > b.maxTargets)
       return [
         {
           path: ['targets', 'count'],
           message: `selects ${t.count} containers but blastRadius.maxTargets is ${b.maxTargets}`,
         },
       ];
-    if (t.mode === 'percent' && t.percent !== undefined && t.percent > b.maxPercent)
+    if (t?.mode === 'percent' && t.percent !== undefined && t.percent > b.maxPercent)
       return [
         {
           path: ['targets', 'percent'],
           message: `selects ${t.percent}% of the fleet but blastRadius.maxPercent is ${b.maxPercent}`,
         },
       ];
-    if (t.mode === 'all' && b.maxPercent < 100)
+    if (t?.mode === 'all' && b.maxPercent < 100)
       return [
         {
           path: ['targets', 'mode'],
           message: `mode all hits 100% of the fleet but blastRadius.maxPercent is ${b.maxPercent}`,
         },
       ];
-    if (t.names && t.mode === 'all' && t.names.length > b.maxTargets)
+    if (t?.names && t.mode === 'all' && t.names.length > b.maxTargets)
       return [
         {
           path: ['targets', 'names'],
           message: `names ${t.names.length} containers with mode all but blastRadius.maxTargets is ${b.maxTargets}`,
         },
       ];
+    // Proxy routes count too: the fault that brings the total past maxTargets is named.
+    const containers = knownContainerCount(e);
+    const seen = new Set<string>();
+    for (const [i, f] of e.method.entries()) {
+      for (const r of faultRoutes(f)) seen.add(r);
+      if (containers + seen.size > b.maxTargets)
+        return [
+          {
+            path: ['method', i, 'proxy'],
+            message: `the method touches ${seen.size} proxy route${seen.size === 1 ? '' : 's'} (${[...seen].slice(0, 5).join(', ')}${seen.size > 5 ? ', …' : ''})${containers ? ` and ${containers} container${containers === 1 ? '' : 's'}` : ''} but blastRadius.maxTargets is ${b.maxTargets}: every container and route counts`,
+          },
+        ];
+    }
     return [];
   },
 };
 
-const positiveDurations: Rule = {
-  name: 'positive-durations',
+/** The share of traffic (0..100) a proxy or HTTP fault touches; undefined for container faults. */
+export function trafficPercent(f: FaultEntry): { percent: number; field: string } | undefined {
+  if (faultKind(f.kind)?.needsContainer) return undefined;
+  if ('percentage' in f && typeof f.percentage === 'number') return { percent: f.percentage, field: 'percentage' };
+  if ('toxicity' in f && typeof f.toxicity === 'number') return { percent: f.toxicity * 100, field: 'toxicity' };
+  return { percent: 100, field: 'kind' }; // a partition cuts every connection on the route
+}
+
+const trafficWithinBlastRadius: Rule = {
+  name: 'traffic-within-blast-radius',
   check: (e) =>
-    e.method.flatMap((f, i) =>
-      durationMs(f.duration) <= 0 ? [{ path: ['method', i, 'duration'], message: 'must be greater than zero' }] : [],
-    ),
+    e.method.flatMap((f, i) => {
+      const t = trafficPercent(f);
+      const max = e.blastRadius.maxTrafficPercent;
+      if (!t || t.percent <= max + 1e-9) return [];
+      return [
+        {
+          path: ['method', i, t.field],
+          message: `${f.kind} touches ${+t.percent.toFixed(2)}% of the traffic on its routes but blastRadius.maxTrafficPercent is ${max}`,
+        },
+      ];
+    }),
 };
+
+/** The fault window: the longest fault duration. */
+function windowMs(e: Experiment): number {
+  return Math.max(...e.method.map((f) => durationMs(f.duration)));
+}
+
+/** The longest one sample of a probe can take: every request timing out (http), or its window (prometheus). */
+export function probeWorstMs(p: Probe): number {
+  if (p.type === 'prometheus') return durationMs(p.window);
+  const timeout = durationMs(p.timeout);
+  if (p.duration !== undefined) return durationMs(p.duration) + timeout;
+  return Math.ceil((p.requests ?? DEFAULT_PROBE_REQUESTS) / p.concurrency) * timeout;
+}
 
 const guardFitsWindow: Rule = {
   name: 'guard-interval-fits-window',
   check: (e) => {
     if (!e.guard) return [];
-    const window = Math.max(...e.method.map((f) => durationMs(f.duration)));
-    const iv = durationMs(e.guard.interval);
-    if (iv < 50) return [{ path: ['guard', 'interval'], message: 'must be at least 50ms' }];
-    return iv > window
+    return durationMs(e.guard.interval) > windowMs(e)
       ? [
           {
             path: ['guard', 'interval'],
-            message: `interval ${e.guard.interval} is longer than the fault window; the guard would never sample`,
+            message: `interval ${e.guard.interval} is longer than the fault window (${formatBound(windowMs(e))}); the guard would never sample`,
           },
         ]
       : [];
+  },
+};
+
+const guardCanTrip: Rule = {
+  name: 'guard-can-trip-inside-window',
+  check: (e) => {
+    if (!e.guard) return [];
+    const need = e.guard.failuresToAbort * durationMs(e.guard.interval);
+    const w = windowMs(e);
+    return need > w
+      ? [
+          {
+            path: ['guard', 'failuresToAbort'],
+            message: `${e.guard.failuresToAbort} failing samples ${e.guard.interval} apart take ${formatBound(need)}, longer than the fault window (${formatBound(w)}): the guard could never abort; lower failuresToAbort or the interval`,
+          },
+        ]
+      : [];
+  },
+};
+
+const guardProbeFitsWindow: Rule = {
+  name: 'guard-probe-fits-window',
+  check: (e) => {
+    if (!e.guard) return [];
+    const w = windowMs(e);
+    return e.guard.probes.flatMap((p, i) => {
+      const one = p.type === 'http' ? durationMs(p.timeout) : durationMs(p.window);
+      const field = p.type === 'http' ? 'timeout' : 'window';
+      if (one > w)
+        return [
+          {
+            path: ['guard', 'probes', i, field],
+            message: `a guard sample may wait ${formatBound(one)}, longer than the fault window (${formatBound(w)}): it could not see the fault in time`,
+          },
+        ];
+      const worst = probeWorstMs(p);
+      if (worst > w + ACTIVITY_SLACK_MS)
+        return [
+          {
+            path: ['guard', 'probes', i],
+            message: `one guard sample may take ${formatBound(worst)} (every request timing out), more than the guard step's budget of the window plus ${formatBound(ACTIVITY_SLACK_MS)}: lower requests or timeout`,
+          },
+        ];
+      return [];
+    });
+  },
+};
+
+const probesFitActivity: Rule = {
+  name: 'probes-fit-their-activity',
+  check: (e) => {
+    let total = 0;
+    for (const [i, p] of e.hypothesis.probes.entries()) {
+      total += probeWorstMs(p);
+      if (total > PROBE_ACTIVITY_MS)
+        return [
+          {
+            path: ['hypothesis', 'probes', i],
+            message: `the hypothesis probes may take up to ${formatBound(total)} together (every request timing out), more than the ${formatBound(PROBE_ACTIVITY_MS)} the steady-state step has: lower requests or timeout, or raise concurrency`,
+          },
+        ];
+    }
+    return [];
   },
 };
 
@@ -247,8 +371,11 @@ export const rules: Rule[] = [
   modeNeedsValue,
   patternCompiles,
   blastRadiusAllows,
-  positiveDurations,
   guardFitsWindow,
   uniqueProbeNames,
   requestsOrDuration,
+  trafficWithinBlastRadius,
+  guardCanTrip,
+  guardProbeFitsWindow,
+  probesFitActivity,
 ];

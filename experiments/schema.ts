@@ -1,14 +1,38 @@
 // The one schema of the experiment language. Everything downstream trusts what passes it.
 import { z } from 'zod';
-import { durationSchema } from '../faults/common-schema.ts';
+import { durationBetween } from '../faults/common-schema.ts';
+import {
+  MAX_GUARD_INTERVAL_MS,
+  MAX_PROBE_CONCURRENCY,
+  MAX_PROBE_DURATION_MS,
+  MAX_PROBE_REQUESTS,
+  MAX_PROBE_TIMEOUT_MS,
+  MAX_RECOVERY_MS,
+  MAX_TOLERANCE_MS,
+  MIN_GUARD_INTERVAL_MS,
+} from '../faults/limits.ts';
+import { MAX_BASELINE_MS } from '../judge/guard.ts';
+
+const tolerance = () => durationBetween(1, MAX_TOLERANCE_MS, 'a tolerance above an hour checks nothing');
+const probeTimeout = () =>
+  durationBetween(1, MAX_PROBE_TIMEOUT_MS, 'one request; a probe runs inside a step with its own time budget');
+const probeDuration = () =>
+  durationBetween(1, MAX_PROBE_DURATION_MS, 'a probe runs inside a step with its own time budget');
+const interval = () => durationBetween(MIN_GUARD_INTERVAL_MS, MAX_GUARD_INTERVAL_MS, 'the longest fault window');
+/** A container name, label or route as Docker and the proxy accept them: not empty, bounded. */
+const name = (what: string) =>
+  z
+    .string()
+    .min(1, { message: `${what} must not be empty` })
+    .max(256, { message: `${what} is at most 256 characters` });
 import { faultSpecs } from '../faults/registry.ts';
 
 export const toleranceSchema = z
   .strictObject({
     maxErrorRate: z.number().min(0).max(1).optional().describe('Highest allowed share of failed requests, 0..1.'),
-    p50: durationSchema.optional().describe('Highest allowed median latency.'),
-    p95: durationSchema.optional(),
-    p99: durationSchema.optional(),
+    p50: tolerance().optional().describe('Highest allowed median latency.'),
+    p95: tolerance().optional(),
+    p99: tolerance().optional(),
   })
   .describe('What the probe tolerates. Omitted fields are not checked; an omitted tolerance means no errors at all.');
 
@@ -27,12 +51,12 @@ export const httpProbeSchema = z
       .number()
       .int()
       .min(1)
-      .max(100_000)
+      .max(MAX_PROBE_REQUESTS)
       .optional()
       .describe('Requests per sample (default 20 unless duration is set).'),
-    duration: durationSchema.optional().describe('Send requests for this long instead of a fixed count.'),
-    concurrency: z.number().int().min(1).max(256).default(1),
-    timeout: durationSchema.default('2s'),
+    duration: probeDuration().optional().describe('Send requests for this long instead of a fixed count (up to 60s).'),
+    concurrency: z.number().int().min(1).max(MAX_PROBE_CONCURRENCY).default(1),
+    timeout: probeTimeout().default('2s').describe('Timeout of one request, more than 0 up to 60s.'),
     tolerance: toleranceSchema.default({ maxErrorRate: 0 }),
   })
   .describe('HTTP probe: error rate and p50/p95/p99 latency, measured with an HDR histogram.');
@@ -60,7 +84,7 @@ export const prometheusProbeSchema = z
     min: z.number().optional().describe('Query form: lowest allowed value.'),
     max: z.number().optional().describe('Query form: highest allowed value.'),
     maxBadRate: z.number().min(0).max(1).optional().describe('Events form: highest allowed bad-event share, 0..1.'),
-    window: durationSchema.default('5s').describe('Events form: how long one sample counts events.'),
+    window: probeDuration().default('5s').describe('Events form: how long one sample counts events.'),
     noData: z
       .enum(['fail', 'pass'])
       .default('fail')
@@ -112,10 +136,12 @@ export const judgeSchema = z
       .max(0.5)
       .default(0.05)
       .describe('Chance of ever aborting a healthy run, over all metrics (abort at E >= m / alpha).'),
-    interval: durationSchema.default('1s').describe('Time between judge ticks (counter reads).'),
+    interval: interval().default('1s').describe('Time between judge ticks (counter reads).'),
     baseline: z
       .strictObject({
-        window: durationSchema.default('10s').describe('Measured during steady state before the faults.'),
+        window: durationBetween(1, MAX_BASELINE_MS, 'the longest baseline measured before any fault')
+          .default('10s')
+          .describe('Measured during steady state before the faults.'),
         confidence: z.number().gt(0).lt(1).default(0.95).describe('Level of the one-sided upper bound.'),
       })
       .default({ window: '10s', confidence: 0.95 }),
@@ -135,9 +161,25 @@ export type FaultEntry = z.infer<typeof faultSchema>;
 
 export const targetsSchema = z
   .strictObject({
-    names: z.array(z.string().min(1)).min(1).optional().describe('Exact container names.'),
-    namePattern: z.string().min(1).optional().describe('Regular expression matched against container names.'),
-    labels: z.record(z.string(), z.string()).optional().describe('Every label must match.'),
+    names: z
+      .array(name('a container name'))
+      .min(1, { message: 'an empty name list selects nothing specific: give at least one container name' })
+      .max(1000)
+      .optional()
+      .describe('Exact container names.'),
+    namePattern: z
+      .string()
+      .min(1, { message: 'an empty pattern matches every container: give a specific regular expression' })
+      .max(256)
+      .optional()
+      .describe('Regular expression matched against container names; one that matches every name is refused.'),
+    labels: z
+      .record(name('a label name'), z.string().max(4096))
+      .refine((l) => Object.keys(l).length > 0, {
+        message: 'an empty label map matches every container on the host: give at least one label',
+      })
+      .optional()
+      .describe('Every label must match; at least one.'),
     mode: z.enum(['one', 'all', 'count', 'percent']).default('one'),
     count: z.number().int().min(1).optional().describe('With mode: count.'),
     percent: z.number().gt(0).max(100).optional().describe('With mode: percent (rounded up).'),
@@ -148,15 +190,30 @@ export const targetsSchema = z
   );
 
 export const guardSchema = z.strictObject({
-  probes: z.array(probeSchema).min(1),
-  interval: durationSchema.default('1s').describe('Time between guard samples; sub-second allowed.'),
+  probes: z.array(probeSchema).min(1).max(20),
+  interval: interval().default('1s').describe('Time between guard samples, 50ms to 24h; sub-second allowed.'),
   failuresToAbort: z.number().int().min(1).max(100).default(1).describe('Consecutive failing samples that abort.'),
 });
 
-export const blastRadiusSchema = z.strictObject({
-  maxTargets: z.number().int().min(1).default(1),
-  maxPercent: z.number().gt(0).max(100).default(100).describe('Largest share of the matched fleet that may be hit.'),
-});
+export const blastRadiusSchema = z
+  .strictObject({
+    maxTargets: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('Most targets the method may touch: selected containers and proxy routes together.'),
+    maxPercent: z.number().gt(0).max(100).default(100).describe('Largest share of the matched fleet that may be hit.'),
+    maxTrafficPercent: z
+      .number()
+      .gt(0)
+      .max(100)
+      .default(100)
+      .describe(
+        'Largest share of traffic a proxy or HTTP fault may touch (http.* percentage, proxy.* toxicity x 100; a partition is 100).',
+      ),
+  })
+  .describe('How much the experiment may hurt: every fault counts, containers, proxy routes and HTTP rules alike.');
 
 export const experimentSchema = z
   .strictObject({
@@ -167,16 +224,20 @@ export const experimentSchema = z
     tags: z.array(z.string()).optional(),
     hypothesis: z.strictObject({
       statement: z.string().min(1).describe('What should stay true while the faults are active.'),
-      probes: z.array(probeSchema).min(1),
+      probes: z.array(probeSchema).min(1).max(20),
     }),
     targets: targetsSchema.optional(),
-    method: z.array(faultSchema).min(1).describe('Faults injected together; each is reverted after its duration.'),
+    method: z
+      .array(faultSchema)
+      .min(1)
+      .max(50)
+      .describe('Faults injected together; each is reverted after its duration.'),
     guard: guardSchema.optional(),
     judge: judgeSchema.optional(),
-    blastRadius: blastRadiusSchema.default({ maxTargets: 1, maxPercent: 100 }),
+    blastRadius: blastRadiusSchema.default({ maxTargets: 1, maxPercent: 100, maxTrafficPercent: 100 }),
     afterCheck: z
       .strictObject({
-        recoveryTimeout: durationSchema
+        recoveryTimeout: durationBetween(0, MAX_RECOVERY_MS, 'the longest after-check')
           .default('30s')
           .describe('How long the system may take to recover after revert.'),
       })

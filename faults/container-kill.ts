@@ -44,7 +44,8 @@ const spec = z.strictObject({
       (s) =>
         /^\d+$/.test(s) ? Number(s) >= 1 && Number(s) <= 64 : SIGNALS.has(bare(s)) || /^RTM(IN|AX)/.test(bare(s)),
       {
-        message: 'unknown signal: use a Linux signal name such as SIGKILL, SIGTERM or SIGHUP, or a number 1..64',
+        message:
+          'unknown signal: use a Linux signal name such as SIGKILL, SIGTERM or SIGHUP, or a number 1..64 (signal 0 sends nothing: the fault would do nothing)',
       },
     )
     .default('SIGKILL'),

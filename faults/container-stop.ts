@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
+import { INJECT_ACTIVITY_MS, MAX_GRACE_SECONDS } from './limits.ts';
 import {
   containerOf,
   expectEffect,
@@ -15,7 +16,15 @@ import {
 const spec = z.strictObject({
   kind: z.literal('container.stop'),
   ...faultBase,
-  gracePeriod: z.number().int().min(0).max(600).default(10).describe('Seconds between SIGTERM and SIGKILL.'),
+  gracePeriod: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_GRACE_SECONDS, {
+      message: `must be at most ${MAX_GRACE_SECONDS} seconds: the inject step has ${INJECT_ACTIVITY_MS / 1000}s and waits the grace period inside it`,
+    })
+    .default(10)
+    .describe(`Seconds between SIGTERM and SIGKILL, 0 to ${MAX_GRACE_SECONDS} (fits the inject step).`),
 });
 export type ContainerStopSpec = z.infer<typeof spec>;
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
+import { MAX_HTTP_ABORT_BODY_LENGTH, MAX_HTTP_ABORT_STATUS, MIN_HTTP_ABORT_STATUS } from '../proxy/limits.ts';
 import {
   handle,
   httpMatch,
@@ -20,8 +21,14 @@ const spec = z.strictObject({
   kind: z.literal('http.abort'),
   ...faultBase,
   proxy: proxyNames,
-  status: z.number().int().min(200).max(599).default(503).describe('Status of the injected answer.'),
-  body: z.string().max(65_536).optional().describe('Body of the injected answer.'),
+  status: z
+    .number()
+    .int()
+    .min(MIN_HTTP_ABORT_STATUS)
+    .max(MAX_HTTP_ABORT_STATUS)
+    .default(503)
+    .describe('Status of the injected answer.'),
+  body: z.string().max(MAX_HTTP_ABORT_BODY_LENGTH).optional().describe('Body of the injected answer.'),
   ...httpMatch,
 });
 export type HttpAbortSpec = z.infer<typeof spec>;

@@ -1,9 +1,10 @@
 // http.delay: hold matching HTTP/1.1 requests on fault proxy routes before they reach the service
 // (service-mesh style fault injection; match a test header to hit only synthetic traffic).
 import { z } from 'zod';
-import { durationSchema, faultBase } from './common-schema.ts';
+import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
+import { MAX_HTTP_DELAY_MS } from '../proxy/limits.ts';
 import {
   handle,
   httpMatch,
@@ -20,7 +21,9 @@ const spec = z.strictObject({
   kind: z.literal('http.delay'),
   ...faultBase,
   proxy: proxyNames,
-  delay: durationSchema.describe('How long each matching request is held.'),
+  delay: durationBetween(1, MAX_HTTP_DELAY_MS, "the proxy's limit").describe(
+    'How long each matching request is held (1ms to 1h).',
+  ),
   ...httpMatch,
 });
 export type HttpDelaySpec = z.infer<typeof spec>;

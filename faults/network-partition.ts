@@ -10,7 +10,7 @@ import { containerOf } from './container-common.ts';
 const spec = z.strictObject({
   kind: z.literal('network.partition'),
   ...faultBase,
-  network: z.string().min(1).describe('Docker network to disconnect the target from.'),
+  network: z.string().min(1).max(256).describe('Docker network to disconnect the target from.'),
 });
 export type NetworkPartitionSpec = z.infer<typeof spec>;
 

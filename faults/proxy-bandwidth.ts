@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
+import { MAX_RATE_KBPS } from '../proxy/limits.ts';
 import {
   handle,
   proxyFaultOps,
@@ -18,7 +19,12 @@ const spec = z.strictObject({
   kind: z.literal('proxy.bandwidth'),
   ...faultBase,
   proxy: proxyNames,
-  rate: z.number().int().min(1).max(100_000_000).describe('KB/s (1 KB = 1000 bytes).'),
+  rate: z
+    .number()
+    .int()
+    .min(1, { message: 'must be at least 1 KB/s (0 would mean no limit: the fault would do nothing)' })
+    .max(MAX_RATE_KBPS)
+    .describe('KB/s (1 KB = 1000 bytes).'),
   stream: z.enum(['upstream', 'downstream', 'both']).default('downstream'),
   toxicity: toxicityField,
 });

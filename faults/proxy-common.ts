@@ -4,30 +4,69 @@
 import { z } from 'zod';
 import type { Ports, ToxicSpec } from './ports.ts';
 import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
+import {
+  HEADER_NAME_PATTERN,
+  HEADER_VALUE_PATTERN,
+  isHttpMethod,
+  isPathPrefix,
+  MAX_MATCH_HEADERS,
+  MAX_NAME_LENGTH,
+  MAX_PATH_PREFIX_LENGTH,
+  MAX_PERCENTAGE,
+  MAX_PROXIES,
+  MAX_TOXICITY,
+} from '../proxy/limits.ts';
 
 /** Lease on every rule a fault puts on the proxy; keepAlive renews it every few seconds. */
 export const FAULT_LEASE_MS = 15_000;
 
+const routeName = z
+  .string()
+  .min(1, { message: 'a route name must not be empty' })
+  .max(MAX_NAME_LENGTH, { message: `a route name is at most ${MAX_NAME_LENGTH} characters (the proxy's limit)` });
+
 export const proxyNames = z
-  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .union([routeName, z.array(routeName).min(1, { message: 'give at least one route' }).max(MAX_PROXIES)])
   .describe('Name of the fault proxy route (a Toxiproxy proxy name), or a list of them.');
 
+/** toxicity 0 would put a rule on the proxy that never touches a connection: refused as a no-op. */
 export const toxicityField = z
   .number()
-  .min(0)
-  .max(1)
+  .gt(0, { message: 'must be greater than 0: toxicity 0 touches no connection (the fault would do nothing)' })
+  .max(MAX_TOXICITY)
   .default(1)
-  .describe('Share of connections the toxic applies to, 0..1.');
+  .describe('Share of connections the toxic applies to, more than 0 up to 1.');
 
+/** HTTP matching with the proxy's own limits (proxy/limits.ts), so the proxy never refuses it at inject time. */
 export const httpMatch = {
-  percentage: z.number().min(0).max(100).default(100).describe('Share of matching requests hit, 0..100.'),
+  percentage: z
+    .number()
+    .gt(0, { message: 'must be greater than 0: percentage 0 touches no request (the fault would do nothing)' })
+    .max(MAX_PERCENTAGE)
+    .default(100)
+    .describe('Share of matching requests hit, more than 0 up to 100.'),
   method: z
     .string()
-    .regex(/^[A-Za-z]+$/, { message: 'must be an HTTP method such as GET' })
+    .refine(isHttpMethod, {
+      message: 'must be an HTTP method such as GET or POST (a token of up to 32 letters, digits, _ or -)',
+    })
     .optional(),
-  pathPrefix: z.string().startsWith('/', { message: 'must start with /' }).optional(),
+  pathPrefix: z
+    .string()
+    .refine(isPathPrefix, {
+      message: `must start with / and hold only visible ASCII characters, at most ${MAX_PATH_PREFIX_LENGTH} (as on a request line)`,
+    })
+    .optional(),
   headers: z
-    .record(z.string().min(1), z.string())
+    .record(
+      z
+        .string()
+        .regex(HEADER_NAME_PATTERN, { message: 'must be an HTTP header name (a token of up to 256 characters)' }),
+      z.string().regex(HEADER_VALUE_PATTERN, { message: 'must be visible ASCII or spaces, at most 1024 characters' }),
+    )
+    .refine((h) => Object.keys(h).length <= MAX_MATCH_HEADERS, {
+      message: `at most ${MAX_MATCH_HEADERS} headers (the proxy's limit)`,
+    })
     .optional()
     .describe('Every header must be present with this exact value.'),
 };

@@ -1,8 +1,9 @@
 // proxy.latency: add latency (with optional jitter) to traffic through fault proxy routes.
 import { z } from 'zod';
-import { durationSchema, faultBase } from './common-schema.ts';
+import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
+import { MAX_JITTER_MS, MAX_LATENCY_MS } from '../proxy/limits.ts';
 import {
   handle,
   proxyFaultOps,
@@ -18,8 +19,10 @@ const spec = z.strictObject({
   kind: z.literal('proxy.latency'),
   ...faultBase,
   proxy: proxyNames,
-  latency: durationSchema.describe('Added delay, e.g. "300ms".'),
-  jitter: durationSchema.default('0ms').describe('Uniform jitter, plus or minus.'),
+  latency: durationBetween(1, MAX_LATENCY_MS, "the proxy's limit").describe('Added delay, e.g. "300ms" (1ms to 1h).'),
+  jitter: durationBetween(0, MAX_JITTER_MS, "the proxy's limit")
+    .default('0ms')
+    .describe('Uniform jitter, plus or minus (0 to 1h).'),
   stream: z
     .enum(['upstream', 'downstream', 'both'])
     .default('downstream')

@@ -2,9 +2,10 @@
 // open but lets no byte through (optionally closing them after closeAfter), the way a network
 // partition looks to a client; mode "down" disables the routes, so connections are refused.
 import { z } from 'zod';
-import { durationSchema, faultBase } from './common-schema.ts';
+import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
+import { MAX_CLOSE_AFTER_MS } from '../proxy/limits.ts';
 import {
   handle,
   proxyFaultOps,
@@ -20,7 +21,7 @@ const spec = z.strictObject({
   ...faultBase,
   proxy: proxyNames,
   mode: z.enum(['timeout', 'down']).default('timeout'),
-  closeAfter: durationSchema
+  closeAfter: durationBetween(1, MAX_CLOSE_AFTER_MS, "the proxy's limit")
     .optional()
     .describe('mode timeout: close held connections after this long (default: hold them).'),
   stream: z.enum(['upstream', 'downstream', 'both']).default('both'),

@@ -1,8 +1,9 @@
 // proxy.reset: reset connections through fault proxy routes (TCP RST) once data flows, after a delay.
 import { z } from 'zod';
-import { durationSchema, faultBase } from './common-schema.ts';
+import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
+import { MAX_RESET_AFTER_MS } from '../proxy/limits.ts';
 import {
   handle,
   proxyFaultOps,
@@ -17,7 +18,9 @@ const spec = z.strictObject({
   kind: z.literal('proxy.reset'),
   ...faultBase,
   proxy: proxyNames,
-  after: durationSchema.default('0ms').describe('Time after the first data before the reset.'),
+  after: durationBetween(0, MAX_RESET_AFTER_MS, "the proxy's limit")
+    .default('0ms')
+    .describe('Time after the first data before the reset.'),
   stream: z.enum(['upstream', 'downstream']).default('upstream'),
   toxicity: toxicityField,
 });

@@ -82,7 +82,7 @@ describe('experiment files', () => {
     );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.experiment.blastRadius).toEqual({ maxTargets: 1, maxPercent: 100 });
+    expect(r.experiment.blastRadius).toEqual({ maxTargets: 1, maxPercent: 100, maxTrafficPercent: 100 });
     expect(r.experiment.targets?.mode).toBe('one');
     expect(r.experiment.method[0]).toMatchObject({ kind: 'container.kill', signal: 'SIGKILL' });
     expect(r.experiment.hypothesis.probes[0]).toMatchObject({

@@ -30,8 +30,9 @@ const fleet: ContainerInfo[] = [
   c('api-unprotected', { app: 'api', 'faultline.protected': 'false' }),
 ];
 
+type Blast = Pick<BlastRadius, 'maxTargets' | 'maxPercent'>;
 const t = (x: Partial<Targets>): Targets => ({ mode: 'one', ...x }) as Targets;
-const wide: BlastRadius = { maxTargets: 100, maxPercent: 100 };
+const wide: Blast = { maxTargets: 100, maxPercent: 100 };
 const names = (xs: { name: string }[]) => xs.map((x) => x.name);
 
 describe('selectTargets: matching', () => {
@@ -180,7 +181,7 @@ describe('selectTargets: seeded determinism', () => {
 
 describe('selectTargets: blast radius', () => {
   const web = { labels: { tier: 'web' } }; // 5 running
-  const cases: { targets: Partial<Targets>; blast: BlastRadius; error: string }[] = [
+  const cases: { targets: Partial<Targets>; blast: Blast; error: string }[] = [
     {
       targets: { ...web, mode: 'all' },
       blast: { maxTargets: 1, maxPercent: 100 },
@@ -247,7 +248,7 @@ describe('selectTargets: blast radius', () => {
 });
 
 describe('checkBlastRadiusStatically', () => {
-  const cases: { targets: Partial<Targets>; blast: BlastRadius; expect: string | null }[] = [
+  const cases: { targets: Partial<Targets>; blast: Blast; expect: string | null }[] = [
     { targets: { mode: 'one' }, blast: { maxTargets: 1, maxPercent: 100 }, expect: null },
     { targets: { mode: 'all' }, blast: { maxTargets: 1, maxPercent: 100 }, expect: null }, // depends on the fleet
     {

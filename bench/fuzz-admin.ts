@@ -7,13 +7,13 @@
 //   npx tsx bench/fuzz-admin.ts [requests] [seed]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { AdminModel, adminRequest, clear, step, type FuzzPorts, type Outcome } from '../proxy/test/admin-fuzz.ts';
-import { echoServer } from '../proxy/test/support.ts';
+import { echoServer, portHolder } from '../proxy/test/support.ts';
+import { freePort } from '../cli/dev-server.ts';
 import { exchange, rawRequest } from '../proxy/test/raw-http.ts';
 import { ensureToxiproxy } from './toxiproxy.ts';
 
@@ -38,14 +38,6 @@ export interface FuzzAdminResult {
   worstRequest?: string;
   /** First few problems seen, for the report. */
   examples: string[];
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function answers(port: number): Promise<boolean> {
@@ -147,13 +139,12 @@ async function run(
 
 async function fixtures(): Promise<{ ports: FuzzPorts; close(): Promise<void> }> {
   const echo = await echoServer();
-  const blocker = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => blocker.once('listening', r));
+  const blocker = await portHolder();
   const ports: FuzzPorts = {
     admin: await freePort(),
     echo: echo.port,
     spare: [await freePort(), await freePort()],
-    blocked: (blocker.address() as net.AddressInfo).port,
+    blocked: blocker.port,
   };
   return {
     ports,

@@ -147,3 +147,16 @@ export class Client {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Holds a port on 127.0.0.1 (0: any) and closes whatever connects, quietly: a "port in use" for tests. */
+export async function portHolder(port = 0): Promise<{ port: number; close(): void }> {
+  const srv = net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => resolve());
+  });
+  return { port: (srv.address() as net.AddressInfo).port, close: () => void srv.close() };
+}

@@ -3,36 +3,27 @@
 // a 2xx or a JSON 4xx (or Toxiproxy's 500 for a port in use), never another 5xx, never silence, and
 // GET /proxies stays equal to a model moved only by 2xx answers, with every enabled proxy listening on
 // loopback and none sending into the server. Seeded; fast-check prints the seed and the shrunk case.
-import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startProxyServer, type ProxyServer } from '../../server.ts';
-import { echoServer } from '../support.ts';
+import { echoServer, portHolder } from '../support.ts';
+import { freePort } from '../../../cli/dev-server.ts';
 import { AdminModel, adminRequest, clear, step, type FuzzPorts } from '../admin-fuzz.ts';
 
 let srv: ProxyServer;
 let echo: Awaited<ReturnType<typeof echoServer>>;
-let blocker: net.Server;
+let blocker: Awaited<ReturnType<typeof portHolder>>;
 let ports: FuzzPorts;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   echo = await echoServer();
   srv = await startProxyServer({ port: 0 });
-  blocker = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => blocker.once('listening', r));
+  blocker = await portHolder();
   ports = {
     admin: Number(srv.address.split(':')[1]),
     echo: echo.port,
     spare: [await freePort(), await freePort()],
-    blocked: (blocker.address() as net.AddressInfo).port,
+    blocked: blocker.port,
   };
 });
 afterAll(async () => {

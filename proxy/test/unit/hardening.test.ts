@@ -7,14 +7,15 @@ import os from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startProxyServer, type ProxyServer } from '../../server.ts';
 import { MAX_BODY_BYTES, MAX_HEADER_BYTES, MAX_PROXIES, MAX_TOXICS_PER_PROXY } from '../../limits.ts';
-import { Client, echoServer } from '../support.ts';
+import { Client, echoServer, portHolder } from '../support.ts';
+import { freePort } from '../../../cli/dev-server.ts';
 import { exchange, rawRequest, type RawResponse } from '../raw-http.ts';
 
 let srv: ProxyServer;
 let adminPort: number;
 let echo: Awaited<ReturnType<typeof echoServer>>;
 let upstream: string;
-const blockers: net.Server[] = [];
+const blockers: { close(): void }[] = [];
 
 beforeAll(async () => {
   echo = await echoServer();
@@ -39,11 +40,10 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   return { ...r, json: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : undefined };
 }
 
-async function blocker(): Promise<number> {
-  const b = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => b.once('listening', r));
+async function blocker(port = 0): Promise<number> {
+  const b = await portHolder(port);
   blockers.push(b);
-  return (b.address() as net.AddressInfo).port;
+  return b.port;
 }
 
 async function mkProxy(name: string, extra: Record<string, unknown> = {}) {
@@ -74,7 +74,7 @@ describe('self-upstream refused', () => {
   it('an upstream that is its own listener, another proxy or the admin API, in any spelling, is a 400', async () => {
     const a = await mkProxy('a');
     const aPort = portOf(a.listen);
-    const own = await freeLoopbackPort();
+    const own = await freePort();
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ name: 'self', listen: `127.0.0.1:${own}`, upstream: `127.0.0.1:${own}` }, /its own listen address/],
       [{ name: 'self2', listen: `127.0.0.1:${own}`, upstream: `localhost:${own}` }, /its own listen address/],
@@ -96,7 +96,7 @@ describe('self-upstream refused', () => {
 
   it('a change that would close a loop is refused too: PATCH upstream or listen, populate entries, and the proxy stays as it was', async () => {
     const a = await mkProxy('a');
-    const bPort = await freeLoopbackPort();
+    const bPort = await freePort();
     // b would listen where a sends
     await call('PATCH', '/proxies/a', { upstream: `127.0.0.1:${bPort}` });
     const b = await call('POST', '/proxies', { name: 'b', listen: `127.0.0.1:${bPort}`, upstream });
@@ -104,7 +104,7 @@ describe('self-upstream refused', () => {
     const self = await call('PATCH', '/proxies/a', { upstream: a.listen });
     expect(self.status).toBe(400);
     expect((await call('GET', '/proxies/a')).json).toMatchObject({ upstream: `127.0.0.1:${bPort}`, enabled: true });
-    const [p1, p2] = [await freeLoopbackPort(), await freeLoopbackPort()];
+    const [p1, p2] = [await freePort(), await freePort()];
     const pop = await call('POST', '/populate', [
       { name: 'x', listen: `127.0.0.1:${p1}`, upstream: `127.0.0.1:${p2}` },
       { name: 'y', listen: `127.0.0.1:${p2}`, upstream: `127.0.0.1:${p1}` },
@@ -131,14 +131,6 @@ describe('self-upstream refused', () => {
     }
   });
 });
-
-async function freeLoopbackPort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('listen off loopback refused without a token (every spelling)', () => {
   const spellings = [
@@ -217,9 +209,7 @@ describe('PATCH to a port in use keeps the proxy enabled', () => {
   it('enabling a disabled proxy whose port is taken leaves it disabled', async () => {
     const a = await mkProxy('a');
     await call('PATCH', '/proxies/a', { enabled: false });
-    const b = net.createServer().listen(portOf(a.listen), '127.0.0.1');
-    await new Promise((r) => b.once('listening', r));
-    blockers.push(b);
+    await blocker(portOf(a.listen));
     expect((await call('PATCH', '/proxies/a', { enabled: true })).status).toBe(500);
     expect((await call('GET', '/proxies/a')).json).toMatchObject({ enabled: false, listen: a.listen });
     expect((await call('POST', '/reset')).status).toBe(500); // reset cannot enable it either: nothing changes

@@ -175,7 +175,9 @@ export class Proxy {
     const s = this.server;
     if (!s) return null;
     this.server = null;
-    await new Promise<void>((r) => s.close(() => r()));
+    // close() frees the port at once; its callback would wait for every live connection to end.
+    s.close();
+    await new Promise<void>((r) => setImmediate(r));
     return s;
   }
 

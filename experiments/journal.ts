@@ -57,12 +57,32 @@ export interface FaultRecord {
   target?: SelectedTarget;
   summary: string;
   handle?: Record<string, unknown>;
-  status: 'planned' | 'intent' | 'injected' | 'inject-failed' | 'reverted' | 'not-applied';
+  /** 'reverting': its revert has begun; nothing renews or re-applies it from then on. */
+  status: 'planned' | 'intent' | 'injected' | 'inject-failed' | 'reverting' | 'reverted' | 'not-applied';
   intentAt?: string;
   injectedAt?: string;
+  /** Its own window end: injectedAt plus its duration (each fault's clock starts when its inject completed). */
+  endsAt?: string;
   revertedAt?: string;
+  /** The first few errors only (see errorCount): a revert failing for days must not grow the journal. */
   errors: string[];
+  /** Every error seen, including those not kept in errors. */
+  errorCount?: number;
+  /** The latest error, when it is not among the first kept. */
+  lastError?: string;
   revertAttempts: number;
+  /** Times a rule the proxy had lost was put back while the fault was still active. */
+  restoredAt?: string[];
+}
+
+/** How many errors a fault record keeps verbatim. */
+export const KEPT_ERRORS = 3;
+
+/** Records an error on a fault, keeping the first few and a count (pure; workflow-safe). */
+export function noteError(rec: FaultRecord, text: string): void {
+  rec.errorCount = (rec.errorCount ?? rec.errors.length) + 1;
+  if (rec.errors.length < KEPT_ERRORS) rec.errors.push(text);
+  else rec.lastError = text;
 }
 
 export interface AbortRecord {
@@ -70,7 +90,16 @@ export interface AbortRecord {
   reason: string;
   who?: string;
   at: string;
+  /** The phase the run was in when the abort arrived. */
+  phase?: Phase;
   sample?: ProbeSample;
+}
+
+/** Something the tool could not do (an activity that failed for good), as opposed to a finding. */
+export interface FailureRecord {
+  phase: Phase;
+  cause: string;
+  at: string;
 }
 
 export interface Journal {
@@ -89,6 +118,11 @@ export interface Journal {
   guardSamples: { count: number; failed: number; first?: ProbeSample; last?: ProbeSample; worst?: ProbeSample };
   steadyStateAfter: ProbeSample[];
   abort?: AbortRecord;
+  failure?: FailureRecord;
+  /** Set while some revert keeps failing (also the FaultlineStuck search attribute). */
+  stuck?: boolean;
+  /** Runs this journal was carried over from (continue-as-new while a revert kept failing). */
+  continuedFrom?: string[];
   verdict?: Verdict;
   reason?: string;
   /** Detection (first failing guard sample) to every fault reverted, in ms. */
@@ -99,9 +133,30 @@ export interface Journal {
   guardSeries?: Record<string, Series>;
 }
 
-/** Heartbeat details of the guard activity: the CLI reads them for live progress. */
+/**
+ * What the guard activity knows, heartbeated as its details (the CLI reads them for live progress) so a
+ * retried guard resumes from them: counts, the violation it concluded, and what it reverted when.
+ */
 export interface GuardProgress {
   samples: number;
+  failed: number;
   consecutiveFailures: number;
+  streakStartedAt?: string;
+  first?: ProbeSample;
   last?: ProbeSample;
+  worst?: ProbeSample;
+  violation?: GuardViolation;
+  /** fault index -> when the guard reverted it (its own end, or the violation's fast revert). */
+  reverted: Record<number, string>;
+  revertErrors: Record<number, string>;
+  /** fault index -> times a lost rule was put back while the fault was active. */
+  restored: Record<number, string[]>;
+}
+
+export interface GuardViolation {
+  failing: ProbeSample;
+  /** When the guard concluded the violation. */
+  detectedAt: string;
+  /** When the first sample of the failing streak started. */
+  firstFailureAt: string;
 }

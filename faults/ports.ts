@@ -49,6 +49,8 @@ export interface ProxyPort {
   setEnabled(proxy: string, enabled: boolean, leaseMs?: number): Promise<void>;
   /** What is on a proxy now, so a fault can check its effect and its revert; null when there is no such proxy. */
   inspectProxy(proxy: string): Promise<ProxyState | null>;
+  /** Pushes the lease of a disabled proxy forward; false (and nothing changed) when it is enabled or gone. */
+  renewDisabled(proxy: string, leaseMs: number): Promise<boolean>;
 }
 
 export interface ProxyState {

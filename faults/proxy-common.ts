@@ -1,5 +1,5 @@
 // Shared shape of the proxy.* and http.* fault kinds: a handle listing the toxics to put on one or more
-// fault proxies, each under a lease that keepAlive renews. If every runner dies, the proxy drops the
+// fault proxies, each under a lease that renew pushes forward. If every runner dies, the proxy drops the
 // toxics by itself within FAULT_LEASE_MS.
 import { z } from 'zod';
 import type { Ports, ToxicSpec } from './ports.ts';
@@ -17,7 +17,7 @@ import {
   MAX_TOXICITY,
 } from '../proxy/limits.ts';
 
-/** Lease on every rule a fault puts on the proxy; keepAlive renews it every few seconds. */
+/** Lease on every rule a fault puts on the proxy; the guard renews it every few seconds. */
 export const FAULT_LEASE_MS = 15_000;
 
 const routeName = z
@@ -184,19 +184,23 @@ export async function revertProxyFault(ports: Ports, h: ProxyFaultHandle): Promi
   await expectProxyReverted(ports, h);
 }
 
-/** Renews every lease; a rule the proxy lost (restarted, lease lapsed in a pause) is put back. */
-export async function keepProxyFaultAlive(ports: Ports, h: ProxyFaultHandle): Promise<void> {
+/**
+ * Renews every lease and nothing else: a rule the proxy lost is counted, never re-added here (only the
+ * guard may restore it, and only while the fault is still active). Returns how many rules were missing.
+ */
+export async function renewProxyFault(ports: Ports, h: ProxyFaultHandle): Promise<number> {
+  let missing = 0;
   for (const p of h.proxies) {
-    if (h.disable) await ports.proxy.setEnabled(p, false, h.leaseMs);
-    for (const t of h.toxics) {
-      if (!(await ports.proxy.renewToxic(p, t.name, h.leaseMs))) await ports.proxy.addToxic(p, t, h.leaseMs);
-    }
+    if (h.disable && !(await ports.proxy.renewDisabled(p, h.leaseMs))) missing++;
+    for (const t of h.toxics) if (!(await ports.proxy.renewToxic(p, t.name, h.leaseMs))) missing++;
   }
+  return missing;
 }
 
 export const proxyFaultOps = {
   needsContainer: false as const,
   inject: (ports: Ports, _s: unknown, h: ProxyFaultHandle) => injectProxyFault(ports, h),
   revert: (ports: Ports, h: ProxyFaultHandle) => revertProxyFault(ports, h),
-  keepAlive: (ports: Ports, h: ProxyFaultHandle) => keepProxyFaultAlive(ports, h),
+  renew: (ports: Ports, h: ProxyFaultHandle) => renewProxyFault(ports, h),
+  restore: (ports: Ports, h: ProxyFaultHandle) => injectProxyFault(ports, h),
 };

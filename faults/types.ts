@@ -28,8 +28,16 @@ export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string
   prepare(ports: Ports, spec: z.output<Spec>, target: FaultTarget): Promise<H>;
   inject(ports: Ports, spec: z.output<Spec>, handle: H): Promise<void>;
   revert(ports: Ports, handle: H): Promise<void>;
-  /** Optional lease renewal, called periodically while the fault is active. */
-  keepAlive?(ports: Ports, handle: H): Promise<void>;
+  /**
+   * Optional lease renewal, called periodically while the fault is active. Renews only: it never puts
+   * anything back, and returns how many of the fault's rules were missing (0 when all were renewed).
+   */
+  renew?(ports: Ports, handle: H): Promise<number>;
+  /**
+   * Puts back rules the target lost (a restarted proxy) for a fault the guard still holds active; only
+   * ever called before the fault's revert began, and journaled. Kinds with leases provide it.
+   */
+  restore?(ports: Ports, handle: H): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

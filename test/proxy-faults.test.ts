@@ -147,20 +147,22 @@ describe('proxy.latency', () => {
     for (const p of ['a', 'b']) expect(await toxicsOn(p)).toEqual([]);
   });
 
-  it('the lease lapses when keepAlive stops; keepAlive renews it and restores a rule the proxy lost', async () => {
+  it('the lease lapses when renewals stop; renew only renews (counts a lost rule), restore puts it back', async () => {
     await route('api', echo.port);
     const { kind, spec, h } = await prepared({ kind: 'proxy.latency', proxy: 'api', latency: '1ms' });
     h.leaseMs = 400; // short lease for the test; the kinds use FAULT_LEASE_MS
     await kind.inject(ports, spec, h);
     for (let i = 0; i < 6; i++) {
       await sleep(150);
-      await kind.keepAlive!(ports, h);
+      expect(await kind.renew!(ports, h)).toBe(0);
     }
     expect(await toxicsOn('api')).toHaveLength(1); // 900 ms > lease, still there thanks to renewals
     await ports.proxy.removeToxic('api', h.toxics[0]!.name); // lost behind our back (e.g. a proxy restart)
-    await kind.keepAlive!(ports, h);
+    expect(await kind.renew!(ports, h)).toBe(1); // renewal never re-adds (a revert may have removed it)
+    expect(await toxicsOn('api')).toEqual([]);
+    await kind.restore!(ports, h); // only the guard does this, for a fault it still holds active
     expect(await toxicsOn('api')).toHaveLength(1);
-    await sleep(700); // keepAlive stopped: the runner is gone
+    await sleep(700); // renewals stopped: the runner is gone
     expect(await toxicsOn('api')).toEqual([]);
   });
 });
@@ -193,8 +195,9 @@ describe('proxy.partition', () => {
     const refused = new Client(port);
     await refused.until(() => refused.closed);
     expect(refused.error?.code).toBe('ECONNREFUSED');
-    await kind.keepAlive!(ports, h);
+    expect(await kind.renew!(ports, h)).toBe(0);
     await kind.revert(ports, h);
+    expect(await kind.renew!(ports, h)).toBe(1); // enabled again: renewing must not disable it
     await kind.revert(ports, h);
     const d = new Client(port);
     await rtt(d, 'up again');

@@ -34,6 +34,7 @@ export function createProxyPort(): ProxyPort {
     renewToxic: (...a) => client().renewToxic(...a),
     setEnabled: (...a) => client().setEnabled(...a),
     inspectProxy: (...a) => client().inspectProxy(...a),
+    renewDisabled: (...a) => client().renewDisabled(...a),
   };
 }
 
@@ -50,5 +51,6 @@ function unconfigured(): ProxyPort {
     renewToxic: missing,
     setEnabled: missing,
     inspectProxy: missing,
+    renewDisabled: missing,
   };
 }

@@ -12,7 +12,7 @@ import {
   type LogLevel,
   type WorkerOptions,
 } from '@temporalio/worker';
-import { createActivities } from '../activities/index.ts';
+import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import type { Ports } from '../faults/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createProxyPort } from './proxy-port.ts';
@@ -53,6 +53,8 @@ export interface FaultlineWorkerOptions {
   target?: TemporalTarget;
   taskQueue?: string;
   ports?: Ports;
+  /** Extra activity dependencies (tests wrap the guard's link to its run). */
+  activityDeps?: ActivityDeps;
   /** Called once the worker polls. */
   onReady?: () => void;
   /** Stops the worker gracefully when aborted (in-process workers of `run --worker` and quickstart). */
@@ -87,7 +89,7 @@ export async function createWorker(
     connection,
     namespace: target.namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    activities: createActivities(opts.ports ?? defaultPorts()),
+    activities: createActivities(opts.ports ?? defaultPorts(), opts.activityDeps),
     // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
     maxHeartbeatThrottleInterval: '500ms',
     // If this worker dies, its runs' next workflow tasks move to a live worker after 2 s, not 10 s.

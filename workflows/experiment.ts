@@ -1,91 +1,150 @@
-// The experiment workflow: steady state before, plan, inject (intent first), observe under the guard,
-// revert (never cancellable, retried until done), steady state after, verdict. Deterministic only.
+// The experiment workflow, as its phases: steady state before, plan, intents, injects, the fault window
+// (owned by the guard activity), reverts (./reverts.ts: never cancellable, retried until done, handed to
+// a new run when history grows), steady state after, verdict (./verdict.ts). Deterministic only.
 import {
   ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
-  log,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
-import type { AbortRecord, FaultRecord, Journal, Phase, Verdict } from '../experiments/journal.ts';
+import type { Activities, GuardFault, ObserveResult } from '../activities/index.ts';
+import {
+  noteError,
+  type AbortRecord,
+  type FaultRecord,
+  type GuardViolation,
+  type Journal,
+  type Phase,
+  type ProbeSample,
+} from '../experiments/journal.ts';
 import type { FaultEntry } from '../experiments/schema.ts';
 import { durationMs, formatMs } from '../faults/duration.ts';
 import { ACTIVITY_SLACK_MS, INJECT_ACTIVITY_MS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
-import { abortExperimentUpdate, journalQuery, type RunInput } from './definitions.ts';
-import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from './search-attributes.ts';
+import {
+  abortExperimentUpdate,
+  DEFAULT_TUNING,
+  guardRecordQuery,
+  guardViolationSignal,
+  journalQuery,
+  type RunInput,
+} from './definitions.ts';
+import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, STUCK_KEY, VERDICT_KEY } from './search-attributes.ts';
+import { errorText, Reverts } from './reverts.ts';
+import { decideVerdict } from './verdict.ts';
 
-// One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add only their summary and window-dependent timeouts
-// (executeWithOptions deep-merges over these).
-const probes = proxyActivities<Activities>({ startToCloseTimeout: PROBE_ACTIVITY_MS, retry: { maximumAttempts: 2 } });
+// One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add
+// only their summary and window-dependent timeouts.
+// Probes heartbeat on a timer: a slow round against a broken system is a finding, not a timeout.
+const probing = proxyActivities<Activities>({
+  startToCloseTimeout: PROBE_ACTIVITY_MS,
+  heartbeatTimeout: '10s',
+  retry: { maximumAttempts: 2 },
+});
 const planning = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '200ms' },
 });
+// Injects hold a fault: they heartbeat (a dead worker's inject moves on within seconds), and an abort
+// waits until the inject has really stopped, so a revert never overtakes it and no retry follows it.
 const injecting = proxyActivities<Activities>({
   startToCloseTimeout: INJECT_ACTIVITY_MS,
+  heartbeatTimeout: '3s',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
-const reverting = proxyActivities<Activities>({
-  startToCloseTimeout: '20s',
-  retry: { maximumAttempts: 3, initialInterval: '100ms', maximumInterval: '1s' },
-});
-// The guard is retried without limit (a new worker picks it up after a crash), and is awaited until it
-// has really stopped when cancelled: it renews leases, and must not renew a rule the revert removed.
+// The guard owns the fault window: retried without limit (a live worker takes over within the heartbeat
+// timeout), and awaited until it has really stopped when cancelled, because it renews and reverts.
 const guarding = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
-  heartbeatTimeout: '5s',
+  heartbeatTimeout: '3s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '200ms', maximumInterval: '2s' },
+  retry: { initialInterval: '200ms', maximumInterval: '1s' },
 });
 
-const KEEPALIVE_MS = 3_000;
+const RENEW_EVERY_MS = 3_000;
+
+/** Everything a run holds; the phases below read and write it. */
+interface Run {
+  input: RunInput;
+  journal: Journal;
+  /** Cancelled by an abort or a workflow cancellation; everything before the reverts runs in it. */
+  scope: CancellationScope;
+  reverts: Reverts;
+  attempted: Set<number>;
+  notHeldBefore?: ProbeSample[];
+  violation?: GuardViolation;
+  after?: { ok: boolean; samples: ProbeSample[] };
+  revertsDone: boolean;
+  handingOver: boolean;
+}
+
+const now = () => new Date().toISOString();
 
 export async function runExperiment(input: RunInput): Promise<Journal> {
+  const run = start(input);
+  if (!input.resume) {
+    try {
+      await run.scope.run(() => window(run));
+    } catch (err) {
+      interrupted(run, err);
+    }
+  }
+  await revertPhase(run);
+  const j = run.journal;
+  if (!j.failure && j.abort?.by !== 'cancel' && applied(j) && !run.notHeldBefore) await afterPhase(run);
+  return finish(run);
+}
+
+function start(input: RunInput): Run {
   const e = input.experiment;
   const info = workflowInfo();
-  const now = () => new Date().toISOString();
-  const journal: Journal = {
-    experiment: e,
-    file: input.file,
-    workflowId: info.workflowId,
-    runId: info.runId,
-    startedAt: now(),
-    phase: 'starting',
-    faults: [],
-    steadyStateBefore: [],
-    guardSamples: { count: 0, failed: 0 },
-    steadyStateAfter: [],
+  const journal: Journal = input.resume
+    ? { ...input.resume.journal, runId: info.runId }
+    : {
+        experiment: e,
+        file: input.file,
+        workflowId: info.workflowId,
+        runId: info.runId,
+        startedAt: now(),
+        phase: 'starting',
+        faults: [],
+        steadyStateBefore: [],
+        guardSamples: { count: 0, failed: 0 },
+        steadyStateAfter: [],
+      };
+  const run: Run = {
+    input,
+    journal,
+    scope: new CancellationScope(),
+    attempted: new Set(),
+    revertsDone: false,
+    handingOver: false,
+    reverts: undefined as unknown as Reverts,
   };
-  let abort: AbortRecord | undefined;
-  let revertsDone = false;
-  const windowScope = new CancellationScope();
-
-  const setPhase = (phase: Phase) => {
-    journal.phase = phase;
-    const left = journal.windowEndsAt ? ` · window ends ${journal.windowEndsAt}` : '';
-    setCurrentDetails(`**Phase:** ${phase}${left}\n\n**Hypothesis:** ${e.hypothesis.statement}`);
-    if (input.searchAttributes) upsertSearchAttributes([{ key: PHASE_KEY, value: phase }]);
-  };
+  run.reverts = new Reverts({ ...DEFAULT_TUNING, ...input.tuning }, run.attempted, () => markStuck(run, true));
 
   setHandler(journalQuery, () => journal);
   setHandler(
     abortExperimentUpdate,
     async (req) => {
-      if (!abort && !revertsDone) {
-        abort = { by: req.emergency ? 'emergency-stop' : 'operator', reason: req.reason, who: req.who, at: now() };
-        windowScope.cancel();
+      if (!journal.abort && !run.revertsDone) {
+        journal.abort = {
+          by: req.emergency ? 'emergency-stop' : 'operator',
+          reason: req.reason,
+          who: req.who,
+          at: now(),
+          phase: journal.phase,
+        };
+        run.scope.cancel();
       }
-      await condition(() => revertsDone);
+      await condition(() => run.revertsDone || run.handingOver);
       return journal;
     },
     {
@@ -94,6 +153,12 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       },
     },
   );
+  // The guard's conclusion, durable before it acts on it.
+  setHandler(guardViolationSignal, (v) => {
+    run.violation ??= v;
+    journal.abort ??= guardAbort(v, journal.phase);
+  });
+  setHandler(guardRecordQuery, () => ({ violation: run.violation }));
 
   if (input.searchAttributes) {
     upsertSearchAttributes([
@@ -101,233 +166,234 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       { key: FAULT_KINDS_KEY, value: [...new Set(e.method.map((f) => f.kind))] },
     ]);
   }
-
-  const finish = async (verdict: Verdict, reason: string): Promise<Journal> => {
-    journal.verdict = verdict;
-    journal.reason = reason;
-    journal.finishedAt = now();
-    setPhase('done');
-    setCurrentDetails(`**Verdict:** ${verdict}: ${reason}\n\n**Hypothesis:** ${e.hypothesis.statement}`);
-    if (input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: verdict }]);
-    // Not cancellable: a cancelled run still finishes its journal (the result people read).
-    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-    return journal;
-  };
-
-  // 1. Steady state before: nothing is injected unless it holds.
-  setPhase('steady-state-before');
-  journal.steadyStateBefore = await probes.runProbes.executeWithOptions(
-    { summary: `steady state before: ${e.hypothesis.probes.map((p) => p.name).join(', ')}` },
-    [e.hypothesis.probes],
-  );
-  const failing = journal.steadyStateBefore.filter((s) => !s.ok);
-  if (failing.length) {
-    revertsDone = true;
-    return finish(
-      'not-started',
-      `steady state did not hold before the experiment: ${failing.map((s) => `${s.probe}: ${s.violations.join('; ')}`).join(' | ')}`,
-    );
-  }
-  if (abort) {
-    revertsDone = true;
-    return finish('aborted', `aborted by ${abort.by} before any fault was injected: ${abort.reason}`);
-  }
-
-  // Reverting one fault: memoised so per-fault timers, aborts and the final sweep never revert twice.
-  const reverts = new Map<number, Promise<void>>();
-  const revertOne = (rec: FaultRecord): Promise<void> => {
-    let p = reverts.get(rec.index);
-    if (!p) {
-      p = CancellationScope.nonCancellable(async () => {
-        if (!rec.handle) {
-          rec.status = 'not-applied';
-          return;
-        }
-        for (let attempt = 1; ; attempt++) {
-          rec.revertAttempts = attempt;
-          try {
-            const r = await reverting.revertFault.executeWithOptions({ summary: `revert: ${rec.summary}` }, [
-              rec.kind,
-              rec.handle,
-            ]);
-            rec.status = 'reverted';
-            rec.revertedAt ??= r.at; // keep the guard's earlier revert time when it reverted first
-            return;
-          } catch (err) {
-            rec.errors.push(`revert attempt ${attempt}: ${errorText(err)}`);
-            log.warn('revert failed, retrying', { fault: rec.summary, attempt });
-            await sleep(Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)));
-          }
-        }
-      });
-      reverts.set(rec.index, p);
-    }
-    return p;
-  };
-
-  let failure: string | undefined;
-  try {
-    await windowScope.run(async () => {
-      // 2. Plan: select targets (seeded, recorded) and expand faults over them.
-      setPhase('selecting');
-      const seed = e.targets?.seed ?? Math.floor(Math.random() * 2 ** 31);
-      const plan = await planning.planFaults.executeWithOptions({ summary: `select targets (seed ${seed})` }, [
-        e,
-        seed,
-      ]);
-      journal.selection = plan.selection ? { seed, ...plan.selection } : undefined;
-      journal.faults = plan.faults.map((f, i) => ({
-        ...f,
-        index: i,
-        status: 'planned',
-        errors: [],
-        revertAttempts: 0,
-      }));
-
-      // 3. Inject: intent (the handle from prepare) lands in history before the side effect.
-      setPhase('injecting');
-      const start = Date.now();
-      const windowMs = Math.max(...e.method.map((f) => durationMs(f.duration)));
-      // All intents first (every handle is in history before any side effect), then every inject at
-      // once, so the faults of one method land together. Neither step is cancellable: an inject under
-      // way finishes (or fails) before anything reverts it, so a revert never overtakes its inject.
-      const settle = async (step: (rec: FaultRecord) => Promise<void>) => {
-        const results = await CancellationScope.nonCancellable(() => Promise.allSettled(journal.faults.map(step)));
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-      };
-      await settle(async (rec) => {
-        rec.status = 'intent';
-        rec.intentAt = now();
-        rec.handle = await injecting.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}` }, [
-          e.method[rec.faultIndex] as FaultEntry,
-          rec.target,
-        ]);
-      });
-      if (abort) return; // an abort during injection: inject nothing, revert nothing that was not applied
-      await settle(async (rec) => {
-        try {
-          const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary }, [
-            e.method[rec.faultIndex] as FaultEntry,
-            rec.handle as Record<string, unknown>,
-          ]);
-          rec.status = 'injected';
-          rec.injectedAt = r.at;
-        } catch (err) {
-          rec.status = 'inject-failed';
-          throw err;
-        }
-      });
-      if (abort) return;
-
-      // 4. Observe: one guard activity for the window; each fault is reverted when its own duration ends.
-      journal.windowEndsAt = new Date(start + windowMs).toISOString();
-      setPhase('observing');
-      for (const rec of journal.faults) {
-        const spec = e.method[rec.faultIndex];
-        const ms = spec ? durationMs(spec.duration) : windowMs;
-        if (ms < windowMs) {
-          sleep(Math.max(0, start + ms - Date.now())).then(
-            () => revertOne(rec),
-            () => undefined,
-          );
-        }
-      }
-      const obs = await guarding.observe.executeWithOptions(
-        {
-          summary: e.guard
-            ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
-            : `hold faults for ${formatMs(windowMs)}`,
-          startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
-        },
-        [
-          {
-            guard: e.guard,
-            windowEndsAt: start + windowMs,
-            active: journal.faults
-              .filter((f) => f.handle && f.status === 'injected')
-              .map((f) => ({ index: f.index, kind: f.kind, handle: f.handle as Record<string, unknown> })),
-            keepAliveEveryMs: KEEPALIVE_MS,
-          },
-        ],
-      );
-      journal.guardSamples = {
-        count: obs.samples,
-        failed: obs.failed,
-        first: obs.first,
-        last: obs.last,
-        worst: obs.worst,
-      };
-      for (const [index, at] of Object.entries(obs.reverted ?? {})) {
-        const rec = journal.faults[Number(index)];
-        if (rec) rec.revertedAt = at; // reverted by the guard; the sweep below confirms it
-      }
-      for (const [index, msg] of Object.entries(obs.revertErrors ?? {}))
-        journal.faults[Number(index)]?.errors.push(`guard fast-path revert: ${msg}`);
-      if (obs.violated && obs.failing) {
-        abort = {
-          by: 'guard',
-          reason: `guard probe ${obs.failing.probe} failed: ${obs.failing.violations.join('; ')}`,
-          at: obs.detectedAt ?? now(),
-          sample: obs.failing,
-        };
-      }
-    });
-  } catch (err) {
-    if (isCancellation(err)) {
-      abort ??= { by: 'cancel', reason: 'the workflow was cancelled', at: now() };
-    } else {
-      failure = errorText(err);
-    }
-  } finally {
-    windowScope.cancel(); // stops pending per-fault timers
-    // 5. Revert everything that may have been applied, in parallel, whatever happened above.
-    setPhase('reverting');
-    await CancellationScope.nonCancellable(() => Promise.all(journal.faults.map((rec) => revertOne(rec))));
-    revertsDone = true;
-  }
-
-  const lastRevert = Math.max(0, ...journal.faults.map((f) => (f.revertedAt ? Date.parse(f.revertedAt) : 0)));
-  if (abort && lastRevert) journal.detectToRevertMs = Math.max(0, lastRevert - Date.parse(abort.at));
-  journal.abort = abort;
-
-  if (failure && !journal.faults.some((f) => f.handle))
-    return finish('not-started', `nothing was injected: ${failure}`);
-  if (failure) return finish('failed', `a fault could not be injected: ${failure}; everything injected was reverted`);
-  if (abort?.by === 'cancel') return finish('aborted', 'the workflow was cancelled; every fault was reverted');
-
-  // 6. Steady state after, within the recovery time.
-  setPhase('steady-state-after');
-  const recovery = durationMs(e.afterCheck.recoveryTimeout);
-  const after = await CancellationScope.nonCancellable(() =>
-    probes.awaitSteadyState.executeWithOptions(
-      {
-        summary: `steady state after (recovery up to ${e.afterCheck.recoveryTimeout})`,
-        startToCloseTimeout: recovery + ACTIVITY_SLACK_MS,
-        heartbeatTimeout: '30s',
-      },
-      [e.hypothesis.probes, recovery],
-    ),
-  );
-  journal.steadyStateAfter = after.samples;
-  if (abort) {
-    return finish(
-      'aborted',
-      `${abort.by === 'guard' ? 'the guard' : abort.by} aborted the experiment: ${abort.reason}; every fault was reverted${after.ok ? ' and the steady state recovered' : ', but the steady state did NOT recover'}`,
-    );
-  }
-  if (!after.ok) {
-    const bad = after.samples.filter((s) => !s.ok);
-    return finish(
-      'refuted',
-      `the steady state did not recover within ${e.afterCheck.recoveryTimeout}: ${bad.map((s) => `${s.probe}: ${s.violations.join('; ')}`).join(' | ')}`,
-    );
-  }
-  return finish('passed', `the steady state held: ${e.hypothesis.statement}`);
+  if (input.resume && journal.stuck) markStuck(run, true, true);
+  setPhase(run, input.resume ? 'reverting' : 'starting');
+  return run;
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return errorText(err.cause);
-  if (err instanceof ApplicationFailure) return `${err.type ?? 'Error'}: ${err.message}`;
-  return err instanceof Error ? err.message : String(err);
+/** Steady state before, plan, intents, injects, the fault window: all cancelled by an abort. */
+async function window(run: Run): Promise<void> {
+  if (!(await steadyStateBefore(run)) || run.journal.abort) return;
+  await plan(run);
+  await inject(run);
+  if (run.journal.abort) return;
+  await observe(run);
+}
+
+/** An abort (or a cancellation) outranks the failures its own cancellation causes; see verdict.ts. */
+function interrupted(run: Run, err: unknown): void {
+  const j = run.journal;
+  if (isCancellation(err)) {
+    j.abort ??= { by: 'cancel', reason: 'the workflow was cancelled', at: now(), phase: j.phase };
+  } else {
+    j.failure ??= { phase: j.phase, cause: errorText(err), at: now() };
+  }
+}
+
+async function steadyStateBefore(run: Run): Promise<boolean> {
+  const probes = run.input.experiment.hypothesis.probes;
+  setPhase(run, 'steady-state-before');
+  run.journal.steadyStateBefore = await probing.runProbes.executeWithOptions(
+    { summary: `steady state before: ${probes.map((p) => p.name).join(', ')}` },
+    [probes],
+  );
+  const failing = run.journal.steadyStateBefore.filter((s) => !s.ok);
+  if (failing.length) run.notHeldBefore = failing;
+  return !failing.length;
+}
+
+/** Select targets (seeded, recorded) and expand the method into one record per fault. */
+async function plan(run: Run): Promise<void> {
+  const e = run.input.experiment;
+  setPhase(run, 'selecting');
+  const seed = e.targets?.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const p = await planning.planFaults.executeWithOptions({ summary: `select targets (seed ${seed})` }, [e, seed]);
+  run.journal.selection = p.selection ? { seed, ...p.selection } : undefined;
+  run.journal.faults = p.faults.map((f, i) => ({ ...f, index: i, status: 'planned', errors: [], revertAttempts: 0 }));
+}
+
+/**
+ * Every intent first (each handle is in history before any side effect), then every inject at once.
+ * Each fault's clock starts when ITS inject completed.
+ */
+async function inject(run: Run): Promise<void> {
+  const e = run.input.experiment;
+  const j = run.journal;
+  setPhase(run, 'injecting');
+  await settleAll(j.faults, async (rec) => {
+    rec.status = 'intent';
+    rec.intentAt = now();
+    rec.handle = await planning.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}` }, [
+      e.method[rec.faultIndex] as FaultEntry,
+      rec.target,
+    ]);
+  });
+  if (j.abort) return; // inject nothing; nothing was applied
+  await settleAll(j.faults, async (rec) => {
+    const spec = e.method[rec.faultIndex] as FaultEntry;
+    run.attempted.add(rec.index);
+    try {
+      const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary }, [
+        spec,
+        rec.handle as Record<string, unknown>,
+      ]);
+      rec.status = 'injected';
+      rec.injectedAt = r.at;
+      rec.endsAt = new Date(Date.parse(r.at) + durationMs(spec.duration)).toISOString();
+    } catch (err) {
+      rec.status = 'inject-failed';
+      if (!isCancellation(err)) noteError(rec, `inject: ${errorText(err)}`);
+      throw err;
+    }
+  });
+}
+
+/** Runs step for every record in parallel and waits for all of them; then rethrows the first failure. */
+async function settleAll(recs: FaultRecord[], step: (rec: FaultRecord) => Promise<void>): Promise<void> {
+  const results = await Promise.allSettled(recs.map(step));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** The fault window: one guard activity holds the faults, reverts each at its end, and guards. */
+async function observe(run: Run): Promise<void> {
+  const e = run.input.experiment;
+  const j = run.journal;
+  const faults: GuardFault[] = j.faults
+    .filter((f) => f.status === 'injected' && f.handle && f.endsAt)
+    .map((f) => ({
+      index: f.index,
+      kind: f.kind,
+      handle: f.handle as Record<string, unknown>,
+      endsAt: Date.parse(f.endsAt as string),
+    }));
+  const lastEnd = Math.max(...faults.map((f) => f.endsAt));
+  j.windowEndsAt = new Date(lastEnd).toISOString();
+  setPhase(run, 'observing');
+  const windowMs = Math.max(0, lastEnd - Date.now());
+  const obs = await guarding.observe.executeWithOptions(
+    {
+      summary: e.guard
+        ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
+        : `hold faults for ${formatMs(windowMs)}`,
+      startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
+    },
+    [{ guard: e.guard, faults, renewEveryMs: RENEW_EVERY_MS }],
+  );
+  recordGuard(run, obs);
+}
+
+function recordGuard(run: Run, obs: ObserveResult): void {
+  const j = run.journal;
+  j.guardSamples = { count: obs.samples, failed: obs.failed, first: obs.first, last: obs.last, worst: obs.worst };
+  for (const [index, at] of Object.entries(obs.reverted)) {
+    const rec = j.faults[Number(index)];
+    if (rec) rec.revertedAt ??= at; // the sweep confirms it
+  }
+  for (const [index, msg] of Object.entries(obs.revertErrors)) {
+    const rec = j.faults[Number(index)];
+    if (rec) noteError(rec, `guard revert: ${msg}`);
+  }
+  for (const [index, times] of Object.entries(obs.restored)) {
+    const rec = j.faults[Number(index)];
+    if (rec) rec.restoredAt = times; // a rule the proxy lost, put back while the fault was active
+  }
+  if (obs.violation) {
+    run.violation ??= obs.violation;
+    j.abort ??= guardAbort(obs.violation, 'observing');
+  }
+}
+
+function guardAbort(v: GuardViolation, phase: Phase): AbortRecord {
+  return {
+    by: 'guard',
+    reason: `guard probe ${v.failing.probe} failed: ${v.failing.violations.join('; ')}`,
+    at: v.detectedAt,
+    phase,
+    sample: v.failing,
+  };
+}
+
+/** Reverts everything that may have been applied, whatever happened before; never cancellable. */
+async function revertPhase(run: Run): Promise<void> {
+  const j = run.journal;
+  setPhase(run, 'reverting');
+  const outcomes = await CancellationScope.nonCancellable(() =>
+    Promise.all(j.faults.map((rec) => run.reverts.revert(rec))),
+  );
+  if (outcomes.includes('handed-over')) {
+    // History is large and a revert keeps failing: a new run takes the journal and the pending reverts.
+    run.handingOver = true;
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    j.continuedFrom = [...(j.continuedFrom ?? []), workflowInfo().runId];
+    await continueAsNew<typeof runExperiment>({ ...run.input, resume: { journal: j } });
+  }
+  run.revertsDone = true;
+  if (j.stuck) markStuck(run, false);
+  const lastRevert = Math.max(0, ...j.faults.map((f) => (f.revertedAt ? Date.parse(f.revertedAt) : 0)));
+  if (j.abort && lastRevert) j.detectToRevertMs = Math.max(0, lastRevert - Date.parse(j.abort.at));
+}
+
+async function afterPhase(run: Run): Promise<void> {
+  const e = run.input.experiment;
+  const j = run.journal;
+  setPhase(run, 'steady-state-after');
+  const recovery = durationMs(e.afterCheck.recoveryTimeout);
+  try {
+    run.after = await CancellationScope.nonCancellable(() =>
+      probing.awaitSteadyState.executeWithOptions(
+        {
+          summary: `steady state after (recovery up to ${e.afterCheck.recoveryTimeout})`,
+          startToCloseTimeout: recovery + ACTIVITY_SLACK_MS,
+        },
+        [e.hypothesis.probes, recovery],
+      ),
+    );
+    j.steadyStateAfter = run.after.samples;
+  } catch (err) {
+    j.failure ??= { phase: 'steady-state-after', cause: errorText(err), at: now() };
+  }
+}
+
+async function finish(run: Run): Promise<Journal> {
+  const j = run.journal;
+  const e = run.input.experiment;
+  const { verdict, reason } = decideVerdict({
+    statement: e.hypothesis.statement,
+    recoveryTimeout: e.afterCheck.recoveryTimeout,
+    notHeldBefore: run.notHeldBefore,
+    abort: j.abort,
+    failure: j.failure,
+    anyApplied: applied(j),
+    after: run.after,
+  });
+  j.verdict = verdict;
+  j.reason = reason;
+  j.finishedAt = now();
+  setPhase(run, 'done');
+  setCurrentDetails(`**Verdict:** ${verdict}: ${reason}\n\n**Hypothesis:** ${e.hypothesis.statement}`);
+  if (run.input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: verdict }]);
+  // Not cancellable: a cancelled run still finishes its journal (the result people read).
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  return j;
+}
+
+/** Whether any fault may have been applied (its inject was attempted). */
+function applied(j: Journal): boolean {
+  return j.faults.some((f) => ['injected', 'inject-failed', 'reverting', 'reverted'].includes(f.status));
+}
+
+function setPhase(run: Run, phase: Phase): void {
+  const j = run.journal;
+  j.phase = phase;
+  const left = j.windowEndsAt && phase === 'observing' ? ` · window ends ${j.windowEndsAt}` : '';
+  setCurrentDetails(`**Phase:** ${phase}${left}\n\n**Hypothesis:** ${run.input.experiment.hypothesis.statement}`);
+  if (run.input.searchAttributes) upsertSearchAttributes([{ key: PHASE_KEY, value: phase }]);
+}
+
+/** A revert keeps failing: visible in the journal and searchable (FaultlineStuck), set once. */
+function markStuck(run: Run, stuck: boolean, force = false): void {
+  if (run.journal.stuck === stuck && !force) return;
+  run.journal.stuck = stuck;
+  if (run.input.searchAttributes) upsertSearchAttributes([{ key: STUCK_KEY, value: stuck ? 'true' : 'false' }]);
 }

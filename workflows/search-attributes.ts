@@ -4,6 +4,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const EXPERIMENT_KEY = defineSearchAttributeKey('FaultlineExperiment', SearchAttributeType.KEYWORD);
 export const VERDICT_KEY = defineSearchAttributeKey('FaultlineVerdict', SearchAttributeType.KEYWORD);
 export const PHASE_KEY = defineSearchAttributeKey('FaultlinePhase', SearchAttributeType.KEYWORD);
+/** 'true' while a revert keeps failing (after a few attempts); 'false' once it succeeded. */
+export const STUCK_KEY = defineSearchAttributeKey('FaultlineStuck', SearchAttributeType.KEYWORD);
 export const FAULT_KINDS_KEY = defineSearchAttributeKey('FaultlineFaultKinds', SearchAttributeType.KEYWORD_LIST);
 
 /** name -> type for `temporal server start-dev --search-attribute` and the operator API. */
@@ -11,5 +13,6 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
   FaultlineExperiment: 'Keyword',
   FaultlineVerdict: 'Keyword',
   FaultlinePhase: 'Keyword',
+  FaultlineStuck: 'Keyword',
   FaultlineFaultKinds: 'KeywordList',
 };

@@ -111,4 +111,15 @@ export class ProxyClient implements ProxyPort {
     const p = r.json as { enabled: boolean; toxics?: { name: string }[] };
     return { enabled: p.enabled, toxics: (p.toxics ?? []).map((t) => t.name) };
   }
+
+  async renewDisabled(proxy: string, leaseMs: number): Promise<boolean> {
+    const g = await this.call('GET', `/proxies/${encodeURIComponent(proxy)}`);
+    if (g.status === 404) return false;
+    if (g.status !== 200) this.fail(`read proxy ${proxy}`, g);
+    if ((g.json as { enabled?: boolean }).enabled !== false) return false; // enabled: never re-disable it here
+    const r = await this.call('PATCH', `/proxies/${encodeURIComponent(proxy)}`, { enabled: false, lease_ms: leaseMs });
+    if (r.status === 200) return true;
+    if (r.status === 404) return false;
+    this.fail(`renew disabled proxy ${proxy}`, r);
+  }
 }

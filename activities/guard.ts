@@ -1,0 +1,199 @@
+// The fault window, owned by one activity: it holds every injected fault (renews leases, restores a rule
+// the proxy lost while the fault is still active), reverts each fault when ITS window ends, samples the
+// guard probes and, on a violation, reports it to the workflow (durable) and then reverts everything.
+// Renewals and reverts run in one sequential loop, so nothing is renewed or re-applied after its revert
+// began; a retried guard resumes from its heartbeat details and the workflow's record of a violation.
+import type { Context } from '@temporalio/activity';
+import type { Ports } from '../faults/ports.ts';
+import type { AnyFaultKind } from '../faults/types.ts';
+import type { Guard } from '../experiments/schema.ts';
+import type { GuardProgress, GuardViolation, ProbeSample } from '../experiments/journal.ts';
+import { durationMs } from '../faults/duration.ts';
+import { runProbe } from './probes.ts';
+
+export interface GuardFault {
+  index: number;
+  kind: string;
+  handle: Record<string, unknown>;
+  /** Epoch ms when this fault's own window ends (its inject completed + its duration). */
+  endsAt: number;
+}
+
+export interface ObserveInput {
+  guard?: Guard;
+  faults: GuardFault[];
+  renewEveryMs: number;
+}
+
+export interface ObserveResult extends GuardProgress {
+  violated: boolean;
+}
+
+/** How the guard talks to its own workflow run (the durable record of its conclusion). */
+export interface RunLink {
+  reportViolation(v: GuardViolation): Promise<void>;
+  guardRecord(): Promise<{ violation?: GuardViolation }>;
+}
+
+const MAX_RESTORES_KEPT = 10;
+const iso = () => new Date().toISOString();
+
+/**
+ * One guard tick, the seam for other judges: folds the samples into the counts and returns the
+ * violation when this tick concludes one. Pure apart from updating `state`.
+ */
+export function judgeTick(
+  guard: Guard,
+  state: GuardProgress,
+  samples: ProbeSample[],
+  startedAt: string,
+  now: string,
+): GuardViolation | undefined {
+  const bad = samples.find((s) => !s.ok);
+  const sample = bad ?? samples[0];
+  state.samples++;
+  if (sample) {
+    state.first ??= sample;
+    state.last = sample;
+    const w = state.worst;
+    if (!w || sample.errorRate > w.errorRate || (sample.errorRate === w.errorRate && sample.p95Ms > w.p95Ms))
+      state.worst = sample;
+  }
+  if (!bad) {
+    state.consecutiveFailures = 0;
+    state.streakStartedAt = undefined;
+    return undefined;
+  }
+  state.failed++;
+  if (state.consecutiveFailures === 0) state.streakStartedAt = startedAt;
+  state.consecutiveFailures++;
+  if (state.consecutiveFailures < guard.failuresToAbort) return undefined;
+  return { failing: bad, detectedAt: now, firstFailureAt: state.streakStartedAt ?? startedAt };
+}
+
+export function freshProgress(): GuardProgress {
+  return { samples: 0, failed: 0, consecutiveFailures: 0, reverted: {}, revertErrors: {}, restored: {} };
+}
+
+export async function runGuard(
+  ports: Ports,
+  kindOf: (name: string) => AnyFaultKind,
+  link: RunLink,
+  input: ObserveInput,
+  ctx: Context,
+): Promise<ObserveResult> {
+  const state: GuardProgress = { ...freshProgress(), ...(ctx.info.heartbeatDetails as GuardProgress | undefined) };
+  // A retry whose last heartbeat did not carry the violation asks the workflow, which got it first.
+  if (ctx.info.attempt > 1 && !state.violation) {
+    const rec = await link.guardRecord();
+    if (rec.violation) state.violation = rec.violation;
+  }
+  let stopRenewing = !!state.violation;
+  let holderDone = false;
+  const local = new AbortController();
+  const signal = AbortSignal.any([ctx.cancellationSignal, local.signal]);
+  const cancelled = () => ctx.cancellationSignal.aborted;
+  const beat = () => ctx.heartbeat(state);
+  // The holder sleeps until its next deadline, or until the sampler rings (a violation is durable).
+  let rung = false;
+  let ring = () => {
+    rung = true;
+  };
+  const nap = (ms: number, bell = false) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted || (bell && rung)) return resolve();
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      if (bell) ring = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  const settled = (f: GuardFault) => f.index in state.reverted || f.index in state.revertErrors;
+  const isActive = (f: GuardFault) => !stopRenewing && !settled(f) && Date.now() < f.endsAt;
+
+  const revert = async (f: GuardFault) => {
+    try {
+      await kindOf(f.kind).revert(ports, f.handle);
+      state.reverted[f.index] = iso();
+    } catch (e) {
+      state.revertErrors[f.index] = (e as Error).message; // the workflow's sweep retries it
+    }
+    beat();
+  };
+
+  // Holds the faults: every revert and every renewal happens here, one after the other.
+  const holder = async () => {
+    let lastRenew = 0;
+    for (;;) {
+      if (cancelled()) return; // the workflow reverts once this activity has stopped
+      const now = Date.now();
+      const due = input.faults.filter((f) => !settled(f) && (state.violation || now >= f.endsAt));
+      if (due.length) await Promise.all(due.map(revert));
+      if (input.faults.every(settled)) return;
+      if (!stopRenewing && Date.now() - lastRenew >= input.renewEveryMs) {
+        for (const f of input.faults) {
+          if (cancelled() || !isActive(f)) continue;
+          const k = kindOf(f.kind);
+          if (!k.renew) continue;
+          const missing = await k.renew(ports, f.handle).catch(() => 0); // a failed renewal is retried next round
+          if (missing && k.restore && isActive(f)) {
+            await k.restore(ports, f.handle).then(
+              () => {
+                const list = (state.restored[f.index] ??= []);
+                if (list.length < MAX_RESTORES_KEPT) list.push(iso());
+              },
+              () => undefined,
+            );
+          }
+        }
+        lastRenew = Date.now();
+      }
+      const ends = input.faults.filter((f) => !settled(f)).map((f) => f.endsAt);
+      const next = Math.min(stopRenewing ? Infinity : lastRenew + input.renewEveryMs, ...ends);
+      await nap(Math.max(0, Math.min(next - Date.now(), 60_000)), true);
+    }
+  };
+
+  // Samples the guard probes; a violation is made durable (signal) before the holder acts on it.
+  const sampler = async () => {
+    const g = input.guard;
+    if (!g || state.violation) return;
+    const interval = durationMs(g.interval);
+    while (!holderDone && !cancelled()) {
+      const tick = Date.now();
+      const startedAt = iso();
+      const samples = await Promise.all(g.probes.map((p) => runProbe(p, signal)));
+      if (holderDone || cancelled()) return; // an interrupted sample says nothing about the system
+      const v = judgeTick(g, state, samples, startedAt, iso());
+      beat();
+      if (v) {
+        stopRenewing = true;
+        await link.reportViolation(v).catch(() => undefined); // the result carries it too
+        state.violation = v;
+        beat();
+        rung = true;
+        ring();
+        return;
+      }
+      const wait = tick + interval - Date.now();
+      if (wait > 0) await nap(wait);
+    }
+  };
+
+  const timer = setInterval(beat, 250);
+  beat();
+  try {
+    const s = sampler();
+    await holder();
+    holderDone = true;
+    local.abort();
+    await s;
+    ctx.cancellationSignal.throwIfAborted();
+    return { ...state, violated: !!state.violation };
+  } finally {
+    clearInterval(timer);
+  }
+}

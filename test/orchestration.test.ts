@@ -1,0 +1,338 @@
+// Orchestration with in-memory ports on the real dev server (no Docker): the real workflow and activities,
+// workers that die at chosen moments, and assertions over every recorded port call.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { experiment, harness, type Harness } from './support/workflow-harness.ts';
+import type { Call } from './support/memory-ports.ts';
+import { journalQuery } from '../workflows/definitions.ts';
+import { STUCK_KEY } from '../workflows/search-attributes.ts';
+
+let h: Harness;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let workerSeq = 0;
+let current = '';
+
+/** A live worker for the next case (a case may have killed the last one). */
+async function liveWorker(): Promise<string> {
+  if (current && !h.world.isDead(current)) return current;
+  current = `w${++workerSeq}`;
+  await h.startWorker(current);
+  return current;
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+beforeAll(async () => {
+  h = await harness('orch');
+  for (const p of ['route-a', 'route-b', 'route-c', 'route-d', 'route-e', 'route-f', 'route-g', 'route-h'])
+    h.world.addProxy(p);
+  h.world.addContainer('api-1', { backend: ['api'] });
+  await liveWorker();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const probe = (name: string, extra = '') =>
+  `{ name: ${name}, type: http, url: "\${URL}", requests: 2, timeout: 300ms, tolerance: { maxErrorRate: 0 }${extra} }`;
+
+function latency(faults: { proxy: string; duration: string }[], more = '') {
+  return experiment(
+    `
+title: memory latency
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+method:
+${faults.map((f) => `  - { kind: proxy.latency, proxy: ${f.proxy}, latency: 100ms, duration: ${f.duration} }`).join('\n')}
+afterCheck: { recoveryTimeout: 2s }
+${more}
+`,
+    h.url,
+  );
+}
+
+const callsOn = (key: string, since = 0): Call[] => h.world.calls.filter((c) => c.key.startsWith(key) && c.t >= since);
+
+/** Nothing on key was applied or renewed after its first revert call. */
+function nothingAfterRevert(key: string, since: number): void {
+  const calls = callsOn(key, since);
+  const first = calls.find((c) => ['removeToxic', 'enable', 'unpause', 'start', 'connect'].includes(c.op));
+  expect(first, `no revert on ${key}`).toBeDefined();
+  const late = calls.filter((c) => c.t >= first!.t && c !== first && (c.effect === 'apply' || c.effect === 'renew'));
+  expect(late, `applied or renewed after its revert began: ${JSON.stringify(late)}`).toEqual([]);
+}
+
+const guarded = (proxy: string, duration: string) =>
+  experiment(
+    `
+title: guarded latency
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+method:
+  - { kind: proxy.latency, proxy: ${proxy}, latency: 100ms, duration: ${duration} }
+guard: { interval: 100ms, failuresToAbort: 2, probes: [ ${probe('g')} ] }
+afterCheck: { recoveryTimeout: 2s }
+`,
+    h.url,
+  );
+
+describe('orchestration with in-memory ports', () => {
+  it('mixed fault durations: each fault is reverted at its own end and never renewed or re-added after', async () => {
+    const t0 = Date.now();
+    const run = await h.start(
+      latency([
+        { proxy: 'route-a', duration: '1s' },
+        { proxy: 'route-b', duration: '7s' },
+      ]),
+    );
+    const j = await h.result(run);
+    expect(j.verdict, j.reason).toBe('passed');
+    const a = callsOn('toxic:route-a', t0);
+    const firstRevert = a.find((c) => c.op === 'removeToxic')!;
+    expect(firstRevert.effect).toBe('revert');
+    expect(a.filter((c) => c.t > firstRevert.t && (c.effect === 'apply' || c.effect === 'renew'))).toEqual([]);
+    const b = callsOn('toxic:route-b', t0);
+    const bRevert = b.find((c) => c.op === 'removeToxic')!;
+    // A was gone long before B: each fault has its own clock.
+    expect(bRevert.t - firstRevert.t).toBeGreaterThan(3_000);
+    expect(b.some((c) => c.effect === 'renew')).toBe(true);
+    expect(h.world.leftovers()).toEqual([]);
+    expect(j.faults.map((f) => f.status)).toEqual(['reverted', 'reverted']);
+  });
+
+  it('an after-check against a service that never recovers is refuted, not failed (probes heartbeat on a timer)', async () => {
+    await liveWorker();
+    const e = experiment(
+      `
+title: never recovers
+hypothesis:
+  statement: the service answers
+  probes: [ { name: slow, type: http, url: "\${URL}", requests: 6, timeout: 2s, tolerance: { maxErrorRate: 0 } } ]
+method: [ { kind: proxy.latency, proxy: route-c, latency: 100ms, duration: 500ms } ]
+afterCheck: { recoveryTimeout: 1s }
+`,
+      h.url,
+    );
+    // Healthy until the fault lands, then never answers again: one probe round (12 s) outlasts the
+    // probe activity's heartbeat timeout (10 s), so only timer heartbeats keep it alive.
+    h.setHealth(() => (callsOn('toxic:route-c').some((c) => c.effect === 'apply') ? 'hang' : 'ok'));
+    try {
+      const j = await h.result(await h.start(e));
+      expect(j.verdict, j.reason).toBe('refuted');
+      expect(j.reason).toMatch(/^steady-state-after: the steady state did not recover within 1s/);
+      expect(j.steadyStateAfter[0]?.errorSamples.join()).toMatch(/timeout/);
+    } finally {
+      h.setHealth(() => 'ok');
+    }
+  });
+
+  it('an abort after the guard worker died is journaled as aborted and returns once the revert is done', async () => {
+    const dying = await liveWorker();
+    const since = Date.now();
+    const run = await h.start(guarded('route-d', '30s'));
+    await until('observing', async () => (await h.journal(run)).phase === 'observing');
+    await until('a renewal', () => callsOn('toxic:route-d', since).some((c) => c.effect === 'renew'), 10_000);
+    h.kill(dying);
+    current = '';
+    const killedAt = Date.now();
+    await liveWorker();
+    const j = await h.abort(run, 'stop it');
+    const revert = callsOn('toxic:route-d', since).find((c) => c.op === 'removeToxic' && c.effect === 'revert')!;
+    expect(revert.worker).not.toBe(dying);
+    const final = await h.result(run);
+    expect(final.verdict, final.reason).toBe('aborted');
+    expect(final.reason).toMatch(
+      /^an operator aborted the experiment during observing: stop it; every fault was reverted/,
+    );
+    expect(j.faults[0]?.status).toBe('reverted');
+    nothingAfterRevert('toxic:route-d', since);
+    expect(h.world.leftovers()).toEqual([]);
+    console.log(`worker death to revert: ${revert.t - killedAt} ms`);
+  });
+
+  it('a crash after the guard detected a violation: the verdict stays aborted and nothing is re-applied', async () => {
+    await liveWorker();
+    const since = Date.now();
+    h.setHealth(() => (h.world.disturbed(['route-e'], []) ? 'error' : 'ok'));
+    let killed = '';
+    h.world.onCall = (c) => {
+      if (c.op === 'reportViolation:done' && !killed) {
+        killed = c.worker;
+        h.kill(c.worker);
+      }
+    };
+    try {
+      const run = await h.start(guarded('route-e', '30s'));
+      await until('the kill', () => killed !== '');
+      current = '';
+      await liveWorker();
+      const j = await h.result(run);
+      expect(j.verdict, j.reason).toBe('aborted');
+      expect(j.abort?.by).toBe('guard');
+      expect(j.guardSamples.failed).toBeGreaterThanOrEqual(2);
+      nothingAfterRevert('toxic:route-e', since);
+      expect(h.world.leftovers()).toEqual([]);
+    } finally {
+      h.world.onCall = undefined;
+      h.setHealth(() => 'ok');
+    }
+  });
+
+  it('a crash inside the guard fast revert: the retried guard resumes from the violation, nothing is re-applied', async () => {
+    await liveWorker();
+    const since = Date.now();
+    h.setHealth(() => (h.world.disturbed(['route-f', 'route-g'], []) ? 'error' : 'ok'));
+    let killed = '';
+    h.world.onCall = (c) => {
+      // The first fast-path revert call: route-f's toxic is removed, the worker dies before route-g's.
+      if (c.op === 'removeToxic' && c.activity === 'observe' && !killed) {
+        killed = c.worker;
+        setImmediate(() => h.kill(c.worker));
+      }
+    };
+    try {
+      const e = experiment(
+        `
+title: two routes
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+method:
+  - { kind: proxy.latency, proxy: route-f, latency: 100ms, duration: 30s }
+  - { kind: proxy.latency, proxy: route-g, latency: 100ms, duration: 30s }
+guard: { interval: 100ms, failuresToAbort: 2, probes: [ ${probe('g')} ] }
+afterCheck: { recoveryTimeout: 2s }
+`,
+        h.url,
+      );
+      const run = await h.start(e);
+      await until('the kill', () => killed !== '');
+      current = '';
+      await liveWorker();
+      const j = await h.result(run);
+      expect(j.verdict, j.reason).toBe('aborted');
+      expect(j.abort?.by).toBe('guard');
+      nothingAfterRevert('toxic:route-f', since);
+      nothingAfterRevert('toxic:route-g', since);
+      expect(h.world.leftovers()).toEqual([]);
+    } finally {
+      h.world.onCall = undefined;
+      h.setHealth(() => 'ok');
+    }
+  });
+
+  it('one of three injects fails: failed, naming the phase, and the two that landed are reverted', async () => {
+    await liveWorker();
+    const since = Date.now();
+    h.world.failOn('addToxic', 'toxic:route-b/', Infinity);
+    try {
+      const j = await h.result(
+        await h.start(
+          latency([
+            { proxy: 'route-a', duration: '20s' },
+            { proxy: 'route-b', duration: '20s' },
+            { proxy: 'route-c', duration: '20s' },
+          ]),
+        ),
+      );
+      expect(j.verdict, j.reason).toBe('failed');
+      expect(j.reason).toMatch(/^injecting: .*injected failure.*; everything injected was reverted$/);
+      expect(j.faults.map((f) => f.status)).toEqual(['reverted', 'reverted', 'reverted']);
+      expect(callsOn('toxic:route-b', since).filter((c) => c.effect === 'apply')).toEqual([]);
+      nothingAfterRevert('toxic:route-a', since);
+      nothingAfterRevert('toxic:route-c', since);
+      expect(h.world.leftovers()).toEqual([]);
+    } finally {
+      h.world.failOn('addToxic', 'toxic:route-b/', 0);
+    }
+  });
+
+  it('an abort while intents are recorded injects nothing and is journaled as aborted', async () => {
+    await liveWorker();
+    const since = Date.now();
+    let aborting: Promise<unknown> | undefined;
+    const run = await h.start(
+      experiment(
+        `
+title: pause during intents
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+targets: { names: [ api-1 ], mode: one }
+method: [ { kind: container.pause, duration: 10s } ]
+afterCheck: { recoveryTimeout: 2s }
+`,
+        h.url,
+      ),
+    );
+    h.world.onCall = async (c) => {
+      if (c.activity === 'prepareFault' && !aborting) {
+        aborting = h.abort(run, 'not now');
+        await sleep(1_000);
+      }
+    };
+    try {
+      const j = await h.result(run);
+      await aborting;
+      expect(j.verdict, j.reason).toBe('aborted');
+      expect(j.reason).toMatch(/during injecting: not now; nothing was injected/);
+      expect(j.faults.map((f) => f.status)).toEqual(['not-applied']);
+      expect(h.world.calls.filter((c) => c.t >= since && c.effect === 'apply')).toEqual([]);
+    } finally {
+      h.world.onCall = undefined;
+    }
+  });
+
+  it('a revert that fails three times then succeeds: bounded errors, reverted, passed', async () => {
+    await liveWorker();
+    h.world.failOn('removeToxic', 'toxic:route-h/', 3);
+    const j = await h.result(await h.start(latency([{ proxy: 'route-h', duration: '500ms' }])));
+    expect(j.verdict, j.reason).toBe('passed');
+    const f = j.faults[0]!;
+    expect(f.status).toBe('reverted');
+    expect(f.errorCount).toBe(3);
+    expect(f.errors).toHaveLength(3);
+    expect(h.world.leftovers()).toEqual([]);
+  });
+
+  it('a revert that never succeeds: stuck, history bounded across continue-as-new, the journal survives', async () => {
+    await liveWorker();
+    h.world.failOn('removeToxic', 'toxic:route-a/', Infinity);
+    const limit = 120;
+    const run = await h.start(latency([{ proxy: 'route-a', duration: '300ms' }]), {
+      tuning: { revertBackoffMaxMs: 50, historyEventsLimit: limit },
+    });
+    const latest = h.client.workflow.getHandle(run.workflowId);
+    await until(
+      'two hand-overs',
+      async () => ((await latest.query(journalQuery)).continuedFrom?.length ?? 0) >= 2,
+      120_000,
+    );
+    const j = await latest.query(journalQuery);
+    expect(j.stuck).toBe(true);
+    expect(j.faults[0]?.status).toBe('reverting');
+    expect(j.faults[0]?.errors).toHaveLength(3);
+    expect(j.faults[0]?.errorCount).toBeGreaterThan(10);
+    const sa = (await latest.describe()).typedSearchAttributes.get(STUCK_KEY);
+    expect(sa).toBe('true');
+    for (const runId of j.continuedFrom ?? []) {
+      const events = (await h.client.workflow.getHandle(run.workflowId, runId).fetchHistory()).events ?? [];
+      expect(events.length).toBeLessThan(limit + 40);
+    }
+    // The revert finally works: the same journal ends the run.
+    h.world.failOn('removeToxic', 'toxic:route-a/', 0);
+    const done = await h.result(latest);
+    expect(done.verdict, done.reason).toBe('passed');
+    expect(done.faults[0]?.status).toBe('reverted');
+    expect(done.startedAt).toBe(j.startedAt);
+    expect(h.world.leftovers()).toEqual([]);
+  });
+});

@@ -1,0 +1,248 @@
+// In-memory container and proxy ports for orchestration tests: they hold state (container states and
+// networks, proxy rules with leases that expire on the clock, disabled proxies) and record every call
+// with its time, the worker that made it, the activity (type, attempt, when that attempt was scheduled)
+// and its effect. A worker marked dead makes no more calls: each of its calls hangs forever (until the
+// test releases it at teardown), as if its process were gone.
+import { Context } from '@temporalio/activity';
+import type { ContainerInfo, ContainerPort, Ports, ProxyPort, ToxicSpec } from '../../faults/ports.ts';
+
+export type Effect = 'apply' | 'revert' | 'renew' | 'none';
+
+export interface Call {
+  t: number;
+  worker: string;
+  op: string;
+  /** What the call touches: `container:ID`, `net:ID:NETWORK`, `toxic:PROXY/NAME`, `proxy:PROXY`. */
+  key: string;
+  effect: Effect;
+  activity?: string;
+  attempt?: number;
+  scheduledAt?: number;
+}
+
+interface Rule {
+  spec: ToxicSpec;
+  expiresAt: number;
+}
+
+export class MemoryWorld {
+  readonly calls: Call[] = [];
+  readonly containers = new Map<string, ContainerInfo>();
+  /** proxy -> toxic name -> rule */
+  readonly toxics = new Map<string, Map<string, Rule>>();
+  /** proxy -> lease end of its disabled state */
+  readonly disabled = new Map<string, number>();
+  private readonly dead = new Set<string>();
+  private readonly limbo: (() => void)[] = [];
+  private released = false;
+  private readonly failures: { op: string; key: string; left: number }[] = [];
+  /** Called before each call takes effect (a test may kill the worker there, or delay the call). */
+  onCall?: (c: { worker: string; op: string; key: string; activity?: string }) => void | Promise<void>;
+
+  addContainer(name: string, networks: Record<string, string[]> = {}, labels: Record<string, string> = {}): string {
+    const id = `${name}-id`;
+    this.containers.set(id, { id, name, labels, state: 'running', networks: structuredClone(networks) });
+    return id;
+  }
+
+  addProxy(name: string): void {
+    this.toxics.set(name, new Map());
+  }
+
+  /** The next `times` calls of op on keys starting with key fail (Infinity: always). */
+  failOn(op: string, key: string, times: number): void {
+    for (const f of this.failures) if (f.op === op && f.key === key) f.left = 0;
+    this.failures.push({ op, key, left: times });
+  }
+
+  isDead(worker: string): boolean {
+    return this.dead.has(worker);
+  }
+
+  kill(worker: string): void {
+    this.dead.add(worker);
+  }
+
+  /** Lets the calls of dead workers fail at last (teardown only), so their Worker objects can stop. */
+  releaseTheDead(): void {
+    this.released = true;
+    for (const r of this.limbo.splice(0)) r();
+  }
+
+  /** A promise that never settles while the test runs: what a dead process's pending work becomes. */
+  never<T>(): Promise<T> {
+    if (this.released) return Promise.reject(new Error('dead worker released'));
+    return new Promise<T>((_, reject) => this.limbo.push(() => reject(new Error('dead worker released'))));
+  }
+
+  /** Rules still on the proxies (expired leases dropped) and containers not as they began. */
+  leftovers(): string[] {
+    this.expire();
+    const out: string[] = [];
+    for (const [p, rules] of this.toxics) for (const n of rules.keys()) out.push(`toxic:${p}/${n}`);
+    for (const p of this.disabled.keys()) out.push(`proxy:${p}`);
+    for (const c of this.containers.values()) if (c.state !== 'running') out.push(`container:${c.id} ${c.state}`);
+    return out;
+  }
+
+  /** Is any of these proxies carrying a rule or disabled, or any of these containers not running normally? */
+  disturbed(proxies: string[], containers: string[], network?: string): boolean {
+    this.expire();
+    if (proxies.some((p) => (this.toxics.get(p)?.size ?? 0) > 0 || this.disabled.has(p))) return true;
+    return containers.some((id) => {
+      const c = this.containers.get(id);
+      return !c || c.state !== 'running' || (network !== undefined && !(network in c.networks));
+    });
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    for (const [p, rules] of this.toxics)
+      for (const [n, r] of rules) {
+        if (r.expiresAt <= now) {
+          rules.delete(n);
+          this.calls.push({
+            t: r.expiresAt,
+            worker: 'proxy',
+            op: 'leaseExpired',
+            key: `toxic:${p}/${n}`,
+            effect: 'revert',
+          });
+        }
+      }
+    for (const [p, until] of this.disabled) {
+      if (until <= now) {
+        this.disabled.delete(p);
+        this.calls.push({ t: until, worker: 'proxy', op: 'leaseExpired', key: `proxy:${p}`, effect: 'revert' });
+      }
+    }
+  }
+
+  /** Runs one port call for worker: hangs if the worker is dead, records it, applies its effect. */
+  private async call<T>(worker: string, op: string, key: string, fn: () => { effect: Effect; value: T }): Promise<T> {
+    if (this.dead.has(worker)) return this.never<T>();
+    await Promise.resolve(); // a port call is asynchronous, like the real ones
+    if (this.dead.has(worker)) return this.never<T>();
+    this.expire();
+    let activity: string | undefined;
+    let attempt: number | undefined;
+    let scheduledAt: number | undefined;
+    try {
+      const info = Context.current().info;
+      activity = info.activityType;
+      attempt = info.attempt;
+      scheduledAt = info.currentAttemptScheduledTimestampMs;
+    } catch {
+      /* called outside an activity (test setup) */
+    }
+    await this.onCall?.({ worker, op, key, activity });
+    if (this.dead.has(worker)) return this.never<T>();
+    const t = Date.now();
+    const f = this.failures.find((x) => x.op === op && key.startsWith(x.key) && x.left > 0);
+    if (f) {
+      f.left--;
+      this.calls.push({ t, worker, op, key, effect: 'none', activity, attempt, scheduledAt });
+      throw new Error(`${op} ${key}: injected failure`);
+    }
+    const { effect, value } = fn();
+    this.calls.push({ t, worker, op, key, effect, activity, attempt, scheduledAt });
+    return value;
+  }
+
+  private container(id: string): ContainerInfo {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`no such container ${id}`);
+    return c;
+  }
+
+  containerPort(worker: string): ContainerPort {
+    const setState = (
+      id: string,
+      op: string,
+      from: ContainerInfo['state'][],
+      to: ContainerInfo['state'],
+      effect: Effect,
+    ) =>
+      this.call(worker, op, `container:${id}`, () => {
+        const c = this.container(id);
+        if (!from.includes(c.state)) return { effect: 'none', value: undefined };
+        c.state = to;
+        return { effect, value: undefined };
+      });
+    return {
+      list: async () =>
+        this.dead.has(worker) ? this.never() : [...this.containers.values()].map((c) => structuredClone(c)),
+      inspect: (id) =>
+        this.call(worker, 'inspect', `container:${id}`, () => {
+          const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.name === id);
+          return { effect: 'none', value: c ? structuredClone(c) : null };
+        }),
+      kill: (id) => setState(id, 'kill', ['running', 'paused'], 'exited', 'apply'),
+      stop: (id) => setState(id, 'stop', ['running', 'paused'], 'exited', 'apply'),
+      start: (id) => setState(id, 'start', ['exited', 'created', 'dead'], 'running', 'revert'),
+      restart: (id) => setState(id, 'restart', ['running', 'exited', 'paused'], 'running', 'apply'),
+      pause: (id) => setState(id, 'pause', ['running'], 'paused', 'apply'),
+      unpause: (id) => setState(id, 'unpause', ['paused'], 'running', 'revert'),
+      disconnect: (network, id) =>
+        this.call(worker, 'disconnect', `net:${id}:${network}`, () => {
+          const c = this.container(id);
+          if (!(network in c.networks)) return { effect: 'none', value: undefined };
+          delete c.networks[network];
+          return { effect: 'apply', value: undefined };
+        }),
+      connect: (network, id, aliases) =>
+        this.call(worker, 'connect', `net:${id}:${network}`, () => {
+          const c = this.container(id);
+          if (network in c.networks) return { effect: 'none', value: undefined };
+          c.networks[network] = [...aliases];
+          return { effect: 'revert', value: undefined };
+        }),
+    };
+  }
+
+  proxyPort(worker: string): ProxyPort {
+    const rules = (p: string) => {
+      const r = this.toxics.get(p);
+      if (!r) throw new Error(`proxy not found: ${p}`);
+      return r;
+    };
+    return {
+      listProxies: async () => (this.dead.has(worker) ? this.never() : [...this.toxics.keys()]),
+      addToxic: (p, toxic, leaseMs) =>
+        this.call(worker, 'addToxic', `toxic:${p}/${toxic.name}`, () => {
+          rules(p).set(toxic.name, { spec: toxic, expiresAt: Date.now() + leaseMs });
+          return { effect: 'apply', value: undefined };
+        }),
+      removeToxic: (p, name) =>
+        this.call(worker, 'removeToxic', `toxic:${p}/${name}`, () => ({
+          effect: rules(p).delete(name) ? 'revert' : 'none',
+          value: undefined,
+        })),
+      renewToxic: (p, name, leaseMs) =>
+        this.call(worker, 'renewToxic', `toxic:${p}/${name}`, () => {
+          const r = rules(p).get(name);
+          if (!r) return { effect: 'none', value: false };
+          r.expiresAt = Date.now() + leaseMs;
+          return { effect: 'renew', value: true };
+        }),
+      setEnabled: (p, enabled, leaseMs) =>
+        this.call(worker, enabled ? 'enable' : 'disable', `proxy:${p}`, () => {
+          rules(p);
+          if (enabled) return { effect: this.disabled.delete(p) ? 'revert' : 'none', value: undefined };
+          this.disabled.set(p, Date.now() + (leaseMs ?? 3_600_000));
+          return { effect: 'apply', value: undefined };
+        }),
+      renewDisabled: (p, leaseMs) =>
+        this.call(worker, 'renewDisabled', `proxy:${p}`, () => {
+          rules(p);
+          if (!this.disabled.has(p)) return { effect: 'none', value: false };
+          this.disabled.set(p, Date.now() + leaseMs);
+          return { effect: 'renew', value: true };
+        }),
+    };
+  }
+
+  ports(worker: string): Ports {
+    return { containers: this.containerPort(worker), proxy: this.proxyPort(worker) };
+  }
+}

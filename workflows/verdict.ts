@@ -1,0 +1,71 @@
+// The verdict of a run, decided in one place from what the run established. Pure: no Temporal, no I/O,
+// so it is tested with a table (test/verdict.test.ts) and the workflow only gathers the facts.
+import type { AbortRecord, FailureRecord, ProbeSample, Verdict } from '../experiments/journal.ts';
+
+export interface VerdictFacts {
+  /** The hypothesis statement, for the `passed` reason. */
+  statement: string;
+  recoveryTimeout: string;
+  /** Probe samples of the steady state before the experiment that did not hold (a finding). */
+  notHeldBefore?: ProbeSample[];
+  abort?: AbortRecord;
+  /** Something the tool could not do: an activity that failed for good. */
+  failure?: FailureRecord;
+  /** Whether any fault may have been applied (an inject was attempted). */
+  anyApplied: boolean;
+  /** The steady state after the experiment; absent when it was not checked. */
+  after?: { ok: boolean; samples: ProbeSample[] };
+}
+
+const who = (a: AbortRecord): string =>
+  a.by === 'guard'
+    ? 'the guard'
+    : a.by === 'emergency-stop'
+      ? 'an emergency stop'
+      : a.by === 'cancel'
+        ? 'a cancellation'
+        : 'an operator';
+
+const violations = (samples: ProbeSample[]): string =>
+  samples
+    .filter((s) => !s.ok)
+    .map((s) => `${s.probe}: ${s.violations.join('; ')}`)
+    .join(' | ');
+
+export function decideVerdict(f: VerdictFacts): { verdict: Verdict; reason: string } {
+  if (f.notHeldBefore?.length) {
+    return {
+      verdict: 'not-started',
+      reason: `steady-state-before: the steady state did not hold, nothing was injected: ${violations(f.notHeldBefore)}`,
+    };
+  }
+  // An abort outranks a failure that came after it (its own cancellation causes such failures).
+  const abortFirst = f.abort && (!f.failure || Date.parse(f.failure.at) >= Date.parse(f.abort.at));
+  if (f.abort && abortFirst) {
+    const a = f.abort;
+    const undone = f.anyApplied ? 'every fault was reverted' : 'nothing was injected';
+    const after = !f.after
+      ? ''
+      : f.after.ok
+        ? '; the steady state recovered'
+        : `; the steady state did NOT recover: ${violations(f.after.samples)}`;
+    return {
+      verdict: 'aborted',
+      reason: `${who(a)} aborted the experiment${a.phase ? ` during ${a.phase}` : ''}: ${a.reason}; ${undone}${after}`,
+    };
+  }
+  if (f.failure) {
+    const { phase, cause } = f.failure;
+    return f.anyApplied
+      ? { verdict: 'failed', reason: `${phase}: ${cause}; everything injected was reverted` }
+      : { verdict: 'not-started', reason: `${phase}: ${cause}; nothing was injected` };
+  }
+  if (!f.after) return { verdict: 'failed', reason: 'steady-state-after: the steady state was not checked' };
+  if (!f.after.ok) {
+    return {
+      verdict: 'refuted',
+      reason: `steady-state-after: the steady state did not recover within ${f.recoveryTimeout}: ${violations(f.after.samples)}`,
+    };
+  }
+  return { verdict: 'passed', reason: `the steady state held: ${f.statement}` };
+}

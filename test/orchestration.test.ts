@@ -51,6 +51,7 @@ hypothesis:
   probes: [ ${probe('ok')} ]
 method:
 ${faults.map((f) => `  - { kind: proxy.latency, proxy: ${f.proxy}, latency: 100ms, duration: ${f.duration} }`).join('\n')}
+blastRadius: { maxTargets: 5 }
 afterCheck: { recoveryTimeout: 2s }
 ${more}
 `,
@@ -208,6 +209,7 @@ hypothesis:
 method:
   - { kind: proxy.latency, proxy: route-f, latency: 100ms, duration: 30s }
   - { kind: proxy.latency, proxy: route-g, latency: 100ms, duration: 30s }
+blastRadius: { maxTargets: 5 }
 guard: { interval: 100ms, failuresToAbort: 2, probes: [ ${probe('g')} ] }
 afterCheck: { recoveryTimeout: 2s }
 `,

@@ -162,11 +162,15 @@ afterCheck: { recoveryTimeout: 1s }
   it('a crash after the guard detected a violation: the verdict stays aborted and nothing is re-applied', async () => {
     await liveWorker();
     const since = Date.now();
-    h.setHealth(() => (h.world.disturbed(['route-e'], []) ? 'error' : 'ok'));
+    // Broken until the worker dies; then the service looks healthy, so only the recorded violation can
+    // tell the retried guard to revert now rather than hold the fault for its whole 30 s.
+    h.setHealth(() => (!killed && h.world.disturbed(['route-e'], []) ? 'error' : 'ok'));
     let killed = '';
+    let killedAt = 0;
     h.world.onCall = (c) => {
       if (c.op === 'reportViolation:done' && !killed) {
         killed = c.worker;
+        killedAt = Date.now();
         h.kill(c.worker);
       }
     };
@@ -179,6 +183,10 @@ afterCheck: { recoveryTimeout: 1s }
       expect(j.verdict, j.reason).toBe('aborted');
       expect(j.abort?.by).toBe('guard');
       expect(j.guardSamples.failed).toBeGreaterThanOrEqual(2);
+      const revert = callsOn('toxic:route-e', since).find((c) => c.effect === 'revert')!;
+      expect(revert.worker).not.toBe(killed);
+      expect(revert.t - killedAt).toBeLessThan(15_000); // not held until its 30 s end
+      expect(callsOn('toxic:route-e', killedAt).filter((c) => c.effect === 'renew')).toEqual([]);
       nothingAfterRevert('toxic:route-e', since);
       expect(h.world.leftovers()).toEqual([]);
     } finally {
@@ -192,11 +200,13 @@ afterCheck: { recoveryTimeout: 1s }
     const since = Date.now();
     h.setHealth(() => (h.world.disturbed(['route-f', 'route-g'], []) ? 'error' : 'ok'));
     let killed = '';
-    h.world.onCall = (c) => {
-      // The first fast-path revert call: route-f's toxic is removed, the worker dies before route-g's.
-      if (c.op === 'removeToxic' && c.activity === 'observe' && !killed) {
+    let fastReverts = 0;
+    h.world.onCall = async (c) => {
+      // The fast path removes one route's rule; the worker dies as it starts on the other one.
+      if (c.op === 'removeToxic' && c.activity === 'observe' && ++fastReverts === 2) {
         killed = c.worker;
-        setImmediate(() => h.kill(c.worker));
+        await sleep(50); // the first removal lands
+        h.kill(c.worker);
       }
     };
     try {
@@ -222,6 +232,12 @@ afterCheck: { recoveryTimeout: 2s }
       const j = await h.result(run);
       expect(j.verdict, j.reason).toBe('aborted');
       expect(j.abort?.by).toBe('guard');
+      // One rule was removed by the dead worker, the other by the retried guard or the sweep.
+      expect(
+        callsOn('toxic:route-', since)
+          .filter((c) => c.effect === 'revert')
+          .map((c) => c.worker),
+      ).toEqual([killed, expect.not.stringMatching(killed)]);
       nothingAfterRevert('toxic:route-f', since);
       nothingAfterRevert('toxic:route-g', since);
       expect(h.world.leftovers()).toEqual([]);

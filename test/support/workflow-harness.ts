@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { contextRunLink } from '../../activities/index.ts';
 import { parseExperiment } from '../../experiments/parse.ts';
@@ -19,8 +20,8 @@ import { MemoryWorld } from './memory-ports.ts';
 
 export { MemoryWorld };
 
-/** Decides whether the simulated service answers: 'ok' (200), 'error' (500) or 'hang' (no answer). */
-export type Health = () => 'ok' | 'error' | 'hang';
+/** Decides whether the simulated service answers at this path: 'ok' (200), 'error' (500) or 'hang'. */
+export type Health = (path: string) => 'ok' | 'error' | 'hang';
 
 export interface Harness {
   world: MemoryWorld;
@@ -50,7 +51,7 @@ export async function harness(name: string): Promise<Harness> {
   const world = new MemoryWorld();
   let health: Health = () => 'ok';
   const server = http.createServer((req, res) => {
-    const h = health();
+    const h = health(req.url ?? '/');
     if (h === 'hang') return; // never answers: the probe times out
     res.statusCode = h === 'ok' ? 200 : 500;
     res.end(h);
@@ -80,8 +81,9 @@ export async function harness(name: string): Promise<Harness> {
             reportViolation: async (v) => {
               if (dead()) return world.never();
               await inner.reportViolation(v);
-              world.calls.push({ t: Date.now(), worker: id, op: 'reportViolation', key: 'run', effect: 'none' });
-              await world.onCall?.({ worker: id, op: 'reportViolation:done', key: 'run' });
+              const key = `run:${Context.current().info.workflowExecution?.workflowId ?? ''}`;
+              world.calls.push({ t: Date.now(), worker: id, op: 'reportViolation', key, effect: 'none' });
+              await world.onCall?.({ worker: id, op: 'reportViolation:done', key });
               if (dead()) return world.never();
             },
             guardRecord: () => (dead() ? world.never() : inner.guardRecord()),

@@ -14,7 +14,7 @@ import type { Experiment } from '../../experiments/schema.ts';
 import type { Journal } from '../../experiments/journal.ts';
 import { abortExperimentUpdate, journalQuery, type RunInput, type Tuning } from '../../workflows/definitions.ts';
 import { createActivities } from '../../activities/index.ts';
-import { temporalTarget } from '../../worker/config.ts';
+import { temporalTarget } from '../../config.ts';
 import { workflowBundle } from '../helpers.ts';
 import { MemoryWorld } from './memory-ports.ts';
 

@@ -35,6 +35,10 @@ export interface RunLink {
   guardRecord(): Promise<{ violation?: GuardViolation }>;
 }
 
+/** Names of the workflow's guard messages (workflows/definitions.ts defines them; a unit test keeps them equal). */
+export const GUARD_VIOLATION_SIGNAL = 'guardViolation';
+export const GUARD_RECORD_QUERY = 'guardRecord';
+
 const MAX_RESTORES_KEPT = 10;
 const iso = () => new Date().toISOString();
 

@@ -1,15 +1,21 @@
 // Activities: thin adapters between the workflow and the world. Built by a factory so the worker
 // wires the ports (Docker, proxy) in; workflows import only the type of what this returns.
 import { Context, ApplicationFailure } from '@temporalio/activity';
-import { guardRecordQuery, guardViolationSignal } from '../workflows/definitions.ts';
-import { runGuard, type ObserveInput, type ObserveResult, type RunLink } from './guard.ts';
+import {
+  GUARD_RECORD_QUERY,
+  GUARD_VIOLATION_SIGNAL,
+  runGuard,
+  type ObserveInput,
+  type ObserveResult,
+  type RunLink,
+} from './guard.ts';
 import type { Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { FaultTarget } from '../faults/types.ts';
 import { runProbe } from './probes.ts';
 import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
-import type { ProbeSample, SelectedTarget } from '../experiments/journal.ts';
+import type { GuardViolation, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
 import { FaultlineError, UnknownFaultKind } from '../errors.ts';
 
 export type { FaultPlan } from './plan.ts';
@@ -66,8 +72,8 @@ export function contextRunLink(): RunLink {
   const run = ctx.info.workflowExecution;
   const handle = () => ctx.client.workflow.getHandle(run?.workflowId ?? '', run?.runId);
   return {
-    reportViolation: (v) => handle().signal(guardViolationSignal, v),
-    guardRecord: () => handle().query(guardRecordQuery),
+    reportViolation: (v) => handle().signal(GUARD_VIOLATION_SIGNAL, v),
+    guardRecord: () => handle().query<{ violation?: GuardViolation }>(GUARD_RECORD_QUERY),
   };
 }
 

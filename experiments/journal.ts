@@ -75,16 +75,6 @@ export interface FaultRecord {
   restoredAt?: string[];
 }
 
-/** How many errors a fault record keeps verbatim. */
-export const KEPT_ERRORS = 3;
-
-/** Records an error on a fault, keeping the first few and a count (pure; workflow-safe). */
-export function noteError(rec: FaultRecord, text: string): void {
-  rec.errorCount = (rec.errorCount ?? rec.errors.length) + 1;
-  if (rec.errors.length < KEPT_ERRORS) rec.errors.push(text);
-  else rec.lastError = text;
-}
-
 export interface AbortRecord {
   by: 'guard' | 'operator' | 'cancel' | 'emergency-stop';
   reason: string;

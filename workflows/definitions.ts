@@ -44,6 +44,6 @@ export const abortExperimentUpdate = defineUpdate<Journal, [AbortRequest]>('abor
  * The guard activity reports a violation here BEFORE it reverts anything: once the signal is accepted the
  * conclusion is in history, so a crash anywhere after it cannot turn the run into `passed`.
  */
-export const guardViolationSignal = defineSignal<[GuardViolation]>('guardViolation');
+export const guardViolationSignal = defineSignal<[GuardViolation]>('guardViolation'); // GUARD_VIOLATION_SIGNAL
 /** What the workflow holds of the guard's conclusion; a retried guard asks before renewing anything. */
-export const guardRecordQuery = defineQuery<{ violation?: GuardViolation }>('guardRecord');
+export const guardRecordQuery = defineQuery<{ violation?: GuardViolation }>('guardRecord'); // GUARD_RECORD_QUERY

@@ -15,15 +15,7 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import type { Activities, GuardFault, ObserveResult } from '../activities/index.ts';
-import {
-  noteError,
-  type AbortRecord,
-  type FaultRecord,
-  type GuardViolation,
-  type Journal,
-  type Phase,
-  type ProbeSample,
-} from '../experiments/journal.ts';
+import type { AbortRecord, FaultRecord, GuardViolation, Journal, Phase, ProbeSample } from '../experiments/journal.ts';
 import type { FaultEntry } from '../experiments/schema.ts';
 import { durationMs, formatMs } from '../faults/duration.ts';
 import { ACTIVITY_SLACK_MS, INJECT_ACTIVITY_MS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
@@ -36,7 +28,7 @@ import {
   type RunInput,
 } from './definitions.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, STUCK_KEY, VERDICT_KEY } from './search-attributes.ts';
-import { errorText, Reverts } from './reverts.ts';
+import { errorText, noteError, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';
 
 // One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add

@@ -5,7 +5,7 @@
 // the run can continue as new, carrying the journal and the pending reverts over.
 import { ActivityFailure, ApplicationFailure, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { noteError, type FaultRecord } from '../experiments/journal.ts';
+import type { FaultRecord } from '../experiments/journal.ts';
 import type { Tuning } from './definitions.ts';
 
 // One attempt per activity: the loop below counts, backs off and records every attempt itself.
@@ -72,6 +72,16 @@ export class Reverts {
       }
     }
   }
+}
+
+/** How many errors a fault record keeps verbatim. */
+export const KEPT_ERRORS = 3;
+
+/** Records an error on a fault, keeping the first few and a count: a revert failing for days stays small. */
+export function noteError(rec: FaultRecord, text: string): void {
+  rec.errorCount = (rec.errorCount ?? rec.errors.length) + 1;
+  if (rec.errors.length < KEPT_ERRORS) rec.errors.push(text);
+  else rec.lastError = text;
 }
 
 export function errorText(err: unknown): string {

@@ -232,6 +232,14 @@ export class MemoryWorld {
           this.disabled.set(p, Date.now() + (leaseMs ?? 3_600_000));
           return { effect: 'apply', value: undefined };
         }),
+      inspectProxy: (p) =>
+        this.call(worker, 'inspectProxy', `proxy:${p}`, () => {
+          const r = this.toxics.get(p);
+          return {
+            effect: 'none',
+            value: r ? { enabled: !this.disabled.has(p), toxics: [...r.keys()] } : null,
+          };
+        }),
       renewDisabled: (p, leaseMs) =>
         this.call(worker, 'renewDisabled', `proxy:${p}`, () => {
           rules(p);

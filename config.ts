@@ -1,6 +1,8 @@
-// Where Temporal is and how to reach it. TEMPORAL_ADDRESS (with TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
-// TEMPORAL_TLS_CERT/KEY/CA or TEMPORAL_TLS=true) points at a user's cluster or Temporal Cloud; without
-// it Faultline uses its embedded dev server, started on demand with state under .state/.
+// Configuration shared by the CLI, the client library, the worker and the tests (so none of them imports
+// another's folder for it): where Temporal is and how to reach it, the state directory, the task queue and
+// the demo's names and ports. TEMPORAL_ADDRESS (with TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+// TEMPORAL_TLS_CERT/KEY/CA or TEMPORAL_TLS=true) points at a user's cluster or Temporal Cloud; without it
+// Faultline uses its embedded dev server, started on demand with state under .state/ (FAULTLINE_STATE_DIR).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,15 @@ export const STATE_DIR = process.env.FAULTLINE_STATE_DIR ?? path.join(PROJECT_RO
 export const DEFAULT_TASK_QUEUE = process.env.FAULTLINE_TASK_QUEUE ?? 'faultline';
 export const EMBEDDED_PORT = Number(process.env.FAULTLINE_TEMPORAL_PORT ?? 7233);
 export const EMBEDDED_UI_PORT = Number(process.env.FAULTLINE_TEMPORAL_UI_PORT ?? 8233);
+
+/** The demo target `npm start` brings up and the examples address. */
+export const DEFAULT_DEMO = { prefix: 'faultline-demo', frontPort: 18080, proxyAdminPort: 18474 } as const;
+/** The demo `faultline demo` and `quickstart` manage; the test run sets its own so it never touches a user's. */
+export const DEMO = {
+  prefix: process.env.FAULTLINE_DEMO_PREFIX ?? DEFAULT_DEMO.prefix,
+  frontPort: Number(process.env.FAULTLINE_DEMO_PORT ?? DEFAULT_DEMO.frontPort),
+  proxyAdminPort: Number(process.env.FAULTLINE_DEMO_PROXY_PORT ?? DEFAULT_DEMO.proxyAdminPort),
+};
 
 export interface TemporalTarget {
   address: string;

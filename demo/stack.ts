@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import Dockerode from 'dockerode';
 import { ensureDemoImage, proxyAvailable } from './image.ts';
+import { DEMO } from '../config.ts';
 
 export const DEMO_LABEL = 'faultline.demo';
 const SPEC_LABEL = 'faultline.demo.spec';
@@ -54,7 +55,7 @@ interface Resolved {
 }
 
 function resolve(opts: DemoOptions = {}): Resolved {
-  const prefix = opts.prefix ?? 'faultline-demo';
+  const prefix = opts.prefix ?? DEMO.prefix;
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(prefix))
     throw new Error(`demo prefix ${JSON.stringify(prefix)} is not a valid container name prefix`);
   const replicas = opts.replicas ?? 3;
@@ -62,8 +63,8 @@ function resolve(opts: DemoOptions = {}): Resolved {
     throw new Error(`demo replicas must be 1..99, got ${replicas}`);
   return {
     prefix,
-    frontPort: opts.frontPort ?? 18080,
-    proxyAdminPort: opts.proxyAdminPort ?? 18474,
+    frontPort: opts.frontPort ?? DEMO.frontPort,
+    proxyAdminPort: opts.proxyAdminPort ?? DEMO.proxyAdminPort,
     replicas,
     docker: opts.docker ?? new Dockerode(),
   };
@@ -363,7 +364,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
 
 /** Removes every container and the network labelled faultline.demo=<prefix>; nothing else. */
 export async function demoDown(opts: Pick<DemoOptions, 'prefix' | 'docker'> = {}): Promise<{ removed: string[] }> {
-  const prefix = opts.prefix ?? 'faultline-demo';
+  const prefix = opts.prefix ?? DEMO.prefix;
   const docker = opts.docker ?? new Dockerode();
   const removed: string[] = [];
   const ours = await docker.listContainers({ all: true, filters: { label: [`${DEMO_LABEL}=${prefix}`] } });

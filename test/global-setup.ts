@@ -1,7 +1,7 @@
 // One Temporal dev server for the whole test run (or the user's cluster when TEMPORAL_ADDRESS is set),
 // and a check that the Docker daemon answers. Server facts go to a JSON file so the server-kill suite
 // can SIGKILL it and restart it on the same database; teardown stops whichever process is current.
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -46,6 +46,17 @@ export async function setup(): Promise<void> {
     facts = { address: server.address, pid: server.process.pid ?? 0, dbFile, port, uiPort, logFile, managed: true };
     process.env.TEMPORAL_ADDRESS = server.address;
     process.env.FAULTLINE_UI_URL = server.uiUrl;
+  }
+  // Tests never touch what a user has running: their own state directory (demo.json, bundles, screenshots),
+  // demo name and ports, and the embedded-server ports pointed at this run's server.
+  process.env.FAULTLINE_STATE_DIR = path.join(dir, 'state');
+  mkdirSync(process.env.FAULTLINE_STATE_DIR);
+  process.env.FAULTLINE_DEMO_PREFIX = `fl-test-${process.pid}`;
+  process.env.FAULTLINE_DEMO_PORT = String(await freePort());
+  process.env.FAULTLINE_DEMO_PROXY_PORT = String(await freePort());
+  if (facts.managed) {
+    process.env.FAULTLINE_TEMPORAL_PORT = String(facts.port);
+    process.env.FAULTLINE_TEMPORAL_UI_PORT = String(facts.uiPort);
   }
   writeFileSync(factsFile, JSON.stringify(facts));
   process.env.FAULTLINE_TEST_SERVER_FACTS = factsFile;

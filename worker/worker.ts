@@ -1,6 +1,6 @@
 // Worker wiring: Temporal connection, the activities with their ports, and shutdown.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -20,29 +20,90 @@ import { DEFAULT_TASK_QUEUE, PROJECT_ROOT, STATE_DIR, temporalTarget, type Tempo
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
+/** A project source file inside a workflow bundle, with the text the bundle was built from. */
+export interface BundledSource {
+  file: string; // relative to PROJECT_ROOT, e.g. "workflows/experiment.ts"
+  text: string;
+}
+
 /**
- * The workflow bundle, built once per version of the workflow sources and reused from the state
- * directory: a restarted worker (after a crash) is polling again in about half the time.
+ * The project's source files a bundle contains, read from its inline source map: webpack lists every module
+ * it bundled with its text, so this is the bundle's actual module graph (type-only imports are not in it).
+ */
+export function bundledSources(code: string): BundledSource[] {
+  const m = /\/\/# sourceMappingURL=data:application\/json;[^,]*,([A-Za-z0-9+/=]+)\s*$/.exec(code);
+  if (!m?.[1]) throw new Error('the workflow bundle has no inline source map');
+  const map = JSON.parse(Buffer.from(m[1], 'base64').toString('utf8')) as {
+    sources: string[];
+    sourcesContent?: (string | null)[];
+  };
+  return map.sources
+    .flatMap((source, i): BundledSource[] => {
+      const file = path.relative(PROJECT_ROOT, source);
+      const text = map.sourcesContent?.[i];
+      const ours = !file.startsWith('..') && !path.isAbsolute(file) && !file.split(path.sep).includes('node_modules');
+      return ours && file.endsWith('.ts') && typeof text === 'string' ? [{ file, text }] : [];
+    })
+    .sort((a, b) => a.file.localeCompare(b.file));
+}
+
+/** Cache key of a bundle: its project files (names and text) and the locked dependency versions. */
+export function workflowBundleKey(sources: BundledSource[]): string {
+  const hash = createHash('sha256');
+  for (const s of sources) hash.update(`${s.file}\0`).update(s.text).update('\0');
+  hash.update(readFileSync(path.join(PROJECT_ROOT, 'package-lock.json')));
+  return hash.digest('hex').slice(0, 16);
+}
+
+interface BundleManifest {
+  key: string;
+  files: string[];
+}
+
+/**
+ * The workflow bundle, reused from the state directory while the files it contains are unchanged: a
+ * restarted worker (after a crash) is polling again in about half the time. The manifest lists the files
+ * the last bundle was built from (its source map); the key is their current text, so a change to any
+ * bundled file, and only to one, rebuilds it.
  */
 export async function cachedWorkflowBundle(): Promise<{ codePath: string }> {
-  const hash = createHash('sha256');
-  for (const dir of ['workflows', 'experiments']) {
-    for (const f of readdirSync(path.join(PROJECT_ROOT, dir))
-      .filter((n) => n.endsWith('.ts'))
-      .sort()) {
-      hash.update(`${dir}/${f}\0`).update(readFileSync(path.join(PROJECT_ROOT, dir, f)));
+  const dir = path.join(STATE_DIR, 'cache');
+  const manifestPath = path.join(dir, 'workflow-bundle.json');
+  const bundlePath = (key: string) => path.join(dir, `workflow-bundle-${key}.js`);
+  const last = readManifest(manifestPath);
+  if (last) {
+    const current = last.files.map((file) => {
+      const abs = path.join(PROJECT_ROOT, file);
+      return existsSync(abs) ? { file, text: readFileSync(abs, 'utf8') } : undefined;
+    });
+    if (current.every((s) => s !== undefined)) {
+      const key = workflowBundleKey(current);
+      if (key === last.key && existsSync(bundlePath(key))) return { codePath: bundlePath(key) };
     }
   }
-  hash.update(readFileSync(path.join(PROJECT_ROOT, 'package-lock.json')));
-  const codePath = path.join(STATE_DIR, 'cache', `workflow-bundle-${hash.digest('hex').slice(0, 16)}.js`);
-  if (!existsSync(codePath)) {
-    const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
-    mkdirSync(path.dirname(codePath), { recursive: true });
-    const tmp = `${codePath}.${process.pid}.tmp`;
-    writeFileSync(tmp, code);
-    renameSync(tmp, codePath); // atomic: concurrent workers never read half a bundle
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: Runtime.instance().logger });
+  const sources = bundledSources(code);
+  const key = workflowBundleKey(sources);
+  mkdirSync(dir, { recursive: true });
+  // Atomic renames: concurrent workers never read half a bundle or half a manifest.
+  writeAtomic(bundlePath(key), code);
+  writeAtomic(manifestPath, JSON.stringify({ key, files: sources.map((s) => s.file) } satisfies BundleManifest));
+  return { codePath: bundlePath(key) };
+}
+
+function readManifest(file: string): BundleManifest | undefined {
+  try {
+    const m = JSON.parse(readFileSync(file, 'utf8')) as Partial<BundleManifest>;
+    return typeof m.key === 'string' && Array.isArray(m.files) ? { key: m.key, files: m.files.map(String) } : undefined;
+  } catch {
+    return undefined; // none yet, or unreadable: rebuild
   }
-  return { codePath };
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
 }
 
 export function defaultPorts(): Ports {

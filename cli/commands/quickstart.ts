@@ -1,7 +1,8 @@
 // faultline quickstart: the main job (what `npm start` runs) on the embedded default: server, demo target,
 // an in-process worker and one example experiment, followed live.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT, temporalTarget } from '../../config.ts';
+import { DEFAULT_DEMO, DEMO, PROJECT_ROOT, STATE_DIR, temporalTarget } from '../../config.ts';
 import { ensureTemporal } from '../embedded.ts';
 import { demoCommand } from './demo.ts';
 import { runCommand } from './run.ts';
@@ -13,9 +14,7 @@ export async function quickstartCommand(opts: { file?: string; json?: boolean },
   if (!opts.json)
     io.out(`Temporal ${started ? 'started' : 'running'} at ${t.address}${t.uiUrl ? ` · UI ${t.uiUrl}` : ''}`);
   await demoCommand('up', { json: false }, opts.json ? { ...io, out: () => undefined } : io);
-  const file =
-    opts.file ??
-    path.relative(process.cwd(), path.join(PROJECT_ROOT, 'experiments', 'examples', 'kill-one-backend.yaml'));
+  const file = opts.file ?? exampleForDemo();
   const code = await runCommand(
     file,
     { wait: true, json: opts.json, worker: true, taskQueue: `faultline-quickstart-${process.pid}` },
@@ -26,4 +25,22 @@ export async function quickstartCommand(opts: { file?: string; json?: boolean },
     io.out(`Try next: faultline run experiments/examples/pause-all-backends.yaml --wait --worker`);
   }
   return code;
+}
+
+/**
+ * The kill-one-backend example, addressed to the demo quickstart brought up: the file itself names the
+ * default demo; another prefix or port (FAULTLINE_DEMO_PREFIX, FAULTLINE_DEMO_PORT) gets a copy under the
+ * state directory.
+ */
+function exampleForDemo(): string {
+  const example = path.join(PROJECT_ROOT, 'experiments', 'examples', 'kill-one-backend.yaml');
+  if (DEMO.prefix === DEFAULT_DEMO.prefix && DEMO.frontPort === DEFAULT_DEMO.frontPort)
+    return path.relative(process.cwd(), example);
+  const text = readFileSync(example, 'utf8')
+    .replaceAll(`faultline.demo: ${DEFAULT_DEMO.prefix}`, `faultline.demo: ${DEMO.prefix}`)
+    .replaceAll(`127.0.0.1:${DEFAULT_DEMO.frontPort}/`, `127.0.0.1:${DEMO.frontPort}/`);
+  mkdirSync(STATE_DIR, { recursive: true });
+  const copy = path.join(STATE_DIR, 'kill-one-backend.yaml');
+  writeFileSync(copy, text);
+  return copy;
 }

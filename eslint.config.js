@@ -7,6 +7,7 @@
 //   dockerode, undici      only activities/adapters/*, demo/, bench/, test/, proxy/test/
 //   @temporalio/worker     only worker/, test/, bench/; cli/ loads worker/ with a dynamic import() where it
 //                          starts a worker (this rule sees static imports only, which is the point)
+//   test/unit/, proxy/test/unit/  no Docker, Temporal client or worker, demo, CLI or e2e helpers
 // Flat config does not merge a rule's options across blocks: each block below lists everything its files
 // may not import, and the later, narrower block wins.
 import js from '@eslint/js';
@@ -26,6 +27,7 @@ const restrict = (paths, patterns = []) => ({
 
 const IO_MSG = 'Only activities/adapters/* (and demo/, bench/, test/) talk to Docker or HTTP: go through a port.';
 const WORKER_MSG = 'Only worker/ creates workers; the CLI loads worker/ with await import() where it starts one.';
+const UNIT_MSG = 'Unit tests need neither Docker nor Temporal: a test that does belongs outside unit/ (e2e).';
 const PURE_MSG = 'The experiment language and the fault kinds are pure: no Node built-ins, Docker, HTTP or Temporal.';
 
 const pureLayer = (nodeAllowed = []) => [
@@ -110,5 +112,16 @@ export default tseslint.config(
   {
     files: ['activities/adapters/**/*.ts', 'demo/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'proxy/test/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': 'off' },
+  },
+  // Unit tests (the `unit` vitest project) run with neither Docker nor Temporal: nothing that reaches them.
+  {
+    files: ['test/unit/**/*.ts', 'proxy/test/unit/**/*.ts'],
+    ...restrict(names(['dockerode', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'], UNIT_MSG), [
+      {
+        regex: '(^|/)(activities/adapters/docker|worker/|demo/|cli/|test/helpers|test/global-setup)',
+        message: UNIT_MSG,
+      },
+      { regex: '^\\.\\./(helpers|global-setup)\\.ts$', message: UNIT_MSG },
+    ]),
   },
 );

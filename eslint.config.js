@@ -7,7 +7,7 @@
 //   dockerode, undici      only activities/adapters/*, demo/, bench/, test/, proxy/test/
 //   @temporalio/worker     only worker/, test/, bench/; cli/ loads worker/ with a dynamic import() where it
 //                          starts a worker (this rule sees static imports only, which is the point)
-//   test/unit/, proxy/test/unit/  no Docker, Temporal client or worker, demo, CLI or e2e helpers
+//   test/unit/, proxy/test/unit/  no Docker, Temporal client or worker, demo, CLI client/commands, e2e helpers
 // Flat config does not merge a rule's options across blocks: each block below lists everything its files
 // may not import, and the later, narrower block wins.
 import js from '@eslint/js';
@@ -118,7 +118,8 @@ export default tseslint.config(
     files: ['test/unit/**/*.ts', 'proxy/test/unit/**/*.ts'],
     ...restrict(names(['dockerode', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'], UNIT_MSG), [
       {
-        regex: '(^|/)(activities/adapters/docker|worker/|demo/|cli/|test/helpers|test/global-setup)',
+        regex:
+          '(^|/)(activities/adapters/docker|worker/|demo/|cli/(client|embedded|main)|cli/commands/|test/helpers|test/global-setup)',
         message: UNIT_MSG,
       },
       { regex: '^\\.\\./(helpers|global-setup)\\.ts$', message: UNIT_MSG },

@@ -496,8 +496,15 @@ async function runOne(r: Runner, fc: FaultlineClient, index: number): Promise<Ru
       fired = await waitFor(() => effectDropped() || ['reverting', 'steady-state-after'].includes(phase), 40_000);
       break;
     case 'after-check':
-      fired = await waitFor(reached(['steady-state-after']), 40_000);
-      await sleep(extra * 300);
+      // The after-check is short when the system recovers at once: fire on the phase or as soon as
+      // every effect seen is gone again, whichever the pollers notice first.
+      fired = await waitFor(
+        () =>
+          phase === 'steady-state-after' ||
+          (effectSeen() && (poll.samples.at(-1)?.diffs.length ?? 1) === 0 && phase !== 'observing'),
+        40_000,
+      );
+      await sleep(extra * 100);
       break;
   }
   stopPhase = true;

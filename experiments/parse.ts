@@ -26,6 +26,8 @@ export const MAX_FILE_BYTES = 1 << 20;
 export const MAX_DEPTH = 64;
 /** Values in the file once aliases are expanded (an alias bomb stops here). */
 export const MAX_VALUES = 100_000;
+/** Lines in a file: an experiment is tens of lines; this refuses a runaway generator before parsing. */
+export const MAX_LINES = 10_000;
 /** Problems reported per file; the rest are counted in one last line. */
 export const MAX_PROBLEMS = 50;
 
@@ -65,16 +67,30 @@ function parseText(text: string, file: string): ParseResult {
     const p = lineCounter.linePos(offset);
     return { line: p.line, column: p.col };
   };
-  const deep = tooDeepAt(text);
-  if (deep !== undefined) {
-    // The YAML parser is not run on such input: find line and column by hand.
+  // The YAML parser is not run on input that is too deep or too long: find line and column by hand.
+  const at = (offset: number) => {
     let line = 1;
     let lineStart = 0;
-    for (let i = text.indexOf('\n'); i !== -1 && i < deep; i = text.indexOf('\n', i + 1)) {
+    for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
       line++;
       lineStart = i + 1;
     }
-    return fail(file, line, deep - lineStart + 1, '', `nested more than ${MAX_DEPTH} levels deep`);
+    return { line, column: offset - lineStart + 1 };
+  };
+  const deep = tooDeepAt(text);
+  if (deep !== undefined) {
+    const p = at(deep);
+    return fail(file, p.line, p.column, '', `nested more than ${MAX_DEPTH} levels deep`);
+  }
+  const longAt = nthNewline(text, MAX_LINES);
+  if (longAt !== -1 && longAt + 1 < text.length) {
+    return fail(
+      file,
+      MAX_LINES + 1,
+      1,
+      '',
+      `more than ${MAX_LINES} lines; an experiment needs far fewer (split it, or generate fewer entries)`,
+    );
   }
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const syntax = /\.json$/i.test(file) ? 'JSON' : 'YAML';
@@ -198,6 +214,16 @@ function fileProblem(file: string, message: string): ParseResult {
 
 function fail(file: string, line: number, column: number, path: string, message: string): ParseResult {
   return { ok: false, problems: [{ file, line, column, path, message }] };
+}
+
+/** Offset of the n-th newline, or -1 when the text has fewer. */
+function nthNewline(text: string, n: number): number {
+  let i = -1;
+  for (let k = 0; k < n; k++) {
+    i = text.indexOf('\n', i + 1);
+    if (i === -1) return -1;
+  }
+  return i;
 }
 
 /** At most MAX_PROBLEMS problems, then one that counts the rest; every text escaped. */

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import {
   MAX_DEPTH,
   MAX_FILE_BYTES,
+  MAX_LINES,
   MAX_PROBLEMS,
   openError,
   parseExperiment,
@@ -91,14 +92,28 @@ describe('the parser is robust and linear', () => {
     }
   });
 
-  it('40,000 keys: every problem positioned, the list capped with a count of the rest', () => {
-    const text = Array.from({ length: 40_000 }, (_, i) => `k${i}: ${i}`).join('\n');
-    const ps = problems(text);
+  it('40,000 keys: a JSON object on one line gets every problem positioned, the list capped with a count', () => {
+    const text = `{${Array.from({ length: 40_000 }, (_, i) => `"k${i}": ${i}`).join(', ')}}`;
+    const ps = problems(text, 'x.json');
     expect(ps).toHaveLength(MAX_PROBLEMS + 1);
     expect(ps.every(positioned)).toBe(true);
     expect(ps.at(-1)?.message).toMatch(/^and \d+ more problem\(s\) not shown$/);
-    expect(ps.find((p) => p.path === 'k39999')).toBeUndefined();
-    expect(ps.find((p) => p.path === 'k0')).toMatchObject({ line: 1, column: 1, message: 'unknown field "k0"' });
+    expect(ps.find((p) => p.path === 'k0')).toMatchObject({ line: 1, column: 2, message: 'unknown field "k0"' });
+  });
+
+  it(`40,000 keys on as many lines are refused at line ${MAX_LINES + 1}, before the YAML parser runs`, () => {
+    const text = Array.from({ length: 40_000 }, (_, i) => `k${i}: ${i}`).join('\n');
+    expect(problems(text)).toEqual([
+      {
+        file: 'x.yaml',
+        line: MAX_LINES + 1,
+        column: 1,
+        path: '',
+        message: `more than ${MAX_LINES} lines; an experiment needs far fewer (split it, or generate fewer entries)`,
+      },
+    ]);
+    const under = Array.from({ length: 5_000 }, (_, i) => `k${i}: ${i}`).join('\n');
+    expect(problems(under)).toHaveLength(MAX_PROBLEMS + 1);
   });
 
   it('a duplicate key is refused at its second occurrence', () => {

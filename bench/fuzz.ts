@@ -21,7 +21,7 @@ import {
   problemDefect,
   render,
 } from '../test/experiment-fuzz.ts';
-import { fuzzAdmin, type FuzzAdminResult } from './fuzz-admin.ts';
+import type { FuzzAdminResult } from './fuzz-admin.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -227,18 +227,6 @@ async function main(): Promise<void> {
   const files = await inProcess(all);
   const cli = throughCli(all);
   const lin = linearity();
-  let admin: FuzzAdminResult | undefined;
-  let adminNote = '';
-  if (ADMIN > 0) {
-    const t = performance.now();
-    try {
-      admin = await fuzzAdmin({ requests: ADMIN, seed: SEED });
-      adminNote = `${((performance.now() - t) / 1000).toFixed(1)} s`;
-    } catch (e) {
-      adminNote = `not run: ${(e as Error).message}`;
-    }
-  }
-
   const c = files.counts;
   console.log(
     `\nexperiment files (in-process parse + validate, ${files.mb.toFixed(1)} MB in ${(files.totalMs / 1000).toFixed(1)} s)`,
@@ -265,7 +253,7 @@ async function main(): Promise<void> {
     console.log(`| ${f} | ${v.files} | ${v.accepted} | ${v.rejected} | ${(v.ms / v.files).toFixed(2)} |`);
   console.log(`\nthrough the CLI (${cli.files} files in ${cli.batches} processes)`);
   console.log(
-    `exit 0: ${cli.exit0} · exit 2: ${cli.exit2} · exit 3: ${cli.exit3} (target 0) · hung: ${cli.hung} (target 0) · lines without a position: ${cli.unpositionedLines} (target 0) · stack traces: ${cli.stackTraces} (target 0)`,
+    `processes exiting 0: ${cli.exit0} · 2: ${cli.exit2} · 3: ${cli.exit3} (target 0) · hung: ${cli.hung} (target 0) · lines without a position: ${cli.unpositionedLines} (target 0) · stack traces: ${cli.stackTraces} (target 0)`,
   );
   console.log('\nlinearity: parse time against input size (median of 3; slope of log time / log size, 1 = linear)');
   console.log('| shape | items: ms / KB, growing | slope | linear |');
@@ -274,33 +262,62 @@ async function main(): Promise<void> {
     console.log(
       `| ${l.shape} | ${l.points.map((p) => `${p.n}: ${p.ms} ms / ${p.kb} KB`).join(' · ')} | ${l.slope} | ${l.linear ? 'yes' : 'NO'} |`,
     );
+  if (files.examples.length) console.log(`\nexamples:\n${files.examples.join('\n')}`);
+  const out = path.join(PROJECT_ROOT, 'bench', 'results', 'fuzz.json');
+  const save = (admin: unknown) => {
+    mkdirSync(path.dirname(out), { recursive: true });
+    writeFileSync(
+      out,
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          machine: { cpus: os.cpus().length, node: process.version, load: os.loadavg() },
+          seed: SEED,
+          experimentFiles: { ...files, worst: { ...files.worst, msPerKB: +files.worst.msPerKB.toFixed(4) } },
+          cli,
+          linearity: lin,
+          admin,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  };
+  save('running');
+
+  const { admin, note } = ADMIN > 0 ? adminFuzz() : { admin: undefined, note: 'skipped (--admin-requests 0)' };
   if (admin) {
-    console.log(`\nadmin API (${admin.requests} generated requests against a real proxy, ${adminNote})`);
+    console.log(`\nadmin API (${admin.requests} generated requests against a real proxy, ${note})`);
     console.log(
       `2xx: ${admin.ok2xx} · JSON 4xx: ${admin.rejected4xx} · 500 port in use: ${admin.conflict500} · other 5xx: ${admin.server5xx} · no answer: ${admin.silent} · crashed: ${admin.crashed} · bad answers: ${admin.badAnswers} · state differs: ${admin.inconsistent} · worst ${admin.worstMs} ms`,
     );
-  } else console.log(`\nadmin API: ${adminNote || 'skipped (--admin-requests 0)'}`);
-  if (files.examples.length) console.log(`\nexamples:\n${files.examples.join('\n')}`);
-
-  const out = path.join(PROJECT_ROOT, 'bench', 'results', 'fuzz.json');
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, node: process.version, load: os.loadavg() },
-        seed: SEED,
-        experimentFiles: { ...files, worst: { ...files.worst, msPerKB: +files.worst.msPerKB.toFixed(4) } },
-        cli,
-        linearity: lin,
-        admin: admin ?? adminNote,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  } else console.log(`\nadmin API: ${note}`);
+  save(admin ?? note);
   console.log(`\nwrote ${path.relative(PROJECT_ROOT, out)}`);
+}
+
+/**
+ * The admin half (bench/fuzz-admin.ts, fuzzAdmin) in a child process, so a failure of its harness (an
+ * unhandled socket error, a hang) is reported here instead of taking the file results down with it.
+ */
+function adminFuzz(): { admin?: FuzzAdminResult; note: string } {
+  const t = performance.now();
+  const script = `import { register } from 'tsx/esm/api'; register();
+const m = await import('./bench/fuzz-admin.ts');
+const r = await m.fuzzAdmin({ requests: ${ADMIN}, seed: ${SEED} });
+process.stdout.write('\\nFUZZ-ADMIN ' + JSON.stringify(r) + '\\n');
+process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    timeout: 30 * 60_000,
+    maxBuffer: 64 << 20,
+  });
+  const secs = `${((performance.now() - t) / 1000).toFixed(1)} s`;
+  const line = r.stdout.split('\n').find((l) => l.startsWith('FUZZ-ADMIN '));
+  if (line) return { admin: JSON.parse(line.slice('FUZZ-ADMIN '.length)) as FuzzAdminResult, note: secs };
+  const why = r.error ? r.error.message : (r.stderr.split('\n').find((l) => /Error/.test(l)) ?? `exit ${r.status}`);
+  return { note: `the admin fuzz harness failed after ${secs}: ${why.trim()}` };
 }
 
 main().then(

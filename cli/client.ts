@@ -6,7 +6,13 @@ import type { Experiment } from '../experiments/schema.ts';
 import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts';
 import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../workflows/definitions.ts';
 import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../config.ts';
-import { EXPERIMENT_KEY, FAULT_KINDS_KEY, SEARCH_ATTRIBUTES, VERDICT_KEY } from '../workflows/search-attributes.ts';
+import {
+  EXPERIMENT_KEY,
+  FAULT_KINDS_KEY,
+  SEARCH_ATTRIBUTES,
+  STUCK_KEY,
+  VERDICT_KEY,
+} from '../workflows/search-attributes.ts';
 import { InfrastructureError, InvalidInput } from '../errors.ts';
 
 export interface FaultlineClient {
@@ -169,6 +175,27 @@ export async function abortExperiment(
   }
 }
 
+/**
+ * Workers that polled the run's task queue (workflow or activity side) within the last 75 s (a live
+ * worker's long poll is renewed at least every minute): 0 means nothing answers an abort or reverts a
+ * fault until a worker starts.
+ */
+export async function workersFor(fc: FaultlineClient, id: string): Promise<{ taskQueue: string; pollers: number }> {
+  const d = await handleOf(fc, id).describe();
+  let pollers = 0;
+  const T = proto.temporal.api.enums.v1.TaskQueueType;
+  for (const taskQueueType of [T.TASK_QUEUE_TYPE_WORKFLOW, T.TASK_QUEUE_TYPE_ACTIVITY]) {
+    const r = await fc.client.workflowService.describeTaskQueue({
+      namespace: fc.target.namespace,
+      taskQueue: { name: d.taskQueue },
+      taskQueueType,
+    });
+    const recent = Date.now() - 75_000;
+    pollers += (r.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent).length;
+  }
+  return { taskQueue: d.taskQueue, pollers };
+}
+
 export async function runningExperiments(fc: FaultlineClient): Promise<string[]> {
   const ids: string[] = [];
   for await (const w of fc.client.workflow.list({
@@ -209,6 +236,8 @@ export interface HistoryRow {
   start: string;
   durationMs?: number;
   url?: string;
+  /** A revert of this run keeps failing (FaultlineStuck). */
+  stuck?: boolean;
 }
 
 /** Past and running experiments from Temporal visibility; no second database. */
@@ -224,6 +253,7 @@ export async function history(fc: FaultlineClient, limit = 20): Promise<HistoryR
       runId: w.runId,
       experiment: sa.get(EXPERIMENT_KEY),
       verdict: sa.get(VERDICT_KEY),
+      stuck: sa.get(STUCK_KEY) === 'true' || undefined,
       status: w.status.name,
       start: w.startTime.toISOString(),
       durationMs: w.closeTime ? w.closeTime.getTime() - w.startTime.getTime() : undefined,

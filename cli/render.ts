@@ -65,7 +65,7 @@ export function historyTable(rows: HistoryRow[]): string {
     r.workflowId,
     r.experiment ?? '-',
     r.verdict ?? '-',
-    r.status,
+    r.stuck ? `${r.status} (revert stuck)` : r.status,
     time(r.start),
     r.durationMs === undefined ? 'running' : formatMs(r.durationMs),
   ]);

@@ -5,6 +5,9 @@ import { experiment, harness, type Harness } from './support/workflow-harness.ts
 import type { Call } from './support/memory-ports.ts';
 import { journalQuery } from '../workflows/definitions.ts';
 import { STUCK_KEY } from '../workflows/search-attributes.ts';
+import { abortCommand } from '../cli/commands/abort.ts';
+import { connectClient, history } from '../cli/client.ts';
+import { historyTable } from '../cli/render.ts';
 
 let h: Harness;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -341,6 +344,17 @@ afterCheck: { recoveryTimeout: 2s }
     expect(j.faults[0]?.errorCount).toBeGreaterThan(10);
     const sa = (await latest.describe()).typedSearchAttributes.get(STUCK_KEY);
     expect(sa).toBe('true');
+    const fc = await connectClient();
+    try {
+      // `faultline history` shows it (visibility is eventually consistent: wait for the row).
+      await until('history shows the stuck run', async () =>
+        historyTable(await history(fc, 50))
+          .split('\n')
+          .some((l) => l.startsWith(run.workflowId) && l.includes('RUNNING (revert stuck)')),
+      );
+    } finally {
+      await fc.close();
+    }
     for (const runId of j.continuedFrom ?? []) {
       const events = (await h.client.workflow.getHandle(run.workflowId, runId).fetchHistory()).events ?? [];
       expect(events.length).toBeLessThan(limit + 40);
@@ -352,5 +366,40 @@ afterCheck: { recoveryTimeout: 2s }
     expect(done.faults[0]?.status).toBe('reverted');
     expect(done.startedAt).toBe(j.startedAt);
     expect(h.world.leftovers()).toEqual([]);
+  });
+
+  it('abort with no worker alive says so at once and returns once a worker has handled it', async () => {
+    const fc = await connectClient();
+    const lonely = `${h.taskQueue}-nobody`;
+    const run = await h.client.workflow.start('runExperiment', {
+      taskQueue: lonely,
+      workflowId: `orch-nobody-${Date.now().toString(36)}`,
+      args: [{ experiment: latency([{ proxy: 'route-a', duration: '1s' }]), searchAttributes: true }],
+    });
+    const errs: string[] = [];
+    const outs: string[] = [];
+    const io = { out: (t: string) => outs.push(t), err: (t: string) => errs.push(t), live: () => {}, isTTY: false };
+    let code: number | undefined;
+    const aborting = abortCommand(run.workflowId, { reason: 'nobody home' }, io).then((c) => (code = c));
+    try {
+      await until('the no-worker message', () => errs.length > 0, 20_000);
+      expect(errs[0]).toMatch(new RegExp(`no worker is polling task queue ${lonely}`));
+      expect(code).toBeUndefined(); // still waiting for a worker
+      // A worker for that queue arrives: the abort is handled first, nothing is injected.
+      const late = await harness('orch-late', lonely);
+      try {
+        await late.startWorker('late');
+        await aborting;
+        expect(code).toBe(0);
+        const j = await late.result(run);
+        expect(j.verdict, j.reason).toBe('aborted');
+        expect(j.reason).toMatch(/nobody home; nothing was injected/);
+        expect(late.world.calls.filter((c) => c.effect === 'apply')).toEqual([]);
+      } finally {
+        await late.close();
+      }
+    } finally {
+      await fc.close();
+    }
   });
 });

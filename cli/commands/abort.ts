@@ -1,6 +1,6 @@
 // faultline abort ID --reason TEXT [--who NAME]: the kill switch; returns once every fault is reverted.
 import { InvalidInput } from '../../errors.ts';
-import { abortExperiment, connectClient, workflowUrlFor } from '../client.ts';
+import { abortExperiment, connectClient, workersFor, workflowUrlFor } from '../client.ts';
 import { summary } from '../render.ts';
 import type { Io } from '../io.ts';
 
@@ -12,6 +12,12 @@ export async function abortCommand(
   if (!opts.reason?.trim()) throw new InvalidInput('abort needs --reason TEXT (it is recorded in the history)');
   const fc = await connectClient();
   try {
+    // Said at once: with no worker the abort waits (recorded, nothing reverted) until one starts.
+    const w = await workersFor(fc, id).catch(() => undefined);
+    if (w && w.pollers === 0)
+      io.err(
+        `no worker is polling task queue ${w.taskQueue}: the abort is recorded and its faults are reverted as soon as a worker starts (faultline worker); waiting`,
+      );
     const j = await abortExperiment(fc, id, opts.reason, opts.who ?? process.env.USER);
     if (opts.json) io.out(JSON.stringify(j, null, 2));
     else

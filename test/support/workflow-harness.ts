@@ -47,7 +47,7 @@ try {
   /* installed already */
 }
 
-export async function harness(name: string): Promise<Harness> {
+export async function harness(name: string, queue?: string): Promise<Harness> {
   const world = new MemoryWorld();
   let health: Health = () => 'ok';
   const server = http.createServer((req, res) => {
@@ -61,7 +61,7 @@ export async function harness(name: string): Promise<Harness> {
   const target = temporalTarget();
   const connection = await Connection.connect({ address: target.connection.address });
   const client = new Client({ connection, namespace: target.namespace });
-  const taskQueue = `${name}-${Date.now().toString(36)}-${seq++}`;
+  const taskQueue = queue ?? `${name}-${Date.now().toString(36)}-${seq++}`;
   const bundle = await workflowBundle();
   const workers = new Map<string, { worker: Worker; running: Promise<void>; conn: NativeConnection }>();
 

@@ -402,4 +402,61 @@ afterCheck: { recoveryTimeout: 2s }
       await fc.close();
     }
   });
+
+  it("a slow inject: the fault's window starts when its own inject completed", async () => {
+    await liveWorker();
+    const since = Date.now();
+    h.world.onCall = async (c) => {
+      if (c.op === 'stop') await sleep(2_000); // a long grace period
+    };
+    try {
+      const j = await h.result(
+        await h.start(
+          experiment(
+            `
+title: slow stop
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+targets: { names: [ api-1 ], mode: one }
+method:
+  - { kind: container.stop, gracePeriod: 2, duration: 1500ms }
+  - { kind: proxy.latency, proxy: route-b, latency: 100ms, duration: 1500ms }
+blastRadius: { maxTargets: 5 }
+guard: { interval: 200ms, probes: [ ${probe('g')} ] }
+afterCheck: { recoveryTimeout: 2s }
+`,
+            h.url,
+          ),
+        ),
+      );
+      expect(j.verdict, j.reason).toBe('passed');
+      const stop = callsOn('container:api-1-id', since).find((c) => c.op === 'stop')!;
+      const start = callsOn('container:api-1-id', since).find((c) => c.op === 'start' && c.effect === 'revert')!;
+      // stop.t is when the slow stop took effect (after its 2 s): stopped for its whole 1.5 s from then.
+      expect(start.t - stop.t).toBeGreaterThanOrEqual(1_400);
+      const f = j.faults.find((x) => x.kind === 'container.stop')!;
+      expect(Date.parse(f.endsAt!) - Date.parse(f.injectedAt!)).toBe(1_500);
+      expect(h.world.leftovers()).toEqual([]);
+    } finally {
+      h.world.onCall = undefined;
+    }
+  });
+
+  it('a rule the proxy lost is put back while its fault is active, journaled, and never after its end', async () => {
+    await liveWorker();
+    const since = Date.now();
+    const run = await h.start(latency([{ proxy: 'route-c', duration: '5s' }]));
+    await until('the rule', () => (h.world.toxics.get('route-c')?.size ?? 0) > 0, 10_000);
+    h.world.toxics.get('route-c')!.clear(); // lost behind our back (a proxy restart)
+    const lostAt = Date.now();
+    const j = await h.result(run);
+    expect(j.verdict, j.reason).toBe('passed');
+    const restores = callsOn('toxic:route-c', since).filter((c) => c.effect === 'apply' && c.activity === 'observe');
+    expect(restores.length).toBe(1);
+    expect(restores[0]!.t).toBeGreaterThan(lostAt);
+    expect(j.faults[0]?.restoredAt).toHaveLength(1);
+    nothingAfterRevert('toxic:route-c', since);
+    expect(h.world.leftovers()).toEqual([]);
+  });
 });

@@ -139,28 +139,46 @@ export function isLocalAddress(a: string, local = localAddresses()): boolean {
   return c !== null && (/^127\./.test(c) || isUnspecifiedAddress(c) || local.has(c));
 }
 
+/** A name seen within this many ms is not looked up again (failures included): repeats cost nothing. */
+const LOOKUP_TTL_MS = 10_000;
+const lookups = new Map<string, { at: number; result: Promise<string[] | null> }>();
+
+function lookupCached(host: string): Promise<string[] | null> {
+  const now = Date.now();
+  const hit = lookups.get(host);
+  if (hit && now - hit.at < LOOKUP_TTL_MS) return hit.result;
+  if (lookups.size >= 1_000) for (const [k, v] of lookups) if (now - v.at >= LOOKUP_TTL_MS) lookups.delete(k);
+  if (lookups.size >= 1_000) lookups.clear();
+  const result = lookup(host, { all: true, verbatim: true }).then(
+    (found) => {
+      const out = [...new Set(found.map((f) => canonicalAddress(f.address)).filter((x): x is string => x !== null))];
+      return out.length ? out : null;
+    },
+    () => null,
+  );
+  lookups.set(host, { at: now, result });
+  return result;
+}
+
 /**
  * Every numeric address a host name stands for, as the socket layer resolves it (getaddrinfo, so "127.1",
  * "0", "2130706433" and names from /etc/hosts all count). "" (Go's "every interface") is the
- * unspecified address. Null when the name does not resolve (within `timeoutMs`).
+ * unspecified address. Null when the name does not resolve by `deadline` (epoch ms): a name server that
+ * does not answer never holds a request longer than that (the lookup itself goes on, shared by later asks).
  */
-export async function resolveHost(host: string, timeoutMs = 2_000): Promise<string[] | null> {
+export async function resolveHost(host: string, deadline = Date.now() + 2_000): Promise<string[] | null> {
   if (host === '') return ['::'];
   const direct = canonicalAddress(host);
   if (direct) return [direct];
   if (host.length > 253 || /[\s/\\?#@%]/.test(host)) return null;
   let timer: NodeJS.Timeout | undefined;
   try {
-    const found = await Promise.race([
-      lookup(host, { all: true, verbatim: true }),
+    return await Promise.race([
+      lookupCached(host),
       new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), timeoutMs);
+        timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
       }),
     ]);
-    if (!found || found.length === 0) return null;
-    return [...new Set(found.map((f) => canonicalAddress(f.address)).filter((x): x is string => x !== null))];
-  } catch {
-    return null;
   } finally {
     if (timer) clearTimeout(timer);
   }

@@ -21,10 +21,18 @@ export interface PlanContext {
   others: Occupant[];
 }
 
-export async function planProxy(listen: string, upstream: string, ctx: PlanContext): Promise<ProxyPlan> {
+/** Name lookups for one request share this budget (ms). */
+export const LOOKUP_BUDGET_MS = 2_000;
+
+export async function planProxy(
+  listen: string,
+  upstream: string,
+  ctx: PlanContext,
+  deadline = Date.now() + LOOKUP_BUDGET_MS,
+): Promise<ProxyPlan> {
   const l = parseListen(listen);
   const up = parseUpstream(upstream);
-  const listenAddrs = await resolveHost(l.host);
+  const listenAddrs = await resolveHost(l.host, deadline);
   if (!listenAddrs) throw joinError(`listen host "${l.host}" does not resolve`, ErrListenFailed);
   if (!ctx.allowOffLoopback) {
     const off = listenAddrs.find((a) => !isLoopbackAddress(a));
@@ -36,7 +44,10 @@ export async function planProxy(listen: string, upstream: string, ctx: PlanConte
   }
   const bind = { address: listenAddrs[0] as string, port: l.port };
   // An upstream that does not resolve now is allowed (Toxiproxy resolves at connect time).
-  const upstreamEndpoints = ((await resolveHost(up.host)) ?? []).map((address) => ({ address, port: up.port }));
+  const upstreamEndpoints = ((await resolveHost(up.host, deadline)) ?? []).map((address) => ({
+    address,
+    port: up.port,
+  }));
   const err = loopError(bind, upstreamEndpoints, ctx.others);
   if (err) throw err;
   return { listen, upstream, bind, up, upstreamEndpoints };

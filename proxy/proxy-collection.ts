@@ -4,8 +4,8 @@
 import type net from 'node:net';
 import { Proxy, boundEndpoint, type ProxyJson, type ProxyPlan } from './proxy.ts';
 import { leaseOf } from './toxic-collection.ts';
-import { canonicalAddress, isUnspecifiedAddress, type Endpoint } from './addr.ts';
-import { loopError, planProxy, type Occupant, type PlanContext } from './plan.ts';
+import { canonicalAddress, isUnspecifiedAddress, parseHostPort, resolveHost, type Endpoint } from './addr.ts';
+import { LOOKUP_BUDGET_MS, loopError, planProxy, type Occupant, type PlanContext } from './plan.ts';
 import { MAX_NAME_LENGTH, MAX_POPULATE_ENTRIES, MAX_PROXIES } from './limits.ts';
 import {
   ApiError,
@@ -242,6 +242,11 @@ export class ProxyCollection {
       const fresh = inputs.filter((i) => !this.proxies.has(i.name)).length;
       if (this.proxies.size + fresh > MAX_PROXIES) throw joinError(`at most ${MAX_PROXIES} proxies`, ErrLimit);
 
+      // One lookup budget for the whole populate, every name looked up at once (then cached).
+      const deadline = Date.now() + LOOKUP_BUDGET_MS;
+      await Promise.all(
+        inputs.flatMap((i) => [i.listen, i.upstream].map((a) => resolveHost(parseHostPort(a)?.host ?? '', deadline))),
+      );
       // Plan in order; each entry must not loop into the server as it will be (kept proxies, earlier entries).
       const named = new Set(inputs.map((i) => i.name));
       const others = this.occupants((p) => named.has(p.name));
@@ -249,7 +254,7 @@ export class ProxyCollection {
       const entries: Entry[] = [];
       for (const input of inputs) {
         const existing = this.proxies.get(input.name);
-        const plan = await planProxy(input.listen, input.upstream, this.context(others));
+        const plan = await planProxy(input.listen, input.upstream, this.context(others), deadline);
         const keep = existing && !this.differs(existing, plan) ? existing : undefined;
         const occupant = {
           what: `proxy ${input.name}`,

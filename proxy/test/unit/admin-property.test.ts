@@ -2,7 +2,7 @@
 // methods, bodies, headers, colliding/looping/off-loopback addresses, malformed bytes), every one gets
 // a 2xx or a JSON 4xx (or Toxiproxy's 500 for a port in use), never another 5xx, never silence, and
 // GET /proxies stays equal to a model moved only by 2xx answers, with every enabled proxy listening on
-// loopback and none sending into the server. Seeded; fast-check prints the seed and the shrunk case.
+// loopback and none sending into the server. Seeded (300+ requests); fast-check prints the seed on failure.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startProxyServer, type ProxyServer } from '../../server.ts';
@@ -34,10 +34,11 @@ afterAll(async () => {
 
 describe('admin API property', () => {
   it('every generated request is answered (2xx or JSON 4xx), never a stray 5xx or silence, and state follows the model', async () => {
-    const seed = Number(process.env.FAULTLINE_FUZZ_SEED ?? Date.now() % 2 ** 31);
+    // A fixed seed keeps CI repeatable; FAULTLINE_FUZZ_SEED explores others (bench/fuzz-admin.ts goes wider).
+    const seed = Number(process.env.FAULTLINE_FUZZ_SEED ?? 20_261_125);
     const model = new AdminModel();
     await fc.assert(
-      fc.asyncProperty(fc.array(adminRequest(ports), { minLength: 1, maxLength: 30 }), async (requests) => {
+      fc.asyncProperty(fc.array(adminRequest(ports), { minLength: 15, maxLength: 30 }), async (requests) => {
         await clear(ports, model);
         for (const r of requests) {
           const res = await step(ports, model, r);
@@ -46,7 +47,7 @@ describe('admin API property', () => {
             throw new Error(`${res.outcome}: ${problems.join('; ')}\nrequest: ${JSON.stringify(r).slice(0, 600)}`);
         }
       }),
-      { seed, numRuns: 25, endOnFailure: true },
+      { seed, numRuns: 20, endOnFailure: true },
     );
   });
 });

@@ -139,6 +139,29 @@ export function isLocalAddress(a: string, local = localAddresses()): boolean {
   return c !== null && (/^127\./.test(c) || isUnspecifiedAddress(c) || local.has(c));
 }
 
+/**
+ * The IPv4 spellings getaddrinfo takes as numbers (inet_aton): 1 to 4 parts, each decimal, octal (0...)
+ * or hex (0x...), the last one filling the remaining bytes: "127.1", "2130706433", "0x7f.1", "0".
+ */
+export function looseIPv4(host: string): string | null {
+  const parts = host.split('.');
+  if (parts.length > 4) return null;
+  const nums: number[] = [];
+  for (const p of parts) {
+    let n: number;
+    if (/^0x[0-9a-f]+$/i.test(p)) n = parseInt(p.slice(2), 16);
+    else if (/^0[0-7]*$/.test(p)) n = parseInt(p, 8);
+    else if (/^[1-9][0-9]*$/.test(p)) n = Number(p);
+    else return null;
+    nums.push(n);
+  }
+  const last = nums.pop() as number;
+  if (nums.some((n) => n > 255) || last >= 2 ** (8 * (4 - nums.length))) return null;
+  let value = last;
+  nums.forEach((n, i) => (value += n * 2 ** (8 * (3 - i))));
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
 /** A name seen within this many ms is not looked up again (failures included): repeats cost nothing. */
 const LOOKUP_TTL_MS = 10_000;
 const lookups = new Map<string, { at: number; result: Promise<string[] | null> }>();
@@ -168,8 +191,10 @@ function lookupCached(host: string): Promise<string[] | null> {
  */
 export async function resolveHost(host: string, deadline = Date.now() + 2_000): Promise<string[] | null> {
   if (host === '') return ['::'];
-  const direct = canonicalAddress(host);
+  // Numeric spellings and localhost never wait on a name server (a slow one must not hide a loop).
+  const direct = canonicalAddress(host) ?? looseIPv4(host);
   if (direct) return [direct];
+  if (host.toLowerCase() === 'localhost') return ['127.0.0.1', '::1'];
   if (host.length > 253 || /[\s/\\?#@%]/.test(host)) return null;
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -173,6 +173,7 @@ guard:
   interval: 500ms
   failuresToAbort: 3
   probes: [ { name: guard, type: http, url: "${frontUrl}/", requests: 2, timeout: 1s, tolerance: { maxErrorRate: 0.5 } } ]
+blastRadius: { maxTargets: 3 } # up to one container and two routes: every one counts
 afterCheck: { recoveryTimeout: 10s }
 `;
 }

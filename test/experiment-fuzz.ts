@@ -469,3 +469,31 @@ export async function planDefects(e: Experiment, seed: number): Promise<string[]
   }
   return out;
 }
+
+/**
+ * The blast radius where only the fleet can tell: container faults over a whole labelled fleet (mode all
+ * or percent) together with route faults, under a maxTargets that may or may not fit both.
+ */
+export const fleetDependentExperiment: fc.Arbitrary<Record<string, unknown>> = fc
+  .tuple(
+    labelSel,
+    fc.oneof(
+      fc.constant({ mode: 'all' }),
+      fc.integer({ min: 1, max: 100 }).map((percent) => ({ mode: 'percent', percent })),
+    ),
+    fc.subarray(ROUTE_POOL.slice(0, 5), { minLength: 1, maxLength: 3 }),
+    fc.integer({ min: 1, max: 9 }),
+  )
+  .map(([labels, mode, routes, maxTargets]) => ({
+    title: 'fleet-dependent',
+    hypothesis: {
+      statement: 's',
+      probes: [{ name: 'p', type: 'http', url: 'http://127.0.0.1:1/', requests: 2, timeout: '1s' }],
+    },
+    targets: { labels, ...mode },
+    method: [
+      { kind: 'container.pause', duration: '2s' },
+      { kind: 'proxy.latency', proxy: routes, latency: '100ms', duration: '2s' },
+    ],
+    blastRadius: { maxTargets },
+  }));

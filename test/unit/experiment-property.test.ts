@@ -13,6 +13,7 @@ import { parseExperiment } from '../../experiments/parse.ts';
 import { PROJECT_ROOT } from '../../config.ts';
 import {
   adversarialText,
+  fleetDependentExperiment,
   invalidExperiment,
   planDefects,
   plausibleExperiment,
@@ -42,6 +43,16 @@ describe('generated experiments', () => {
       { seed, numRuns: 500 },
     );
     expect(validated, 'the generator must produce experiments that validate').toBeGreaterThan(25);
+  });
+
+  it('containers and routes together never exceed maxTargets, even where only the fleet can tell', async () => {
+    await fc.assert(
+      fc.asyncProperty(fleetDependentExperiment, fc.nat(), async (data, planSeed) => {
+        const r = parseExperiment(render(data, 'yaml'), 'fleet.yaml');
+        if (r.ok) expect(await planDefects(r.experiment, planSeed)).toEqual([]);
+      }),
+      { seed, numRuns: 300 },
+    );
   });
 
   it('invalid ones are refused, every problem positioned, escaped and free of internal text', () => {

@@ -40,6 +40,9 @@ export const GUARD_VIOLATION_SIGNAL = 'guardViolation';
 export const GUARD_RECORD_QUERY = 'guardRecord';
 
 const MAX_RESTORES_KEPT = 10;
+/** Longest the guard waits for its violation report to be durable before reverting anyway. */
+const REPORT_WAIT_MS = 5_000;
+const sleepMs = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 const iso = () => new Date().toISOString();
 
 /**
@@ -116,7 +119,7 @@ export async function runGuard(
       signal.addEventListener('abort', done, { once: true });
     });
   const settled = (f: GuardFault) => f.index in state.reverted || f.index in state.revertErrors;
-  const isActive = (f: GuardFault) => !stopRenewing && !settled(f) && Date.now() < f.endsAt;
+  const isActive = (f: GuardFault) => !stopRenewing && !cancelled() && !settled(f) && Date.now() < f.endsAt;
 
   const revert = async (f: GuardFault) => {
     try {
@@ -175,7 +178,9 @@ export async function runGuard(
       beat();
       if (v) {
         stopRenewing = true;
-        await link.reportViolation(v).catch(() => undefined); // the result carries it too
+        // Durable before acting; bounded, so an unreachable server delays the revert by seconds at most
+        // (the activity's result carries the violation too).
+        await Promise.race([link.reportViolation(v).catch(() => undefined), sleepMs(REPORT_WAIT_MS)]);
         state.violation = v;
         beat();
         rung = true;

@@ -160,3 +160,4 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+export type { ControlActivities } from './control.ts';

@@ -210,8 +210,9 @@ export async function revertAll(
   fc: FaultlineClient,
   reason: string,
   who?: string,
+  alsoIds: string[] = [], // runs known to be running that visibility may not list yet
 ): Promise<{ workflowId: string; ok: boolean; verdict?: Verdict; error?: string }[]> {
-  const ids = await runningExperiments(fc);
+  const ids = [...new Set([...alsoIds, ...(await runningExperiments(fc))])];
   return Promise.all(
     ids.map(async (workflowId) => {
       try {
@@ -221,7 +222,12 @@ export async function revertAll(
         );
         return { workflowId, ok: allReverted, verdict: j.verdict };
       } catch (e) {
-        return { workflowId, ok: false, error: (e as Error).message };
+        // A run that ended meanwhile has reverted everything it injected: nothing left to stop.
+        const ended = await handleOf(fc, workflowId)
+          .describe()
+          .then((d) => d.status.name !== 'RUNNING')
+          .catch(() => false);
+        return ended ? { workflowId, ok: true } : { workflowId, ok: false, error: (e as Error).message };
       }
     }),
   );

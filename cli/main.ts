@@ -20,6 +20,9 @@ const cmd = {
   server: () => import('./commands/server.ts'),
   demo: () => import('./commands/demo.ts'),
   proxy: () => import('./commands/proxy.ts'),
+  policy: () => import('./commands/policy.ts'),
+  lever: () => import('./commands/lever.ts'),
+  approveRun: () => import('./commands/approve-run.ts'),
 };
 
 const io = processIo();
@@ -110,6 +113,52 @@ program
   .option('--json')
   .addOption(new Option('--limit <n>', 'how many rows').argParser(positiveInt).default(20))
   .action((o: { json?: boolean; limit?: number }) => set(cmd.history().then((m) => m.historyCommand(o, io))));
+
+const policy = program.command('policy').description('the admission policy (kind: Policy) every run passes');
+policy
+  .command('apply')
+  .description('validate a policy file and make it the admission policy')
+  .argument('<file>')
+  .option('--json')
+  .option('--task-queue <queue>')
+  .action((file: string, o: { json?: boolean; taskQueue?: string }) =>
+    set(cmd.policy().then((m) => m.policyApplyCommand(file, o, io))),
+  );
+policy
+  .command('show')
+  .description('the policy, the runs holding targets, the lever')
+  .option('--json')
+  .option('--task-queue <queue>')
+  .action((o: { json?: boolean; taskQueue?: string }) => set(cmd.policy().then((m) => m.policyShowCommand(o, io))));
+
+program
+  .command('lever')
+  .description('the safety lever: pull (abort every running experiment, refuse new ones) | release')
+  .argument('<action>', 'pull | release')
+  .option('--reason <text>', 'why (required to pull)')
+  .option('--who <name>')
+  .option('--json')
+  .option('--task-queue <queue>')
+  .action((action: string, o: { reason?: string; who?: string; json?: boolean; taskQueue?: string }) =>
+    set(cmd.lever().then((m) => m.leverCommand(action, o, io))),
+  );
+
+program
+  .command('admission')
+  .description('admission control: approve ID --who NAME (for environments that require approval)')
+  .argument('<action>', 'approve')
+  .argument('<id>', 'workflow ID of the waiting run')
+  .option('--who <name>')
+  .option('--json')
+  .option('--task-queue <queue>')
+  .action((action: string, id: string, o: { who?: string; json?: boolean; taskQueue?: string }) =>
+    set(
+      cmd.approveRun().then((m) => {
+        if (action !== 'approve') throw new InvalidInput(`admission ${action}: only approve`);
+        return m.approveRunCommand(id, o, io);
+      }),
+    ),
+  );
 
 program
   .command('worker')

@@ -11,6 +11,7 @@ export const PHASES = [
   'starting',
   'steady-state-before',
   'selecting',
+  'admitting',
   'injecting',
   'observing',
   'reverting',

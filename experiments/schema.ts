@@ -222,6 +222,18 @@ export const experimentSchema = z
     description: z.string().optional(),
     owner: z.string().optional(),
     tags: z.array(z.string()).optional(),
+    environment: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Environment for the admission policy (per-environment limits and approvals).'),
+    admission: z
+      .strictObject({
+        wait: durationSchema
+          .default('0s')
+          .describe('How long to wait for busy targets, a concurrency slot or an approval before not-started.'),
+      })
+      .default({ wait: '0s' }),
     hypothesis: z.strictObject({
       statement: z.string().min(1).describe('What should stay true while the faults are active.'),
       probes: z.array(probeSchema).min(1).max(20),

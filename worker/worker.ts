@@ -12,7 +12,9 @@ import {
   type LogLevel,
   type WorkerOptions,
 } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
+import { createControlActivities } from '../activities/control.ts';
 import type { Ports } from '../faults/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createProxyPort } from './proxy-port.ts';
@@ -150,7 +152,11 @@ export async function createWorker(
     connection,
     namespace: target.namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    activities: createActivities(opts.ports ?? defaultPorts(), opts.activityDeps),
+    activities: {
+      ...createActivities(opts.ports ?? defaultPorts(), opts.activityDeps),
+      // A Client on the worker's own connection, for admission and schedules.
+      ...createControlActivities(new Client({ connection, namespace: target.namespace })),
+    },
     // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
     maxHeartbeatThrottleInterval: '500ms',
     // If this worker dies, its runs' next workflow tasks move to a live worker after 2 s, not 10 s.

@@ -30,6 +30,8 @@ import {
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, STUCK_KEY, VERDICT_KEY } from './search-attributes.ts';
 import { errorText, noteError, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';
+import { leaveAdmission, waitForAdmission } from './admission-client.ts';
+import { targetsOf } from '../experiments/admission.ts';
 
 // One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add
 // only their summary and window-dependent timeouts.
@@ -75,6 +77,9 @@ interface Run {
   after?: { ok: boolean; samples: ProbeSample[] };
   revertsDone: boolean;
   handingOver: boolean;
+  /** Admission was asked (so the run leaves it after its reverts); its refusal, naming the holder or window. */
+  askedAdmission?: boolean;
+  refused?: string;
 }
 
 const now = () => new Date().toISOString();
@@ -167,6 +172,7 @@ function start(input: RunInput): Run {
 async function window(run: Run): Promise<void> {
   if (!(await steadyStateBefore(run)) || run.journal.abort) return;
   await plan(run);
+  if (!(await admission(run))) return;
   await inject(run);
   if (run.journal.abort) return;
   await observe(run);
@@ -202,6 +208,29 @@ async function plan(run: Run): Promise<void> {
   const p = await planning.planFaults.executeWithOptions({ summary: `select targets (seed ${seed})` }, [e, seed]);
   run.journal.selection = p.selection ? { seed, ...p.selection } : undefined;
   run.journal.faults = p.faults.map((f, i) => ({ ...f, index: i, status: 'planned', errors: [], revertAttempts: 0 }));
+}
+
+/**
+ * Admission, after planning (it needs the selected containers) and before any intent: targets are
+ * exclusive across every run, and the policy's limits, blackout windows, approvals and lever apply.
+ */
+async function admission(run: Run): Promise<boolean> {
+  const e = run.input.experiment;
+  const j = run.journal;
+  setPhase(run, 'admitting');
+  run.askedAdmission = true;
+  const d = await waitForAdmission(
+    {
+      workflowId: j.workflowId,
+      runId: j.runId,
+      title: e.title,
+      environment: e.environment,
+      targets: targetsOf(j.faults, e.method),
+    },
+    durationMs(e.admission.wait),
+  );
+  if (!d.admitted) run.refused = d.reason;
+  return d.admitted;
 }
 
 /**
@@ -321,6 +350,8 @@ async function revertPhase(run: Run): Promise<void> {
     await continueAsNew<typeof runExperiment>({ ...run.input, resume: { journal: j } });
   }
   run.revertsDone = true;
+  // Idempotent; if it cannot land, admission drops the hold itself once this run has closed.
+  if (run.askedAdmission) await leaveAdmission(j.workflowId).catch(() => undefined);
   if (j.stuck) markStuck(run, false);
   const lastRevert = Math.max(0, ...j.faults.map((f) => (f.revertedAt ? Date.parse(f.revertedAt) : 0)));
   if (j.abort && lastRevert) j.detectToRevertMs = Math.max(0, lastRevert - Date.parse(j.abort.at));
@@ -350,15 +381,17 @@ async function afterPhase(run: Run): Promise<void> {
 async function finish(run: Run): Promise<Journal> {
   const j = run.journal;
   const e = run.input.experiment;
-  const { verdict, reason } = decideVerdict({
-    statement: e.hypothesis.statement,
-    recoveryTimeout: e.afterCheck.recoveryTimeout,
-    notHeldBefore: run.notHeldBefore,
-    abort: j.abort,
-    failure: j.failure,
-    anyApplied: applied(j),
-    after: run.after,
-  });
+  const { verdict, reason } = run.refused
+    ? { verdict: 'not-started' as const, reason: `not admitted: ${run.refused}` }
+    : decideVerdict({
+        statement: e.hypothesis.statement,
+        recoveryTimeout: e.afterCheck.recoveryTimeout,
+        notHeldBefore: run.notHeldBefore,
+        abort: j.abort,
+        failure: j.failure,
+        anyApplied: applied(j),
+        after: run.after,
+      });
   j.verdict = verdict;
   j.reason = reason;
   j.finishedAt = now();

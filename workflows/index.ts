@@ -1,2 +1,3 @@
 // The worker bundles this file: every workflow Faultline runs.
 export { runExperiment } from './experiment.ts';
+export { admission } from './admission.ts';

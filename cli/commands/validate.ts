@@ -1,6 +1,7 @@
 // faultline validate FILE...: exit 0 when every file is valid, 2 with one line per problem. Every file's
 // result is reported: a file that cannot be read is one problem among the others, never an exit 3.
-import { parseExperimentFile, safe } from '../../experiments/parse.ts';
+import { safe } from '../../experiments/parse.ts';
+import { validateAnyFile } from '../../experiments/any.ts';
 import { formatProblem, type Problem } from '../../errors.ts';
 import type { Io } from '../io.ts';
 
@@ -8,8 +9,8 @@ export async function validateCommand(files: string[], opts: { json?: boolean },
   const problems: Problem[] = [];
   const valid: string[] = [];
   for (const f of files) {
-    const r = await parseExperimentFile(f);
-    if (r.ok) valid.push(f);
+    const r = await validateAnyFile(f); // experiments, policies, schedules and game days
+    if (!r.problems.length) valid.push(f);
     else problems.push(...r.problems);
   }
   if (opts.json) io.out(JSON.stringify({ valid, problems }, null, 2));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseExperiment, parseExperimentFile } from '../../experiments/parse.ts';
 import { JSON_SCHEMA_TEXT } from '../../experiments/json-schema.ts';
+import { validateAnyFile } from '../../experiments/any.ts';
 import { PROJECT_ROOT } from '../../config.ts';
 
 const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'invalid');
@@ -38,12 +39,12 @@ const expected: Record<string, { line: number; column: number; path: string; mes
 };
 
 describe('experiment files', () => {
-  it('every example experiment is valid', async () => {
+  it('every example file (experiments, policies, schedules, game days) is valid', async () => {
     const files = readdirSync(EXAMPLES).filter((f) => /\.(ya?ml|json)$/.test(f));
     expect(files.length).toBeGreaterThanOrEqual(2);
     for (const f of files) {
-      const r = await parseExperimentFile(path.join(EXAMPLES, f));
-      expect(r.ok ? [] : r.problems, f).toEqual([]);
+      const r = await validateAnyFile(path.join(EXAMPLES, f));
+      expect(r.problems, f).toEqual([]);
     }
   });
 

@@ -1,0 +1,75 @@
+// Control activities: the few things a workflow asks of Temporal itself (admission with
+// update-with-start, liveness of holders, pausing a schedule). They use a Client on the worker's own
+// connection; nothing here touches Docker or the proxy.
+import { Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { AdmitRequest, Decision } from '../experiments/admission.ts';
+import {
+  ADMISSION_WORKFLOW_TYPE,
+  admissionWorkflowId,
+  admitUpdate,
+  releaseSignal,
+  type AdmissionInput,
+} from '../workflows/admission-definitions.ts';
+
+export function admissionStart(
+  taskQueue: string,
+): WithStartWorkflowOperation<(input: AdmissionInput) => Promise<void>> {
+  return new WithStartWorkflowOperation<(input: AdmissionInput) => Promise<void>>(ADMISSION_WORKFLOW_TYPE, {
+    workflowId: admissionWorkflowId(taskQueue),
+    taskQueue,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [{}],
+    staticSummary: `Faultline admission control for task queue ${taskQueue}: holds, policy, safety lever`,
+  });
+}
+
+export function createControlActivities(client: Client) {
+  return {
+    /** Asks the admission workflow of this task queue, starting it when it does not run yet. */
+    async admitRun(req: AdmitRequest): Promise<Decision> {
+      const taskQueue = Context.current().info.taskQueue;
+      return client.workflow.executeUpdateWithStart(admitUpdate, {
+        args: [req],
+        startWorkflowOperation: admissionStart(taskQueue),
+      });
+    },
+
+    /** Leaves admission; a missing admission workflow holds nothing, so that is success too. */
+    async releaseRun(workflowId: string, runId?: string): Promise<void> {
+      const taskQueue = Context.current().info.taskQueue;
+      try {
+        await client.workflow.getHandle(admissionWorkflowId(taskQueue)).signal(releaseSignal, { workflowId, runId });
+      } catch (e) {
+        if (!(e instanceof WorkflowNotFoundError)) throw e;
+      }
+    },
+
+    /**
+     * The runs among these whose workflow is no longer open (completed, failed, terminated, timed out,
+     * gone). The latest run of the workflow ID counts: a run that continued as new is still its holder.
+     */
+    async closedRuns(runs: { workflowId: string; runId: string }[]): Promise<{ workflowId: string; runId: string }[]> {
+      const closed: { workflowId: string; runId: string }[] = [];
+      await Promise.all(
+        runs.map(async (r) => {
+          try {
+            const d = await client.workflow.getHandle(r.workflowId).describe();
+            if (d.status.name !== 'RUNNING') closed.push(r);
+          } catch (e) {
+            if (e instanceof WorkflowNotFoundError) closed.push(r);
+            else throw e;
+          }
+        }),
+      );
+      return closed;
+    },
+
+    /** A scheduled run that ended aborted or refuted pauses its schedule, with the reason as the note. */
+    async pauseSchedule(scheduleId: string, note: string): Promise<void> {
+      await client.schedule.getHandle(scheduleId).pause(note.slice(0, 1000));
+    },
+  };
+}
+
+export type ControlActivities = ReturnType<typeof createControlActivities>;

@@ -1,0 +1,31 @@
+// Every kind of file in the language, by its top-level `kind`: experiments (no kind), Policy,
+// Schedule, GameDay. Used by `faultline validate`; each command parses the kind it needs itself.
+import type { Problem } from '../errors.ts';
+import { kindOf, readText } from './document.ts';
+import { parseExperimentFile } from './parse.ts';
+import { parsePolicy } from './policy.ts';
+
+export const KINDS = ['Experiment', 'Policy'] as const;
+
+export async function validateAnyFile(file: string): Promise<{ kind: string; problems: Problem[] }> {
+  const t = await readText(file);
+  if (!t.ok) return { kind: 'unknown', problems: t.problems };
+  const kind = kindOf(t.text) ?? 'Experiment';
+  switch (kind) {
+    case 'Policy': {
+      const r = await parsePolicy(t.text, file);
+      return { kind, problems: r.ok ? [] : r.problems };
+    }
+    case 'Experiment': {
+      const r = await parseExperimentFile(file); // its own bounded, hardened reader
+      return { kind, problems: r.ok ? [] : r.problems };
+    }
+    default:
+      return {
+        kind,
+        problems: [
+          { file, line: 1, column: 1, path: 'kind', message: `unknown kind "${kind}"; one of: ${KINDS.join(', ')}` },
+        ],
+      };
+  }
+}

@@ -1,0 +1,170 @@
+// The pure parts of admission control: blackout windows in a time zone, the decision for a request,
+// and the policy file's positioned messages. Needs neither Docker nor Temporal.
+import { describe, expect, it } from 'vitest';
+import { activeWindow, localTime, windowActive, type BlackoutWindow } from '../../experiments/blackout.ts';
+import {
+  admit,
+  evaluate,
+  initialState,
+  release,
+  targetsOf,
+  type AdmitRequest,
+  type Policy,
+} from '../../experiments/admission.ts';
+import { parsePolicy, parsePolicyFile } from '../../experiments/policy.ts';
+import { formatProblem } from '../../errors.ts';
+
+const at = (iso: string) => Date.parse(iso);
+
+describe('blackout windows', () => {
+  const business: BlackoutWindow = {
+    name: 'business hours',
+    timeZone: 'Europe/Paris',
+    weekdays: ['mon', 'tue', 'wed', 'thu', 'fri'],
+    hours: { from: '09:00', to: '18:00' },
+  };
+
+  it('reads local weekday, date and time in the window time zone, across daylight saving', () => {
+    expect(localTime(at('2026-07-01T07:30:00Z'), 'Europe/Paris')).toEqual({
+      weekday: 'wed',
+      date: '2026-07-01',
+      minutes: 9 * 60 + 30,
+    });
+    expect(localTime(at('2026-01-07T07:30:00Z'), 'Europe/Paris')).toEqual({
+      weekday: 'wed',
+      date: '2026-01-07',
+      minutes: 8 * 60 + 30,
+    });
+    expect(localTime(at('2026-01-01T02:00:00Z'), 'America/New_York').date).toBe('2025-12-31');
+  });
+
+  it('weekday hours: summer 07:30Z is 09:30 in Paris (inside), winter 07:30Z is 08:30 (outside)', () => {
+    expect(windowActive(business, at('2026-07-01T07:30:00Z'))).toBe(true);
+    expect(windowActive(business, at('2026-01-07T07:30:00Z'))).toBe(false);
+    expect(windowActive(business, at('2026-07-01T16:00:00Z'))).toBe(false); // 18:00 local: the end is exclusive
+    expect(windowActive(business, at('2026-07-04T10:00:00Z'))).toBe(false); // a Saturday
+  });
+
+  it('hours that wrap past midnight, dates, and freezes', () => {
+    const nights: BlackoutWindow = { name: 'nights', timeZone: 'UTC', hours: { from: '22:00', to: '06:00' } };
+    expect(windowActive(nights, at('2026-03-03T23:00:00Z'))).toBe(true);
+    expect(windowActive(nights, at('2026-03-03T05:59:00Z'))).toBe(true);
+    expect(windowActive(nights, at('2026-03-03T06:00:00Z'))).toBe(false);
+    const xmas: BlackoutWindow = { name: 'xmas', timeZone: 'Asia/Tokyo', dates: ['2026-12-25'] };
+    expect(windowActive(xmas, at('2026-12-24T15:30:00Z'))).toBe(true); // already the 25th in Tokyo
+    expect(windowActive(xmas, at('2026-12-24T14:30:00Z'))).toBe(false);
+    const freeze: BlackoutWindow = { name: 'freeze', until: '2026-12-01T00:00:00Z' };
+    expect(windowActive(freeze, at('2026-11-30T23:59:59Z'))).toBe(true);
+    expect(windowActive(freeze, at('2026-12-01T00:00:00Z'))).toBe(false);
+    expect(activeWindow([nights, freeze], at('2026-11-30T12:00:00Z'))?.name).toBe('freeze');
+  });
+});
+
+describe('admission decisions', () => {
+  const req = (workflowId: string, targets: string[], environment?: string): AdmitRequest => ({
+    workflowId,
+    runId: `${workflowId}-run`,
+    title: workflowId,
+    environment,
+    targets: targets.map((t) => ({ key: `container:${t}`, label: t })),
+  });
+  const now = at('2026-06-01T12:00:00Z');
+
+  it('targets are exclusive: the second run is refused (retryable) naming the holder; free again after release', () => {
+    const s = initialState();
+    expect(evaluate(s, req('a', ['c1']), now)).toEqual({ admitted: true });
+    admit(s, req('a', ['c1']), '2026-06-01T12:00:00Z');
+    const d = evaluate(s, req('b', ['c1', 'c2']), now);
+    expect(d).toMatchObject({ admitted: false, retryable: true });
+    if (!d.admitted) expect(d.reason).toBe('target c1 is held by a ("a", since 2026-06-01T12:00:00Z)');
+    expect(evaluate(s, req('c', ['c2']), now).admitted).toBe(true);
+    expect(evaluate(s, req('a', ['c1']), now).admitted).toBe(true); // the holder asking again: idempotent
+    release(s, 'a', 'a-run');
+    expect(evaluate(s, req('b', ['c1']), now).admitted).toBe(true);
+  });
+
+  it('limits globally and per environment; approvals; the lever and blackouts refuse for good', () => {
+    const policy: Policy = {
+      maxConcurrent: 2,
+      exclusiveTargets: true,
+      environments: { prod: { maxConcurrent: 1, requireApproval: true } },
+      blackouts: [{ name: 'lunch', timeZone: 'UTC', hours: { from: '12:00', to: '13:00' } }],
+    };
+    const s = initialState(policy);
+    const d0 = evaluate(s, req('a', ['c1']), now);
+    expect(d0).toMatchObject({ admitted: false, retryable: false, window: 'lunch' });
+    if (!d0.admitted) expect(d0.reason).toBe('blackout window "lunch" (12:00-13:00 UTC) is in effect');
+    const later = at('2026-06-01T14:00:00Z');
+    const p = evaluate(s, req('p1', ['c9'], 'prod'), later);
+    expect(p).toMatchObject({ admitted: false, retryable: true });
+    if (!p.admitted) expect(p.reason).toContain('needs an approval');
+    s.approvals.push({ workflowId: 'p1', who: 'lead', at: '' }, { workflowId: 'p2', who: 'lead', at: '' });
+    admit(s, req('p1', ['c9'], 'prod'), '');
+    const p2 = evaluate(s, req('p2', ['c8'], 'prod'), later);
+    if (!p2.admitted) expect(p2.reason).toContain('allows 1 there');
+    admit(s, req('x', ['c7']), '');
+    const full = evaluate(s, req('y', ['c6']), later);
+    if (!full.admitted) expect(full.reason).toContain('allows 2 at once');
+    expect(full.admitted).toBe(false);
+    s.lever = { reason: 'incident', who: 'oncall', at: 'T' };
+    expect(evaluate(s, req('z', []), later)).toMatchObject({ admitted: false, retryable: false });
+  });
+
+  it('targets of a plan: selected containers by ID, proxy routes by name, once each', () => {
+    const t = targetsOf(
+      [{ faultIndex: 0, target: { id: 'abc', name: 'api-1' } }, { faultIndex: 1 }],
+      [{ kind: 'container.pause' }, { kind: 'proxy.latency', proxy: ['r1', 'r2'] }],
+    );
+    expect(t.map((x) => x.key)).toEqual(['container:abc', 'proxy:r1', 'proxy:r2']);
+  });
+});
+
+describe('policy files', () => {
+  it('a valid policy parses', async () => {
+    const r = await parsePolicy(
+      'kind: Policy\nmaxConcurrent: 3\nenvironments: { prod: { maxConcurrent: 1, requireApproval: true } }\nblackouts:\n  - { name: w, timeZone: Europe/Paris, weekdays: [sat, sun] }\n',
+      'p.yaml',
+    );
+    expect(r.ok).toBe(true);
+  });
+
+  it.each([
+    [
+      'policy-env-exceeds-global.yaml',
+      ['5:32 environments.production.maxConcurrent: 5 contradicts the global maxConcurrent 2'],
+    ],
+    [
+      'policy-contradictions.yaml',
+      [
+        '11:5 blackouts.3: a window needs weekdays',
+        '5:12 blackouts.0.hours: from and to are both 22:00: an empty window',
+        '8:12 blackouts.1.until: 2026-12-01T00:00:00Z is not after from 2026-12-20T00:00:00Z',
+        '9:11 blackouts.2.name: another window is already named "nights"',
+      ],
+    ],
+    ['policy-unknown-time-zone.yaml', ['4:15 blackouts.0.timeZone: unknown time zone']],
+  ])('%s: positioned messages', async (name, expected) => {
+    const file = `test/fixtures/invalid-kinds/${name}`;
+    const r = await parsePolicyFile(file);
+    expect(r.ok).toBe(false);
+    const lines = r.ok ? [] : r.problems.map(formatProblem);
+    expect(lines).toHaveLength(expected.length);
+    expected.forEach((e, i) => expect(lines[i]).toContain(`${file}:${e}`));
+  });
+});
+
+describe('policy files at the CLI', () => {
+  it('validate and policy apply: exit 2 with positioned lines, before anything connects or starts', async () => {
+    const { runCli } = await import('../helpers.ts');
+    const file = 'test/fixtures/invalid-kinds/policy-unknown-time-zone.yaml';
+    for (const args of [
+      ['validate', file],
+      ['policy', 'apply', file],
+    ]) {
+      const r = await runCli(args, { TEMPORAL_ADDRESS: '127.0.0.1:1' }); // nothing listens there
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`${file}:4:15 blackouts.0.timeZone: unknown time zone`);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+});

@@ -1,0 +1,26 @@
+// Messages of the admission workflow, defined once and shared by the workflow, activities, client and tests.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AdmissionState, AdmitRequest, Decision, Hold, Lever, Policy } from '../experiments/admission.ts';
+
+export const ADMISSION_WORKFLOW_TYPE = 'admission';
+
+/**
+ * One admission workflow per task queue: the workers of a queue share the Docker daemon and proxy that
+ * the targets live on, so that is the domain where targets are exclusive and limits count.
+ */
+export function admissionWorkflowId(taskQueue: string): string {
+  return `faultline-admission-${taskQueue}`;
+}
+
+export interface AdmissionInput {
+  state?: AdmissionState;
+}
+
+export const admitUpdate = defineUpdate<Decision, [AdmitRequest]>('admit');
+/** Signals, not updates: a release must land even while no worker is polling. */
+export const releaseSignal = defineSignal<[{ workflowId: string; runId?: string }]>('release');
+export const setPolicyUpdate = defineUpdate<AdmissionState, [Policy]>('setPolicy');
+export const pullLeverUpdate = defineUpdate<Hold[], [{ reason: string; who?: string }]>('pullLever');
+export const releaseLeverUpdate = defineUpdate<Lever | undefined, [{ who?: string }]>('releaseLever');
+export const approveUpdate = defineUpdate<AdmissionState, [{ workflowId: string; who: string }]>('approve');
+export const admissionStateQuery = defineQuery<AdmissionState>('admissionState');

@@ -9,7 +9,10 @@ export const KINDS = ['Experiment', 'Policy'] as const;
 
 export async function validateAnyFile(file: string): Promise<{ kind: string; problems: Problem[] }> {
   const t = await readText(file);
-  if (!t.ok) return { kind: 'unknown', problems: t.problems };
+  if (!t.ok) {
+    const r = await parseExperimentFile(file); // the experiment reader's precise file-level messages
+    return { kind: 'unknown', problems: r.ok ? t.problems : r.problems };
+  }
   const kind = kindOf(t.text) ?? 'Experiment';
   switch (kind) {
     case 'Policy': {

@@ -229,7 +229,7 @@ export const experimentSchema = z
       .describe('Environment for the admission policy (per-environment limits and approvals).'),
     admission: z
       .strictObject({
-        wait: durationSchema
+        wait: durationBetween(0, 86_400_000, 'a run that waits a day for admission should be scheduled instead')
           .default('0s')
           .describe('How long to wait for busy targets, a concurrency slot or an approval before not-started.'),
       })

@@ -17,7 +17,12 @@ import { builtinModules } from 'node:module';
 const NODE = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 const IO = ['dockerode', 'undici'];
 /** Pure, deterministic modules workflows may import values from (everything else: `import type` only). */
-const WORKFLOW_VALUES = ['faults/duration.ts', 'faults/limits.ts'];
+const WORKFLOW_VALUES = [
+  'faults/duration.ts',
+  'faults/limits.ts',
+  'experiments/admission.ts',
+  'experiments/blackout.ts',
+];
 
 const names = (list, message) => list.map((name) => ({ name, message }));
 const up = (...folders) => `^(\\.\\./)+(${folders.join('|')})/`;
@@ -87,8 +92,12 @@ export default tseslint.config(
   // The language and the fault kinds.
   { files: ['experiments/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns()) },
   {
-    files: ['experiments/parse.ts'],
-    ...restrict(pureLayer(['fs', 'node:fs', 'fs/promises', 'node:fs/promises']), pureLayerPatterns()),
+    // The file loaders: parse.ts (experiments) and document.ts (policies, schedules, game days).
+    files: ['experiments/parse.ts', 'experiments/document.ts'],
+    ...restrict(
+      pureLayer(['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'path', 'node:path']),
+      pureLayerPatterns(),
+    ),
   },
   { files: ['faults/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns(['experiments', 'judge'])) },
   // The statistics behind the verdict: pure too (the unit project tests them without infrastructure).

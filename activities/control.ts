@@ -3,14 +3,25 @@
 // connection; nothing here touches Docker or the proxy.
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { AdmitRequest, Decision } from '../experiments/admission.ts';
-import {
-  ADMISSION_WORKFLOW_TYPE,
-  admissionWorkflowId,
-  admitUpdate,
-  releaseSignal,
-  type AdmissionInput,
-} from '../workflows/admission-definitions.ts';
+import type { AdmissionState, AdmitRequest, Decision } from '../experiments/admission.ts';
+
+// The admission workflow's type and message names, as workflows/admission-definitions.ts defines them
+// (activities never import workflows/; a unit test keeps the two in step).
+export const ADMISSION_WORKFLOW_TYPE = 'admission';
+export const ADMIT_UPDATE = 'admit';
+export const RELEASE_SIGNAL = 'release';
+
+/**
+ * One admission workflow per task queue: the workers of a queue share the Docker daemon and proxy that
+ * the targets live on, so that is the domain where targets are exclusive and limits count.
+ */
+export function admissionWorkflowId(taskQueue: string): string {
+  return `faultline-admission-${taskQueue}`;
+}
+
+export interface AdmissionInput {
+  state?: AdmissionState;
+}
 
 export function admissionStart(
   taskQueue: string,
@@ -29,17 +40,20 @@ export function createControlActivities(client: Client) {
     /** Asks the admission workflow of this task queue, starting it when it does not run yet. */
     async admitRun(req: AdmitRequest): Promise<Decision> {
       const taskQueue = Context.current().info.taskQueue;
-      return client.workflow.executeUpdateWithStart(admitUpdate, {
-        args: [req],
-        startWorkflowOperation: admissionStart(taskQueue),
-      });
+      return client.workflow.executeUpdateWithStart<(input: AdmissionInput) => Promise<void>, Decision, [AdmitRequest]>(
+        ADMIT_UPDATE,
+        {
+          args: [req],
+          startWorkflowOperation: admissionStart(taskQueue),
+        },
+      );
     },
 
     /** Leaves admission; a missing admission workflow holds nothing, so that is success too. */
     async releaseRun(workflowId: string, runId?: string): Promise<void> {
       const taskQueue = Context.current().info.taskQueue;
       try {
-        await client.workflow.getHandle(admissionWorkflowId(taskQueue)).signal(releaseSignal, { workflowId, runId });
+        await client.workflow.getHandle(admissionWorkflowId(taskQueue)).signal(RELEASE_SIGNAL, { workflowId, runId });
       } catch (e) {
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       }

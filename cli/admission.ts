@@ -4,13 +4,12 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { initialState, type AdmissionState, type Hold, type Lever, type Policy } from '../experiments/admission.ts';
 import {
   admissionStateQuery,
-  admissionWorkflowId,
   approveUpdate,
   pullLeverUpdate,
   releaseLeverUpdate,
   setPolicyUpdate,
 } from '../workflows/admission-definitions.ts';
-import { admissionStart } from '../activities/control.ts';
+import { admissionStart, admissionWorkflowId } from '../activities/control.ts';
 import { DEFAULT_TASK_QUEUE } from '../config.ts';
 import { revertAll, type FaultlineClient } from './client.ts';
 

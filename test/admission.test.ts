@@ -58,9 +58,9 @@ targets: { names: [ ${backend} ], mode: one }
 method: [ { kind: container.pause, duration: ${duration} } ]
 admission: { wait: ${wait} }
 guard:
-  interval: 500ms
-  failuresToAbort: 5
-  probes: [ { name: g, type: http, url: "\${FRONT}/", requests: 2, timeout: 2s, tolerance: { maxErrorRate: 0.5 } } ]
+  interval: 250ms
+  failuresToAbort: 3
+  probes: [ { name: g, type: http, url: "\${FRONT}/", requests: 2, timeout: 500ms, tolerance: { maxErrorRate: 0.5 } } ]
 `,
     stack,
   );

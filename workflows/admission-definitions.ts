@@ -2,19 +2,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AdmissionState, AdmitRequest, Decision, Hold, Lever, Policy } from '../experiments/admission.ts';
 
-export const ADMISSION_WORKFLOW_TYPE = 'admission';
-
-/**
- * One admission workflow per task queue: the workers of a queue share the Docker daemon and proxy that
- * the targets live on, so that is the domain where targets are exclusive and limits count.
- */
-export function admissionWorkflowId(taskQueue: string): string {
-  return `faultline-admission-${taskQueue}`;
-}
-
-export interface AdmissionInput {
-  state?: AdmissionState;
-}
+// The workflow type, its ID per task queue and its input live with the activities that start it
+// (activities/control.ts: ADMISSION_WORKFLOW_TYPE, admissionWorkflowId, AdmissionInput).
+export type { AdmissionInput } from '../activities/control.ts';
 
 export const admitUpdate = defineUpdate<Decision, [AdmitRequest]>('admit');
 /** Signals, not updates: a release must land even while no worker is polling. */

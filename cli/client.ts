@@ -4,9 +4,11 @@ import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '
 import proto from '@temporalio/proto';
 import type { Experiment } from '../experiments/schema.ts';
 import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts';
+import { GAME_DAY_TYPE } from '../workflows/gameday-definitions.ts';
 import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../workflows/definitions.ts';
 import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../config.ts';
 import {
+  GAME_DAY_KEY,
   EXPERIMENT_KEY,
   FAULT_KINDS_KEY,
   SEARCH_ATTRIBUTES,
@@ -234,6 +236,9 @@ export async function revertAll(
 }
 
 export interface HistoryRow {
+  kind: 'experiment' | 'game day';
+  /** The game day this row belongs to (itself, for a game day). */
+  gameDay?: string;
   workflowId: string;
   runId: string;
   experiment?: string;
@@ -250,11 +255,13 @@ export interface HistoryRow {
 export async function history(fc: FaultlineClient, limit = 20): Promise<HistoryRow[]> {
   const rows: HistoryRow[] = [];
   for await (const w of fc.client.workflow.list({
-    query: `WorkflowType = '${WORKFLOW_TYPE}'`,
+    query: `WorkflowType IN ('${WORKFLOW_TYPE}', '${GAME_DAY_TYPE}')`,
     pageSize: Math.min(limit, 100),
   })) {
     const sa = w.typedSearchAttributes;
     rows.push({
+      kind: w.type === GAME_DAY_TYPE ? 'game day' : 'experiment',
+      gameDay: sa.get(GAME_DAY_KEY),
       workflowId: w.workflowId,
       runId: w.runId,
       experiment: sa.get(EXPERIMENT_KEY),

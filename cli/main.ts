@@ -23,6 +23,8 @@ const cmd = {
   policy: () => import('./commands/policy.ts'),
   lever: () => import('./commands/lever.ts'),
   approveRun: () => import('./commands/approve-run.ts'),
+  schedule: () => import('./commands/schedule.ts'),
+  gameday: () => import('./commands/gameday.ts'),
 };
 
 const io = processIo();
@@ -130,6 +132,46 @@ policy
   .option('--json')
   .option('--task-queue <queue>')
   .action((o: { json?: boolean; taskQueue?: string }) => set(cmd.policy().then((m) => m.policyShowCommand(o, io))));
+
+program
+  .command('schedule')
+  .description(
+    'schedules as Temporal Schedules: create FILE | list | describe ID | pause ID | unpause ID | trigger ID | backfill ID | delete ID',
+  )
+  .argument('<action>')
+  .argument('[target]', 'FILE for create, schedule ID otherwise')
+  .option('--reason <text>', 'pause/unpause: why (the schedule note)')
+  .option('--from <time>', 'backfill: ISO 8601 start')
+  .option('--to <time>', 'backfill: ISO 8601 end')
+  .option('--json')
+  .option('--task-queue <queue>')
+  .action(
+    (
+      action: string,
+      target: string | undefined,
+      o: { json?: boolean; reason?: string; taskQueue?: string; from?: string; to?: string },
+    ) => set(cmd.schedule().then((m) => m.scheduleCommand(action, target, o, io))),
+  );
+
+program
+  .command('gameday')
+  .description(
+    'game days: run FILE [--wait] | status ID | approve ID --who | note ID TEXT --who | abort ID --reason | skip ID STEP',
+  )
+  .argument('<action>')
+  .argument('[args...]', 'FILE for run; ID (and TEXT for note, STEP for skip) otherwise')
+  .option('--wait', 'run: follow the game day until it ends')
+  .option('--who <name>')
+  .option('--reason <text>', 'abort: why')
+  .option('--json')
+  .option('--task-queue <queue>')
+  .action(
+    (
+      action: string,
+      args: string[],
+      o: { wait?: boolean; who?: string; reason?: string; json?: boolean; taskQueue?: string },
+    ) => set(cmd.gameday().then((m) => m.gameDayCommand(action, args, o, io))),
+  );
 
 program
   .command('lever')

@@ -62,7 +62,8 @@ export function historyTable(rows: HistoryRow[]): string {
   if (!rows.length) return 'no experiments yet';
   const head = ['ID', 'EXPERIMENT', 'VERDICT', 'STATUS', 'START', 'DURATION'];
   const body = rows.map((r) => [
-    r.workflowId,
+    // A game day's children are indented under it (they share its FaultlineGameDay attribute).
+    r.kind === 'game day' ? `[game day] ${r.workflowId}` : r.gameDay ? `  ${r.workflowId}` : r.workflowId,
     r.experiment ?? '-',
     r.verdict ?? '-',
     r.stuck ? `${r.status} (revert stuck)` : r.status,

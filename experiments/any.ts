@@ -4,8 +4,10 @@ import type { Problem } from '../errors.ts';
 import { kindOf, readText } from './document.ts';
 import { parseExperimentFile } from './parse.ts';
 import { parsePolicy } from './policy.ts';
+import { parseSchedule } from './schedule.ts';
+import { parseGameDay } from './gameday.ts';
 
-export const KINDS = ['Experiment', 'Policy'] as const;
+export const KINDS = ['Experiment', 'Policy', 'Schedule', 'GameDay'] as const;
 
 export async function validateAnyFile(file: string): Promise<{ kind: string; problems: Problem[] }> {
   const t = await readText(file);
@@ -17,6 +19,14 @@ export async function validateAnyFile(file: string): Promise<{ kind: string; pro
   switch (kind) {
     case 'Policy': {
       const r = await parsePolicy(t.text, file);
+      return { kind, problems: r.ok ? [] : r.problems };
+    }
+    case 'Schedule': {
+      const r = await parseSchedule(t.text, file);
+      return { kind, problems: r.ok ? [] : r.problems };
+    }
+    case 'GameDay': {
+      const r = await parseGameDay(t.text, file);
       return { kind, problems: r.ok ? [] : r.problems };
     }
     case 'Experiment': {

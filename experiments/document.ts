@@ -3,6 +3,7 @@
 // file, line, column and field path, formatted like the experiment's (FILE:LINE:COL field.path: message).
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import path from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import type { Problem } from '../errors.ts';
@@ -161,4 +162,9 @@ function offsetOf(doc: Document, path: Path, key: boolean): number {
     } else return best;
   }
   return best;
+}
+
+/** A file named in another file, resolved relative to the directory of the file that names it. */
+export function resolveRelative(from: string, ref: string): string {
+  return path.resolve(path.dirname(from), ref);
 }

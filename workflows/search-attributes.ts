@@ -7,6 +7,8 @@ export const PHASE_KEY = defineSearchAttributeKey('FaultlinePhase', SearchAttrib
 /** 'true' while a revert keeps failing (after a few attempts); 'false' once it succeeded. */
 export const STUCK_KEY = defineSearchAttributeKey('FaultlineStuck', SearchAttributeType.KEYWORD);
 export const FAULT_KINDS_KEY = defineSearchAttributeKey('FaultlineFaultKinds', SearchAttributeType.KEYWORD_LIST);
+/** The game day a run belongs to (its workflow ID), on the game day itself and on each of its children. */
+export const GAME_DAY_KEY = defineSearchAttributeKey('FaultlineGameDay', SearchAttributeType.KEYWORD);
 
 /** name -> type for `temporal server start-dev --search-attribute` and the operator API. */
 export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
@@ -15,4 +17,5 @@ export const SEARCH_ATTRIBUTES: Record<string, 'Keyword' | 'KeywordList'> = {
   FaultlinePhase: 'Keyword',
   FaultlineStuck: 'Keyword',
   FaultlineFaultKinds: 'KeywordList',
+  FaultlineGameDay: 'Keyword',
 };

@@ -13,6 +13,7 @@ import {
 } from '../../experiments/admission.ts';
 import { parsePolicy, parsePolicyFile } from '../../experiments/policy.ts';
 import { formatProblem } from '../../errors.ts';
+import { runCli } from './cli-process.ts';
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -155,7 +156,6 @@ describe('policy files', () => {
 
 describe('policy files at the CLI', () => {
   it('validate and policy apply: exit 2 with positioned lines, before anything connects or starts', async () => {
-    const { runCli } = await import('../helpers.ts');
     const file = 'test/fixtures/invalid-kinds/policy-unknown-time-zone.yaml';
     for (const args of [
       ['validate', file],

@@ -1,0 +1,104 @@
+// faultline gameday run FILE [--wait] | status ID | approve ID --who | note ID TEXT --who |
+// abort ID --reason | skip ID STEP: game days as a parent workflow with child experiment workflows.
+import { InvalidInput } from '../../errors.ts';
+import { parseGameDayFile } from '../../experiments/gameday.ts';
+import type { GameDayJournal } from '../../experiments/gameday-types.ts';
+import { exitCodeFor } from '../../experiments/journal.ts';
+import { connectClient } from '../client.ts';
+import {
+  abortGameDay,
+  approveGameDay,
+  gameDayStatus,
+  noteGameDay,
+  skipGameDayStep,
+  startGameDay,
+  waitForGameDay,
+} from '../gamedays.ts';
+import type { Io } from '../io.ts';
+
+export interface GameDayOptions {
+  wait?: boolean;
+  json?: boolean;
+  who?: string;
+  reason?: string;
+  taskQueue?: string;
+}
+
+const ACTIONS = ['run', 'status', 'approve', 'note', 'abort', 'skip'];
+
+export function renderGameDay(j: GameDayJournal): string {
+  const lines = [`${j.title} (${j.workflowId}) · owner ${j.owner}${j.verdict ? ` · ${j.verdict}: ${j.reason}` : ''}`];
+  for (const s of j.steps) {
+    lines.push(
+      `  ${s.status.padEnd(8)} ${s.name}${s.reason ? `: ${s.reason}` : ''}${j.waitingAt === s.name ? '  <- waiting for an approver' : ''}`,
+    );
+    for (const c of s.children) lines.push(`             ${c.workflowId} ${c.verdict ?? 'running'}`);
+  }
+  for (const e of j.events)
+    lines.push(`  ${e.at} ${e.who} ${e.what}${e.step ? ` [${e.step}]` : ''}${e.text ? `: ${e.text}` : ''}`);
+  if (j.summary) lines.push(j.summary);
+  return lines.join('\n');
+}
+
+export async function gameDayCommand(action: string, args: string[], o: GameDayOptions, io: Io): Promise<number> {
+  if (!ACTIONS.includes(action)) throw new InvalidInput(`gameday ${action}: one of ${ACTIONS.join(', ')}`);
+  const [target, extra] = args;
+  if (!target) throw new InvalidInput(`gameday ${action} needs ${action === 'run' ? 'FILE' : 'ID'}`);
+  const who = o.who ?? process.env.USER ?? 'unknown';
+  if ((action === 'approve' || action === 'note') && !o.who?.trim())
+    throw new InvalidInput(`gameday ${action} needs --who NAME`);
+  if (action === 'note' && !extra?.trim()) throw new InvalidInput('gameday note needs TEXT');
+  if (action === 'skip' && !extra?.trim()) throw new InvalidInput('gameday skip needs STEP');
+  if (action === 'abort' && !o.reason?.trim()) throw new InvalidInput('gameday abort needs --reason TEXT');
+  let input;
+  if (action === 'run') {
+    const r = await parseGameDayFile(target); // validated before connecting: exit 2, nothing started
+    if (!r.ok) throw new InvalidInput(`${target} is not a valid game day`, r.problems);
+    input = r.value;
+  }
+  const fc = await connectClient();
+  const show = (j: GameDayJournal | undefined, extraText = '') => {
+    io.out(o.json ? JSON.stringify(j, null, 2) : `${extraText}${j ? renderGameDay(j) : ''}`);
+  };
+  try {
+    switch (action) {
+      case 'run': {
+        const started = await startGameDay(fc, input!, { taskQueue: o.taskQueue });
+        if (!o.wait) {
+          io.out(
+            o.json
+              ? JSON.stringify(started)
+              : `started ${started.workflowId}${started.url ? `\n  history: ${started.url}` : ''}`,
+          );
+          return 0;
+        }
+        if (!o.json) io.out(`started ${started.workflowId}`);
+        const j = await waitForGameDay(fc, started.workflowId);
+        show(j);
+        return exitCodeFor(j.verdict);
+      }
+      case 'status': {
+        const s = await gameDayStatus(fc, target);
+        if (o.json) io.out(JSON.stringify(s, null, 2));
+        else show(s.journal, `${target}: ${s.status}\n`);
+        return s.status === 'RUNNING' ? 0 : exitCodeFor(s.journal?.verdict);
+      }
+      case 'approve':
+        show(await approveGameDay(fc, target, who), `approved by ${who}\n`);
+        return 0;
+      case 'note':
+        show(await noteGameDay(fc, target, who, extra as string), 'noted\n');
+        return 0;
+      case 'skip':
+        show(await skipGameDayStep(fc, target, extra as string, who), `skipped ${extra}\n`);
+        return 0;
+      default: {
+        const j = await abortGameDay(fc, target, o.reason as string, who);
+        show(j, 'aborted; every running experiment has reverted\n');
+        return 0;
+      }
+    }
+  } finally {
+    await fc.close();
+  }
+}

@@ -1,0 +1,88 @@
+// Client library for game days: start one (validated at the boundary), read its journal, approve its
+// gate, add notes, skip steps, abort it (returns once every running child has reverted).
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { InvalidInput } from '../errors.ts';
+import type { GameDayInput, GameDayJournal } from '../experiments/gameday-types.ts';
+import {
+  GAME_DAY_TYPE,
+  abortGameDayUpdate,
+  addNoteUpdate,
+  approveGateUpdate,
+  gameDayQuery,
+  skipStepUpdate,
+} from '../workflows/gameday-definitions.ts';
+import { GAME_DAY_KEY } from '../workflows/search-attributes.ts';
+import { DEFAULT_TASK_QUEUE, workflowUrl } from '../config.ts';
+import { slug, type FaultlineClient, type Started } from './client.ts';
+
+export async function startGameDay(
+  fc: FaultlineClient,
+  input: GameDayInput,
+  opts: { taskQueue?: string; workflowId?: string } = {},
+): Promise<Started> {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  const workflowId =
+    opts.workflowId ?? `gameday-${slug(input.title)}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+  const handle = await fc.client.workflow.start(GAME_DAY_TYPE, {
+    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    workflowId,
+    args: [{ ...input, searchAttributes: fc.searchAttributes }],
+    staticSummary: `Game day: ${input.title} (owner ${input.owner})`,
+    staticDetails: `${input.steps.length} steps · approvers ${input.approvers.join(', ') || '-'} · observers ${input.observers.join(', ') || '-'}${input.file ? ` · ${input.file}` : ''}`,
+    ...(fc.searchAttributes ? { typedSearchAttributes: [{ key: GAME_DAY_KEY, value: workflowId }] } : {}),
+  });
+  return {
+    workflowId,
+    runId: handle.firstExecutionRunId,
+    url: workflowUrl(fc.target, workflowId, handle.firstExecutionRunId),
+  };
+}
+
+async function onGameDay<T>(fc: FaultlineClient, id: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) throw new InvalidInput(`no game day with ID ${id}`);
+    // An update's validator refusing (not an approver, no such step...) is the caller's input.
+    const cause = (e as { cause?: { message?: string } }).cause;
+    if ((e as Error).name === 'WorkflowUpdateFailedError' && cause?.message) throw new InvalidInput(cause.message);
+    throw e;
+  }
+}
+
+export interface GameDayStatus {
+  workflowId: string;
+  status: string;
+  journal?: GameDayJournal;
+  url?: string;
+}
+
+export function gameDayStatus(fc: FaultlineClient, id: string): Promise<GameDayStatus> {
+  return onGameDay(fc, id, async () => {
+    const h = fc.client.workflow.getHandle(id);
+    const d = await h.describe();
+    const status = d.status.name;
+    const journal =
+      status === 'COMPLETED'
+        ? ((await h.result()) as GameDayJournal)
+        : await h.query(gameDayQuery).catch(() => undefined);
+    return { workflowId: id, status, journal, url: workflowUrl(fc.target, id, d.runId) };
+  });
+}
+
+export const waitForGameDay = (fc: FaultlineClient, id: string) =>
+  onGameDay(fc, id, async () => (await fc.client.workflow.getHandle(id).result()) as GameDayJournal);
+
+export const approveGameDay = (fc: FaultlineClient, id: string, who: string) =>
+  onGameDay(fc, id, () => fc.client.workflow.getHandle(id).executeUpdate(approveGateUpdate, { args: [{ who }] }));
+
+export const noteGameDay = (fc: FaultlineClient, id: string, who: string, text: string) =>
+  onGameDay(fc, id, () => fc.client.workflow.getHandle(id).executeUpdate(addNoteUpdate, { args: [{ who, text }] }));
+
+export const skipGameDayStep = (fc: FaultlineClient, id: string, step: string, who: string) =>
+  onGameDay(fc, id, () => fc.client.workflow.getHandle(id).executeUpdate(skipStepUpdate, { args: [{ step, who }] }));
+
+export const abortGameDay = (fc: FaultlineClient, id: string, reason: string, who: string) =>
+  onGameDay(fc, id, () =>
+    fc.client.workflow.getHandle(id).executeUpdate(abortGameDayUpdate, { args: [{ reason, who }] }),
+  );

@@ -1,0 +1,184 @@
+// kind: Schedule: an experiment (or a game day) on a calendar, an interval or a cron expression, in a
+// named time zone, compiled to a real Temporal Schedule. Validated with positions like experiments; the
+// file it runs is read and validated too, so a schedule never starts something invalid.
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { durationSchema } from '../faults/common-schema.ts';
+import { timeZoneSchema } from './policy.ts';
+import { VERDICTS } from './journal.ts';
+import { parseWith, readText, resolveRelative, type DocRule } from './document.ts';
+import { parseExperiment } from './parse.ts';
+import type { Experiment } from './schema.ts';
+import type { Problem } from '../errors.ts';
+
+const CRON_FIELDS = ['minute', 'hour', 'day of month', 'month', 'day of week'];
+
+/** undefined when valid; otherwise which field is wrong and why. Five fields, as Temporal reads them. */
+export function cronProblem(expr: string, timeZone = 'UTC'): string | undefined {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5)
+    return `a cron expression has 5 fields (minute hour day-of-month month day-of-week), this one has ${fields.length}`;
+  try {
+    CronExpressionParser.parse(expr, { tz: timeZone });
+    return undefined;
+  } catch (e) {
+    const msg = (e as Error).message;
+    const bad = fields.findIndex((f, i) => {
+      const probe = fields.map((g, j) => (j === i ? f : '*')).join(' ');
+      try {
+        CronExpressionParser.parse(probe);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    return bad >= 0 ? `${CRON_FIELDS[bad]} field "${fields[bad]}": ${msg}` : msg;
+  }
+}
+
+const weekday = z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
+const numbers = (min: number, max: number) =>
+  z.union([z.number().int().min(min).max(max), z.array(z.number().int().min(min).max(max)).min(1)]);
+
+export const scheduleSchema = z
+  .strictObject({
+    apiVersion: z.literal('faultline/v1').default('faultline/v1'),
+    kind: z.literal('Schedule'),
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'must be lowercase letters, digits and dashes (a schedule ID)' }),
+    description: z.string().optional(),
+    experiment: z.string().min(1).optional().describe('Experiment file, relative to this file.'),
+    gameDay: z.string().min(1).optional().describe('Game-day file, relative to this file.'),
+    every: durationSchema.optional().describe('An interval, e.g. 30s or 24h.'),
+    cron: z.string().min(1).optional().describe('Five-field cron expression, read in timeZone.'),
+    calendar: z
+      .array(
+        z.strictObject({
+          dayOfWeek: z.union([weekday, z.array(weekday).min(1)]).optional(),
+          hour: numbers(0, 23).optional(),
+          minute: numbers(0, 59).optional(),
+        }),
+      )
+      .min(1)
+      .optional(),
+    timeZone: timeZoneSchema.default('UTC'),
+    jitter: durationSchema.optional().describe('Each start is delayed by a random amount up to this.'),
+    startAt: z.iso.datetime({ offset: true }).optional(),
+    endAt: z.iso.datetime({ offset: true }).optional(),
+    overlap: z.enum(['skip', 'buffer-one']).default('skip'),
+    catchupWindow: durationSchema.default('1m').describe('Missed starts older than this are dropped.'),
+    pauseOn: z
+      .array(z.enum(VERDICTS))
+      .default(['aborted', 'refuted'])
+      .describe('Verdicts that pause the schedule, with the reason as its note.'),
+    paused: z.boolean().default(false),
+  })
+  .describe('A Faultline schedule, compiled to a Temporal Schedule.');
+
+export type ScheduleFile = z.infer<typeof scheduleSchema>;
+
+function scheduleRules(): DocRule<ScheduleFile>[] {
+  return [
+    {
+      name: 'one-thing-to-run',
+      check: (s) =>
+        !!s.experiment === !!s.gameDay
+          ? [{ path: [], message: 'give exactly one of experiment (a file) or gameDay (a file)' }]
+          : [],
+    },
+    {
+      name: 'a-time-spec',
+      check: (s) =>
+        !s.every && !s.cron && !s.calendar
+          ? [{ path: [], message: 'give at least one of every, cron or calendar' }]
+          : [],
+    },
+    {
+      name: 'cron-valid',
+      check: (s) => {
+        const p = s.cron !== undefined ? cronProblem(s.cron, s.timeZone) : undefined;
+        return p ? [{ path: ['cron'], message: `invalid cron "${s.cron}": ${p}` }] : [];
+      },
+    },
+    {
+      name: 'ends-after-start',
+      check: (s) =>
+        s.startAt && s.endAt && Date.parse(s.endAt) <= Date.parse(s.startAt)
+          ? [{ path: ['endAt'], message: `${s.endAt} is not after startAt ${s.startAt}` }]
+          : [],
+    },
+  ];
+}
+
+/** What a schedule or a game day runs: an experiment, validated, with the file it came from. */
+export interface ExperimentRef {
+  experiment: Experiment;
+  file: string;
+}
+
+/** Reads and validates a referenced experiment file; problems point at `field` in the referring file. */
+export async function loadExperimentRef(
+  from: string,
+  ref: string,
+): Promise<{ ok: true; value: ExperimentRef } | { ok: false; message: string; problems: Problem[] }> {
+  const file = resolveRelative(from, ref);
+  const t = await readText(file);
+  if (!t.ok) return { ok: false, message: `${ref}: no such file (looked for ${file})`, problems: [] };
+  const r = parseExperiment(t.text, file);
+  if (!r.ok) return { ok: false, message: `${ref} is not a valid experiment`, problems: r.problems };
+  return { ok: true, value: { experiment: r.experiment, file } };
+}
+
+export interface CompiledSchedule {
+  schedule: ScheduleFile;
+  file: string;
+  experiment?: ExperimentRef;
+  /** Filled by the game-day compiler when the schedule runs a game day. */
+  gameDayFile?: string;
+}
+
+export async function parseSchedule(
+  text: string,
+  file = '<input>',
+): Promise<{ ok: true; value: CompiledSchedule } | { ok: false; problems: Problem[] }> {
+  let experiment: ExperimentRef | undefined;
+  const nested: Problem[] = [];
+  const refRule: DocRule<ScheduleFile> = {
+    name: 'experiment-file-valid',
+    check: async (s) => {
+      if (!s.experiment) return [];
+      const r = await loadExperimentRef(file, s.experiment);
+      if (r.ok) {
+        experiment = r.value;
+        return [];
+      }
+      nested.push(...r.problems);
+      return [{ path: ['experiment'], message: r.message }];
+    },
+  };
+  const gameDayRule: DocRule<ScheduleFile> = {
+    name: 'game-day-file-exists',
+    check: async (s) => {
+      if (!s.gameDay) return [];
+      const t = await readText(resolveRelative(file, s.gameDay));
+      return t.ok ? [] : [{ path: ['gameDay'], message: `${s.gameDay}: no such file` }];
+    },
+  };
+  const r = await parseWith(text, file, scheduleSchema, [...scheduleRules(), refRule, gameDayRule], 'schedule');
+  if (!r.ok) return { ok: false, problems: [...r.problems, ...nested] };
+  return {
+    ok: true,
+    value: {
+      schedule: r.value,
+      file,
+      experiment,
+      gameDayFile: r.value.gameDay ? resolveRelative(file, r.value.gameDay) : undefined,
+    },
+  };
+}
+
+export async function parseScheduleFile(file: string) {
+  const t = await readText(file);
+  return t.ok ? parseSchedule(t.text, file) : t;
+}

@@ -1,0 +1,177 @@
+// Game days end to end: a parent workflow with one child experiment workflow per step, on the real dev
+// server and Docker with the demo target. It waits at its gate, continues on an approver's word, stops at
+// a refuted step under the stop policy, and an abort returns only once the running child has reverted.
+// SIGKILLing the worker mid-game-day loses nothing and leaves no target held.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
+import { connectClient, history, type FaultlineClient } from '../cli/client.ts';
+import { gameDayStatus, waitForGameDay } from '../cli/gamedays.ts';
+import { admissionState } from '../cli/admission.ts';
+import { containerState, inProcessWorker, killProcess, runCli, uniqueId, workerProcess } from './helpers.ts';
+import { freePort } from '../cli/dev-server.ts';
+
+let stack: DemoStack;
+let fc: FaultlineClient;
+const stops: (() => Promise<void>)[] = [];
+const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-gameday-'));
+let flaky: http.Server;
+let flakyUrl = '';
+
+beforeAll(async () => {
+  stack = await demoUp({ prefix: uniqueId('fl-gd'), frontPort: await freePort(), proxyAdminPort: await freePort() });
+  fc = await connectClient();
+  // A service that holds its steady state for the first 2 requests and never after: the step that uses it
+  // as its hypothesis probe is refuted (its steady state does not recover).
+  let served = 0;
+  flaky = http.createServer((_req, res) => {
+    res.statusCode = served++ < 2 ? 200 : 500;
+    res.end();
+  });
+  await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+  flakyUrl = `http://127.0.0.1:${(flaky.address() as { port: number }).port}/`;
+});
+
+afterAll(async () => {
+  for (const s of stops.reverse()) await s().catch(() => undefined);
+  flaky?.close();
+  await fc?.close();
+  if (stack) await demoDown({ prefix: stack.prefix });
+});
+
+function experiment(name: string, backend: string, duration: string, probeUrl = `${stack.frontUrl}/`) {
+  writeFileSync(
+    path.join(dir, name),
+    `title: ${name.replace('.yaml', '')}
+hypothesis:
+  statement: the service answers while one backend is frozen
+  probes: [ { name: ok, type: http, url: "${probeUrl}", requests: 2, timeout: 1s } ]
+targets: { names: [ ${backend} ] }
+method: [ { kind: container.pause, duration: ${duration} } ]
+afterCheck: { recoveryTimeout: 1s }
+`,
+  );
+}
+
+const cliJson = async (...args: string[]) => {
+  const r = await runCli([...args, '--json']);
+  expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+};
+
+async function until<T>(fn: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`never: ${what}`);
+}
+
+describe('game days', () => {
+  it('waits at the gate, continues on approve, stops at a refuted step; journal, history and children', async () => {
+    const tq = uniqueId('gd-gate');
+    stops.push((await inProcessWorker(tq)).stop);
+    const [b1, b2] = stack.containers.backends as [string, string];
+    experiment('warm-up.yaml', b1, '1s');
+    experiment('breaks.yaml', b2, '1s', flakyUrl);
+    const file = path.join(dir, 'gameday.yaml');
+    writeFileSync(
+      file,
+      `kind: GameDay
+title: gate and stop
+owner: alice
+approvers: [bob]
+observers: [carol]
+steps:
+  - { name: warm-up, experiment: ./warm-up.yaml, deadline: 2m }
+  - { name: go-no-go, gate: dashboards green? }
+  - { name: breaks, experiment: ./breaks.yaml, onFailure: stop }
+  - { name: never, experiment: ./warm-up.yaml }
+`,
+    );
+    const { workflowId: id } = (await cliJson('gameday', 'run', file, '--task-queue', tq)) as { workflowId: string };
+    const waiting = await until(async () => {
+      const s = await gameDayStatus(fc, id);
+      return s.journal?.waitingAt === 'go-no-go' ? s.journal : undefined;
+    }, 'the gate');
+    expect(waiting.steps.map((s) => s.status)).toEqual(['passed', 'waiting', 'pending', 'pending']);
+    expect(waiting.steps[0]?.children[0]).toMatchObject({ workflowId: `${id}-warm-up`, verdict: 'passed' });
+
+    const notApprover = await runCli(['gameday', 'approve', id, '--who', 'mallory']);
+    expect(notApprover.status).toBe(2);
+    expect(notApprover.stderr).toContain('mallory is not an approver');
+    await cliJson('gameday', 'note', id, 'dashboards look fine', '--who', 'carol');
+    await cliJson('gameday', 'approve', id, '--who', 'bob');
+
+    const j = await waitForGameDay(fc, id);
+    expect(j.verdict).toBe('refuted');
+    expect(j.steps.map((s) => s.status)).toEqual(['passed', 'passed', 'failed', 'skipped']);
+    expect(j.steps[2]?.children[0]?.verdict).toBe('refuted');
+    expect(j.reason).toMatch(/step breaks failed .*stopped/);
+    expect(j.events.map((e) => [e.what, e.who])).toEqual([
+      ['note', 'carol'],
+      ['approve', 'bob'],
+    ]);
+    expect(j.summary).toMatch(/refuted · 2 passed, 1 failed, 1 skipped/);
+    expect([await containerState(b1), await containerState(b2)]).toEqual(['running', 'running']);
+
+    // The UI shows the children under the parent; history lists the game day and its children.
+    const kids: string[] = [];
+    for await (const w of fc.client.workflow.list({ query: `ParentWorkflowId = '${id}'` })) kids.push(w.workflowId);
+    expect(kids.sort()).toEqual([`${id}-breaks`, `${id}-warm-up`]);
+    const rows = await until(async () => {
+      const r = await history(fc, 50);
+      return r.filter((x) => x.gameDay === id).length === 3 ? r : undefined;
+    }, 'history rows');
+    expect(rows.find((r) => r.workflowId === id)?.kind).toBe('game day');
+  });
+
+  it('abort reverts the running child before it returns', async () => {
+    const tq = uniqueId('gd-abort');
+    stops.push((await inProcessWorker(tq)).stop);
+    const b3 = stack.containers.backends[2]!;
+    experiment('long.yaml', b3, '5m');
+    const file = path.join(dir, 'abort.yaml');
+    writeFileSync(
+      file,
+      `kind: GameDay\ntitle: abort me\nowner: alice\nsteps:\n  - { name: long, experiment: ./long.yaml }\n  - { note: after }\n`,
+    );
+    const { workflowId: id } = (await cliJson('gameday', 'run', file, '--task-queue', tq)) as { workflowId: string };
+    await until(async () => ((await containerState(b3)) === 'paused' ? true : undefined), 'the child pauses');
+    const r = await runCli(['gameday', 'abort', id, '--reason', 'customer incident', '--who', 'alice']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(await containerState(b3)).toBe('running'); // reverted by the time abort returned
+    const j = await waitForGameDay(fc, id);
+    expect(j.verdict).toBe('aborted');
+    expect(j.steps.map((s) => s.status)).toEqual(['aborted', 'skipped']);
+    expect(j.steps[0]?.children[0]?.verdict).toBe('aborted');
+    expect(j.events).toMatchObject([{ what: 'abort', who: 'alice', text: 'customer incident' }]);
+  });
+
+  it('SIGKILL the worker in the middle of a game day: it resumes, finishes, and no target stays held', async () => {
+    const tq = uniqueId('gd-kill');
+    const first = await workerProcess(tq);
+    stops.push(() => killProcess(first, 'SIGKILL'));
+    const b1 = stack.containers.backends[0]!;
+    experiment('kill.yaml', b1, '4s');
+    const file = path.join(dir, 'kill.yaml.gameday.yaml');
+    writeFileSync(
+      file,
+      `kind: GameDay\ntitle: kill me\nowner: alice\nsteps:\n  - { name: one, experiment: ./kill.yaml }\n  - { name: two, experiment: ./kill.yaml }\n`,
+    );
+    const { workflowId: id } = (await cliJson('gameday', 'run', file, '--task-queue', tq)) as { workflowId: string };
+    await until(async () => ((await containerState(b1)) === 'paused' ? true : undefined), 'step one pauses');
+    await killProcess(first, 'SIGKILL');
+    const second = await workerProcess(tq);
+    stops.push(() => killProcess(second, 'SIGTERM'));
+    const j = await waitForGameDay(fc, id);
+    expect(j.verdict, j.reason).toBe('passed');
+    expect(j.steps.map((s) => s.children[0]?.verdict)).toEqual(['passed', 'passed']);
+    expect(await containerState(b1)).toBe('running');
+    await until(async () => ((await admissionState(fc, tq)).holds.length === 0 ? true : undefined), 'no holds');
+  });
+});

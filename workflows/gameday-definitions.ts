@@ -1,0 +1,14 @@
+// Messages of the game-day workflow, defined once and shared by the workflow, the client and tests.
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { GameDayJournal } from '../experiments/gameday-types.ts';
+
+export const GAME_DAY_TYPE = 'runGameDay';
+
+export const gameDayQuery = defineQuery<GameDayJournal>('gameDay');
+/** Opens the gate (or answers an `ask`) the game day waits at; only an approver or the owner. */
+export const approveGateUpdate = defineUpdate<GameDayJournal, [{ who: string }]>('approveGate');
+export const addNoteUpdate = defineUpdate<GameDayJournal, [{ who: string; text: string }]>('addNote');
+/** Skips a pending or waiting step, or stops a running one (its experiments abort and revert). */
+export const skipStepUpdate = defineUpdate<GameDayJournal, [{ step: string; who: string }]>('skipStep');
+/** Returns once every running child experiment has reverted. */
+export const abortGameDayUpdate = defineUpdate<GameDayJournal, [{ reason: string; who: string }]>('abortGameDay');

@@ -101,22 +101,34 @@ export interface ScheduleRow {
   recent: number;
 }
 
-/** Faultline's schedules (the ones whose action is a scheduled run). */
+/**
+ * Faultline's schedules (the ones whose action is a scheduled run). The list comes from visibility, which
+ * lags; each schedule's state is then read with describe, which does not.
+ */
 export async function listSchedules(fc: FaultlineClient): Promise<ScheduleRow[]> {
-  const rows: ScheduleRow[] = [];
-  for await (const s of fc.client.schedule.list()) {
-    if (s.action?.workflowType !== SCHEDULED_RUN_TYPE) continue;
-    rows.push({
-      id: s.scheduleId,
-      paused: s.state.paused,
-      note: s.state.note,
-      runs: s.memo?.runs as string | undefined,
-      file: s.memo?.file as string | undefined,
-      next: s.info.nextActionTimes[0]?.toISOString(),
-      recent: s.info.recentActions.length,
-    });
-  }
-  return rows.sort((a, b) => a.id.localeCompare(b.id));
+  const ids: string[] = [];
+  for await (const s of fc.client.schedule.list())
+    if (s.action?.workflowType === SCHEDULED_RUN_TYPE) ids.push(s.scheduleId);
+  const rows = await Promise.all(
+    ids.map(async (id): Promise<ScheduleRow | undefined> => {
+      try {
+        const d = await fc.client.schedule.getHandle(id).describe();
+        return {
+          id,
+          paused: d.state.paused,
+          note: d.state.note,
+          runs: d.memo?.runs as string | undefined,
+          file: d.memo?.file as string | undefined,
+          next: d.info.nextActionTimes[0]?.toISOString(),
+          recent: d.info.recentActions.length,
+        };
+      } catch (e) {
+        if (e instanceof ScheduleNotFoundError) return undefined; // deleted since it was listed
+        throw e;
+      }
+    }),
+  );
+  return rows.filter((r): r is ScheduleRow => !!r).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 async function withHandle<T>(

@@ -57,7 +57,7 @@ export async function scheduleCommand(action: string, arg: string | undefined, o
     };
     switch (action) {
       case 'create': {
-        if (compiled?.gameDayFile) return createGameDaySchedule(fc, compiled, o, io);
+        if (compiled?.gameDayFile) return await createGameDaySchedule(fc, compiled, o, io);
         const sid = await createSchedule(fc, compiled!, { taskQueue: o.taskQueue });
         return done({ scheduleId: sid }, `created schedule ${sid}`);
       }

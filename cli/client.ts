@@ -198,6 +198,25 @@ export async function workersFor(fc: FaultlineClient, id: string): Promise<{ tas
   return { taskQueue: d.taskQueue, pollers };
 }
 
+/**
+ * How long work of the run has waited with no worker taking it: its next workflow task, or an activity
+ * retried after its worker stopped heartbeating (0 when nothing waits).
+ */
+export async function waitingForWorkerMs(fc: FaultlineClient, id: string): Promise<number> {
+  const d = await handleOf(fc, id).describe();
+  const E = proto.temporal.api.enums.v1;
+  const ms = (t?: { seconds?: unknown } | null) => (t ? Date.now() - Number(t.seconds ?? 0) * 1000 : 0);
+  let waited = 0;
+  const t = d.raw.pendingWorkflowTask;
+  if (t?.state === E.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_SCHEDULED)
+    waited = ms(t.originalScheduledTime ?? t.scheduledTime);
+  for (const a of d.raw.pendingActivities ?? []) {
+    if (a.state === E.PendingActivityState.PENDING_ACTIVITY_STATE_SCHEDULED && (a.attempt ?? 1) > 1)
+      waited = Math.max(waited, ms(a.lastAttemptCompleteTime));
+  }
+  return waited;
+}
+
 export async function runningExperiments(fc: FaultlineClient): Promise<string[]> {
   const ids: string[] = [];
   for await (const w of fc.client.workflow.list({

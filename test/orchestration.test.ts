@@ -459,4 +459,27 @@ afterCheck: { recoveryTimeout: 2s }
     nothingAfterRevert('toxic:route-c', since);
     expect(h.world.leftovers()).toEqual([]);
   });
+
+  it('abort right after the only worker died says no worker picks the run up, and returns once a new one reverted', async () => {
+    const dying = await liveWorker();
+    const since = Date.now();
+    const run = await h.start(guarded('route-h', '30s'));
+    await until('observing', async () => (await h.journal(run)).phase === 'observing');
+    h.kill(dying);
+    current = '';
+    const errs: string[] = [];
+    const io = { out: () => {}, err: (t: string) => errs.push(t), live: () => {}, isTTY: false };
+    let code: number | undefined;
+    const aborting = abortCommand(run.workflowId, { reason: 'worker gone' }, io).then((c) => (code = c));
+    await until('the no-worker message', () => errs.length > 0, 20_000);
+    expect(errs[0]).toMatch(/no worker (is polling|has picked up this run)/);
+    expect(code).toBeUndefined();
+    await liveWorker();
+    await aborting;
+    expect(code).toBe(0);
+    const j = await h.result(run);
+    expect(j.verdict, j.reason).toBe('aborted');
+    nothingAfterRevert('toxic:route-h', since);
+    expect(h.world.leftovers()).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 // faultline abort ID --reason TEXT [--who NAME]: the kill switch; returns once every fault is reverted.
 import { InvalidInput } from '../../errors.ts';
-import { abortExperiment, connectClient, workersFor, workflowUrlFor } from '../client.ts';
+import { abortExperiment, connectClient, waitingForWorkerMs, workersFor, workflowUrlFor } from '../client.ts';
 import { summary } from '../render.ts';
 import type { Io } from '../io.ts';
 
@@ -13,18 +13,34 @@ export async function abortCommand(
   const fc = await connectClient();
   try {
     // Said at once: with no worker the abort waits (recorded, nothing reverted) until one starts.
+    const wait =
+      'the abort is recorded and its faults are reverted as soon as a worker runs (faultline worker); waiting';
     const w = await workersFor(fc, id).catch(() => undefined);
-    if (w && w.pollers === 0)
-      io.err(
-        `no worker is polling task queue ${w.taskQueue}: the abort is recorded and its faults are reverted as soon as a worker starts (faultline worker); waiting`,
-      );
-    const j = await abortExperiment(fc, id, opts.reason, opts.who ?? process.env.USER);
+    let told = !!w && w.pollers === 0;
+    if (told) io.err(`no worker is polling task queue ${w?.taskQueue}: ${wait}`);
+    // A worker that died recently still counts as a poller for a minute: notice that nothing takes the task.
+    const watch = setInterval(() => {
+      void waitingForWorkerMs(fc, id)
+        .then((ms) => {
+          if (!told && ms >= 2_500) {
+            told = true;
+            io.err(
+              `no worker has picked up this run for ${Math.round(ms / 1000)} s (its worker may have died): ${wait}`,
+            );
+          }
+        })
+        .catch(() => undefined);
+    }, 2_000);
+    const j = await abortExperiment(fc, id, opts.reason, opts.who ?? process.env.USER).finally(() =>
+      clearInterval(watch),
+    );
     if (opts.json) io.out(JSON.stringify(j, null, 2));
     else
       io.out(
         `aborted ${id}: ${j.faults.filter((f) => f.status === 'reverted').length}/${j.faults.length} faults reverted\n${summary(j, workflowUrlFor(fc, id))}`,
       );
-    return j.faults.every((f) => f.status !== 'injected' && f.status !== 'intent') ? 0 : 3;
+    const undone = (f: (typeof j.faults)[number]) => ['reverted', 'not-applied', 'planned'].includes(f.status);
+    return j.faults.every(undone) ? 0 : 3;
   } finally {
     await fc.close();
   }

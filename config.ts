@@ -10,6 +10,8 @@ import type { ConnectionOptions } from '@temporalio/client';
 
 export const PROJECT_ROOT = path.dirname(fileURLToPath(import.meta.url));
 export const STATE_DIR = process.env.FAULTLINE_STATE_DIR ?? path.join(PROJECT_ROOT, '.state');
+/** The lease ledger the warden of the local Docker daemon watches (on the daemon's host). */
+export const WARDEN_DIR = process.env.FAULTLINE_WARDEN_DIR ?? path.join(STATE_DIR, 'warden');
 export const DEFAULT_TASK_QUEUE = process.env.FAULTLINE_TASK_QUEUE ?? 'faultline';
 export const EMBEDDED_PORT = Number(process.env.FAULTLINE_TEMPORAL_PORT ?? 7233);
 export const EMBEDDED_UI_PORT = Number(process.env.FAULTLINE_TEMPORAL_UI_PORT ?? 8233);

@@ -60,6 +60,12 @@ export class UnknownFaultKind extends FaultlineError {
   readonly retryable = false;
 }
 
+/** No warden watches the lease ledger of the daemon a container fault would land on: nothing is injected. */
+export class WardenUnavailable extends FaultlineError {
+  override name = 'WardenUnavailable';
+  readonly retryable = false;
+}
+
 /** Cannot reach Temporal, Docker or the proxy: worth retrying. Exit code 3. */
 export class InfrastructureError extends FaultlineError {
   override name = 'InfrastructureError';

@@ -9,9 +9,11 @@ import {
   type ObserveResult,
   type RunLink,
 } from './guard.ts';
+import { randomBytes } from 'node:crypto';
 import type { Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
-import type { FaultTarget } from '../faults/types.ts';
+import type { AnyFaultKind, FaultTarget } from '../faults/types.ts';
+import { CONTAINER_LEASE_MS, leaseOf } from '../faults/lease.ts';
 import { runProbe } from './probes.ts';
 import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
@@ -90,6 +92,27 @@ export interface ActivityDeps {
 
 export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
   const runLink = deps.runLink ?? contextRunLink;
+  const leases = ports.leases;
+  /**
+   * A container kind with its warden lease: the revert releases the lease first (one owner per lifetime),
+   * renew pushes it forward and reports it missing when the warden took it. No restore: a fault the warden
+   * reverted because nobody renewed it is not applied again.
+   */
+  const leased = (k: AnyFaultKind): AnyFaultKind => {
+    if (!k.needsContainer || !leases) return k;
+    return {
+      ...k,
+      revert: async (p, h: Record<string, unknown>) => {
+        const l = leaseOf(h);
+        if (l) await leases.release(l.id);
+        await k.revert(p, h);
+      },
+      renew: async (_p, h: Record<string, unknown>) => {
+        const l = leaseOf(h);
+        return l && !(await leases.renew(l.id)) ? 1 : 0;
+      },
+    };
+  };
   async function probeRound(probes: Probe[], signal?: AbortSignal): Promise<ProbeSample[]> {
     const out: ProbeSample[] = [];
     for (const p of probes) out.push(await runProbe(p, signal));
@@ -129,11 +152,20 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
       return planFaults(e, containers, routes, seed);
     }),
 
-    /** Reads what the revert will need; the workflow records the handle before injecting. */
+    /**
+     * Reads what the revert will need; the workflow records the handle before injecting. A container
+     * fault's handle also names its lease, and is refused here (nothing injected) when no warden watches.
+     */
     prepareFault: classified(
       async (spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> => {
         const t: FaultTarget = target ? { container: target } : {};
-        return kindOf(spec.kind).prepare(ports, spec, t);
+        const kind = kindOf(spec.kind);
+        if (!kind.needsContainer || !leases) return kind.prepare(ports, spec, t);
+        await leases.ready();
+        const handle = await kind.prepare(ports, spec, t);
+        const wf = Context.current().info.workflowExecution?.workflowId ?? 'run';
+        const id = `${wf.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 120)}.${randomBytes(6).toString('hex')}`;
+        return { ...handle, lease: { id, ms: CONTAINER_LEASE_MS } };
       },
     ),
 
@@ -141,21 +173,35 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
     injectFault: classified(async (spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> =>
       heartbeating(async (signal) => {
         signal?.throwIfAborted();
+        // The lease goes to the warden before the side effect, so a runner dying right after still leaves it.
+        const lease = leaseOf(handle);
+        if (lease && leases) {
+          const { workflowId, runId } = Context.current().info.workflowExecution ?? {};
+          await leases.grant({
+            id: lease.id,
+            kind: spec.kind,
+            handle,
+            leaseMs: lease.ms,
+            grantedAt: new Date().toISOString(),
+            workflowId,
+            runId,
+          });
+        }
         await kindOf(spec.kind).inject(ports, spec, handle);
         return { at: new Date().toISOString() };
       }),
     ),
 
-    /** Idempotent; retried by the workflow until it succeeds. */
+    /** Idempotent; retried by the workflow until it succeeds. A container fault's lease is released first. */
     revertFault: async (kind: string, handle: Record<string, unknown>): Promise<{ at: string }> =>
       heartbeating(async () => {
-        await kindOf(kind).revert(ports, handle);
+        await leased(kindOf(kind)).revert(ports, handle);
         return { at: new Date().toISOString() };
       }),
 
     /** The fault window: see ./guard.ts. Heartbeats its progress; cancelled on abort. */
     observe: async (input: ObserveInput): Promise<ObserveResult> =>
-      runGuard(ports, kindOf, runLink(), input, Context.current()),
+      runGuard(ports, (name) => leased(kindOf(name)), runLink(), input, Context.current()),
   };
 }
 

@@ -7,54 +7,18 @@
 //      with its default rollback strategy); measured: abort -> container running again.
 // Writes bench/results/crash.json and prints a table. Chaos Toolkit is installed into .tools/ctk (never
 // committed). Loopback and our own containers only.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Dockerode from 'dockerode';
 import { demoDown, demoUp } from '../demo/index.ts';
 import { parseExperiment } from '../experiments/parse.ts';
 import { abortExperiment, connectClient, getStatus, startExperiment, waitForResult } from '../cli/client.ts';
 import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
+import { chaosToolkit, ensureChaosToolkit, killed, LEAK_AFTER_MS, waitState, type Row } from './ctk.ts';
 
-const docker = new Dockerode();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const LEAK_AFTER_MS = 30_000;
-const CTK = path.join(PROJECT_ROOT, '.tools', 'ctk', 'bin', 'chaos');
-
-function ensureChaosToolkit(): void {
-  if (existsSync(CTK)) return;
-  console.log('installing Chaos Toolkit from PyPI into .tools/ctk …');
-  const venv = spawnSync('python3', ['-m', 'venv', path.join(PROJECT_ROOT, '.tools', 'ctk')], { stdio: 'inherit' });
-  const pip =
-    venv.status === 0 &&
-    spawnSync(path.join(PROJECT_ROOT, '.tools', 'ctk', 'bin', 'pip'), ['install', '-q', 'chaostoolkit'], {
-      stdio: 'inherit',
-    });
-  if (!pip || pip.status !== 0) throw new Error('could not install chaostoolkit');
-}
-
-async function state(name: string): Promise<string> {
-  return (await docker.getContainer(name).inspect()).State.Status;
-}
-
-async function waitState(name: string, want: string, timeoutMs: number): Promise<number | undefined> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if ((await state(name)) === want) return Date.now() - t0;
-    await sleep(20);
-  }
-  return undefined;
-}
-
-function killed(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-}
 
 async function workerProcess(taskQueue: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
@@ -69,82 +33,6 @@ async function workerProcess(taskQueue: string): Promise<ChildProcess> {
     child.once('exit', () => reject(new Error('worker exited')));
   });
   return child;
-}
-
-function ctkExperiment(backend: string, frontUrl: string): object {
-  return {
-    version: '1.0.0',
-    title: 'pause one backend',
-    description: "the same fault as Faultline's run",
-    'steady-state-hypothesis': {
-      title: 'front answers',
-      probes: [
-        { type: 'probe', name: 'front', tolerance: 200, provider: { type: 'http', url: `${frontUrl}/`, timeout: 2 } },
-      ],
-    },
-    method: [
-      {
-        type: 'action',
-        name: 'pause',
-        provider: { type: 'process', path: 'docker', arguments: ['pause', backend] },
-        pauses: { after: 60 },
-      },
-    ],
-    rollbacks: [
-      {
-        type: 'action',
-        name: 'unpause',
-        provider: { type: 'process', path: 'docker', arguments: ['unpause', backend] },
-      },
-    ],
-  };
-}
-
-interface Row {
-  tool: string;
-  scenario: string;
-  revertedAfterMs?: number;
-  leaked: boolean;
-  note: string;
-}
-
-async function chaosToolkit(
-  scenario: 'sigkill' | 'abort',
-  backend: string,
-  frontUrl: string,
-  dir: string,
-): Promise<Row> {
-  const file = path.join(dir, `ctk-${scenario}.json`);
-  writeFileSync(file, JSON.stringify(ctkExperiment(backend, frontUrl)));
-  const child = spawn(
-    CTK,
-    [
-      '--no-version-check',
-      '--log-file',
-      path.join(dir, `ctk-${scenario}.log`),
-      'run',
-      '--journal-path',
-      path.join(dir, `journal-${scenario}.json`),
-      file,
-    ],
-    { cwd: dir, stdio: 'ignore' },
-  );
-  if ((await waitState(backend, 'paused', 60_000)) === undefined)
-    throw new Error('chaos toolkit never paused the backend');
-  await sleep(1000);
-  const t0 = Date.now();
-  if (scenario === 'sigkill') await killed(child, 'SIGKILL');
-  else child.kill('SIGINT');
-  const back = await waitState(backend, 'running', LEAK_AFTER_MS);
-  await killed(child, 'SIGKILL');
-  if (back === undefined) await docker.getContainer(backend).unpause(); // clean up what the peer leaked
-  return {
-    tool: 'Chaos Toolkit 1.19 (default rollback strategy)',
-    scenario: scenario === 'sigkill' ? 'runner SIGKILLed mid-fault' : 'operator abort (Ctrl-C)',
-    revertedAfterMs: back === undefined ? undefined : Date.now() - t0,
-    leaked: back === undefined,
-    note: back === undefined ? `still paused ${LEAK_AFTER_MS / 1000} s later; rollback never ran` : 'rollback ran',
-  };
 }
 
 async function faultline(scenario: 'sigkill' | 'abort', backend: string, frontUrl: string): Promise<Row> {

@@ -226,6 +226,23 @@ export async function runningExperiments(fc: FaultlineClient): Promise<string[]>
   return ids;
 }
 
+/** Every running experiment's journal (a query each, bounded by timeoutMs); undefined where none answered. */
+export async function runningJournals(
+  fc: FaultlineClient,
+  timeoutMs = 5_000,
+): Promise<{ workflowId: string; journal?: Journal }[]> {
+  const ids = await runningExperiments(fc);
+  return Promise.all(
+    ids.map(async (workflowId) => {
+      const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs).unref());
+      const q = handleOf(fc, workflowId)
+        .query(journalQuery)
+        .catch(() => undefined);
+      return { workflowId, journal: await Promise.race([q, timeout]) };
+    }),
+  );
+}
+
 /** The emergency stop: abort every running experiment at once; returns each one's outcome. */
 export async function revertAll(
   fc: FaultlineClient,

@@ -25,6 +25,7 @@ const cmd = {
   approveRun: () => import('./commands/approve-run.ts'),
   schedule: () => import('./commands/schedule.ts'),
   gameday: () => import('./commands/gameday.ts'),
+  sweep: () => import('./commands/sweep.ts'),
 };
 
 const io = processIo();
@@ -201,6 +202,13 @@ program
       }),
     ),
   );
+
+program
+  .command('sweep')
+  .description('find faults no open run holds (warden ledger, fault proxy toxics); --fix reverts them')
+  .option('--fix', 'revert every orphan')
+  .option('--json')
+  .action((o: { fix?: boolean; json?: boolean }) => set(cmd.sweep().then((m) => m.sweepCommand(o, io))));
 
 program
   .command('worker')

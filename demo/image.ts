@@ -1,6 +1,6 @@
 // Builds the demo image with no registry: a root filesystem assembled from the host's own Node binary
-// and the shared libraries it links, plus the demo app (and the fault proxy, once proxy/main.ts exists)
-// bundled by esbuild, then `docker import`ed. Tagged by a content hash so an unchanged build is skipped.
+// and the shared libraries it links, plus the demo app, the fault proxy and the warden (warden/main.ts)
+// bundled by esbuild, then `docker import`ed. The warden's containers use the same image. Tagged by a content hash so an unchanged build is skipped.
 import { createHash } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, promises as fs, realpathSync, statSync } from 'node:fs';
@@ -18,6 +18,7 @@ const NODE_IN_IMAGE = '/usr/bin/node';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const APP_ENTRY = path.join(ROOT, 'demo', 'app.ts');
 const PROXY_ENTRY = path.join(ROOT, 'proxy', 'main.ts');
+const WARDEN_ENTRY = path.join(ROOT, 'warden', 'main.ts');
 
 /** True when the fault proxy's source is present, so the image carries /app/proxy.mjs. */
 export function proxyAvailable(): boolean {
@@ -33,7 +34,16 @@ async function bundle(entry: string): Promise<Buffer> {
     target: 'node20',
     write: false,
     logLevel: 'silent',
-    banner: ESM_REQUIRE_BANNER,
+    // dockerode's ssh transport loads optional native add-ons inside try/catch; the image uses the socket.
+    external: ['cpu-features', '*.node'],
+    // CommonJS dependencies call require() and read __dirname (dockerode's ssh2); give the ESM bundle both.
+    banner: {
+      js: [
+        ESM_REQUIRE_BANNER.js,
+        'const __filename = new URL(import.meta.url).pathname;',
+        "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+      ].join(' '),
+    },
   });
   const out = r.outputFiles[0];
   if (!out) throw new Error(`esbuild produced nothing for ${entry}`);
@@ -74,7 +84,13 @@ const ETC: Record<string, string> = {
 };
 
 /** Writes the root filesystem into `dir`. */
-async function assemble(dir: string, files: HostFile[], app: Buffer, proxy: Buffer | null): Promise<void> {
+async function assemble(
+  dir: string,
+  files: HostFile[],
+  app: Buffer,
+  proxy: Buffer | null,
+  warden: Buffer,
+): Promise<void> {
   for (const f of files) {
     const dest = path.join(dir, f.dest);
     await fs.mkdir(path.dirname(dest), { recursive: true });
@@ -90,6 +106,7 @@ async function assemble(dir: string, files: HostFile[], app: Buffer, proxy: Buff
   await fs.mkdir(path.join(dir, 'app'), { recursive: true });
   await fs.writeFile(path.join(dir, 'app', 'app.mjs'), app);
   if (proxy) await fs.writeFile(path.join(dir, 'app', 'proxy.mjs'), proxy);
+  await fs.writeFile(path.join(dir, 'app', 'warden.mjs'), warden);
 }
 
 async function imageExists(docker: Dockerode, ref: string): Promise<boolean> {
@@ -138,9 +155,10 @@ async function importDir(docker: Dockerode, dir: string, tag: string, withProxy:
  * The hash covers the bundles and the identity (path, size, mtime) of every host file copied in.
  */
 export async function ensureDemoImage(docker: Dockerode): Promise<string> {
-  const [app, proxy, files] = await Promise.all([
+  const [app, proxy, warden, files] = await Promise.all([
     bundle(APP_ENTRY),
     proxyAvailable() ? bundle(PROXY_ENTRY) : Promise.resolve(null),
+    bundle(WARDEN_ENTRY),
     hostFiles(),
   ]);
   const h = createHash('sha256');
@@ -151,14 +169,16 @@ export async function ensureDemoImage(docker: Dockerode): Promise<string> {
   }
   h.update(app)
     .update('\0')
-    .update(proxy ?? 'no-proxy');
+    .update(proxy ?? 'no-proxy')
+    .update('\0')
+    .update(warden);
   const tag = h.digest('hex').slice(0, 16);
   const ref = `${DEMO_REPO}:${tag}`;
   if (await imageExists(docker, ref)) return ref;
 
   const dir = await fs.mkdtemp(path.join(tmpdir(), 'faultline-demo-rootfs-'));
   try {
-    await assemble(dir, files, app, proxy);
+    await assemble(dir, files, app, proxy, warden);
     await importDir(docker, dir, tag, proxy !== null);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

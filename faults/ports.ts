@@ -59,7 +59,48 @@ export interface ProxyState {
   toxics: string[];
 }
 
+/**
+ * A container fault's lease, as the warden beside the daemon keeps it: what to revert (the kind and the
+ * handle) and for how long the fault may live without a renewal. Plain JSON.
+ */
+export interface Lease {
+  id: string;
+  kind: string;
+  handle: Record<string, unknown>;
+  leaseMs: number;
+  grantedAt: string;
+  /** The run that holds it, so the sweeper can tell an orphan from a fault under guard. */
+  workflowId?: string;
+  runId?: string;
+}
+
+/** What the warden did with a lease that lapsed. */
+export interface LapsedLease {
+  lease: Lease;
+  lapsedAt: string;
+  revertedAt?: string;
+  error?: string;
+}
+
+/**
+ * The warden's ledger, seen from the runner. One owner per lifetime: `renew` only pushes an existing
+ * lease forward and never re-creates one, so a renewal racing a revert (or the warden's claim) cannot
+ * resurrect a fault; `release` is the first step of every revert.
+ */
+export interface LeasePort {
+  /** Throws WardenUnavailable when no warden watches the ledger (checked before anything is injected). */
+  ready(): Promise<void>;
+  /** Records the lease before the side effect; refuses when no warden watches the ledger. */
+  grant(lease: Lease): Promise<void>;
+  /** false when the lease is gone: released by a revert, or lapsed and taken by the warden. */
+  renew(id: string): Promise<boolean>;
+  /** Idempotent. */
+  release(id: string): Promise<void>;
+}
+
 export interface Ports {
   containers: ContainerPort;
   proxy: ProxyPort;
+  /** Leases for container faults; without it (in-memory ports, tests) container faults carry none. */
+  leases?: LeasePort;
 }

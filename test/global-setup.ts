@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { freePort, startDevServer } from '../cli/dev-server.ts';
+import { removeWarden } from '../activities/adapters/warden-container.ts';
+import { WARDEN_DIR } from '../config.ts';
 
 export interface ServerFacts {
   address: string;
@@ -63,6 +65,8 @@ export async function setup(): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  // Workers of this run started the warden of this checkout's ledger; it has a restart policy, so remove it.
+  await removeWarden({ dir: WARDEN_DIR });
   try {
     const facts = JSON.parse(readFileSync(factsFile, 'utf8')) as ServerFacts;
     if (facts.managed && facts.pid) {

@@ -17,8 +17,17 @@ import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { createControlActivities } from '../activities/control.ts';
 import type { Ports } from '../faults/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
+import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { ensureWarden } from '../activities/adapters/warden-container.ts';
 import { createProxyPort } from './proxy-port.ts';
-import { DEFAULT_TASK_QUEUE, PROJECT_ROOT, STATE_DIR, temporalTarget, type TemporalTarget } from '../config.ts';
+import {
+  DEFAULT_TASK_QUEUE,
+  PROJECT_ROOT,
+  STATE_DIR,
+  WARDEN_DIR,
+  temporalTarget,
+  type TemporalTarget,
+} from '../config.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -109,7 +118,20 @@ function writeAtomic(file: string, text: string): void {
 }
 
 export function defaultPorts(): Ports {
-  return { containers: createDockerContainerPort(), proxy: createProxyPort() };
+  return { containers: createDockerContainerPort(), proxy: createProxyPort(), leases: createLeaseLedger(WARDEN_DIR) };
+}
+
+/**
+ * The default ports, with the local daemon's warden started (or found) first. Without a warden the worker
+ * still runs: proxy faults work, and container faults are refused before anything is injected.
+ */
+export async function defaultPortsWithWarden(): Promise<Ports> {
+  try {
+    await ensureWarden({ dir: WARDEN_DIR });
+  } catch (e) {
+    Runtime.instance().logger.warn(`no warden: container faults will be refused (${(e as Error).message})`);
+  }
+  return defaultPorts();
 }
 
 export interface FaultlineWorkerOptions {
@@ -153,7 +175,7 @@ export async function createWorker(
     namespace: target.namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities: {
-      ...createActivities(opts.ports ?? defaultPorts(), opts.activityDeps),
+      ...createActivities(opts.ports ?? (await defaultPortsWithWarden()), opts.activityDeps),
       // A Client on the worker's own connection, for admission and schedules.
       ...createControlActivities(new Client({ connection, namespace: target.namespace })),
     },

@@ -70,6 +70,13 @@ export class ProxyClient implements ProxyPort {
     return Object.keys(r.json as Record<string, unknown>);
   }
 
+  /** Names of the toxics on one route (the sweeper's inventory). */
+  async listToxics(proxy: string): Promise<string[]> {
+    const r = await this.call('GET', ProxyClient.path(proxy));
+    if (r.status !== 200 || !Array.isArray(r.json)) this.fail(`list toxics of ${proxy}`, r);
+    return (r.json as { name: string }[]).map((t) => t.name);
+  }
+
   async addToxic(proxy: string, toxic: ToxicSpec, leaseMs: number): Promise<void> {
     const body = { ...toxic, lease_ms: leaseMs };
     let r = await this.call('POST', ProxyClient.path(proxy), body);

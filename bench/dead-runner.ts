@@ -1,0 +1,74 @@
+// npm run bench:dead-runner — how long does each fault outlive every runner? A fault of each kind is active
+// when the worker AND the Temporal server are SIGKILLed and none is started again (test/dead-runner-scenario.ts);
+// measured per kind: SIGKILL -> fault gone (the warden reverts container faults when their lease lapses; the
+// proxy drops its toxics). In the same run, Chaos Toolkit's runner is SIGKILLed mid-pause (bench/ctk.ts):
+// its rollback never runs. Writes bench/results/dead-runner.json and prints a table.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import Dockerode from 'dockerode';
+import { ensureDemoImage } from '../demo/image.ts';
+import { deadRunnerScenario } from '../test/dead-runner-scenario.ts';
+import { PROJECT_ROOT } from '../config.ts';
+import { chaosToolkit, ensureChaosToolkit, LEAK_AFTER_MS } from './ctk.ts';
+
+async function ctkRow() {
+  ensureChaosToolkit();
+  const docker = new Dockerode();
+  const name = `fl-bench-ctk-${process.pid}`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fl-bench-ctk-'));
+  const web = http.createServer((_q, r) => r.end('ok'));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  try {
+    const c = await docker.createContainer({ name, Image: await ensureDemoImage(docker), Env: ['ROLE=backend'] });
+    await c.start();
+    return await chaosToolkit('sigkill', name, `http://127.0.0.1:${(web.address() as { port: number }).port}`, dir);
+  } finally {
+    await docker
+      .getContainer(name)
+      .remove({ force: true })
+      .catch(() => undefined);
+    await new Promise<void>((r) => web.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { results, lapsed } = await deadRunnerScenario({ log: (l) => console.log(l) });
+  const ctk = await ctkRow();
+  const fmt = (ms: number | null | undefined) => (ms == null ? `never (>${LEAK_AFTER_MS / 1000} s)` : `${ms} ms`);
+  console.log('\nfault kind          | lease    | gone after every runner died | within lease + 2 s');
+  for (const r of results)
+    console.log(
+      `${r.kind.padEnd(19)} | ${`${r.leaseMs} ms`.padEnd(8)} | ${fmt(r.goneAfterMs).padEnd(28)} | ${r.goneAfterMs !== null && r.goneAfterMs <= r.leaseMs + 2000 ? 'yes' : 'NO'}`,
+    );
+  console.log(
+    `${'Chaos Toolkit pause'.padEnd(19)} | ${'none'.padEnd(8)} | ${fmt(ctk.revertedAfterMs).padEnd(28)} | ${ctk.leaked ? 'NO (leaked: rollback never ran)' : 'yes'}`,
+  );
+  const out = path.join(PROJECT_ROOT, 'bench', 'results', 'dead-runner.json');
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(
+    out,
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        machine: { cpus: os.cpus().length, node: process.version },
+        faultline: results,
+        revertedByWarden: lapsed.filter((l) => l.revertedAt).length,
+        chaosToolkit: ctk,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

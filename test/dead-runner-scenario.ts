@@ -1,0 +1,188 @@
+// Every runner dead for good: one experiment per fault kind (container.pause, container.stop,
+// container.kill, network.partition on containers of our own; proxy.latency on a fault proxy route), all
+// in their fault window, then the worker AND the Temporal server are SIGKILLed and none is started again.
+// Measured per kind: SIGKILL -> the fault is gone (the container runs / is attached again, the toxic is
+// gone). Container faults are reverted by the warden when their lease lapses; proxy faults by the proxy.
+// Shared by test/dead-runner.test.ts (asserts) and bench/dead-runner.ts (reports).
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Dockerode from 'dockerode';
+import { request } from 'undici';
+import { ensureDemoImage } from '../demo/image.ts';
+import { ensureWarden, removeWarden } from '../activities/adapters/warden-container.ts';
+import { lapsedLeases } from '../activities/adapters/lease-ledger.ts';
+import { startProxyServer } from '../proxy/server.ts';
+import { connectClient, getStatus, startExperiment } from '../cli/client.ts';
+import { parseExperiment } from '../experiments/parse.ts';
+import type { LapsedLease } from '../faults/ports.ts';
+import { CONTAINER_LEASE_MS } from '../faults/lease.ts';
+import { FAULT_LEASE_MS } from '../faults/proxy-common.ts';
+import { freePort, startDevServer } from '../cli/dev-server.ts';
+import { PROJECT_ROOT, temporalTarget } from '../config.ts';
+
+export interface KindResult {
+  kind: string;
+  target: string;
+  leaseMs: number;
+  /** SIGKILL of the last runner -> fault gone; null when it was still there after `giveUpMs`. */
+  goneAfterMs: number | null;
+}
+
+export interface DeadRunnerOutcome {
+  results: KindResult[];
+  /** The warden's own records of what it reverted. */
+  lapsed: LapsedLease[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TOKEN = 'dead-runner-token';
+
+function killHard(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+export async function deadRunnerScenario(
+  opts: { giveUpMs?: number; log?: (s: string) => void } = {},
+): Promise<DeadRunnerOutcome> {
+  const log = opts.log ?? (() => undefined);
+  const giveUpMs = opts.giveUpMs ?? 40_000;
+  const docker = new Dockerode();
+  const id = `fl-dead-${Date.now().toString(36)}`;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fl-dead-runner-'));
+  const ledger = path.join(tmp, 'ledger');
+  const net = `${id}-net`;
+  const names = { pause: `${id}-pause`, stop: `${id}-stop`, kill: `${id}-kill`, part: `${id}-part` };
+  const web = http.createServer((_q, r) => r.end('ok'));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const webPort = (web.address() as { port: number }).port;
+  const proxy = await startProxyServer({ port: 0, token: TOKEN });
+  let worker: ChildProcess | undefined;
+  let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
+  let fc: Awaited<ReturnType<typeof connectClient>> | undefined;
+  try {
+    await proxy.proxies.create({ name: 'dead-route', listen: '127.0.0.1:0', upstream: `127.0.0.1:${webPort}` });
+    const image = await ensureDemoImage(docker);
+    await docker.createNetwork({ Name: net, Driver: 'bridge', Labels: { 'faultline.test': id } });
+    for (const name of Object.values(names)) {
+      const c = await docker.createContainer({
+        name,
+        Image: image,
+        Env: ['ROLE=backend', `NAME=${name}`],
+        Labels: { 'faultline.test': id },
+        HostConfig: { NetworkMode: net },
+        NetworkingConfig: { EndpointsConfig: { [net]: { Aliases: [`${name}-alias`] } } },
+      });
+      await c.start();
+    }
+    await ensureWarden({ dir: ledger });
+    const port = await freePort();
+    server = await startDevServer({
+      dbFile: path.join(tmp, 'temporal.db'),
+      port,
+      uiPort: await freePort(),
+      logFile: path.join(tmp, 'temporal.log'),
+      detached: true,
+    });
+    const env = {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      FAULTLINE_WARDEN_DIR: ledger,
+      FAULTLINE_PROXY_URL: proxy.url,
+      FAULTLINE_PROXY_TOKEN: TOKEN,
+      FAULTLINE_TASK_QUEUE: id,
+    };
+    worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    worker.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    worker.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    for (const end = Date.now() + 120_000; !out.includes('faultline worker ready'); await sleep(100)) {
+      if (worker.exitCode !== null || Date.now() > end) throw new Error(`worker did not start: ${out}`);
+    }
+    fc = await connectClient(temporalTarget({ TEMPORAL_ADDRESS: server.address }));
+    const probe = `{ name: up, type: http, url: "http://127.0.0.1:${webPort}/", requests: 1 }`;
+    const method: Record<string, [string, string]> = {
+      'container.pause': [names.pause, '{ kind: container.pause, duration: 5m }'],
+      'container.stop': [names.stop, '{ kind: container.stop, gracePeriod: 1, duration: 5m }'],
+      'container.kill': [names.kill, '{ kind: container.kill, signal: SIGKILL, duration: 5m }'],
+      'network.partition': [names.part, `{ kind: network.partition, network: ${net}, duration: 5m }`],
+      'proxy.latency': ['dead-route', '{ kind: proxy.latency, proxy: dead-route, latency: 200ms, duration: 5m }'],
+    };
+    const runs: { kind: string; target: string; workflowId: string }[] = [];
+    for (const [kind, [target, fault]] of Object.entries(method)) {
+      const targets = kind.startsWith('proxy.') ? '' : `targets: { names: [ ${target} ], mode: one }\n`;
+      const text = `title: dead runner ${kind}\nhypothesis: { statement: it holds, probes: [ ${probe} ] }\n${targets}method: [ ${fault} ]\n`;
+      const parsed = parseExperiment(text, `${kind}.yaml`);
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+      const { workflowId } = await startExperiment(fc, parsed.experiment, { taskQueue: id });
+      runs.push({ kind, target, workflowId });
+    }
+    for (const r of runs) {
+      for (const end = Date.now() + 60_000; ; await sleep(100)) {
+        const s = await getStatus(fc, r.workflowId);
+        if (s.journal?.phase === 'observing') break;
+        if (s.status !== 'RUNNING' || Date.now() > end)
+          throw new Error(`${r.kind}: did not reach observing (${s.status}, ${s.journal?.reason ?? ''})`);
+      }
+    }
+    await fc.close();
+    fc = undefined;
+    log('every fault is injected; SIGKILL the worker and the Temporal server');
+    await Promise.all([killHard(worker), killHard(server.process)]);
+    const killedAt = Date.now();
+
+    const gone: Record<string, () => Promise<boolean>> = {
+      'container.pause': async () => (await docker.getContainer(names.pause).inspect()).State.Status === 'running',
+      'container.stop': async () => (await docker.getContainer(names.stop).inspect()).State.Status === 'running',
+      'container.kill': async () => (await docker.getContainer(names.kill).inspect()).State.Status === 'running',
+      'network.partition': async () =>
+        net in ((await docker.getContainer(names.part).inspect()).NetworkSettings.Networks ?? {}),
+      'proxy.latency': async () => {
+        const r = await request(`${proxy.url}/proxies/dead-route/toxics`, {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        return ((await r.body.json()) as unknown[]).length === 0;
+      },
+    };
+    const results: KindResult[] = runs.map((r) => ({
+      kind: r.kind,
+      target: r.target,
+      leaseMs: r.kind.startsWith('proxy.') ? FAULT_LEASE_MS : CONTAINER_LEASE_MS,
+      goneAfterMs: null,
+    }));
+    while (results.some((r) => r.goneAfterMs === null) && Date.now() - killedAt < giveUpMs) {
+      for (const r of results) {
+        if (r.goneAfterMs === null && (await gone[r.kind]!())) r.goneAfterMs = Date.now() - killedAt;
+      }
+      await sleep(20);
+    }
+    return { results, lapsed: await lapsedLeases(ledger) };
+  } finally {
+    await fc?.close().catch(() => undefined);
+    if (worker) await killHard(worker);
+    if (server) await killHard(server.process);
+    await removeWarden({ dir: ledger });
+    for (const name of Object.values(names))
+      await docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => undefined);
+    await docker
+      .getNetwork(net)
+      .remove()
+      .catch(() => undefined);
+    await proxy.close();
+    await new Promise<void>((r) => web.close(() => r()));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -14,6 +14,7 @@ import type { Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { AnyFaultKind, FaultTarget } from '../faults/types.ts';
 import { CONTAINER_LEASE_MS, leaseOf } from '../faults/lease.ts';
+import { INJECT_ACTIVITY_MS } from '../faults/limits.ts';
 import { runProbe } from './probes.ts';
 import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
@@ -174,10 +175,12 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
       heartbeating(async (signal) => {
         signal?.throwIfAborted();
         // The lease goes to the warden before the side effect, so a runner dying right after still leaves it.
+        // It is held for the inject budget first: the guard renews it only once every inject of the method
+        // has settled, and a sibling stop may wait its grace period meanwhile.
         const lease = leaseOf(handle);
         if (lease && leases) {
           const { workflowId, runId } = Context.current().info.workflowExecution ?? {};
-          await leases.grant({
+          const granted = {
             id: lease.id,
             kind: spec.kind,
             handle,
@@ -185,7 +188,8 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
             grantedAt: new Date().toISOString(),
             workflowId,
             runId,
-          });
+          };
+          await leases.grant(granted, INJECT_ACTIVITY_MS + lease.ms);
         }
         await kindOf(spec.kind).inject(ports, spec, handle);
         return { at: new Date().toISOString() };

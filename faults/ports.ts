@@ -90,8 +90,12 @@ export interface LapsedLease {
 export interface LeasePort {
   /** Throws WardenUnavailable when no warden watches the ledger (checked before anything is injected). */
   ready(): Promise<void>;
-  /** Records the lease before the side effect; refuses when no warden watches the ledger. */
-  grant(lease: Lease): Promise<void>;
+  /**
+   * Records the lease before the side effect; refuses when no warden watches the ledger. `holdMs` (longer
+   * than the lease) holds it that long before it can first lapse: the inject phase, while sibling injects
+   * (a stop's grace period) run and nothing renews yet.
+   */
+  grant(lease: Lease, holdMs?: number): Promise<void>;
   /** false when the lease is gone: released by a revert, or lapsed and taken by the warden. */
   renew(id: string): Promise<boolean>;
   /** Idempotent. */

@@ -13,7 +13,7 @@ import Dockerode from 'dockerode';
 import { request } from 'undici';
 import { ensureDemoImage } from '../demo/image.ts';
 import { ensureWarden, removeWarden } from '../activities/adapters/warden-container.ts';
-import { lapsedLeases } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, lapsedLeases } from '../activities/adapters/lease-ledger.ts';
 import { startProxyServer } from '../proxy/server.ts';
 import { connectClient, getStatus, startExperiment } from '../cli/client.ts';
 import { parseExperiment } from '../experiments/parse.ts';
@@ -134,6 +134,13 @@ export async function deadRunnerScenario(
         if (s.status !== 'RUNNING' || Date.now() > end)
           throw new Error(`${r.kind}: did not reach observing (${s.status}, ${s.journal?.reason ?? ''})`);
       }
+    }
+    // The guard holds the faults: it has renewed every container lease at least once (a lease starts with
+    // the inject phase's hold, see activities/index.ts), so what is measured is the lease itself.
+    for (const end = Date.now() + 30_000; ; await sleep(100)) {
+      const active = await activeLeases(ledger);
+      if (active.length === 4 && active.every((l) => Date.parse(l.expiresAt) <= Date.now() + l.leaseMs)) break;
+      if (Date.now() > end) throw new Error(`the guard never renewed the leases: ${JSON.stringify(active)}`);
     }
     await fc.close();
     fc = undefined;

@@ -84,9 +84,13 @@ export function createLeaseLedger(dir: string): LeasePort & { dir: string } {
   return {
     dir,
     ready: () => assertWatched(dir),
-    async grant(lease: Lease) {
+    async grant(lease: Lease, holdMs = 0) {
       await assertWatched(dir);
-      await writeAtomic(file(dir, 'active', lease.id), JSON.stringify(lease));
+      const p = file(dir, 'active', lease.id);
+      await writeAtomic(p, JSON.stringify(lease));
+      // The mtime is the last renewal; one in the future holds the lease until mtime + leaseMs.
+      const extra = Math.max(0, holdMs - lease.leaseMs);
+      if (extra) await fs.utimes(p, new Date(), new Date(Date.now() + extra));
     },
     async renew(id: string) {
       const now = new Date();

@@ -161,6 +161,11 @@ describe('warden', () => {
     }
     expect(mem.calls).toEqual([]);
     await until('the lapse once renewals stop', () => mem.states.c1 === 'running');
+    // A lease granted with a hold (the inject phase) does not lapse before the hold ends.
+    await ledger.grant(pauseLease('held', 'c2', 100), 60_000);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(mem.states.c2).toBe('paused');
+    expect(Date.parse((await activeLeases(dir))[0]!.expiresAt)).toBeGreaterThan(Date.now() + 50_000);
     expect(mem.calls).toEqual(['unpause:c1']);
     expect(mem.states.c2).toBe('paused');
   });

@@ -27,7 +27,6 @@ import {
 } from './errors.ts';
 
 export const TOXIPROXY_API_VERSION = '2.12.0';
-export const FAULTLINE_VERSION = '0.1.0';
 /** Toxiproxy's request ID header (hlog.RequestIDHandler), an xid per answer. */
 export const REQUEST_ID_HEADER = 'X-Toxiproxy-Request-Id';
 

@@ -14,6 +14,7 @@ import type { Experiment } from '../../experiments/schema.ts';
 import type { Journal } from '../../experiments/journal.ts';
 import { abortExperimentUpdate, journalQuery, type RunInput, type Tuning } from '../../workflows/definitions.ts';
 import { createActivities } from '../../activities/index.ts';
+import { createControlActivities } from '../../activities/control.ts';
 import { temporalTarget } from '../../config.ts';
 import { workflowBundle } from '../helpers.ts';
 import { MemoryWorld } from './memory-ports.ts';
@@ -73,23 +74,27 @@ export async function harness(name: string, queue?: string): Promise<Harness> {
       namespace: target.namespace,
       taskQueue,
       workflowBundle: bundle,
-      activities: createActivities(world.ports(id), {
-        runLink: () => {
-          const inner = contextRunLink();
-          // Recorded like port calls, so a test can kill the worker right after the report is durable.
-          return {
-            reportViolation: async (v) => {
-              if (dead()) return world.never();
-              await inner.reportViolation(v);
-              const key = `run:${Context.current().info.workflowExecution?.workflowId ?? ''}`;
-              world.calls.push({ t: Date.now(), worker: id, op: 'reportViolation', key, effect: 'none' });
-              await world.onCall?.({ worker: id, op: 'reportViolation:done', key });
-              if (dead()) return world.never();
-            },
-            guardRecord: () => (dead() ? world.never() : inner.guardRecord()),
-          };
-        },
-      }),
+      activities: {
+        // Admission (every run passes it) and schedules talk to Temporal itself.
+        ...createControlActivities(new Client({ connection: conn, namespace: target.namespace })),
+        ...createActivities(world.ports(id), {
+          runLink: () => {
+            const inner = contextRunLink();
+            // Recorded like port calls, so a test can kill the worker right after the report is durable.
+            return {
+              reportViolation: async (v) => {
+                if (dead()) return world.never();
+                await inner.reportViolation(v);
+                const key = `run:${Context.current().info.workflowExecution?.workflowId ?? ''}`;
+                world.calls.push({ t: Date.now(), worker: id, op: 'reportViolation', key, effect: 'none' });
+                await world.onCall?.({ worker: id, op: 'reportViolation:done', key });
+                if (dead()) return world.never();
+              },
+              guardRecord: () => (dead() ? world.never() : inner.guardRecord()),
+            };
+          },
+        }),
+      },
       interceptors: {
         activity: [
           (ctx) => {

@@ -10,6 +10,9 @@ import type { Guard } from '../experiments/schema.ts';
 import type { GuardProgress, GuardViolation, ProbeSample } from '../experiments/journal.ts';
 import { durationMs } from '../faults/duration.ts';
 import { runProbe } from './probes.ts';
+import { runJudge } from './judge.ts';
+import { judgeReport, type Baseline, type JudgeReport, type JudgeState } from '../judge/guard.ts';
+import type { Judge } from '../experiments/schema.ts';
 
 export interface GuardFault {
   index: number;
@@ -21,12 +24,16 @@ export interface GuardFault {
 
 export interface ObserveInput {
   guard?: Guard;
+  /** The judged guard and the baselines measured before the faults. */
+  judge?: { spec: Judge; baselines: Record<string, Baseline | undefined> };
   faults: GuardFault[];
   renewEveryMs: number;
 }
 
 export interface ObserveResult extends GuardProgress {
   violated: boolean;
+  /** The judged guard's report (per-metric e-values, bounds, classification, score, series). */
+  judgeReport?: JudgeReport;
 }
 
 /** How the guard talks to its own workflow run (the durable record of its conclusion). */
@@ -164,7 +171,36 @@ export async function runGuard(
     }
   };
 
-  // Samples the guard probes; a violation is made durable (signal) before the holder acts on it.
+  // A violation is made durable (signal) before the holder acts on it.
+  const conclude = async (v: GuardViolation) => {
+    if (state.violation) return;
+    stopRenewing = true;
+    // Durable before acting; bounded, so an unreachable server delays the revert by seconds at most
+    // (the activity's result carries the violation too).
+    await Promise.race([link.reportViolation(v).catch(() => undefined), sleepMs(REPORT_WAIT_MS)]);
+    state.violation ??= v;
+    beat();
+    rung = true;
+    ring();
+  };
+
+  // The judged guard: Prometheus counters every judge interval, one e-process per metric (../judge/).
+  const judged = async () => {
+    const jd = input.judge;
+    if (!jd || state.violation) return;
+    const endsAt = Math.max(...input.faults.map((f) => f.endsAt));
+    state.judge = await runJudge(jd.spec, jd.baselines, endsAt, {
+      resume: state.judge as JudgeState | undefined,
+      signal,
+      beat: (js) => {
+        state.judge = js;
+      },
+    });
+    const a = state.judge.abort;
+    if (a && !holderDone && !cancelled()) await conclude(judgeViolation(a, state.judge));
+  };
+
+  // Samples the guard probes.
   const sampler = async () => {
     const g = input.guard;
     if (!g || state.violation) return;
@@ -176,17 +212,7 @@ export async function runGuard(
       if (holderDone || cancelled()) return; // an interrupted sample says nothing about the system
       const v = judgeTick(g, state, samples, startedAt, iso());
       beat();
-      if (v) {
-        stopRenewing = true;
-        // Durable before acting; bounded, so an unreachable server delays the revert by seconds at most
-        // (the activity's result carries the violation too).
-        await Promise.race([link.reportViolation(v).catch(() => undefined), sleepMs(REPORT_WAIT_MS)]);
-        state.violation = v;
-        beat();
-        rung = true;
-        ring();
-        return;
-      }
+      if (v) return conclude(v);
       const wait = tick + interval - Date.now();
       if (wait > 0) await nap(wait);
     }
@@ -196,13 +222,36 @@ export async function runGuard(
   beat();
   try {
     const s = sampler();
+    const js = judged();
     await holder();
     holderDone = true;
     local.abort();
     await s;
+    await js;
     ctx.cancellationSignal.throwIfAborted();
-    return { ...state, violated: !!state.violation };
+    const report = input.judge && state.judge ? judgeReport(state.judge as JudgeState, input.judge.spec) : undefined;
+    return { ...state, violated: !!state.violation, judgeReport: report };
   } finally {
     clearInterval(timer);
   }
+}
+
+/** A judged metric's crossing, in the guard's own terms (the failing "sample" is the metric's counts). */
+export function judgeViolation(a: NonNullable<JudgeState['abort']>, s: JudgeState): GuardViolation {
+  const e = s.metrics.find((m) => m.name === a.metric)?.tests[0]?.e;
+  const failing: ProbeSample = {
+    probe: a.metric,
+    at: a.at,
+    ok: false,
+    requests: e?.n ?? 0,
+    errors: e?.x ?? 0,
+    errorRate: e && e.n ? e.x / e.n : 0,
+    p50Ms: 0,
+    p95Ms: 0,
+    p99Ms: 0,
+    maxMs: 0,
+    violations: [a.reason],
+    errorSamples: [],
+  };
+  return { failing, detectedAt: a.at, firstFailureAt: a.at };
 }

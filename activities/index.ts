@@ -20,6 +20,8 @@ import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
 import type { GuardViolation, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
 import { FaultlineError, UnknownFaultKind } from '../errors.ts';
+import type { Judge } from '../experiments/schema.ts';
+import { measureBaseline, type BaselineResult } from './judge.ts';
 
 export type { FaultPlan } from './plan.ts';
 
@@ -145,6 +147,15 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
         () => ({ attempts, samples: last }),
       );
     },
+
+    /**
+     * The judge's baselines, over its window during steady state before; checks every judged expression
+     * against the server first (a rejected or ambiguous one is not-started, naming the metric).
+     */
+    measureBaseline: classified(
+      async (judge: Judge): Promise<BaselineResult> =>
+        heartbeating((ctx) => measureBaseline(judge, () => undefined, ctx.cancellationSignal)),
+    ),
 
     /** Reads the fleet and the proxy's routes, then plans purely (./plan.ts): targets (seeded), routes checked. */
     planFaults: classified(async (e: Experiment, seed: number): Promise<FaultPlan> => {

@@ -1,7 +1,7 @@
 // The journal: one plain record per run. The workflow holds it, a query exposes it, it is the
 // workflow's result, and reports and the CLI render it. Pure types and helpers (workflow-safe).
 import type { Experiment } from './schema.ts';
-import type { JudgeReport } from '../judge/guard.ts';
+import type { JudgeReport, JudgeState } from '../judge/guard.ts';
 import type { Series } from '../judge/series.ts';
 
 export const VERDICTS = ['passed', 'refuted', 'aborted', 'not-started', 'failed'] as const;
@@ -142,6 +142,8 @@ export interface GuardProgress {
   revertErrors: Record<number, string>;
   /** fault index -> times a lost rule was put back while the fault was active. */
   restored: Record<number, string[]>;
+  /** The judged guard's state (e-processes, series), so a retried guard resumes it. */
+  judge?: JudgeState;
 }
 
 export interface GuardViolation {

@@ -32,6 +32,7 @@ import { errorText, noteError, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';
 import { leaveAdmission, waitForAdmission } from './admission-client.ts';
 import { targetsOf } from '../experiments/admission.ts';
+import type { Baseline } from '../judge/guard.ts';
 
 // One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add
 // only their summary and window-dependent timeouts.
@@ -74,6 +75,8 @@ interface Run {
   attempted: Set<number>;
   notHeldBefore?: ProbeSample[];
   violation?: GuardViolation;
+  /** The judge's baselines, measured during steady state before. */
+  baselines?: Record<string, Baseline | undefined>;
   after?: { ok: boolean; samples: ProbeSample[] };
   revertsDone: boolean;
   handingOver: boolean;
@@ -197,6 +200,18 @@ async function steadyStateBefore(run: Run): Promise<boolean> {
   );
   const failing = run.journal.steadyStateBefore.filter((s) => !s.ok);
   if (failing.length) run.notHeldBefore = failing;
+  const judge = run.input.experiment.judge;
+  if (!failing.length && judge) {
+    // Also checks every judged expression against Prometheus: a failure here is not-started.
+    const r = await probing.measureBaseline.executeWithOptions(
+      {
+        summary: `baseline over ${judge.baseline.window}: ${judge.metrics.map((m) => m.name).join(', ')}`,
+        startToCloseTimeout: durationMs(judge.baseline.window) + ACTIVITY_SLACK_MS,
+      },
+      [judge],
+    );
+    run.baselines = r.baselines;
+  }
   return !failing.length;
 }
 
@@ -294,12 +309,21 @@ async function observe(run: Run): Promise<void> {
   const windowMs = Math.max(0, lastEnd - Date.now());
   const obs = await guarding.observe.executeWithOptions(
     {
-      summary: e.guard
-        ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
-        : `hold faults for ${formatMs(windowMs)}`,
+      summary:
+        (e.guard
+          ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
+          : `hold faults for ${formatMs(windowMs)}`) +
+        (e.judge ? `; judge ${e.judge.metrics.map((m) => m.name).join(', ')} every ${e.judge.interval}` : ''),
       startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
     },
-    [{ guard: e.guard, faults, renewEveryMs: RENEW_EVERY_MS }],
+    [
+      {
+        guard: e.guard,
+        judge: e.judge ? { spec: e.judge, baselines: run.baselines ?? {} } : undefined,
+        faults,
+        renewEveryMs: RENEW_EVERY_MS,
+      },
+    ],
   );
   recordGuard(run, obs);
 }
@@ -307,6 +331,7 @@ async function observe(run: Run): Promise<void> {
 function recordGuard(run: Run, obs: ObserveResult): void {
   const j = run.journal;
   j.guardSamples = { count: obs.samples, failed: obs.failed, first: obs.first, last: obs.last, worst: obs.worst };
+  if (obs.judgeReport) j.judge = obs.judgeReport;
   for (const [index, at] of Object.entries(obs.reverted)) {
     const rec = j.faults[Number(index)];
     if (rec) rec.revertedAt ??= at; // the sweep confirms it
@@ -391,6 +416,7 @@ async function finish(run: Run): Promise<Journal> {
         failure: j.failure,
         anyApplied: applied(j),
         after: run.after,
+        judged: j.judge?.scorecard,
       });
   j.verdict = verdict;
   j.reason = reason;

@@ -1,6 +1,7 @@
 // The verdict of a run, decided in one place from what the run established. Pure: no Temporal, no I/O,
 // so it is tested with a table (test/verdict.test.ts) and the workflow only gathers the facts.
 import type { AbortRecord, FailureRecord, ProbeSample, Verdict } from '../experiments/journal.ts';
+import type { Scorecard } from '../judge/classify.ts';
 
 export interface VerdictFacts {
   /** The hypothesis statement, for the `passed` reason. */
@@ -15,6 +16,8 @@ export interface VerdictFacts {
   anyApplied: boolean;
   /** The steady state after the experiment; absent when it was not checked. */
   after?: { ok: boolean; samples: ProbeSample[] };
+  /** The judged guard's score of the window, when the experiment has a judge. */
+  judged?: Scorecard;
 }
 
 const who = (a: AbortRecord): string =>
@@ -67,5 +70,14 @@ export function decideVerdict(f: VerdictFacts): { verdict: Verdict; reason: stri
       reason: `steady-state-after: the steady state did not recover within ${f.recoveryTimeout}: ${violations(f.after.samples)}`,
     };
   }
-  return { verdict: 'passed', reason: `the steady state held: ${f.statement}` };
+  const card = f.judged;
+  const groups = (c: Scorecard) =>
+    c.groups.map((g) => `${g.name} ${g.score === null ? 'no data' : Math.round(g.score)}`).join(', ');
+  if (card?.result === 'fail')
+    return {
+      verdict: 'refuted',
+      reason: `observing: the judge scored the window ${card.score} (fail${card.criticalFailed.length ? `, critical metric ${card.criticalFailed.join(', ')} failed` : ''}; ${groups(card)})`,
+    };
+  const note = card ? `; the judge scored the window ${card.score} (${card.result}; ${groups(card)})` : '';
+  return { verdict: 'passed', reason: `the steady state held: ${f.statement}${note}` };
 }

@@ -1,0 +1,214 @@
+// The judged guard end to end: the real demo (prom-client metrics, its own traffic), the real Prometheus,
+// the real fault proxy, the workflow on the real Temporal dev server. A latency fault on one backend
+// raises the slow-request rate and the sequential judge aborts (the e-value crossing in the journal);
+// a harmless fault passes with a score; bad judge input is not-started with nothing injected; --dry-run
+// changes nothing.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
+import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
+import { freePort } from '../cli/dev-server.ts';
+import { prometheusFor } from '../activities/adapters/prometheus.ts';
+import { writeReport } from '../report/file.ts';
+import { STATE_DIR } from '../config.ts';
+import { demoExperiment, inProcessWorker, runCli, uniqueId } from './helpers.ts';
+
+const TQ = uniqueId('judge');
+let stack: DemoStack;
+let fc: FaultlineClient;
+let worker: Awaited<ReturnType<typeof inProcessWorker>>;
+
+const front = () => `demo="${stack.prefix}",role="front"`;
+const slow = () => `
+    - name: slow-requests
+      group: latency
+      events:
+        total: sum(demo_http_request_duration_seconds_count{${front()}})
+        good: sum(demo_http_request_duration_seconds_bucket{${front()},le="0.1"})
+      allowedIncrease: 2
+      maxRate: 0.2`;
+const errors = () => `
+    - name: errors
+      group: errors
+      critical: true
+      events:
+        total: sum(demo_http_requests_total{${front()}})
+        bad: sum(demo_http_requests_total{${front()},code=~"5.."}) or vector(0)
+      maxRate: 0.02`;
+
+function experiment(title: string, latency: string, duration: string, metrics: string, baseline = '6s') {
+  return demoExperiment(
+    `
+title: ${title}
+hypothesis:
+  statement: slow requests stay under twice their usual share
+  probes: [ { name: front-ok, type: http, url: "\${FRONT}/", requests: 5, tolerance: { maxErrorRate: 0 } } ]
+method: [ { kind: proxy.latency, proxy: backend-1, latency: ${latency}, duration: ${duration} } ]
+judge:
+  interval: 1s
+  baseline: { window: ${baseline} }
+  metrics: ${metrics}
+afterCheck: { recoveryTimeout: 20s }
+`,
+    { prefix: stack.prefix, frontUrl: stack.frontUrl },
+  );
+}
+
+beforeAll(async () => {
+  stack = await demoUp({
+    prefix: uniqueId('fl-judge'),
+    frontPort: await freePort(),
+    proxyAdminPort: await freePort(),
+    loadRps: 30,
+  });
+  fc = await connectClient();
+  worker = await inProcessWorker(TQ, {
+    FAULTLINE_PROXY_URL: stack.proxyAdminUrl as string,
+    FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '',
+  });
+  // Prometheus finds the new containers through Docker; wait until the front's traffic shows.
+  const prom = prometheusFor();
+  for (let i = 0; ; i++) {
+    const s = await prom.instant(`sum(demo_http_request_duration_seconds_count{${front()}})`);
+    if ((s[0]?.value ?? 0) > 30) break;
+    if (i > 100) throw new Error('the demo never showed up in Prometheus');
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await fc?.close();
+  if (stack) await demoDown({ prefix: stack.prefix });
+});
+
+async function toxicsOnProxy(): Promise<number> {
+  const res = await fetch(`${stack.proxyAdminUrl}/proxies`, {
+    headers: stack.proxyToken ? { authorization: `Bearer ${stack.proxyToken}` } : {},
+  });
+  const body = (await res.json()) as Record<string, { toxics: unknown[] }>;
+  return Object.values(body).reduce((n, p) => n + p.toxics.length, 0);
+}
+
+describe('judged guard', () => {
+  it('a latency fault on one backend raises the slow-request rate: the sequential judge aborts, the crossing is journaled', async () => {
+    const e = experiment('judge latency', '200ms', '40s', slow() + errors());
+    const { workflowId } = await startExperiment(fc, e, { taskQueue: TQ });
+    const j = await waitForResult(fc, workflowId);
+    expect(j.verdict, j.reason).toBe('aborted');
+    expect(j.abort?.by).toBe('guard');
+    expect(j.abort?.reason).toMatch(/judged metric slow-requests: e-value \S+ reached 40\.0 \(m\/alpha\)/);
+    const m = j.judge?.metrics.find((x) => x.name === 'slow-requests');
+    expect(m?.baseline?.n).toBeGreaterThan(50);
+    const t = m!.tests[0]!;
+    expect(t.crossedAt).toBe(j.judge?.abort?.at);
+    expect(t.e).toBeGreaterThanOrEqual(40);
+    expect(t.pAnytime).toBeLessThanOrEqual(0.025);
+    expect(t.upper).toBeGreaterThan(t.p0);
+    expect(t.x / t.n).toBeGreaterThan(t.p0);
+    expect(m?.classification).toBe('high');
+    expect(m?.series.buckets.length).toBeGreaterThan(0);
+    expect(j.judge?.scorecard.result).toBe('fail');
+    // aborted well before the fault's 40 s: the fault was reverted at the crossing, and is gone
+    const f = j.faults[0]!;
+    expect(Date.parse(f.revertedAt!) - Date.parse(f.injectedAt!)).toBeLessThan(30_000);
+    expect(j.detectToRevertMs).toBeLessThan(5_000);
+    expect(await toxicsOnProxy()).toBe(0);
+    // the journal of this real run is what the README's report screenshot shows
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(path.join(STATE_DIR, 'judge-latency-journal.json'), JSON.stringify(j, null, 2));
+    expect(writeReport(j, path.join(STATE_DIR, 'reports', 'judge-latency.html'))).toMatch(/judge-latency\.html$/);
+  });
+
+  it('a harmless fault passes, with every metric pass and a score', async () => {
+    const e = experiment('judge harmless', '2ms', '8s', slow() + errors());
+    const { workflowId } = await startExperiment(fc, e, { taskQueue: TQ });
+    const j = await waitForResult(fc, workflowId);
+    expect(j.verdict, j.reason).toBe('passed');
+    expect(j.judge?.abort).toBeUndefined();
+    expect(j.judge?.metrics.map((m) => m.classification)).toEqual(['pass', 'pass']);
+    expect(j.judge?.scorecard).toMatchObject({ score: 100, result: 'pass' });
+    expect(j.reason).toMatch(/the judge scored the window 100 \(pass/);
+    for (const m of j.judge?.metrics ?? []) expect(m.tests[0]!.n).toBeGreaterThan(50);
+  });
+
+  it('bad judge input is not-started, names the metric, and injects nothing', async () => {
+    const bad = (name: string, events: string, extra = '') => `
+    - name: ${name}
+      events: ${events}${extra}`;
+    const cases = [
+      {
+        e: experiment(
+          'judge bad promql',
+          '2ms',
+          '5s',
+          bad('broken', '{ total: "sum(", bad: "vector(0)" }', '\n      maxRate: 0.1'),
+        ),
+        want: /judged metric broken: events\.total: Prometheus rejected "sum\(": bad_data/,
+      },
+      {
+        e: experiment(
+          'judge several series',
+          '2ms',
+          '5s',
+          bad(
+            'many',
+            `{ total: 'demo_http_requests_total{demo="${stack.prefix}"}', bad: "vector(0)" }`,
+            '\n      maxRate: 0.1',
+          ),
+        ),
+        want: /judged metric many: events\.total ".*" returned \d+ series .* it must return exactly one/,
+      },
+      {
+        e: experiment(
+          'judge unreachable',
+          '2ms',
+          '5s',
+          bad(
+            'remote',
+            '{ total: "up", bad: "up" }',
+            `\n      maxRate: 0.1\n      url: http://127.0.0.1:${await freePort()}`,
+          ),
+        ),
+        want: /judged metric remote: events\.total: Prometheus at http:\/\/127\.0\.0\.1:\d+ does not answer/,
+      },
+      {
+        e: experiment('judge long baseline', '2ms', '5s', slow(), '11m'),
+        want: /judge\.baseline\.window 11m \(for judged metrics slow-requests\) is longer than the experiment allows/,
+      },
+    ];
+    const runs = await Promise.all(
+      cases.map(async (c) => waitForResult(fc, (await startExperiment(fc, c.e, { taskQueue: TQ })).workflowId)),
+    );
+    runs.forEach((j, i) => {
+      expect(j.verdict, j.reason).toBe('not-started');
+      expect(j.reason).toMatch(cases[i]!.want);
+      expect(j.reason).toMatch(/^steady-state-before: /);
+      expect(j.faults).toEqual([]); // never planned, never injected
+    });
+    expect(await toxicsOnProxy()).toBe(0);
+  });
+
+  it('run --dry-run shows the plan and the baselines, and changes nothing', async () => {
+    const file = path.join(STATE_DIR, `${TQ}-dry.yaml`);
+    const e = experiment('judge dry run', '200ms', '20s', slow());
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(file, JSON.stringify(e));
+    const r = await runCli(['run', file, '--dry-run'], {
+      FAULTLINE_PROXY_URL: stack.proxyAdminUrl as string,
+      FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('nothing is injected, started or changed');
+    expect(r.stdout).toMatch(/add 200ms latency .* on backend-1/);
+    expect(r.stdout).toMatch(/revert: undo/);
+    expect(r.stdout).toMatch(/blast radius: 1 target\(s\) of at most 1/);
+    expect(r.stdout).toMatch(
+      /slow-requests \(increase, group latency\): null rate = baseline bound x 2, at most 0\.2; now total \d+/,
+    );
+    expect(r.stdout).toContain('the run would start.');
+    expect(await toxicsOnProxy()).toBe(0);
+  });
+});

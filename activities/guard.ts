@@ -13,6 +13,7 @@ import { runProbe } from './probes.ts';
 import { runJudge } from './judge.ts';
 import { judgeReport, type Baseline, type JudgeReport, type JudgeState } from '../judge/guard.ts';
 import type { Judge } from '../experiments/schema.ts';
+import { addSample, createSeries } from '../judge/series.ts';
 
 export interface GuardFault {
   index: number;
@@ -211,6 +212,15 @@ export async function runGuard(
       const samples = await Promise.all(g.probes.map((p) => runProbe(p, signal)));
       if (holderDone || cancelled()) return; // an interrupted sample says nothing about the system
       const v = judgeTick(g, state, samples, startedAt, iso());
+      // Each probe over time, for the report: bounded buckets, not every sample.
+      for (const sm of samples) {
+        const series = ((state.series ??= {})[sm.probe] ??= createSeries(
+          { errorRate: 'max', p95Ms: 'max' },
+          1000,
+          240,
+        ));
+        addSample(series, Date.now(), { errorRate: sm.errorRate, p95Ms: sm.p95Ms });
+      }
       beat();
       if (v) return conclude(v);
       const wait = tick + interval - Date.now();

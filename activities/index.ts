@@ -152,9 +152,8 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
      * The judge's baselines, over its window during steady state before; checks every judged expression
      * against the server first (a rejected or ambiguous one is not-started, naming the metric).
      */
-    measureBaseline: classified(
-      async (judge: Judge): Promise<BaselineResult> =>
-        heartbeating((ctx) => measureBaseline(judge, () => undefined, ctx.cancellationSignal)),
+    measureBaseline: classified(async (judge: Judge): Promise<BaselineResult> =>
+      heartbeating((ctx) => measureBaseline(judge, () => undefined, ctx.cancellationSignal)),
     ),
 
     /** Reads the fleet and the proxy's routes, then plans purely (./plan.ts): targets (seeded), routes checked. */

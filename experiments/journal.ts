@@ -144,6 +144,8 @@ export interface GuardProgress {
   restored: Record<number, string[]>;
   /** The judged guard's state (e-processes, series), so a retried guard resumes it. */
   judge?: JudgeState;
+  /** Each guard probe over time (bounded buckets). */
+  series?: Record<string, Series>;
 }
 
 export interface GuardViolation {

@@ -332,6 +332,7 @@ function recordGuard(run: Run, obs: ObserveResult): void {
   const j = run.journal;
   j.guardSamples = { count: obs.samples, failed: obs.failed, first: obs.first, last: obs.last, worst: obs.worst };
   if (obs.judgeReport) j.judge = obs.judgeReport;
+  if (obs.series) j.guardSeries = obs.series;
   for (const [index, at] of Object.entries(obs.reverted)) {
     const rec = j.faults[Number(index)];
     if (rec) rec.revertedAt ??= at; // the sweep confirms it

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { judgeSchema } from '../../experiments/schema.ts';
 import { baselineOf, judgeReport, judgeTick, startJudge, unjudgeable } from '../../judge/guard.ts';
 import type { CounterReading } from '../../judge/counters.ts';
+import { decideVerdict } from '../../workflows/verdict.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 const judge = (metrics: Record<string, unknown>[], extra: Record<string, unknown> = {}) =>
@@ -111,5 +112,26 @@ describe('judged guard', () => {
     judgeTick(copy, 'errors', r(20, 0), T0 + 2000);
     expect(copy.metrics[0]!.tests[0]!.e.n).toBe(20);
     expect(JSON.parse(JSON.stringify(judgeReport(copy, j)))).toEqual(judgeReport(copy, j));
+  });
+});
+
+describe('verdict with a judge', () => {
+  const base = { statement: 's', recoveryTimeout: '10s', anyApplied: true, after: { ok: true, samples: [] } };
+  const card = (result: 'pass' | 'marginal' | 'fail', score: number) => ({
+    score,
+    result,
+    groups: [{ name: 'latency', weight: 100, score, metrics: 1 }],
+    criticalFailed: [],
+  });
+  it('a failing score refutes, a passing or marginal one passes with the score in the reason', () => {
+    expect(decideVerdict({ ...base, judged: card('fail', 50) })).toMatchObject({
+      verdict: 'refuted',
+      reason: expect.stringMatching(/^observing: the judge scored the window 50 \(fail; latency 50\)/),
+    });
+    expect(decideVerdict({ ...base, judged: card('marginal', 80) })).toMatchObject({
+      verdict: 'passed',
+      reason: expect.stringMatching(/the judge scored the window 80 \(marginal; latency 80\)$/),
+    });
+    expect(decideVerdict({ ...base }).reason).toBe('the steady state held: s');
   });
 });

@@ -153,7 +153,7 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
      * against the server first (a rejected or ambiguous one is not-started, naming the metric).
      */
     measureBaseline: classified(async (judge: Judge): Promise<BaselineResult> =>
-      heartbeating((ctx) => measureBaseline(judge, () => undefined, ctx.cancellationSignal)),
+      heartbeating((signal) => measureBaseline(judge, () => undefined, signal)),
     ),
 
     /** Reads the fleet and the proxy's routes, then plans purely (./plan.ts): targets (seeded), routes checked. */

@@ -35,6 +35,18 @@ const expected: Record<string, { line: number; column: number; path: string; mes
   },
   'blast-radius-mode-all.yaml': { line: 10, column: 9, path: 'targets.mode', message: /maxPercent is 50/ },
   'container-faults-need-targets.yaml': { line: 1, column: 1, path: 'targets', message: /needs target containers/ },
+  'prometheus-events-and-query.yaml': {
+    line: 10,
+    column: 14,
+    path: 'hypothesis.probes.0.query',
+    message: /give events or query, not both/,
+  },
+  'judge-bad-and-good.yaml': {
+    line: 17,
+    column: 15,
+    path: 'judge.metrics.0.events.good',
+    message: /bad or good, not both/,
+  },
   'bad-url.json': { line: 6, column: 49, path: 'hypothesis.probes.0.url', message: /http:\/\/ or https:\/\// },
 };
 

@@ -709,6 +709,15 @@ function save(runs: RunRecord[]): void {
   writeFileSync(OUT, `${JSON.stringify(file, null, 2)}\n`);
 }
 
+/** Ctrl-C (or SIGTERM) ends the bench after the current run, saving results and removing the demo and server. */
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.log(`\n${sig}: stopping after this run (again to quit at once); resume with --from and the same --seed`);
+  });
+
 async function main(): Promise<void> {
   console.log(`torture: runs ${FROM}..${FROM + RUNS - 1}, seed ${SEED} (replay with --seed ${SEED}), label ${LABEL}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-torture-'));
@@ -724,7 +733,7 @@ async function main(): Promise<void> {
   let r: Runner | undefined;
   let fc: FaultlineClient | undefined;
   try {
-    for (let start = FROM; start < FROM + RUNS; start += CHUNK) {
+    for (let start = FROM; start < FROM + RUNS && !interrupted; start += CHUNK) {
       const lock = LOCK ? await acquireLock(LOCK) : undefined;
       try {
         if (!r) {
@@ -740,7 +749,7 @@ async function main(): Promise<void> {
           fc = await connectClient();
           baseline = await observeWorld(stack);
         }
-        for (let i = start; i < Math.min(start + CHUNK, FROM + RUNS); i++) {
+        for (let i = start; i < Math.min(start + CHUNK, FROM + RUNS) && !interrupted; i++) {
           const rec = await runOne(r, fc!, i);
           runs.push(rec);
           const bad = [...rec.orphans, ...rec.doubleInjects, ...(rec.lost ? ['LOST'] : [])];

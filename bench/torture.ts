@@ -718,7 +718,25 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
     console.log(`\n${sig}: stopping after this run (again to quit at once); resume with --from and the same --seed`);
   });
 
+/** --dry: validate every scenario's experiment and exit (no Docker, no Temporal). */
+function dryRun(): void {
+  const v: Vars = {
+    backend: 'demo-backend-1',
+    route: 'backend-1',
+    other: 'backend-2',
+    third: 'backend-3',
+    network: 'demo-net',
+  };
+  for (const [i, sc] of SCENARIOS.entries()) {
+    const r = parseExperiment(experimentText(sc, v, 'http://127.0.0.1:1', i), `${sc.name}.yaml`);
+    console.log(
+      `${sc.name.padEnd(32)} ${r.ok ? 'valid' : `refused: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--dry')) return dryRun();
   console.log(`torture: runs ${FROM}..${FROM + RUNS - 1}, seed ${SEED} (replay with --seed ${SEED}), label ${LABEL}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-torture-'));
   const serverOpts = {

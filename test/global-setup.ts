@@ -65,8 +65,12 @@ export async function setup(): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
-  // Workers of this run started the warden of this checkout's ledger; it has a restart policy, so remove it.
-  await removeWarden({ dir: WARDEN_DIR });
+  // Workers of this run started the warden of the run's ledger (under the state directory set above, which
+  // config.ts's WARDEN_DIR, read before setup, does not know); it has a restart policy, so remove it.
+  const stateDir = process.env.FAULTLINE_STATE_DIR;
+  await removeWarden({
+    dir: process.env.FAULTLINE_WARDEN_DIR ?? (stateDir ? path.join(stateDir, 'warden') : WARDEN_DIR),
+  });
   try {
     const facts = JSON.parse(readFileSync(factsFile, 'utf8')) as ServerFacts;
     if (facts.managed && facts.pid) {

@@ -2,7 +2,7 @@
 // bounded (faults/limits.ts): a value that validates fits the timer or the proxy attribute that carries it.
 import { z } from 'zod';
 import { DURATION_PATTERN, durationMs, isDuration } from './duration.ts';
-import { MAX_FAULT_MS, MAX_TIMER_MS, MIN_FAULT_MS } from './limits.ts';
+import { INJECT_ACTIVITY_MS, MAX_FAULT_MS, MAX_GRACE_SECONDS, MAX_TIMER_MS, MIN_FAULT_MS } from './limits.ts';
 
 /** A bound as a person writes it: 86400000 -> "24h", 1500 -> "1500ms". */
 export function formatBound(ms: number): string {
@@ -44,3 +44,14 @@ export const faultBase = {
   ),
   description: z.string().max(1000).optional(),
 };
+
+/** container.stop and container.restart: SIGTERM to SIGKILL, bounded so the wait fits the inject step. */
+export const gracePeriodField = z
+  .number()
+  .int()
+  .min(0)
+  .max(MAX_GRACE_SECONDS, {
+    message: `must be at most ${MAX_GRACE_SECONDS} seconds: the inject step has ${INJECT_ACTIVITY_MS / 1000}s and waits the grace period inside it`,
+  })
+  .default(10)
+  .describe(`Seconds between SIGTERM and SIGKILL, 0 to ${MAX_GRACE_SECONDS} (fits the inject step).`);

@@ -1,8 +1,7 @@
 // container.restart: restart once at injection; revert makes sure it runs.
 import { z } from 'zod';
-import { faultBase } from './common-schema.ts';
+import { faultBase, gracePeriodField } from './common-schema.ts';
 import type { FaultKind } from './types.ts';
-import { INJECT_ACTIVITY_MS, MAX_GRACE_SECONDS } from './limits.ts';
 import {
   containerOf,
   expectEffect,
@@ -15,15 +14,7 @@ import {
 const spec = z.strictObject({
   kind: z.literal('container.restart'),
   ...faultBase,
-  gracePeriod: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_GRACE_SECONDS, {
-      message: `must be at most ${MAX_GRACE_SECONDS} seconds: the inject step has ${INJECT_ACTIVITY_MS / 1000}s and waits the grace period inside it`,
-    })
-    .default(10)
-    .describe(`Seconds between SIGTERM and SIGKILL, 0 to ${MAX_GRACE_SECONDS} (fits the inject step).`),
+  gracePeriod: gracePeriodField,
 });
 export type ContainerRestartSpec = z.infer<typeof spec>;
 

@@ -1,9 +1,8 @@
 // container.stop: stop with a grace period; revert starts it again.
 import { z } from 'zod';
-import { faultBase } from './common-schema.ts';
+import { faultBase, gracePeriodField } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
-import { INJECT_ACTIVITY_MS, MAX_GRACE_SECONDS } from './limits.ts';
 import {
   containerOf,
   expectEffect,
@@ -16,15 +15,7 @@ import {
 const spec = z.strictObject({
   kind: z.literal('container.stop'),
   ...faultBase,
-  gracePeriod: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_GRACE_SECONDS, {
-      message: `must be at most ${MAX_GRACE_SECONDS} seconds: the inject step has ${INJECT_ACTIVITY_MS / 1000}s and waits the grace period inside it`,
-    })
-    .default(10)
-    .describe(`Seconds between SIGTERM and SIGKILL, 0 to ${MAX_GRACE_SECONDS} (fits the inject step).`),
+  gracePeriod: gracePeriodField,
 });
 export type ContainerStopSpec = z.infer<typeof spec>;
 

@@ -18,7 +18,7 @@ import { INJECT_ACTIVITY_MS } from '../faults/limits.ts';
 import { runProbe } from './probes.ts';
 import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
-import type { GuardViolation, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
+import type { GuardViolation, ProbeSample, SelectedTarget, WardenRevert } from '../experiments/journal.ts';
 import { FaultlineError, UnknownFaultKind } from '../errors.ts';
 import type { Judge } from '../experiments/schema.ts';
 import { measureBaseline, type BaselineResult } from './judge.ts';
@@ -206,11 +206,17 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
       }),
     ),
 
-    /** Idempotent; retried by the workflow until it succeeds. A container fault's lease is released first. */
-    revertFault: async (kind: string, handle: Record<string, unknown>): Promise<{ at: string }> =>
+    /**
+     * Idempotent; retried by the workflow until it succeeds. A container fault's lease is released first;
+     * when the warden had taken it (it lapsed), what the warden did comes back for the journal.
+     */
+    revertFault: async (kind: string, handle: Record<string, unknown>): Promise<RevertResult> =>
       heartbeating(async () => {
         await leased(kindOf(kind)).revert(ports, handle);
-        return { at: new Date().toISOString() };
+        const at = new Date().toISOString();
+        const l = leaseOf(handle);
+        const w = l && leases ? await leases.lapsed(l.id) : undefined;
+        return w ? { at, warden: { lapsedAt: w.lapsedAt, revertedAt: w.revertedAt, error: w.error } } : { at };
       }),
 
     /** The fault window: see ./guard.ts. Heartbeats its progress; cancelled on abort. */
@@ -220,4 +226,10 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+export interface RevertResult {
+  at: string;
+  /** The warden reverted it first, because its lease lapsed. */
+  warden?: WardenRevert;
+}
 export type { ControlActivities } from './control.ts';

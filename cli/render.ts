@@ -1,5 +1,5 @@
 // Text rendering of journals, progress and history for the terminal. Pure: returns strings.
-import type { GuardProgress, Journal, ProbeSample } from '../experiments/journal.ts';
+import { wardenLine, type GuardProgress, type Journal, type ProbeSample } from '../experiments/journal.ts';
 import { formatMs } from '../faults/duration.ts';
 import type { HistoryRow } from './client.ts';
 
@@ -40,6 +40,7 @@ export function summary(j: Journal, url?: string): string {
       lines.push(
         `    ${f.status.padEnd(12)} ${f.summary}  injected ${time(f.injectedAt)}  reverted ${time(f.revertedAt)}${f.errors.length ? `  errors: ${f.errors.length}` : ''}`,
       );
+      if (f.warden) lines.push(`      ${wardenLine(f.warden)}`);
     }
   }
   for (const s of j.steadyStateBefore) lines.push(`  before: ${sampleLine(s)}`);

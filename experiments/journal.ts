@@ -74,6 +74,23 @@ export interface FaultRecord {
   revertAttempts: number;
   /** Times a rule the proxy had lost was put back while the fault was still active. */
   restoredAt?: string[];
+  /** Set when the warden beside the daemon reverted it first: its lease lapsed (nobody renewed it in time). */
+  revertedBy?: 'warden';
+  warden?: WardenRevert;
+}
+
+/** What the warden recorded when it took a lapsed lease (see activities/adapters/lease-ledger.ts). */
+export interface WardenRevert {
+  lapsedAt: string;
+  /** When the warden's revert succeeded; absent while it failed (error says why). */
+  revertedAt?: string;
+  error?: string;
+}
+
+/** The warden's part in a fault's end, in one line (status and report). */
+export function wardenLine(w: WardenRevert): string {
+  const t = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return `reverted by the warden: lease lapsed ${t(w.lapsedAt)}, ${w.revertedAt ? `reverted ${t(w.revertedAt)}` : `its revert failed: ${w.error ?? 'unknown'}`}`;
 }
 
 export interface AbortRecord {

@@ -100,6 +100,11 @@ export interface LeasePort {
   renew(id: string): Promise<boolean>;
   /** Idempotent. */
   release(id: string): Promise<void>;
+  /**
+   * What the warden did with a lease it took because it lapsed (nobody renewed it in time), so the run's
+   * journal can say so; undefined when the run itself released it.
+   */
+  lapsed(id: string): Promise<LapsedLease | undefined>;
 }
 
 export interface Ports {

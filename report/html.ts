@@ -3,7 +3,7 @@
 // Charts: each judged metric's bad-event rate against its null rate and its e-value against the abort
 // threshold; each probe over time (guard series, steady state before and after). Fault windows are
 // shaded, the abort is a red line.
-import type { Journal } from '../experiments/journal.ts';
+import { wardenLine, type Journal } from '../experiments/journal.ts';
 
 export interface ChartSpec {
   id: string;
@@ -171,7 +171,7 @@ export function renderReport(j: Journal, chartJs: string): string {
   const faults = j.faults
     .map(
       (f) =>
-        `<tr><td>${esc(f.summary)}</td><td>${esc(f.status)}</td><td>${f.injectedAt ? `${sec(j, f.injectedAt)} s` : '–'}</td><td>${f.revertedAt ? `${sec(j, f.revertedAt)} s` : '–'}</td></tr>`,
+        `<tr><td>${esc(f.summary)}</td><td>${esc(f.status)}</td><td>${f.injectedAt ? `${sec(j, f.injectedAt)} s` : '–'}</td><td>${f.revertedAt ? `${sec(j, f.revertedAt)} s` : '–'}${f.warden ? ` <small>(${esc(wardenLine(f.warden))})</small>` : ''}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>

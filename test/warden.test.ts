@@ -1,3 +1,6 @@
+// The warden in the run's journal: when it reverted a fault because the lease lapsed (the guard could not
+// renew: its worker frozen with SIGSTOP past the lease), the journal says so with the warden's own time;
+// the same orchestration with in-memory ports (the warden's revert succeeding, and failing).
 // Bad input for container faults: no live warden beside the daemon (its container stopped). The run is
 // `not-started`, the reason names the ledger, and nothing reaches the container (no Docker event at all).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -7,9 +10,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoImage } from '../demo/image.ts';
 import { dockerSocketPath, ensureWarden, removeWarden, wardenName } from '../activities/adapters/warden-container.ts';
-import { wardenBeat, WARDEN_STALE_MS } from '../activities/adapters/lease-ledger.ts';
-import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
-import { demoExperiment, docker, dockerEvents, killProcess, uniqueId, workerProcess } from './helpers.ts';
+import { activeLeases, lapsedLeases, wardenBeat, WARDEN_STALE_MS } from '../activities/adapters/lease-ledger.ts';
+import { connectClient, getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
+import { summary } from '../cli/render.ts';
+import type { LapsedLease } from '../faults/ports.ts';
+import { experiment, harness } from './support/workflow-harness.ts';
+import { demoExperiment, docker, dockerEvents, killProcess, runCli, uniqueId, workerProcess } from './helpers.ts';
 
 const id = uniqueId('fl-nowarden');
 const victim = `${id}-victim`;
@@ -42,6 +48,131 @@ afterAll(async () => {
     .catch(() => undefined);
   web.close();
   rmSync(ledger, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  for (const end = Date.now() + ms; ; await sleep(100)) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+describe('the journal says when the warden reverted', () => {
+  it("in memory: the warden takes the lease at the guard's first renewal; its revert succeeding, then failing", async () => {
+    const h = await harness('wjournal');
+    try {
+      h.world.useLeases();
+      h.world.addContainer('api-1');
+      h.world.addContainer('api-2');
+      h.world.addContainer('api-3');
+      await h.startWorker('w1');
+      const pause = (name: string) =>
+        experiment(
+          `
+title: lapse ${name}
+hypothesis: { statement: it answers, probes: [ { name: ok, type: http, url: "\${URL}", requests: 1 } ] }
+targets: { names: [ ${name} ], mode: one }
+method: [ { kind: container.pause, duration: 1s } ]
+afterCheck: { recoveryTimeout: 2s }
+`,
+          h.url,
+        );
+      // The warden steps in right before the guard's first renewal (which then finds the lease gone).
+      const lapseAtRenewal = (): Promise<LapsedLease[]> =>
+        new Promise((resolve) => {
+          h.world.onCall = async (c) => {
+            if (c.op !== 'renewLease') return;
+            h.world.onCall = undefined;
+            resolve(await h.world.lapse());
+          };
+        });
+
+      let lapsed = lapseAtRenewal();
+      let j = await h.result(await h.start(pause('api-1')));
+      const [ok] = await lapsed;
+      expect(ok?.revertedAt).toBeDefined();
+      expect(j.verdict, j.reason).toBe('passed');
+      expect(j.faults[0]).toMatchObject({
+        status: 'reverted',
+        revertedBy: 'warden',
+        warden: { lapsedAt: ok?.lapsedAt, revertedAt: ok?.revertedAt },
+        revertedAt: ok?.revertedAt, // the warden's time, earlier than the guard's own revert
+        errors: [],
+      });
+      expect(summary(j)).toContain(`reverted by the warden: lease lapsed`);
+
+      // The warden's unpause fails: the run's own revert still puts it back, and the journal keeps the error.
+      h.world.failOn('unpause', 'container:api-2', 1);
+      lapsed = lapseAtRenewal();
+      j = await h.result(await h.start(pause('api-2')));
+      const [failed] = await lapsed;
+      expect(failed?.error).toMatch(/injected failure/);
+      expect(j.faults[0]).toMatchObject({ status: 'reverted', revertedBy: 'warden', warden: { error: failed?.error } });
+      expect(j.faults[0]?.warden?.revertedAt).toBeUndefined();
+      expect(j.faults[0]?.errors).toEqual([expect.stringMatching(/^warden revert: .*injected failure/)]);
+      expect(summary(j)).toContain('its revert failed');
+
+      // Nobody lapses: the run reverted it itself, and the journal says nothing of a warden.
+      j = await h.result(await h.start(pause('api-3')));
+      expect(j.faults[0]?.status).toBe('reverted');
+      expect(j.faults[0]?.revertedBy).toBeUndefined();
+      expect(h.world.leftovers()).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("for real: the guard's worker frozen (SIGSTOP) past the lease; the warden reverts; the journal says so", async () => {
+    await ensureWarden({ dir: ledger });
+    const tq = uniqueId('frozen');
+    const env = { FAULTLINE_WARDEN_DIR: ledger };
+    worker = await workerProcess(tq, env);
+    const port = (web.address() as { port: number }).port;
+    const e = demoExperiment(
+      `
+title: frozen guard
+hypothesis:
+  statement: the web server answers
+  probes: [ { name: web, type: http, url: "http://127.0.0.1:${port}/", requests: 1 } ]
+targets: { names: [ ${victim} ], mode: one }
+method: [ { kind: container.pause, duration: 15s } ]
+`,
+      { prefix: id, frontUrl: '' },
+    );
+    const { workflowId } = await startExperiment(fc, e, { taskQueue: tq });
+    // Frozen once the guard renewed (a lease starts with the inject phase's longer hold).
+    await until('the guard renewing the lease', async () =>
+      (await activeLeases(ledger)).some(
+        (l) => l.workflowId === workflowId && Date.parse(l.expiresAt) <= Date.now() + l.leaseMs,
+      ),
+    );
+    expect((await getStatus(fc, workflowId)).journal?.phase).toBe('observing');
+    const w = worker;
+    w.kill('SIGSTOP');
+    let rec: LapsedLease;
+    try {
+      rec = await until('the warden reverting the lapsed lease', async () =>
+        (await lapsedLeases(ledger)).find((l) => l.lease.workflowId === workflowId && l.revertedAt),
+      );
+      expect((await docker.getContainer(victim).inspect()).State.Status).toBe('running');
+    } finally {
+      w.kill('SIGCONT');
+    }
+    const j = await waitForResult(fc, workflowId);
+    expect(j.verdict, j.reason).toBe('passed');
+    expect(j.faults[0]).toMatchObject({
+      status: 'reverted',
+      revertedBy: 'warden',
+      warden: { lapsedAt: rec.lapsedAt, revertedAt: rec.revertedAt },
+      revertedAt: rec.revertedAt,
+    });
+    const st = await runCli(['status', workflowId], env);
+    expect(st.stdout).toContain('reverted by the warden: lease lapsed');
+    await killProcess(w);
+    worker = undefined;
+  });
 });
 
 describe('no warden', () => {

@@ -5,7 +5,7 @@
 // the run can continue as new, carrying the journal and the pending reverts over.
 import { ActivityFailure, ApplicationFailure, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { FaultRecord } from '../experiments/journal.ts';
+import type { FaultRecord, WardenRevert } from '../experiments/journal.ts';
 import type { Tuning } from './definitions.ts';
 
 // One attempt per activity: the loop below counts, backs off and records every attempt itself.
@@ -61,6 +61,7 @@ export class Reverts {
         ]);
         rec.status = 'reverted';
         rec.revertedAt ??= r.at; // the guard's earlier revert time stays when it reverted first
+        if (r.warden) recordWarden(rec, r.warden);
         return 'done';
       } catch (err) {
         noteError(rec, `revert attempt ${rec.revertAttempts}: ${errorText(err)}`);
@@ -72,6 +73,14 @@ export class Reverts {
       }
     }
   }
+}
+
+/** The warden reverted it first (its lease lapsed): the journal says so, with the warden's own time. */
+function recordWarden(rec: FaultRecord, w: WardenRevert): void {
+  rec.revertedBy = 'warden';
+  rec.warden = w;
+  if (w.revertedAt && (!rec.revertedAt || w.revertedAt < rec.revertedAt)) rec.revertedAt = w.revertedAt;
+  if (w.error) noteError(rec, `warden revert: ${w.error}`);
 }
 
 /** How many errors a fault record keeps verbatim. */

@@ -105,7 +105,29 @@ export function createLeaseLedger(dir: string): LeasePort & { dir: string } {
     async release(id: string) {
       await fs.rm(file(dir, 'active', id), { force: true });
     },
+    lapsed: (id: string) => lapsedLease(dir, id),
   };
+}
+
+/** How long the runner waits for a warden that claimed a lease to record what its revert did. */
+const SETTLE_WAIT_MS = 3_000;
+
+/**
+ * The warden's record of a lease it took, or undefined when it never did. A lease it claimed but has not
+ * settled yet (its revert in flight) is waited for briefly; still unsettled, it says so as the error.
+ */
+export async function lapsedLease(dir: string, id: string): Promise<LapsedLease | undefined> {
+  for (const until = Date.now() + SETTLE_WAIT_MS; ;) {
+    const rec = await readJson<LapsedLease>(file(dir, 'lapsed', id));
+    const claim = await readJson<Lease>(file(dir, 'reverting', id));
+    if (rec && (rec.revertedAt || !claim)) return rec;
+    if (!claim) return undefined;
+    if (Date.now() > until)
+      return (
+        rec ?? { lease: claim, lapsedAt: new Date().toISOString(), error: 'claimed by the warden, revert not settled' }
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 // --- the warden's and the sweeper's side ------------------------------------------------------------

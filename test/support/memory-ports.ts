@@ -2,9 +2,20 @@
 // networks, proxy rules with leases that expire on the clock, disabled proxies) and record every call
 // with its time, the worker that made it, the activity (type, attempt, when that attempt was scheduled)
 // and its effect. A worker marked dead makes no more calls: each of its calls hangs forever (until the
-// test releases it at teardown), as if its process were gone.
+// test releases it at teardown), as if its process were gone. With useLeases(), container faults carry
+// leases in an in-memory warden's ledger; lapse() is that warden taking every lease and reverting it.
 import { Context } from '@temporalio/activity';
-import type { ContainerInfo, ContainerPort, Ports, ProxyPort, ToxicSpec } from '../../faults/ports.ts';
+import type {
+  ContainerInfo,
+  ContainerPort,
+  LapsedLease,
+  Lease,
+  LeasePort,
+  Ports,
+  ProxyPort,
+  ToxicSpec,
+} from '../../faults/ports.ts';
+import { faultKind } from '../../faults/registry.ts';
 
 export type Effect = 'apply' | 'revert' | 'renew' | 'none';
 
@@ -36,6 +47,10 @@ export class MemoryWorld {
   private readonly limbo: (() => void)[] = [];
   private released = false;
   private readonly failures: { op: string; key: string; left: number }[] = [];
+  /** The in-memory warden's ledger: active leases, and what it did with the ones it took. */
+  readonly leases = new Map<string, Lease>();
+  readonly lapsed = new Map<string, LapsedLease>();
+  private leasesOn = false;
   /** Called before each call takes effect (a test may kill the worker there, or delay the call). */
   onCall?: (c: { worker: string; op: string; key: string; activity?: string }) => void | Promise<void>;
 
@@ -250,7 +265,46 @@ export class MemoryWorld {
     };
   }
 
+  /** Container faults carry leases (for workers started from now on). */
+  useLeases(): void {
+    this.leasesOn = true;
+  }
+
+  leasePort(worker: string): LeasePort {
+    const op = <T>(name: string, id: string, fn: () => T) =>
+      this.call(worker, name, `lease:${id}`, () => ({ effect: 'none' as const, value: fn() }));
+    return {
+      ready: () => op('leaseReady', '-', () => undefined),
+      grant: (l) => op('grantLease', l.id, () => void this.leases.set(l.id, structuredClone(l))),
+      renew: (id) => op('renewLease', id, () => this.leases.has(id)),
+      release: (id) => op('releaseLease', id, () => void this.leases.delete(id)),
+      lapsed: (id) => op('lapsedLease', id, () => structuredClone(this.lapsed.get(id))),
+    };
+  }
+
+  /** The warden: every lease lapses now; it takes each and reverts its fault (which may fail, see failOn). */
+  async lapse(): Promise<LapsedLease[]> {
+    const out: LapsedLease[] = [];
+    for (const lease of [...this.leases.values()]) {
+      this.leases.delete(lease.id);
+      const rec: LapsedLease = { lease, lapsedAt: new Date().toISOString() };
+      try {
+        await faultKind(lease.kind)?.revert(this.ports('warden'), lease.handle);
+        rec.revertedAt = new Date().toISOString();
+      } catch (e) {
+        rec.error = (e as Error).message;
+      }
+      this.lapsed.set(lease.id, rec);
+      out.push(rec);
+    }
+    return out;
+  }
+
   ports(worker: string): Ports {
-    return { containers: this.containerPort(worker), proxy: this.proxyPort(worker) };
+    return {
+      containers: this.containerPort(worker),
+      proxy: this.proxyPort(worker),
+      ...(this.leasesOn ? { leases: this.leasePort(worker) } : {}),
+    };
   }
 }

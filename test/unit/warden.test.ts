@@ -114,6 +114,18 @@ describe('lease ledger', () => {
   });
 });
 
+describe('lapsed lease, as the run sees it', () => {
+  it('a lease the warden claimed but has not settled: waited for, then reported as unsettled', async () => {
+    await writeBeat(dir, { pid: 1, startedAt: new Date().toISOString(), at: new Date().toISOString() });
+    const ledger = createLeaseLedger(dir);
+    await ledger.grant(pauseLease('claimed', 'c1', 10_000));
+    expect(await claimLease(dir, 'claimed')).toBe(true);
+    const r = await ledger.lapsed('claimed');
+    expect(r).toMatchObject({ lease: { id: 'claimed' }, error: expect.stringMatching(/not settled/) });
+    expect(r?.revertedAt).toBeUndefined();
+  });
+});
+
 describe('warden', () => {
   it('reverts a lapsed lease once, through the kind, and records that it did', async () => {
     const mem = memoryContainers({ c1: 'paused', other: 'paused' });
@@ -131,6 +143,9 @@ describe('warden', () => {
     await until('the record', async () => (await lapsedLeases(dir)).some((r) => r.revertedAt));
     const [rec] = await lapsedLeases(dir);
     expect(rec).toMatchObject({ lease: { id: 'lapses', workflowId: 'wf-1' } });
+    // The run's revert learns it from the ledger (and a lease it released itself has no record).
+    expect(await createLeaseLedger(dir).lapsed('lapses')).toEqual(rec);
+    expect(await createLeaseLedger(dir).lapsed('never-lapsed')).toBeUndefined();
     expect(Date.parse(rec!.revertedAt!)).toBeGreaterThanOrEqual(Date.parse(rec!.lapsedAt));
     await new Promise((r) => setTimeout(r, 200));
     // Exactly one unpause, and the paused container that is not in the ledger was never touched.

@@ -1,5 +1,5 @@
 // Lint config: type-aware rules everywhere, and the layering as import rules (README, "Layering"):
-//   experiments/, faults/, pure: no Node built-ins (experiments/parse.ts alone reads files), no Docker, HTTP or
+//   experiments/, faults/, pure: no Node built-ins (experiments/document.ts alone reads files), no Docker, HTTP or
 //   judge/                 Temporal, no config.ts; faults/ never imports experiments/ or judge/; none imports
 //                          activities/, workflows/, worker/, cli/, demo/, bench/ or proxy/ (but proxy/limits.ts)
 //   workflows/             deterministic: @temporalio/workflow and /common, other folders as types only, except
@@ -92,8 +92,8 @@ export default tseslint.config(
   // The language and the fault kinds.
   { files: ['experiments/**/*.ts'], ...restrict(pureLayer(), pureLayerPatterns()) },
   {
-    // The file loaders: parse.ts (experiments) and document.ts (policies, schedules, game days).
-    files: ['experiments/parse.ts', 'experiments/document.ts'],
+    // The file loader: document.ts, the one parsing pipeline (experiments, policies, schedules, game days).
+    files: ['experiments/document.ts'],
     ...restrict(
       pureLayer(['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'path', 'node:path']),
       pureLayerPatterns(),

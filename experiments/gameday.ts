@@ -3,9 +3,17 @@
 // referenced experiment is read and validated, so a game day never starts with a missing or bad file.
 import { z } from 'zod';
 import { durationSchema } from '../faults/common-schema.ts';
-import { parseWith, readText, type DocRule } from './document.ts';
-import { loadExperimentRef } from './schedule.ts';
-import { parseExperiment } from './parse.ts';
+import {
+  checkEmbedded,
+  compileDocumentText,
+  readDocumentFile,
+  type DocumentKind,
+  type Parsed,
+  type Rule,
+  type Violation,
+} from './document.ts';
+import { loadExperimentRef, type ExperimentRef } from './schedule.ts';
+import { experimentKind } from './parse.ts';
 import type { Problem } from '../errors.ts';
 import type { GameDayInput, GameDayStep, OnFailure } from './gameday-types.ts';
 
@@ -44,7 +52,7 @@ export const gameDaySchema = z
 
 type GameDayFile = z.infer<typeof gameDaySchema>;
 
-const rules: DocRule<GameDayFile>[] = [
+const rules: Rule<GameDayFile>[] = [
   {
     name: 'one-kind-per-step',
     check: (g) =>
@@ -75,59 +83,60 @@ const rules: DocRule<GameDayFile>[] = [
   },
 ];
 
+export const gameDayKind: DocumentKind<GameDayFile> = {
+  noun: 'game day',
+  notAMapping: 'a game day must be a mapping with kind: GameDay, title, owner and steps',
+  schema: gameDaySchema,
+  rules,
+};
+
+/**
+ * The game day, with every experiment it runs validated: a file it names is read and parsed (its problems
+ * point into that file, and the step's field says which file failed); an inline one is checked where it
+ * stands, so its problems point into this file (gameday.yaml:14:9 steps.1.experiment.method.0.duration).
+ */
 export async function parseGameDay(
   text: string,
   file = '<input>',
   opts: { searchAttributes?: boolean } = {},
-): Promise<{ ok: true; value: GameDayInput } | { ok: false; problems: Problem[] }> {
-  const nested: Problem[] = [];
-  const steps: GameDayStep[] = [];
-  const resolve = async (ref: unknown, where: (string | number)[]) => {
-    if (typeof ref === 'string') {
-      const r = await loadExperimentRef(file, ref);
-      if (r.ok) return { ok: true as const, value: r.value };
-      nested.push(...r.problems);
-      return { ok: false as const, v: { path: where, message: r.message } };
-    }
-    // Inline: validated by the experiment parser, positions relative to the inline text.
-    const r = parseExperiment(JSON.stringify(ref), `${file} (${where.join('.')}, inline)`);
-    if (r.ok) return { ok: true as const, value: { experiment: r.experiment, file } };
-    return {
-      ok: false as const,
-      v: { path: where, message: `inline experiment: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}` },
-    };
-  };
-  const compile: DocRule<GameDayFile> = {
-    name: 'experiments-valid',
-    check: async (g) => {
-      const out: { path: (string | number)[]; message: string }[] = [];
-      for (const [i, s] of g.steps.entries()) {
-        const name = s.name ?? `step-${i + 1}`;
-        const policy = s.onFailure ?? g.onFailure;
-        if (s.gate) steps.push({ name, kind: 'gate', text: s.gate });
-        else if (s.note) steps.push({ name, kind: 'note', text: s.note });
-        else {
-          const refs = s.parallel
-            ? s.parallel.map((p, j) => ({ ref: p.experiment, at: ['steps', i, 'parallel', j, 'experiment'] }))
-            : [{ ref: s.experiment, at: ['steps', i, 'experiment'] }];
-          const experiments = [];
-          for (const { ref, at } of refs) {
-            const r = await resolve(ref, at);
-            if (r.ok) experiments.push(r.value);
-            else out.push(r.v);
-          }
-          steps.push({ name, kind: 'experiments', experiments, deadline: s.deadline, onFailure: policy as OnFailure });
-        }
+): Promise<Parsed<GameDayInput>> {
+  return compileDocumentText(text, file, gameDayKind, async (g) => {
+    const violations: Violation[] = [];
+    const problems: Problem[] = [];
+    const experimentAt = async (ref: string | Record<string, unknown>, at: (string | number)[]) => {
+      if (typeof ref !== 'string') {
+        const c = checkEmbedded(experimentKind, ref, at);
+        if (c.ok) return { experiment: c.value, file };
+        violations.push(...c.violations);
+        return undefined;
       }
-      return out;
-    },
-  };
-  const r = await parseWith(text, file, gameDaySchema, [...rules, compile], 'game day');
-  if (!r.ok) return { ok: false, problems: [...r.problems, ...nested] };
-  const g = r.value;
-  return {
-    ok: true,
-    value: {
+      const r = await loadExperimentRef(file, ref);
+      if (r.ok) return r.value;
+      violations.push({ path: at, message: r.message });
+      problems.push(...r.problems);
+      return undefined;
+    };
+    const steps: GameDayStep[] = [];
+    for (const [i, s] of g.steps.entries()) {
+      const name = s.name ?? `step-${i + 1}`;
+      if (s.gate) steps.push({ name, kind: 'gate', text: s.gate });
+      else if (s.note) steps.push({ name, kind: 'note', text: s.note });
+      else {
+        const refs = s.parallel
+          ? s.parallel.map((p, j) => ({ ref: p.experiment, at: ['steps', i, 'parallel', j, 'experiment'] }))
+          : s.experiment !== undefined
+            ? [{ ref: s.experiment, at: ['steps', i, 'experiment'] }]
+            : [];
+        const experiments: ExperimentRef[] = [];
+        for (const { ref, at } of refs) {
+          const e = await experimentAt(ref, at);
+          if (e) experiments.push(e);
+        }
+        const onFailure = (s.onFailure ?? g.onFailure) as OnFailure;
+        steps.push({ name, kind: 'experiments', experiments, deadline: s.deadline, onFailure });
+      }
+    }
+    const value: GameDayInput = {
       title: g.title,
       description: g.description,
       file,
@@ -136,11 +145,15 @@ export async function parseGameDay(
       observers: g.observers,
       steps,
       searchAttributes: opts.searchAttributes ?? false,
-    },
-  };
+    };
+    return { value, violations, problems };
+  });
 }
 
-export async function parseGameDayFile(file: string, opts: { searchAttributes?: boolean } = {}) {
-  const t = await readText(file);
-  return t.ok ? parseGameDay(t.text, file, opts) : t;
+export async function parseGameDayFile(
+  file: string,
+  opts: { searchAttributes?: boolean } = {},
+): Promise<Parsed<GameDayInput>> {
+  const t = await readDocumentFile(file, 'game day');
+  return t.ok ? parseGameDay(t.value, file, opts) : t;
 }

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { WEEKDAYS, hhmm, isTimeZone } from './blackout.ts';
 import type { Policy } from './admission.ts';
-import { parseWith, readText, type DocRule, type Located } from './document.ts';
+import { parseDocumentText, readDocumentFile, type DocumentKind, type Parsed, type Rule } from './document.ts';
 
 export const timeZoneSchema = z
   .string()
@@ -44,7 +44,7 @@ export const policySchema = z
 
 export type PolicyFile = z.infer<typeof policySchema>;
 
-export const policyRules: DocRule<PolicyFile>[] = [
+export const policyRules: Rule<PolicyFile>[] = [
   {
     name: 'environment-limit-within-global',
     check: (p) =>
@@ -112,12 +112,19 @@ export function toPolicy(p: PolicyFile, source?: string): Policy {
   };
 }
 
-export async function parsePolicy(text: string, file = '<input>'): Promise<Located<Policy>> {
-  const r = await parseWith(text, file, policySchema, policyRules, 'policy');
-  return r.ok ? { ...r, value: toPolicy(r.value, file) } : r;
+export const policyKind: DocumentKind<PolicyFile> = {
+  noun: 'policy',
+  notAMapping: 'a policy must be a mapping with kind: Policy',
+  schema: policySchema,
+  rules: policyRules,
+};
+
+export async function parsePolicy(text: string, file = '<input>'): Promise<Parsed<Policy>> {
+  const r = parseDocumentText(text, file, policyKind);
+  return r.ok ? { ok: true, value: toPolicy(r.value, file) } : r;
 }
 
-export async function parsePolicyFile(file: string): Promise<Located<Policy>> {
-  const t = await readText(file);
-  return t.ok ? parsePolicy(t.text, file) : t;
+export async function parsePolicyFile(file: string): Promise<Parsed<Policy>> {
+  const t = await readDocumentFile(file, 'policy');
+  return t.ok ? parsePolicy(t.value, file) : t;
 }

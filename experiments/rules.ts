@@ -6,14 +6,10 @@ import { ACTIVITY_SLACK_MS, DEFAULT_PROBE_REQUESTS, PROBE_ACTIVITY_MS } from '..
 import { durationMs } from '../faults/duration.ts';
 import { faultKind } from '../faults/registry.ts';
 
-export interface Violation {
-  path: (string | number)[];
-  message: string;
-}
-export interface Rule {
-  name: string;
-  check(e: Experiment): Violation[];
-}
+import type { Rule as DocumentRule, Violation } from './document.ts';
+
+export type { Violation };
+export type Rule = DocumentRule<Experiment>;
 
 const containerFaultsNeedTargets: Rule = {
   name: 'container-faults-need-targets',

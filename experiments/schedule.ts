@@ -6,7 +6,15 @@ import { z } from 'zod';
 import { durationSchema } from '../faults/common-schema.ts';
 import { timeZoneSchema } from './policy.ts';
 import { VERDICTS } from './journal.ts';
-import { parseWith, readText, resolveRelative, type DocRule } from './document.ts';
+import {
+  compileDocumentText,
+  readDocumentFile,
+  resolveRelative,
+  type DocumentKind,
+  type Parsed,
+  type Rule,
+  type Violation,
+} from './document.ts';
 import { parseExperiment } from './parse.ts';
 import type { Experiment } from './schema.ts';
 import type { Problem } from '../errors.ts';
@@ -78,38 +86,41 @@ export const scheduleSchema = z
 
 export type ScheduleFile = z.infer<typeof scheduleSchema>;
 
-function scheduleRules(): DocRule<ScheduleFile>[] {
-  return [
-    {
-      name: 'one-thing-to-run',
-      check: (s) =>
-        !!s.experiment === !!s.gameDay
-          ? [{ path: [], message: 'give exactly one of experiment (a file) or gameDay (a file)' }]
-          : [],
+const scheduleRules: Rule<ScheduleFile>[] = [
+  {
+    name: 'one-thing-to-run',
+    check: (s) =>
+      !!s.experiment === !!s.gameDay
+        ? [{ path: [], message: 'give exactly one of experiment (a file) or gameDay (a file)' }]
+        : [],
+  },
+  {
+    name: 'a-time-spec',
+    check: (s) =>
+      !s.every && !s.cron && !s.calendar ? [{ path: [], message: 'give at least one of every, cron or calendar' }] : [],
+  },
+  {
+    name: 'cron-valid',
+    check: (s) => {
+      const p = s.cron !== undefined ? cronProblem(s.cron, s.timeZone) : undefined;
+      return p ? [{ path: ['cron'], message: `invalid cron "${s.cron}": ${p}` }] : [];
     },
-    {
-      name: 'a-time-spec',
-      check: (s) =>
-        !s.every && !s.cron && !s.calendar
-          ? [{ path: [], message: 'give at least one of every, cron or calendar' }]
-          : [],
-    },
-    {
-      name: 'cron-valid',
-      check: (s) => {
-        const p = s.cron !== undefined ? cronProblem(s.cron, s.timeZone) : undefined;
-        return p ? [{ path: ['cron'], message: `invalid cron "${s.cron}": ${p}` }] : [];
-      },
-    },
-    {
-      name: 'ends-after-start',
-      check: (s) =>
-        s.startAt && s.endAt && Date.parse(s.endAt) <= Date.parse(s.startAt)
-          ? [{ path: ['endAt'], message: `${s.endAt} is not after startAt ${s.startAt}` }]
-          : [],
-    },
-  ];
-}
+  },
+  {
+    name: 'ends-after-start',
+    check: (s) =>
+      s.startAt && s.endAt && Date.parse(s.endAt) <= Date.parse(s.startAt)
+        ? [{ path: ['endAt'], message: `${s.endAt} is not after startAt ${s.startAt}` }]
+        : [],
+  },
+];
+
+export const scheduleKind: DocumentKind<ScheduleFile> = {
+  noun: 'schedule',
+  notAMapping: 'a schedule must be a mapping with kind: Schedule',
+  schema: scheduleSchema,
+  rules: scheduleRules,
+};
 
 /** What a schedule or a game day runs: an experiment, validated, with the file it came from. */
 export interface ExperimentRef {
@@ -123,9 +134,9 @@ export async function loadExperimentRef(
   ref: string,
 ): Promise<{ ok: true; value: ExperimentRef } | { ok: false; message: string; problems: Problem[] }> {
   const file = resolveRelative(from, ref);
-  const t = await readText(file);
-  if (!t.ok) return { ok: false, message: `${ref}: no such file (looked for ${file})`, problems: [] };
-  const r = parseExperiment(t.text, file);
+  const t = await readDocumentFile(file, 'experiment');
+  if (!t.ok) return { ok: false, message: `${ref}: ${t.problems[0]?.message} (looked for ${file})`, problems: [] };
+  const r = parseExperiment(t.value, file);
   if (!r.ok) return { ok: false, message: `${ref} is not a valid experiment`, problems: r.problems };
   return { ok: true, value: { experiment: r.experiment, file } };
 }
@@ -138,47 +149,31 @@ export interface CompiledSchedule {
   gameDayFile?: string;
 }
 
-export async function parseSchedule(
-  text: string,
-  file = '<input>',
-): Promise<{ ok: true; value: CompiledSchedule } | { ok: false; problems: Problem[] }> {
-  let experiment: ExperimentRef | undefined;
-  const nested: Problem[] = [];
-  const refRule: DocRule<ScheduleFile> = {
-    name: 'experiment-file-valid',
-    check: async (s) => {
-      if (!s.experiment) return [];
+/** The schedule, with the experiment it runs read and validated, and the game day it runs found. */
+export async function parseSchedule(text: string, file = '<input>'): Promise<Parsed<CompiledSchedule>> {
+  return compileDocumentText(text, file, scheduleKind, async (s) => {
+    const violations: Violation[] = [];
+    const problems: Problem[] = [];
+    let experiment: ExperimentRef | undefined;
+    if (s.experiment) {
       const r = await loadExperimentRef(file, s.experiment);
-      if (r.ok) {
-        experiment = r.value;
-        return [];
+      if (r.ok) experiment = r.value;
+      else {
+        violations.push({ path: ['experiment'], message: r.message });
+        problems.push(...r.problems);
       }
-      nested.push(...r.problems);
-      return [{ path: ['experiment'], message: r.message }];
-    },
-  };
-  const gameDayRule: DocRule<ScheduleFile> = {
-    name: 'game-day-file-exists',
-    check: async (s) => {
-      if (!s.gameDay) return [];
-      const t = await readText(resolveRelative(file, s.gameDay));
-      return t.ok ? [] : [{ path: ['gameDay'], message: `${s.gameDay}: no such file` }];
-    },
-  };
-  const r = await parseWith(text, file, scheduleSchema, [...scheduleRules(), refRule, gameDayRule], 'schedule');
-  if (!r.ok) return { ok: false, problems: [...r.problems, ...nested] };
-  return {
-    ok: true,
-    value: {
-      schedule: r.value,
-      file,
-      experiment,
-      gameDayFile: r.value.gameDay ? resolveRelative(file, r.value.gameDay) : undefined,
-    },
-  };
+    }
+    const gameDayFile = s.gameDay ? resolveRelative(file, s.gameDay) : undefined;
+    if (s.gameDay && gameDayFile) {
+      // Only found here: the game day is parsed (with positions in its own file) when the schedule is created.
+      const t = await readDocumentFile(gameDayFile, 'game day');
+      if (!t.ok) violations.push({ path: ['gameDay'], message: `${s.gameDay}: ${t.problems[0]?.message}` });
+    }
+    return { value: { schedule: s, file, experiment, gameDayFile }, violations, problems };
+  });
 }
 
-export async function parseScheduleFile(file: string) {
-  const t = await readText(file);
-  return t.ok ? parseSchedule(t.text, file) : t;
+export async function parseScheduleFile(file: string): Promise<Parsed<CompiledSchedule>> {
+  const t = await readDocumentFile(file, 'schedule');
+  return t.ok ? parseSchedule(t.value, file) : t;
 }

@@ -1,6 +1,6 @@
 // faultline validate FILE...: exit 0 when every file is valid, 2 with one line per problem. Every file's
 // result is reported: a file that cannot be read is one problem among the others, never an exit 3.
-import { safe } from '../../experiments/parse.ts';
+import { safe } from '../../experiments/document.ts';
 import { validateAnyFile } from '../../experiments/any.ts';
 import { formatProblem, type Problem } from '../../errors.ts';
 import type { Io } from '../io.ts';

@@ -165,7 +165,10 @@ describe('messages', () => {
       'required field "method" is missing (expected a list)',
     ]);
     const [type] = problems(VALID.replace('type: http, ', ''));
-    expect(type).toMatchObject({ path: 'hypothesis.probes.0.type', message: 'missing "type"; one of: http' });
+    expect(type).toMatchObject({
+      path: 'hypothesis.probes.0.type',
+      message: 'missing "type"; one of: http, prometheus',
+    });
   });
 });
 

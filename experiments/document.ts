@@ -273,7 +273,7 @@ export function parseTree(text: string, file: string, noun = 'experiment'): Pars
   if (doc.errors.length) {
     return {
       ok: false,
-      problems: doc.errors.slice(0, MAX_PROBLEMS + 1).map((e) => ({
+      problems: doc.errors.map((e) => ({
         file,
         ...posOf(e.pos[0]),
         path: '',
@@ -333,7 +333,7 @@ function nthNewline(text: string, n: number): number {
   return i;
 }
 
-/** At most MAX_PROBLEMS problems, then one that counts the rest; every text escaped. */
+/** At most MAX_PROBLEMS problems, then one that counts the rest (exactly); every text escaped. */
 function capped<T>(r: Parsed<T>): Parsed<T> {
   if (r.ok) return r;
   const shown = r.problems.slice(0, MAX_PROBLEMS);
@@ -554,7 +554,7 @@ function explainIssue<T>(kind: DocumentKind<T>, issue: z.core.$ZodIssue, data: u
   const own = kind.explain?.(issue, path, data);
   if (own) return own;
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.slice(0, MAX_PROBLEMS + 1).map((k) => ({
+    return issue.keys.map((k) => ({
       path: [...path, k],
       key: true,
       message: `unknown field "${k}"${kind.unknownFieldHint?.(k, path) ?? ''}`,

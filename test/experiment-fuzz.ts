@@ -185,8 +185,9 @@ export const plausibleExperiment: fc.Arbitrary<Record<string, unknown>> = fc
 
 // --- invalid experiments: a plausible one with one mutation that must be refused -----------------------
 
-type Mutation = (e: Record<string, unknown>) => Record<string, unknown>;
-const set =
+export type Mutation = (e: Record<string, unknown>) => Record<string, unknown>;
+/** A copy of `e` with `value` at `path` (missing parents created; undefined deletes). */
+export const set =
   (path: (string | number)[], value: unknown): Mutation =>
   (e) => {
     const copy = structuredClone(e);
@@ -201,7 +202,7 @@ const set =
     else cur[last] = value;
     return copy;
   };
-const badDuration = fc.constantFrom(
+export const badDuration = fc.constantFrom(
   '-1s',
   '0ms',
   'slow',
@@ -213,13 +214,13 @@ const badDuration = fc.constantFrom(
   '10 s',
   'NaN',
 );
-const weird = fc.oneof(
+export const weird = fc.oneof(
   fc.constantFrom(null, true, 0, -1, 1e308, [], {}, [[[]]], { a: { b: {} } }, '', ' ', '\u0000', '\u001b[2J'),
   fc.string({ maxLength: 20 }),
   fc.double(),
 );
 /** A key that is not a field of anything (so the experiment must be refused), control characters included. */
-const unknownKey = fc
+export const unknownKey = fc
   .string({ minLength: 1, maxLength: 12, unit: 'binary' })
   .map((k) => `zz${k}`)
   .filter((k) => k !== '__proto__');
@@ -258,6 +259,14 @@ export const invalidExperiment: fc.Arbitrary<Record<string, unknown>> = fc
   .map(([e, m]) => m(e));
 
 // --- rendering -----------------------------------------------------------------------------------------
+
+/** The seed of a property-test file: FAULTLINE_FUZZ_SEED replays a run; printed so a failure can be replayed. */
+export function fuzzSeed(what: string): number {
+  const seed = Number(process.env.FAULTLINE_FUZZ_SEED ?? Date.now() % 2 ** 31);
+  console.log(`${what} property tests: seed ${seed} (FAULTLINE_FUZZ_SEED=${seed} replays them)`);
+  return seed;
+}
+export const fileFormat = fc.constantFrom<'yaml' | 'json'>('yaml', 'json');
 
 export const render = (data: unknown, format: 'yaml' | 'json'): string =>
   format === 'json' ? JSON.stringify(data, null, 2) : stringify(data, { aliasDuplicateObjects: false, lineWidth: 0 });

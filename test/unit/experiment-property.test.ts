@@ -3,14 +3,13 @@
 // their blast radius or carry a rule the proxy would refuse; generated invalid ones are refused with a
 // positioned message and no internal text, in-process for the bulk and through the real CLI for a sample.
 // Seeded (FAULTLINE_FUZZ_SEED replays a run); the seed is printed.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseExperiment } from '../../experiments/parse.ts';
-import { PROJECT_ROOT } from '../../config.ts';
+import { runCli, writeSamples } from './cli-process.ts';
 import {
   adversarialText,
   fleetDependentExperiment,
@@ -19,11 +18,12 @@ import {
   plausibleExperiment,
   problemDefect,
   render,
+  fuzzSeed,
+  fileFormat,
 } from '../experiment-fuzz.ts';
 
-const seed = Number(process.env.FAULTLINE_FUZZ_SEED ?? Date.now() % 2 ** 31);
-console.log(`experiment property tests: seed ${seed} (FAULTLINE_FUZZ_SEED=${seed} replays them)`);
-const format = fc.constantFrom<'yaml' | 'json'>('yaml', 'json');
+const seed = fuzzSeed('experiment');
+const format = fileFormat;
 const dir = mkdtempSync(path.join(tmpdir(), 'fl-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -80,16 +80,13 @@ describe('generated experiments', () => {
   });
 
   it('a sample of invalid files through the real CLI: exit 2, one FILE:LINE:COL line per problem, no stack trace', () => {
-    const files = fc.sample(fc.tuple(invalidExperiment, format), { seed, numRuns: 25 }).map(([data, fmt], i) => {
-      const f = `bad-${i}.${fmt}`;
-      writeFileSync(path.join(dir, f), render(data, fmt));
-      return f;
-    });
-    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), 'validate', ...files], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const files = writeSamples(
+      dir,
+      'bad',
+      fc.sample(fc.tuple(invalidExperiment, format), { seed, numRuns: 25 }),
+      render,
+    );
+    const r = runCli(['validate', ...files], {}, dir);
     expect(r.status, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trimEnd().split('\n');

@@ -13,6 +13,7 @@ import { runProbe } from './probes.ts';
 import { runJudge } from './judge.ts';
 import { judgeReport, type Baseline, type JudgeReport, type JudgeState } from '../judge/guard.ts';
 import type { Judge } from '../experiments/schema.ts';
+import type { Groups } from './plan.ts';
 import { addSample, createSeries } from '../judge/series.ts';
 
 export interface GuardFault {
@@ -26,7 +27,13 @@ export interface GuardFault {
 export interface ObserveInput {
   guard?: Guard;
   /** The judged guard and the baselines measured before the faults. */
-  judge?: { spec: Judge; baselines: Record<string, Baseline | undefined> };
+  judge?: {
+    spec: Judge;
+    baselines: Record<string, Baseline | undefined>;
+    /** Control-group mode: the planned groups and the control group's baselines. */
+    groups?: Groups;
+    controlBaselines?: Record<string, Baseline | undefined>;
+  };
   faults: GuardFault[];
   renewEveryMs: number;
 }
@@ -193,6 +200,8 @@ export async function runGuard(
     state.judge = await runJudge(jd.spec, jd.baselines, endsAt, {
       resume: state.judge as JudgeState | undefined,
       signal,
+      groups: jd.groups,
+      controlBaselines: jd.controlBaselines,
       beat: (js) => {
         state.judge = js;
       },

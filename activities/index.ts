@@ -16,7 +16,7 @@ import type { AnyFaultKind, FaultTarget } from '../faults/types.ts';
 import { CONTAINER_LEASE_MS, leaseOf } from '../faults/lease.ts';
 import { INJECT_ACTIVITY_MS } from '../faults/limits.ts';
 import { runProbe } from './probes.ts';
-import { needsContainers, planFaults, routesOf, type FaultPlan } from './plan.ts';
+import { needsFleet, needsUpstreams, planFaults, routesOf, type FaultPlan, type Groups } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
 import type { GuardViolation, ProbeSample, SelectedTarget, WardenRevert } from '../experiments/journal.ts';
 import { FaultlineError, UnknownFaultKind } from '../errors.ts';
@@ -152,15 +152,21 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
      * The judge's baselines, over its window during steady state before; checks every judged expression
      * against the server first (a rejected or ambiguous one is not-started, naming the metric).
      */
-    measureBaseline: classified(async (judge: Judge): Promise<BaselineResult> =>
-      heartbeating((signal) => measureBaseline(judge, () => undefined, signal)),
+    measureBaseline: classified(async (judge: Judge, groups?: Groups): Promise<BaselineResult> =>
+      heartbeating((signal) => measureBaseline(judge, () => undefined, signal, groups)),
     ),
 
     /** Reads the fleet and the proxy's routes, then plans purely (./plan.ts): targets (seeded), routes checked. */
     planFaults: classified(async (e: Experiment, seed: number): Promise<FaultPlan> => {
-      const containers = needsContainers(e) && e.targets ? await ports.containers.list() : [];
+      const containers = needsFleet(e) ? await ports.containers.list() : [];
       const routes = routesOf(e).length ? await ports.proxy.listProxies() : [];
-      return planFaults(e, containers, routes, seed);
+      const upstreams: Record<string, string> = {};
+      if (needsUpstreams(e))
+        for (const r of routesOf(e).filter((x) => routes.includes(x))) {
+          const u = (await ports.proxy.inspectProxy(r))?.upstream;
+          if (u) upstreams[r] = u;
+        }
+      return planFaults(e, containers, routes, seed, upstreams);
     }),
 
     /**

@@ -3,8 +3,9 @@
 // fault window. The statistics are pure (judge/); this file only reads counters and keeps time.
 import { InvalidInput } from '../errors.ts';
 import { durationMs } from '../faults/duration.ts';
-import type { Judge } from '../experiments/schema.ts';
+import { GROUP_PLACEHOLDER, type Judge, type JudgedMetric } from '../experiments/schema.ts';
 import type { CounterReading } from '../judge/counters.ts';
+import type { Groups } from './plan.ts';
 import {
   baselineOf,
   judgeTick,
@@ -12,6 +13,7 @@ import {
   startJudge,
   unjudgeable,
   type Baseline,
+  type GroupReadings,
   type JudgeState,
 } from '../judge/guard.ts';
 import { prometheusFor } from './adapters/prometheus.ts';
@@ -32,13 +34,47 @@ function nap(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * $GROUP replaced by a regular expression matching exactly the group's container names (dots escaped
+ * for a PromQL double-quoted string: Docker names hold only letters, digits, _, . and -).
+ */
+export function expandGroup(expr: string, members: readonly string[]): string {
+  const re = members.map((n) => n.replace(/\./g, '\\\\.')).join('|');
+  return expr.split(GROUP_PLACEHOLDER).join(re);
+}
+
+function groupEvents(m: JudgedMetric, members: readonly string[]): JudgedMetric['events'] {
+  const ev = m.events;
+  return {
+    total: expandGroup(ev.total, members),
+    ...(ev.bad !== undefined ? { bad: expandGroup(ev.bad, members) } : {}),
+    ...(ev.good !== undefined ? { good: expandGroup(ev.good, members) } : {}),
+  };
+}
+
 /** Reads every judged metric's counters at once; errors name the metric. */
 export async function readAll(j: Judge): Promise<(CounterReading | null)[]> {
   return Promise.all(j.metrics.map((m) => readCounters(prometheusFor(m.url), `judged metric ${m.name}`, m.events)));
 }
 
+/** Control-group mode: every judged metric read for both groups at once; errors name the metric and group. */
+export async function readGroups(j: Judge, g: Groups): Promise<GroupReadings[]> {
+  return Promise.all(
+    j.metrics.map(async (m) => {
+      const port = prometheusFor(m.url);
+      const [experiment, control] = await Promise.all([
+        readCounters(port, `judged metric ${m.name} (experiment group)`, groupEvents(m, g.experiment)),
+        readCounters(port, `judged metric ${m.name} (control group)`, groupEvents(m, g.control)),
+      ]);
+      return { experiment, control };
+    }),
+  );
+}
+
 export interface BaselineResult {
   baselines: Record<string, Baseline | undefined>;
+  /** Control-group mode: the control group's baselines (baselines are then the experiment group's). */
+  controlBaselines?: Record<string, Baseline | undefined>;
 }
 
 /**
@@ -51,7 +87,9 @@ export async function measureBaseline(
   j: Judge,
   heartbeat: (d: unknown) => void,
   signal?: AbortSignal,
+  groups?: Groups,
 ): Promise<BaselineResult> {
+  if (groups) return measureGroupBaselines(j, groups, heartbeat, signal);
   const windowMs = durationMs(j.baseline.window);
   const names = j.metrics.map((m) => m.name).join(', ');
   if (windowMs > MAX_BASELINE_MS)
@@ -61,11 +99,7 @@ export async function measureBaseline(
   const startedAt = iso();
   const first = await readAll(j);
   heartbeat({ phase: 'baseline', startedAt });
-  const end = Date.now() + windowMs;
-  while (Date.now() < end && !signal?.aborted) {
-    await nap(Math.min(1000, end - Date.now()), signal);
-    heartbeat({ phase: 'baseline', startedAt });
-  }
+  await waitWindow(windowMs, startedAt, heartbeat, signal);
   const last = await readAll(j);
   const endedAt = iso();
   const baselines: Record<string, Baseline | undefined> = {};
@@ -79,6 +113,55 @@ export async function measureBaseline(
   return { baselines };
 }
 
+/** Waits out the baseline window, heartbeating. */
+async function waitWindow(windowMs: number, startedAt: string, heartbeat: (d: unknown) => void, signal?: AbortSignal) {
+  const end = Date.now() + windowMs;
+  while (Date.now() < end && !signal?.aborted) {
+    await nap(Math.min(1000, end - Date.now()), signal);
+    heartbeat({ phase: 'baseline', startedAt });
+  }
+}
+
+/**
+ * Control-group mode: both groups over the baseline window (recorded, not used as the null: the control
+ * measured over the same ticks is). Every expression must answer for both groups: a group whose
+ * expressions return no series is InvalidInput naming the metric, the group and its replicas.
+ */
+async function measureGroupBaselines(
+  j: Judge,
+  g: Groups,
+  heartbeat: (d: unknown) => void,
+  signal?: AbortSignal,
+): Promise<BaselineResult> {
+  const windowMs = durationMs(j.baseline.window);
+  const startedAt = iso();
+  const first = await readGroups(j, g);
+  heartbeat({ phase: 'baseline', startedAt });
+  await waitWindow(windowMs, startedAt, heartbeat, signal);
+  const last = await readGroups(j, g);
+  const endedAt = iso();
+  const baselines: Record<string, Baseline | undefined> = {};
+  const controlBaselines: Record<string, Baseline | undefined> = {};
+  j.metrics.forEach((m, i) => {
+    for (const which of ['experiment', 'control'] as const) {
+      const a = first[i]?.[which];
+      const b = last[i]?.[which];
+      if (!a || !b)
+        throw new InvalidInput(
+          `judged metric ${m.name}: its expressions returned no series for the ${which} group (${g[which].join(', ')}): does ${GROUP_PLACEHOLDER} sit in a label matcher those replicas carry?`,
+        );
+      (which === 'experiment' ? baselines : controlBaselines)[m.name] = baselineOf(
+        a,
+        b,
+        j.baseline.confidence,
+        startedAt,
+        endedAt,
+      );
+    }
+  });
+  return { baselines, controlBaselines };
+}
+
 /**
  * The judged ticks of one fault window: every interval, read every metric and fold it in; stop at the
  * window's end, on cancellation, or at the first crossing (returned in state.abort). Resumes from
@@ -88,14 +171,27 @@ export async function runJudge(
   j: Judge,
   baselines: Record<string, Baseline | undefined>,
   endsAt: number,
-  opts: { resume?: JudgeState; signal?: AbortSignal; beat?: (s: JudgeState) => void; bucketMs?: number },
+  opts: {
+    resume?: JudgeState;
+    signal?: AbortSignal;
+    beat?: (s: JudgeState) => void;
+    bucketMs?: number;
+    groups?: Groups;
+    controlBaselines?: Record<string, Baseline | undefined>;
+  },
 ): Promise<JudgeState> {
-  const state = opts.resume ?? startJudge(j, baselines, opts.bucketMs ?? Math.max(1000, durationMs(j.interval)));
+  const state =
+    opts.resume ??
+    startJudge(j, baselines, opts.bucketMs ?? Math.max(1000, durationMs(j.interval)), opts.controlBaselines);
+  const groups = opts.groups;
+  if (j.controlGroup && !groups) throw new InvalidInput('judge.controlGroup: the run planned no groups');
   const interval = durationMs(j.interval);
   while (!state.abort && !opts.signal?.aborted) {
     const tick = Date.now();
     // Prometheus not answering mid-window is no data for this tick, not a reason to abort.
-    const readings = await readAll(j).catch(() => j.metrics.map(() => null));
+    const readings: (CounterReading | GroupReadings | null)[] = await (
+      groups ? readGroups(j, groups) : readAll(j)
+    ).catch(() => j.metrics.map(() => null));
     if (opts.signal?.aborted) break;
     const now = Date.now();
     j.metrics.forEach((m, i) => judgeTick(state, m.name, readings[i] ?? null, now));

@@ -9,12 +9,19 @@ import type { Experiment } from '../experiments/schema.ts';
 import { faultRoutes, routesOf } from '../experiments/routes.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput, UnknownFaultKind } from '../errors.ts';
-import { selectTargets, type Selection } from './targets.ts';
+import { matchReplicas, selectTargets, type Selection } from './targets.ts';
 
 export { faultRoutes, routesOf };
 
+/** Control-group mode: the service's replicas split into the faulted ones and the untouched ones. */
+export interface Groups {
+  experiment: string[];
+  control: string[];
+}
+
 export interface FaultPlan {
   selection?: Selection;
+  groups?: Groups;
   /** Distinct fault proxy routes the method touches (proxy.* and http.* faults). */
   routes?: string[];
   faults: { faultIndex: number; kind: string; target?: SelectedTarget; summary: string }[];
@@ -22,6 +29,52 @@ export interface FaultPlan {
 
 export function needsContainers(e: Pick<Experiment, 'method'>): boolean {
   return e.method.some((f) => faultKind(f.kind)?.needsContainer);
+}
+
+/** Whether planning reads the daemon's containers: to select targets, or to split the control group's replicas. */
+export function needsFleet(e: Pick<Experiment, 'method' | 'targets' | 'judge'>): boolean {
+  return (needsContainers(e) && !!e.targets) || !!e.judge?.controlGroup;
+}
+
+/** Control-group mode with proxy or HTTP faults: their routes' upstreams name the replicas they hit. */
+export function needsUpstreams(e: Pick<Experiment, 'method' | 'judge'>): boolean {
+  return !!e.judge?.controlGroup && routesOf(e).length > 0;
+}
+
+/**
+ * Control-group mode: the replicas (judge.controlGroup.replicas, else the targets selector) that a fault
+ * hits are the experiment group (a container fault's selected targets; a proxy or HTTP fault's route
+ * leads to the replica named by its upstream host), the other replicas the control group. Throws
+ * InvalidInput (so nothing is injected) when no fault hits a replica or when no replica is left over.
+ */
+export function planGroups(
+  e: Experiment,
+  containers: readonly ContainerInfo[],
+  selected: readonly SelectedTarget[],
+  routeUpstreams: Readonly<Record<string, string>>,
+): Groups {
+  const cg = e.judge?.controlGroup;
+  const sel = cg?.replicas ?? e.targets;
+  if (!cg || !sel) throw new InvalidInput('judge.controlGroup: no selector for the replicas');
+  const replicas = matchReplicas(containers, sel).map((c) => c.name);
+  const where = cg.replicas ? 'judge.controlGroup.replicas' : 'targets';
+  if (!replicas.length) throw new InvalidInput(`${where}: no running replica matches, so there is no group to judge`);
+  const hit = new Set(selected.map((t) => t.name));
+  for (const r of routesOf(e)) {
+    const host = (routeUpstreams[r] ?? '').replace(/:\d+$/, '');
+    if (host) hit.add(host);
+  }
+  const experiment = replicas.filter((n) => hit.has(n));
+  const control = replicas.filter((n) => !hit.has(n));
+  if (!experiment.length)
+    throw new InvalidInput(
+      `judge.controlGroup: no fault hits one of the replicas ${replicas.join(', ')} (${where}), so there is no experiment group`,
+    );
+  if (!control.length)
+    throw new InvalidInput(
+      `judge.controlGroup: every matched replica (${replicas.join(', ')}) is faulted, so the control group is empty: select fewer targets or more replicas (${where})`,
+    );
+  return { experiment, control };
 }
 
 /**
@@ -34,6 +87,7 @@ export function planFaults(
   containers: readonly ContainerInfo[],
   routes: readonly string[],
   seed: number,
+  routeUpstreams: Readonly<Record<string, string>> = {},
 ): FaultPlan {
   const used = routesOf(e);
   if (used.length) {
@@ -70,5 +124,8 @@ export function planFaults(
         summary: k.describe(spec, target ? { container: target } : {}),
       });
   });
-  return { selection, ...(used.length ? { routes: used } : {}), faults };
+  const groups = e.judge?.controlGroup
+    ? planGroups(e, containers, selection?.selected ?? [], routeUpstreams)
+    : undefined;
+  return { selection, ...(groups ? { groups } : {}), ...(used.length ? { routes: used } : {}), faults };
 }

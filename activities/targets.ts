@@ -63,7 +63,23 @@ function compilePattern(p: string): RegExp {
   }
 }
 
-function matches(c: ContainerInfo, t: Targets, re: RegExp | undefined): boolean {
+/** Running, unprotected containers a selector matches, by name (the control-group mode's replicas). */
+export function matchReplicas(
+  containers: readonly ContainerInfo[],
+  sel: Pick<Targets, 'names' | 'namePattern' | 'labels'>,
+): SelectedTarget[] {
+  const re = sel.namePattern !== undefined ? compilePattern(sel.namePattern) : undefined;
+  return containers
+    .filter((c) => c.state === 'running' && !isProtected(c) && matches(c, sel, re))
+    .map((c) => ({ id: c.id, name: c.name }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function matches(
+  c: ContainerInfo,
+  t: Pick<Targets, 'names' | 'namePattern' | 'labels'>,
+  re: RegExp | undefined,
+): boolean {
   if (t.names && !t.names.includes(c.name)) return false;
   if (re && !re.test(c.name)) return false;
   if (t.labels) for (const [k, v] of Object.entries(t.labels)) if (c.labels[k] !== v) return false;

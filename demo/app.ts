@@ -4,6 +4,9 @@
 //            next backend on error or timeout; 502/504 JSON when all fail. GET /health never calls out.
 //            LOAD_RPS > 0: the front also sends itself that many requests to / per second, the demo's
 //            "users", so its metrics move without a load generator (the judge watches real traffic).
+//            Every try is also counted per upstream, as the caller sees it (status or error, latency),
+//            labelled upstream=<backend replica name> (BACKEND_NAMES, in the order of BACKENDS): the
+//            judge's control-group mode compares faulted replicas with untouched ones through these.
 //   both:    GET /metrics -> Prometheus metrics (prom-client): requests to / by status code and a latency
 //            histogram, labelled with the role and the replica name.
 // Bundled with its one dependency into the demo image as /app/app.mjs (see ./image.ts).
@@ -21,7 +24,10 @@ const backends = (process.env.BACKENDS ?? '')
   .map((hp) => {
     const i = hp.lastIndexOf(':');
     return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)), label: hp };
-  });
+  })
+  // Names of the replicas behind BACKENDS (the front reaches them through the fault proxy, so the
+  // address alone does not say which replica answered).
+  .map((b, k) => ({ ...b, name: (process.env.BACKEND_NAMES ?? '').split(',')[k]?.trim() || b.label }));
 
 const registry = new Registry();
 registry.setDefaultLabels({ role, name }); // not 'instance': Prometheus sets that per target
@@ -34,6 +40,20 @@ const requests = new Counter({
 const latency = new Histogram({
   name: 'demo_http_request_duration_seconds',
   help: 'Time to answer a request to /, in seconds.',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registers: [registry],
+});
+
+const upstreamRequests = new Counter({
+  name: 'demo_upstream_requests_total',
+  help: 'Tries of the front to each upstream replica, by status code (or "error", "timeout").',
+  labelNames: ['upstream', 'code'],
+  registers: [registry],
+});
+const upstreamLatency = new Histogram({
+  name: 'demo_upstream_request_duration_seconds',
+  help: 'Time of one try of the front to an upstream replica, in seconds (timeouts included).',
+  labelNames: ['upstream'],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   registers: [registry],
 });
@@ -93,7 +113,10 @@ async function forward(res: http.ServerResponse): Promise<void> {
   let allTimedOut = true;
   for (let k = 0; k < backends.length; k++) {
     const b = backends[(start + k) % backends.length]!;
+    const stopTry = upstreamLatency.startTimer({ upstream: b.name });
     const r = await tryBackend(b);
+    stopTry();
+    upstreamRequests.inc({ upstream: b.name, code: r.status ? String(r.status) : r.timedOut ? 'timeout' : 'error' });
     if (r.ok) {
       res.writeHead(200, { 'content-type': 'application/json', 'x-backend': b.label, 'x-tries': String(k + 1) });
       res.end(r.body);

@@ -339,6 +339,7 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
         `NAME=${front}`,
         `PORT=${APP_PORT}`,
         `BACKENDS=${upstreams.join(',')}`,
+        `BACKEND_NAMES=${backends.join(',')}`,
         `TRY_TIMEOUT_MS=${process.env.FAULTLINE_DEMO_TRY_TIMEOUT_MS ?? 250}`,
         ...(loadRps > 0 ? [`LOAD_RPS=${loadRps}`] : []),
       ],

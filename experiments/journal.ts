@@ -121,6 +121,8 @@ export interface Journal {
   /** Ends of the fault window, for "time left". */
   windowEndsAt?: string;
   selection?: { seed: number; matched: SelectedTarget[]; selected: SelectedTarget[]; protectedSkipped: string[] };
+  /** The judge's control-group mode: the replicas the faults hit and the untouched ones, judged side by side. */
+  controlGroup?: { experiment: string[]; control: string[] };
   faults: FaultRecord[];
   steadyStateBefore: ProbeSample[];
   guardSamples: { count: number; failed: number; first?: ProbeSample; last?: ProbeSample; worst?: ProbeSample };

@@ -1,5 +1,5 @@
 // Cross-field rules: small, named, each returns the violations it finds. Run after the schema.
-import type { Experiment, FaultEntry, Probe } from './schema.ts';
+import { GROUP_PLACEHOLDER, type Experiment, type FaultEntry, type Probe } from './schema.ts';
 import { faultRoutes } from './routes.ts';
 import { formatBound } from '../faults/common-schema.ts';
 import { ACTIVITY_SLACK_MS, DEFAULT_PROBE_REQUESTS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
@@ -359,7 +359,71 @@ const judgeForm: Rule = {
   },
 };
 
+/** Control-group mode: every judged expression names its group through $GROUP, and only then. */
+const controlGroupPlaceholder: Rule = {
+  name: 'control-group-placeholder',
+  check: (e) => {
+    const j = e.judge;
+    if (!j) return [];
+    const on = !!j.controlGroup;
+    return j.metrics.flatMap((m, i) =>
+      (['total', 'bad', 'good'] as const).flatMap((k): Violation[] => {
+        const expr = m.events[k];
+        if (expr === undefined || expr.includes(GROUP_PLACEHOLDER) === on) return [];
+        return [
+          {
+            path: ['judge', 'metrics', i, 'events', k],
+            message: on
+              ? `must hold ${GROUP_PLACEHOLDER} (judge.controlGroup is set): it is replaced by each group's container names, e.g. sum(x_total{instance=~"${GROUP_PLACEHOLDER}"})`
+              : `${GROUP_PLACEHOLDER} is only filled in with judge.controlGroup`,
+          },
+        ];
+      }),
+    );
+  },
+};
+
+/** Control-group mode needs the replicas to split, and a control group that can be non-empty. */
+const controlGroupReplicas: Rule = {
+  name: 'control-group-replicas',
+  check: (e) => {
+    const c = e.judge?.controlGroup;
+    if (!c) return [];
+    const r = c.replicas;
+    if (r && !r.names && r.namePattern === undefined && !r.labels)
+      return [
+        { path: ['judge', 'controlGroup', 'replicas'], message: 'give at least one of names, namePattern or labels' },
+      ];
+    if (!r && !e.targets)
+      return [
+        {
+          path: ['judge', 'controlGroup'],
+          message:
+            "no selector for the service's replicas: give judge.controlGroup.replicas (or targets), so the faulted replicas can be told from the control group",
+        },
+      ];
+    const sel = r ?? e.targets;
+    if (sel?.names?.length === 1)
+      return [
+        {
+          path: r ? ['judge', 'controlGroup', 'replicas', 'names'] : ['targets', 'names'],
+          message: `selects one replica (${sel.names[0]}): nothing is left for the control group; select the service's replicas${r ? '' : ' with judge.controlGroup.replicas'}`,
+        },
+      ];
+    if (!r && e.targets?.mode === 'all')
+      return [
+        {
+          path: ['targets', 'mode'],
+          message: 'mode all faults every matched replica: the control group would be empty',
+        },
+      ];
+    return [];
+  },
+};
+
 export const rules: Rule[] = [
+  controlGroupPlaceholder,
+  controlGroupReplicas,
   prometheusProbeForm,
   judgeForm,
   containerFaultsNeedTargets,

@@ -128,6 +128,26 @@ export const judgedMetricSchema = z
   })
   .describe('A metric the judge watches during the fault window, tested with an anytime-valid e-process.');
 
+/** The placeholder a judged metric's expressions carry in control-group mode (see controlGroupSchema). */
+export const GROUP_PLACEHOLDER = '$GROUP';
+
+export const controlGroupSchema = z
+  .strictObject({
+    replicas: z
+      .strictObject({
+        names: z.array(name('a container name')).min(1).max(1000).optional(),
+        namePattern: z.string().min(1).max(256).optional(),
+        labels: z.record(name('a label name'), z.string().max(4096)).optional(),
+      })
+      .optional()
+      .describe(
+        "The service's replicas (a selector like targets'); default: the targets selector. The faulted ones are the experiment group, the others the control.",
+      ),
+  })
+  .describe(
+    'ChAP: judge the faulted replicas against untouched replicas of the same service over the same ticks. Every judged expression holds $GROUP, replaced by a regular expression of the group\'s container names (e.g. upstream=~"$GROUP").',
+  );
+
 export const judgeSchema = z
   .strictObject({
     alpha: z
@@ -146,6 +166,7 @@ export const judgeSchema = z
       })
       .default({ window: '10s', confidence: 0.95 }),
     metrics: z.array(judgedMetricSchema).min(1),
+    controlGroup: controlGroupSchema.optional(),
     groups: z.record(z.string(), z.number().min(0)).optional().describe('Group weights (Kayenta); default equal.'),
     thresholds: z
       .strictObject({ pass: z.number().min(0).max(100).default(95), marginal: z.number().min(0).max(100).default(75) })
@@ -263,6 +284,7 @@ export type Probe = z.infer<typeof probeSchema>;
 export type HttpProbe = z.infer<typeof httpProbeSchema>;
 export type PrometheusProbe = z.infer<typeof prometheusProbeSchema>;
 export type Judge = z.infer<typeof judgeSchema>;
+export type ControlGroup = z.infer<typeof controlGroupSchema>;
 export type JudgedMetric = z.infer<typeof judgedMetricSchema>;
 export type Fault = z.infer<typeof faultSchema>;
 export type Targets = z.infer<typeof targetsSchema>;

@@ -57,6 +57,8 @@ export interface ProxyState {
   enabled: boolean;
   /** Names of the toxics on the proxy. */
   toxics: string[];
+  /** Where the route leads (host:port), when the proxy says. */
+  upstream?: string;
 }
 
 /**

@@ -8,6 +8,7 @@ import { classify, score, type Classification, type Scorecard } from './classify
 import { counterDelta, type CounterReading } from './counters.ts';
 import { anytimeP, anytimeUpper, logThreshold, startE, updateE, type EState } from './eprocess.ts';
 import { addSample, createSeries, type Series } from './series.ts';
+import { observedRatio, startTwoSample, updateTwoSample, type TwoSampleState } from './two-sample.ts';
 
 /** The longest baseline the steady-state phase may spend measuring (its activity budget). */
 export const MAX_BASELINE_MS = 10 * 60_000;
@@ -56,7 +57,15 @@ export interface DirectionTest {
   /** A single tick above this rate aborts at once (criticalIncrease). */
   criticalRate?: number;
   e: EState;
+  /** Control-group mode: the two-sample test against the control over the same ticks (e mirrors its counts). */
+  two?: TwoSampleState;
   crossedAt?: string;
+}
+
+/** Control-group mode: one metric read for each group (null: that group's expressions had no data). */
+export interface GroupReadings {
+  experiment: CounterReading | null;
+  control: CounterReading | null;
 }
 
 export interface MetricState {
@@ -65,9 +74,15 @@ export interface MetricState {
   critical: boolean;
   direction: JudgedMetric['direction'];
   minEvents: number;
+  /** Control-group mode: a tick above this times the control's upper bound aborts at once. */
+  criticalIncrease?: number;
   baseline?: Baseline;
+  /** Control-group mode: the control group's baseline (baseline is then the experiment group's). */
+  controlBaseline?: Baseline;
   tests: DirectionTest[];
   last?: CounterReading;
+  /** Control-group mode: the control group's previous reading. */
+  controlLast?: CounterReading;
   ticks: number;
   noDataTicks: number;
   resets: number;
@@ -104,11 +119,42 @@ export function unjudgeable(m: JudgedMetric, b: Baseline | undefined): string | 
   return undefined;
 }
 
-export function startJudge(j: Judge, baselines: Record<string, Baseline | undefined>, bucketMs = 1000): JudgeState {
+export function startJudge(
+  j: Judge,
+  baselines: Record<string, Baseline | undefined>,
+  bucketMs = 1000,
+  controlBaselines?: Record<string, Baseline | undefined>,
+): JudgeState {
   const metrics = j.metrics.map((m): MetricState => {
     const b = baselines[m.name];
     const dirs: ('up' | 'down')[] =
       m.direction === 'either' ? ['up', 'down'] : m.direction === 'decrease' ? ['down'] : ['up'];
+    if (j.controlGroup)
+      return {
+        name: m.name,
+        group: m.group ?? m.name,
+        critical: m.critical,
+        direction: m.direction,
+        minEvents: m.minEvents,
+        criticalIncrease: m.criticalIncrease,
+        baseline: b,
+        controlBaseline: controlBaselines?.[m.name],
+        // p0 is not fixed here: the null is "at most allowedIncrease x the control's rate" (two-sample.ts).
+        tests: dirs.map((dir) => ({
+          dir,
+          p0: 0,
+          e: { p0: 0, n: 0, x: 0, logE: 0, maxLogE: 0 },
+          two: startTwoSample(m.allowedIncrease),
+        })),
+        ticks: 0,
+        noDataTicks: 0,
+        resets: 0,
+        series: createSeries(
+          { events: 'sum', bad: 'sum', cEvents: 'sum', cBad: 'sum', logE: 'last', maxLogE: 'max' },
+          bucketMs,
+          240,
+        ),
+      };
     const tests = dirs.map((dir): DirectionTest => {
       const p0 = nullRate(m, b, dir);
       if (p0 === undefined) throw new RangeError(unjudgeable(m, b));
@@ -146,13 +192,16 @@ export function startJudge(j: Judge, baselines: Record<string, Baseline | undefi
 export function judgeTick(
   s: JudgeState,
   metric: string,
-  reading: CounterReading | null,
+  reading: CounterReading | GroupReadings | null,
   nowMs: number,
 ): JudgeState['abort'] | undefined {
   const m = s.metrics.find((x) => x.name === metric);
   if (!m) throw new RangeError(`unknown judged metric ${metric}`);
   const at = new Date(nowMs).toISOString();
   m.ticks++;
+  if (m.tests[0]?.two) return groupTick(s, m, reading && 'experiment' in reading ? reading : null, nowMs, at);
+  if (reading && 'experiment' in reading)
+    throw new RangeError(`metric ${metric} is not judged against a control group`);
   if (!reading) {
     m.noDataTicks++;
     return undefined;
@@ -196,6 +245,72 @@ export function judgeTick(
   return abort;
 }
 
+/** A control-group tick: both groups differenced over the same tick, folded into the two-sample tests. */
+function groupTick(
+  s: JudgeState,
+  m: MetricState,
+  r: GroupReadings | null,
+  nowMs: number,
+  at: string,
+): JudgeState['abort'] | undefined {
+  if (!r?.experiment || !r.control) {
+    m.noDataTicks++;
+    return undefined;
+  }
+  if (!m.last || !m.controlLast) {
+    m.last = r.experiment;
+    m.controlLast = r.control;
+    return undefined;
+  }
+  const de = counterDelta(m.last, r.experiment);
+  const dc = counterDelta(m.controlLast, r.control);
+  m.last = r.experiment;
+  m.controlLast = r.control;
+  if (de.reset || dc.reset) m.resets++;
+  let abort: JudgeState['abort'];
+  for (const t of m.tests) {
+    const two = t.two as TwoSampleState;
+    const we = t.dir === 'up' ? de.bad : de.events - de.bad;
+    const wc = t.dir === 'up' ? dc.bad : dc.events - dc.bad;
+    updateTwoSample(two, { n: de.events, x: we }, { n: dc.events, x: wc });
+    const ctlRate = two.control.n ? two.control.x / two.control.n : 0;
+    t.p0 = Math.min(1, ctlRate * two.k);
+    t.e = { p0: t.p0, n: two.experiment.n, x: two.experiment.x, logE: two.logE, maxLogE: two.maxLogE };
+    const what = t.dir === 'up' ? 'bad-event rate' : 'complement (not-good) rate';
+    const rates = `experiment group ${what} ${pct(two.experiment.x / Math.max(1, two.experiment.n))} (${two.experiment.x} of ${two.experiment.n}) against control ${pct(ctlRate)} (${two.control.x} of ${two.control.n})`;
+    if (!t.crossedAt && two.logE >= s.logThreshold) {
+      t.crossedAt = at;
+      abort ??= {
+        metric: m.name,
+        at,
+        critical: false,
+        reason: `judged metric ${m.name}: e-value ${fmtE(two.logE)} reached ${fmtE(s.logThreshold)} (m/alpha): ${rates}, allowed at most ${two.k} times the control`,
+      };
+    }
+    const crit = m.criticalIncrease;
+    if (crit !== undefined && de.events >= m.minEvents && two.control.n > 0) {
+      const bound = upperConfidenceBound(two.control.n, two.control.x, 0.95) * crit;
+      if (we / de.events > bound)
+        abort ??= {
+          metric: m.name,
+          at,
+          critical: true,
+          reason: `judged metric ${m.name}: critical increase: experiment group ${what} ${pct(we / de.events)} in one tick (${de.events} events) > ${pct(bound)} (${crit} x the control's upper bound)`,
+        };
+    }
+  }
+  addSample(m.series, nowMs, {
+    events: de.events,
+    bad: de.bad,
+    cEvents: dc.events,
+    cBad: dc.bad,
+    logE: Math.max(...m.tests.map((t) => t.e.logE)),
+    maxLogE: Math.max(...m.tests.map((t) => t.e.maxLogE)),
+  });
+  if (abort && !s.abort) s.abort = abort;
+  return abort;
+}
+
 export const fmtE = (logE: number) => {
   const v = Math.exp(logE);
   return v >= 1e6 ? v.toExponential(2) : v >= 100 ? v.toFixed(0) : v.toPrecision(3);
@@ -209,6 +324,7 @@ export interface MetricReport {
   direction: JudgedMetric['direction'];
   classification: Classification;
   baseline?: Baseline;
+  controlBaseline?: Baseline;
   tests: {
     dir: 'up' | 'down';
     p0: number;
@@ -218,9 +334,17 @@ export interface MetricReport {
     logE: number;
     maxE: number;
     pAnytime: number;
-    /** Anytime-valid upper bound of the watched rate, at level alpha. */
+    /** Anytime-valid upper bound of the watched rate, at level alpha (control mode: the experiment group's). */
     upper: number;
     crossedAt?: string;
+    /** Control-group mode: both groups over the same ticks; p0 is then allowedRatio x the control's rate. */
+    groups?: {
+      allowedRatio: number;
+      experiment: { n: number; x: number; rate: number };
+      control: { n: number; x: number; rate: number };
+      /** Experiment rate / control rate (null when the control had no watched event and the experiment had). */
+      ratio: number | null;
+    };
   }[];
   ticks: number;
   noDataTicks: number;
@@ -250,6 +374,19 @@ export function judgeReport(s: JudgeState, j: Pick<Judge, 'groups' | 'thresholds
       pAnytime: anytimeP(t.e),
       upper: anytimeUpper(t.e.n, t.e.x, s.alpha),
       crossedAt: t.crossedAt,
+      ...(t.two
+        ? {
+            groups: {
+              allowedRatio: t.two.k,
+              experiment: {
+                ...t.two.experiment,
+                rate: t.two.experiment.n ? t.two.experiment.x / t.two.experiment.n : 0,
+              },
+              control: { ...t.two.control, rate: t.two.control.n ? t.two.control.x / t.two.control.n : 0 },
+              ratio: Number.isFinite(observedRatio(t.two)) ? observedRatio(t.two) : null,
+            },
+          }
+        : {}),
     }));
     const crossed = (dir: 'up' | 'down') => m.tests.some((t) => t.dir === dir && t.crossedAt);
     const critical = s.abort?.critical && s.abort.metric === m.name;
@@ -265,6 +402,7 @@ export function judgeReport(s: JudgeState, j: Pick<Judge, 'groups' | 'thresholds
         noData: m.tests.every((t) => t.e.n === 0),
       }),
       baseline: m.baseline,
+      ...(m.controlBaseline ? { controlBaseline: m.controlBaseline } : {}),
       tests,
       ticks: m.ticks,
       noDataTicks: m.noDataTicks,

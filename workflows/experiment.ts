@@ -75,8 +75,9 @@ interface Run {
   attempted: Set<number>;
   notHeldBefore?: ProbeSample[];
   violation?: GuardViolation;
-  /** The judge's baselines, measured during steady state before. */
+  /** The judge's baselines, measured during steady state before (control-group mode: after planning). */
   baselines?: Record<string, Baseline | undefined>;
+  controlBaselines?: Record<string, Baseline | undefined>;
   after?: { ok: boolean; samples: ProbeSample[] };
   revertsDone: boolean;
   handingOver: boolean;
@@ -201,7 +202,8 @@ async function steadyStateBefore(run: Run): Promise<boolean> {
   const failing = run.journal.steadyStateBefore.filter((s) => !s.ok);
   if (failing.length) run.notHeldBefore = failing;
   const judge = run.input.experiment.judge;
-  if (!failing.length && judge) {
+  // Control-group mode measures its baselines once the groups are known (plan).
+  if (!failing.length && judge && !judge.controlGroup) {
     // Also checks every judged expression against Prometheus: a failure here is not-started.
     const r = await probing.measureBaseline.executeWithOptions(
       {
@@ -223,6 +225,20 @@ async function plan(run: Run): Promise<void> {
   const p = await planning.planFaults.executeWithOptions({ summary: `select targets (seed ${seed})` }, [e, seed]);
   run.journal.selection = p.selection ? { seed, ...p.selection } : undefined;
   run.journal.faults = p.faults.map((f, i) => ({ ...f, index: i, status: 'planned', errors: [], revertAttempts: 0 }));
+  const judge = e.judge;
+  if (judge?.controlGroup && p.groups) {
+    run.journal.controlGroup = p.groups;
+    // Before any intent: checks every judged expression for both groups (a failure is not-started).
+    const r = await probing.measureBaseline.executeWithOptions(
+      {
+        summary: `baseline over ${judge.baseline.window}, experiment group ${p.groups.experiment.join(', ')} and control group ${p.groups.control.join(', ')}`,
+        startToCloseTimeout: durationMs(judge.baseline.window) + ACTIVITY_SLACK_MS,
+      },
+      [judge, p.groups],
+    );
+    run.baselines = r.baselines;
+    run.controlBaselines = r.controlBaselines;
+  }
 }
 
 /**
@@ -319,7 +335,13 @@ async function observe(run: Run): Promise<void> {
     [
       {
         guard: e.guard,
-        judge: e.judge ? { spec: e.judge, baselines: run.baselines ?? {} } : undefined,
+        judge: e.judge
+          ? {
+              spec: e.judge,
+              baselines: run.baselines ?? {},
+              ...(j.controlGroup ? { groups: j.controlGroup, controlBaselines: run.controlBaselines ?? {} } : {}),
+            }
+          : undefined,
         faults,
         renewEveryMs: RENEW_EVERY_MS,
       },

@@ -115,8 +115,12 @@ export class ProxyClient implements ProxyPort {
     const r = await this.call('GET', `/proxies/${encodeURIComponent(proxy)}`);
     if (r.status === 404) return null;
     if (r.status !== 200) this.fail(`inspect proxy ${proxy}`, r);
-    const p = r.json as { enabled: boolean; toxics?: { name: string }[] };
-    return { enabled: p.enabled, toxics: (p.toxics ?? []).map((t) => t.name) };
+    const p = r.json as { enabled: boolean; toxics?: { name: string }[]; upstream?: string };
+    return {
+      enabled: p.enabled,
+      toxics: (p.toxics ?? []).map((t) => t.name),
+      ...(typeof p.upstream === 'string' ? { upstream: p.upstream } : {}),
+    };
   }
 
   async renewDisabled(proxy: string, leaseMs: number): Promise<boolean> {

@@ -4,9 +4,18 @@
 // Exit 0 when the run would start, 1 when it would be refused (not-started), 2 for an invalid file.
 import { randomInt } from 'node:crypto';
 import type { Experiment } from '../../experiments/schema.ts';
-import { planFaults, needsContainers, routesOf, type FaultPlan } from '../../activities/plan.ts';
+import {
+  planFaults,
+  needsContainers,
+  needsFleet,
+  needsUpstreams,
+  routesOf,
+  type FaultPlan,
+} from '../../activities/plan.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
 import { readCounters } from '../../activities/prometheus-probe.ts';
+import { readGroups } from '../../activities/judge.ts';
+import type { CounterReading } from '../../judge/counters.ts';
 import { prometheusFor } from '../../activities/adapters/prometheus.ts';
 import { MAX_BASELINE_MS } from '../../judge/guard.ts';
 import { durationMs } from '../../faults/duration.ts';
@@ -31,12 +40,17 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
   const seed = e.targets?.seed ?? randomInt(2 ** 31);
   let plan: FaultPlan | undefined;
   try {
-    const containers = needsContainers(e) && e.targets ? await createDockerContainerPort().list() : [];
+    const containers = needsFleet(e) ? await createDockerContainerPort().list() : [];
     // worker/ is loaded lazily (the CLI's layering rule); only its proxy lookup is needed here.
-    const routes = routesOf(e).length
-      ? await (await import('../../worker/proxy-port.ts')).createProxyPort().listProxies()
-      : [];
-    plan = planFaults(e, containers, routes, seed);
+    const proxy = routesOf(e).length ? (await import('../../worker/proxy-port.ts')).createProxyPort() : undefined;
+    const routes = proxy ? await proxy.listProxies() : [];
+    const upstreams: Record<string, string> = {};
+    if (proxy && needsUpstreams(e))
+      for (const r of routesOf(e).filter((x) => routes.includes(x))) {
+        const u = (await proxy.inspectProxy(r))?.upstream;
+        if (u) upstreams[r] = u;
+      }
+    plan = planFaults(e, containers, routes, seed, upstreams);
   } catch (err) {
     refusals.push(`admission: ${(err as Error).message}`);
   }
@@ -51,6 +65,10 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
     out(`  selected ${s.selected.length}: ${s.selected.map((t) => t.name).join(', ') || '(none)'}`);
   } else if (!needsContainers(e)) out('  no container fault: no container is selected');
   if (plan?.routes?.length) out(`  fault proxy routes: ${plan.routes.join(', ')}`);
+  if (plan?.groups)
+    out(
+      `  control group mode: experiment group ${plan.groups.experiment.join(', ')}; control group ${plan.groups.control.join(', ')}`,
+    );
 
   out(
     'faults (injected together; each reverted at the end of its duration, on abort, and by its lease if the runner dies):',
@@ -84,19 +102,29 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
         `judge.baseline.window ${j.baseline.window} is longer than the experiment allows (at most ${MAX_BASELINE_MS / 60_000}m)`,
       );
     out(
-      `  baselines: measured over ${j.baseline.window} during steady state before, one-sided ${j.baseline.confidence * 100}% upper bound`,
+      j.controlGroup
+        ? `  baselines: both groups measured over ${j.baseline.window} once the groups are planned (recorded; the test compares the groups over the same ticks)`
+        : `  baselines: measured over ${j.baseline.window} during steady state before, one-sided ${j.baseline.confidence * 100}% upper bound`,
     );
     for (const x of j.metrics) {
       let now: string;
       try {
-        const r = await readCounters(prometheusFor(x.url), `judged metric ${x.name}`, x.events);
-        now = r ? `now total ${r.total}, ${r.partIs} ${r.part}` : 'no series yet (no data)';
+        if (j.controlGroup) {
+          if (!plan?.groups) throw new Error(`judged metric ${x.name}: the groups could not be planned`);
+          const g = (await readGroups({ ...j, metrics: [x] }, plan.groups))[0];
+          const show = (c: CounterReading | null | undefined) =>
+            c ? `total ${c.total}, ${c.partIs} ${c.part}` : 'no series';
+          now = `now experiment group ${show(g?.experiment)}; control group ${show(g?.control)}`;
+        } else {
+          const r = await readCounters(prometheusFor(x.url), `judged metric ${x.name}`, x.events);
+          now = r ? `now total ${r.total}, ${r.partIs} ${r.part}` : 'no series yet (no data)';
+        }
       } catch (err) {
         now = `ERROR ${(err as Error).message}`;
         refusals.push((err as Error).message);
       }
       out(
-        `  - ${x.name} (${x.direction}, group ${x.group ?? x.name}${x.critical ? ', critical' : ''}): null rate = baseline bound x ${x.allowedIncrease}${x.maxRate !== undefined ? `, at most ${x.maxRate}` : ''}${x.criticalIncrease ? `; one tick above bound x ${x.criticalIncrease} aborts at once` : ''}; ${now}`,
+        `  - ${x.name} (${x.direction}, group ${x.group ?? x.name}${x.critical ? ', critical' : ''}): null rate = ${j.controlGroup ? "the control group's rate over the same ticks" : 'baseline bound'} x ${x.allowedIncrease}${x.maxRate !== undefined ? `, at most ${x.maxRate}` : ''}${x.criticalIncrease ? `; one tick above bound x ${x.criticalIncrease} aborts at once` : ''}; ${now}`,
       );
     }
   }

@@ -47,6 +47,24 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'judge.metrics.0.events.good',
     message: /bad or good, not both/,
   },
+  'control-group-placeholder.yaml': {
+    line: 14,
+    column: 15,
+    path: 'judge.metrics.0.events.good',
+    message: /must hold \$GROUP \(judge.controlGroup is set\)/,
+  },
+  'control-group-replicas.yaml': {
+    line: 9,
+    column: 17,
+    path: 'judge.controlGroup',
+    message: /no selector for the service's replicas/,
+  },
+  'control-group-replicas-one-name.yaml': {
+    line: 6,
+    column: 19,
+    path: 'targets.names',
+    message: /selects one replica \(shop-backend-1\): nothing is left for the control group/,
+  },
   'bad-url.json': { line: 6, column: 49, path: 'hypothesis.probes.0.url', message: /http:\/\/ or https:\/\// },
 };
 

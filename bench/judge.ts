@@ -1,87 +1,140 @@
-// npm run bench:judge — three ways to guard one error-rate metric, on the same seeded streams:
+// npm run bench:judge — three ways to guard one error-rate metric, on the same streams:
 //   sequential: Faultline's judge, the Bernoulli mixture e-process, looks at every tick, aborts at 1/alpha;
 //   threshold:  "N failing ticks in a row" (Faultline's old guard, Argo Rollouts' failureLimit), a tick fails
-//               when its error rate passes a threshold; the threshold is calibrated on other seeds to the
+//               when its bad events pass a threshold; the threshold is calibrated on other windows to the
 //               same false-abort budget alpha (and "any error, 1 tick", the naive default, is shown too);
 //   fixed horizon: Kayenta's judgement, a one-sided Mann-Whitney U test of per-tick error rates against a
-//               baseline window of the same length, once, at the end of the window, at level alpha.
-// Healthy windows run at the baseline rate; unhealthy ones at 2, 5 and 10 times it from the first tick.
+//               baseline window, once, at the end of the window, at level alpha.
+// Two sets of streams, in the same run:
+//   simulated: seeded Bernoulli counts, 50 requests per tick at 1 % (healthy) and 2, 5, 10 times that;
+//   real: per-tick counter streams recorded from the real demo through the real Prometheus
+//         (bench/fixtures/judge-streams.json, re-recorded by npm run bench:judge:record): a background
+//         error rate of about 1 % and faults raising it about 2, 5 and 10 times. Windows are resampled from
+//         the recordings in blocks of 10 ticks (seeded), so 1,000 windows come from a few minutes of traffic.
 // Figures: false aborts over 1,000 healthy windows; detections, events and seconds to abort.
 // Writes bench/results/judge.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { logThreshold, startE, updateE } from '../judge/eprocess.ts';
 import { mannWhitneyGreater } from '../judge/mann-whitney.ts';
 import { binomial, rng } from '../judge/simulate.ts';
+import { counterDelta } from '../judge/counters.ts';
+import { upperConfidenceBound } from '../judge/binomial.ts';
 import { PROJECT_ROOT } from '../config.ts';
 
 const ALPHA = 0.05;
-const BASE = 0.01; // baseline error rate
-const PER_TICK = 50; // requests per tick (50 req/s at a 1 s tick)
+const BASE = 0.01; // simulated baseline error rate
+const PER_TICK = 50; // simulated requests per tick (50 req/s at a 1 s tick)
 const TICKS = 120; // a 2-minute fault window at 1 s
+const REAL_TICKS = 90; // the real fault recordings are 90 ticks long
 const TICK_S = 1;
 const WINDOWS = 1000;
 const MULTS = [2, 5, 10];
+const BLOCK = 10;
 
-type Stream = number[]; // bad events per tick
+/** Events and bad events per tick. */
+type Stream = { n: number; x: number }[];
 function streams(seed: number, rate: number, n = WINDOWS): Stream[] {
   const r = rng(seed);
-  return Array.from({ length: n }, () => Array.from({ length: TICKS }, () => binomial(r, PER_TICK, rate)));
+  return Array.from({ length: n }, () =>
+    Array.from({ length: TICKS }, () => ({ n: PER_TICK, x: binomial(r, PER_TICK, rate) })),
+  );
 }
 
 /** The tick at which a guard aborts (1-based), or null. */
 type Guard = (s: Stream, baseline: Stream) => number | null;
 
-const sequential: Guard = (s) => {
-  const thr = logThreshold(ALPHA);
-  let e = startE(BASE);
-  for (let t = 0; t < s.length; t++) {
-    e = updateE(e, PER_TICK, s[t] as number);
-    if (e.logE >= thr) return t + 1;
-  }
-  return null;
-};
+const sequential =
+  (p0: number): Guard =>
+  (s) => {
+    const thr = logThreshold(ALPHA);
+    let e = startE(p0);
+    for (let t = 0; t < s.length; t++) {
+      e = updateE(e, s[t]!.n, s[t]!.x);
+      if (e.logE >= thr) return t + 1;
+    }
+    return null;
+  };
 
 const threshold =
   (badPerTick: number, inARow: number): Guard =>
   (s) => {
     let streak = 0;
     for (let t = 0; t < s.length; t++) {
-      streak = (s[t] as number) >= badPerTick ? streak + 1 : 0;
+      streak = s[t]!.x >= badPerTick ? streak + 1 : 0;
       if (streak >= inARow) return t + 1;
     }
     return null;
   };
 
-const fixedHorizon: Guard = (s, baseline) =>
-  mannWhitneyGreater(
-    baseline.map((x) => x / PER_TICK),
-    s.map((x) => x / PER_TICK),
-  ) <= ALPHA
-    ? s.length
-    : null;
+const rates = (s: Stream) => s.filter((t) => t.n > 0).map((t) => t.x / t.n);
+const fixedHorizon: Guard = (s, baseline) => (mannWhitneyGreater(rates(baseline), rates(s)) <= ALPHA ? s.length : null);
 
 function falseAborts(g: Guard, healthy: Stream[], baselines: Stream[]): number {
-  return healthy.filter((s, i) => g(s, baselines[i] as Stream) !== null).length / healthy.length;
+  return healthy.filter((s, i) => g(s, baselines[i % baselines.length] as Stream) !== null).length / healthy.length;
 }
 
-/** The fastest "k bad in a tick, N ticks in a row" rule within the false-abort budget, on calibration seeds. */
-function calibrateThreshold(): { badPerTick: number; inARow: number } {
-  const healthy = streams(900, BASE);
-  const fast = streams(901, 5 * BASE, 300);
+/** The fastest "k bad in a tick, N ticks in a row" rule within the false-abort budget, on calibration windows. */
+function calibrateThreshold(healthy: Stream[], fast: Stream[]): { badPerTick: number; inARow: number } {
   let best: { badPerTick: number; inARow: number; ticks: number } | undefined;
   for (let inARow = 1; inARow <= 5; inARow++)
     for (let k = 1; k <= 10; k++) {
       const g = threshold(k, inARow);
       if (falseAborts(g, healthy, healthy) > ALPHA) continue;
-      const hits = fast.map((s) => g(s, s) ?? TICKS + 1);
+      const hits = fast.map((s) => g(s, s) ?? s.length + 1);
       const ticks = hits.reduce((a, b) => a + b, 0) / hits.length;
       if (!best || ticks < best.ticks) best = { badPerTick: k, inARow, ticks };
       break; // larger k only gets slower for this N
     }
   if (!best) throw new Error('no threshold rule fits the false-abort budget');
   return { badPerTick: best.badPerTick, inARow: best.inARow };
+}
+
+/** Windows of `len` ticks resampled from a recorded stream in blocks of BLOCK consecutive ticks (seeded). */
+function resample(src: Stream, seed: number, len: number, n = WINDOWS): Stream[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => {
+    const w: Stream = [];
+    while (w.length < len) {
+      const at = Math.floor(r() * (src.length - BLOCK + 1));
+      w.push(...src.slice(at, at + Math.min(BLOCK, len - w.length)));
+    }
+    return w;
+  });
+}
+
+interface Recorded {
+  how: string;
+  conditions: { name: string; mult: number; ticks: { t: number; total: number; bad: number }[] }[];
+}
+function ticksOf(c: Recorded['conditions'][number]): Stream {
+  const out: Stream = [];
+  for (let i = 1; i < c.ticks.length; i++) {
+    const a = c.ticks[i - 1]!;
+    const b = c.ticks[i]!;
+    const d = counterDelta(
+      { total: a.total, part: a.bad, partIs: 'bad' },
+      { total: b.total, part: b.bad, partIs: 'bad' },
+    );
+    out.push({ n: d.events, x: d.bad });
+  }
+  return out;
+}
+
+interface Cell {
+  mult: number;
+  detected: number;
+  eventsMedian: number;
+  eventsP95: number;
+  secondsMedian: number;
+  secondsP95: number;
+}
+interface Row {
+  name: string;
+  note: string;
+  falseAbortRate: number;
+  detection: Cell[];
 }
 
 const median = (xs: number[]) => {
@@ -93,89 +146,153 @@ const p95 = (xs: number[]) => {
   return s.length ? (s[Math.min(s.length - 1, Math.ceil(0.95 * s.length) - 1)] as number) : NaN;
 };
 
-const cal = calibrateThreshold();
-const guards: { name: string; guard: Guard; note: string }[] = [
-  { name: 'sequential (e-process)', guard: sequential, note: `abort at E >= ${1 / ALPHA}, every tick` },
-  {
-    name: 'threshold, calibrated',
-    guard: threshold(cal.badPerTick, cal.inARow),
-    note: `>= ${cal.badPerTick} of ${PER_TICK} bad (${((100 * cal.badPerTick) / PER_TICK).toFixed(0)}%) in ${cal.inARow} ticks in a row`,
-  },
-  {
-    name: 'threshold, any error',
-    guard: threshold(1, 1),
-    note: 'one failing tick (maxErrorRate 0, failuresToAbort 1)',
-  },
-  { name: 'fixed horizon (Mann-Whitney)', guard: fixedHorizon, note: `one-sided U test at the end, level ${ALPHA}` },
-];
+const eventsTo = (s: Stream, tick: number) => s.slice(0, tick).reduce((a, t) => a + t.n, 0);
 
-const healthy = streams(1, BASE);
-const baselines = streams(2, BASE);
-const results = guards.map(({ name, guard, note }) => {
-  const fa = falseAborts(guard, healthy, baselines);
-  const detection = MULTS.map((m, k) => {
-    const bad = streams(10 + k, m * BASE);
-    const ticks = bad.map((s, i) => guard(s, baselines[i] as Stream)).filter((t): t is number => t !== null);
-    return {
-      mult: m,
-      detected: ticks.length / bad.length,
-      eventsMedian: median(ticks) * PER_TICK,
-      eventsP95: p95(ticks) * PER_TICK,
-      secondsMedian: median(ticks) * TICK_S,
-      secondsP95: p95(ticks) * TICK_S,
-    };
-  });
-  return { name, note, falseAbortRate: fa, detection };
-});
+/** One set of streams through every guard: the table's rows. */
+function judgeAll(
+  p0: number,
+  cal: { badPerTick: number; inARow: number },
+  healthy: Stream[],
+  baselines: Stream[],
+  faulty: { mult: number; windows: Stream[] }[],
+  perTick: string,
+): Row[] {
+  const guards: { name: string; guard: Guard; note: string }[] = [
+    { name: 'sequential (e-process)', guard: sequential(p0), note: `abort at E >= ${1 / ALPHA}, every tick` },
+    {
+      name: 'threshold, calibrated',
+      guard: threshold(cal.badPerTick, cal.inARow),
+      note: `>= ${cal.badPerTick} bad of ${perTick} in ${cal.inARow} ticks in a row`,
+    },
+    {
+      name: 'threshold, any error',
+      guard: threshold(1, 1),
+      note: 'one failing tick (maxErrorRate 0, failuresToAbort 1)',
+    },
+    { name: 'fixed horizon (Mann-Whitney)', guard: fixedHorizon, note: `one-sided U test at the end, level ${ALPHA}` },
+  ];
+  return guards.map(({ name, guard, note }) => ({
+    name,
+    note,
+    falseAbortRate: falseAborts(guard, healthy, baselines),
+    detection: faulty.map(({ mult, windows }) => {
+      const hits = windows
+        .map((s, i) => ({ s, t: guard(s, baselines[i % baselines.length] as Stream) }))
+        .filter((h): h is { s: Stream; t: number } => h.t !== null);
+      return {
+        mult,
+        detected: hits.length / windows.length,
+        eventsMedian: median(hits.map((h) => eventsTo(h.s, h.t))),
+        eventsP95: p95(hits.map((h) => eventsTo(h.s, h.t))),
+        secondsMedian: median(hits.map((h) => h.t)) * TICK_S,
+        secondsP95: p95(hits.map((h) => h.t)) * TICK_S,
+      };
+    }),
+  }));
+}
 
-const seqRes = results[0] as (typeof results)[number];
 const fmt = (v: number) => (Number.isFinite(v) ? String(v) : '–');
-console.log(
-  `\nbench:judge — baseline error rate ${BASE * 100}%, ${PER_TICK} requests per ${TICK_S} s tick, windows of ${TICKS} ticks, alpha ${ALPHA}, ${WINDOWS} windows per cell\n`,
-);
-console.log(
-  '| guard | false aborts (1,000 healthy) | ' +
-    MULTS.map((m) => `${m}x: detected, events p50, s to abort p50 / p95`).join(' | ') +
-    ' |',
-);
-console.log('|---|---|' + MULTS.map(() => '---|').join(''));
-for (const r of results)
+function print(title: string, rows: Row[]): void {
+  console.log(`\n${title}\n`);
   console.log(
-    `| ${r.name} | ${(r.falseAbortRate * 100).toFixed(1)}% | ` +
-      r.detection
-        .map(
-          (d) =>
-            `${(d.detected * 100).toFixed(0)}%, ${fmt(d.eventsMedian)}, ${fmt(d.secondsMedian)} / ${fmt(d.secondsP95)} s`,
-        )
-        .join(' | ') +
+    '| guard | false aborts (1,000 healthy) | ' +
+      rows[0]!.detection.map((d) => `${d.mult}x: detected, events p50, s to abort p50 / p95`).join(' | ') +
       ' |',
   );
-console.log('\nratios of median seconds to abort (other guard / sequential):');
-for (const r of results.slice(1))
-  console.log(
-    `  ${r.name}: ` +
-      r.detection
-        .map(
-          (d, k) =>
-            `${d.mult}x ${fmt(Math.round((d.secondsMedian / (seqRes.detection[k]?.secondsMedian ?? NaN)) * 100) / 100)}`,
-        )
-        .join(', '),
+  console.log('|---|---|' + rows[0]!.detection.map(() => '---|').join(''));
+  for (const r of rows)
+    console.log(
+      `| ${r.name} | ${(r.falseAbortRate * 100).toFixed(1)}% | ` +
+        r.detection
+          .map(
+            (d) =>
+              `${(d.detected * 100).toFixed(0)}%, ${fmt(d.eventsMedian)}, ${fmt(d.secondsMedian)} / ${fmt(d.secondsP95)} s`,
+          )
+          .join(' | ') +
+        ' |',
+    );
+  const seq = rows[0]!;
+  console.log('ratios of median seconds to abort (other guard / sequential):');
+  for (const r of rows.slice(1))
+    console.log(
+      `  ${r.name}: ` +
+        r.detection
+          .map(
+            (d, k) =>
+              `${d.mult}x ${fmt(Math.round((d.secondsMedian / (seq.detection[k]?.secondsMedian ?? NaN)) * 100) / 100)}`,
+          )
+          .join(', '),
+    );
+}
+
+// Simulated: the null rate is the true baseline rate.
+const simCal = calibrateThreshold(streams(900, BASE), streams(901, 5 * BASE, 300));
+const simulated = judgeAll(
+  BASE,
+  simCal,
+  streams(1, BASE),
+  streams(2, BASE),
+  MULTS.map((m, k) => ({ mult: m, windows: streams(10 + k, m * BASE) })),
+  String(PER_TICK),
+);
+print(
+  `bench:judge, simulated: baseline error rate ${BASE * 100}%, ${PER_TICK} requests per ${TICK_S} s tick, windows of ${TICKS} ticks, alpha ${ALPHA}, ${WINDOWS} windows per cell`,
+  simulated,
+);
+
+// Real: the first 60 baseline ticks are the baseline (the judge's null: its 95% upper bound, as a judged
+// metric with allowedIncrease 1 would take it; the Mann-Whitney's reference sample); the other ticks make
+// the healthy windows; each fault recording makes its own windows.
+const rec = JSON.parse(
+  readFileSync(path.join(PROJECT_ROOT, 'bench', 'fixtures', 'judge-streams.json'), 'utf8'),
+) as Recorded;
+const base = ticksOf(rec.conditions.find((c) => c.mult === 1)!);
+const baseWindow = base.slice(0, 60);
+const healthyTicks = base.slice(60);
+const bn = baseWindow.reduce((a, t) => a + t.n, 0);
+const bx = baseWindow.reduce((a, t) => a + t.x, 0);
+const realP0 = upperConfidenceBound(bn, bx, 0.95);
+const faults = rec.conditions
+  .filter((c) => c.mult > 1)
+  .map((c, k) => ({ mult: c.mult, stream: ticksOf(c), windows: resample(ticksOf(c), 30 + k, REAL_TICKS) }));
+const realCal = calibrateThreshold(
+  resample(healthyTicks, 910, REAL_TICKS),
+  resample(faults.find((f) => f.mult === 5)!.stream, 911, REAL_TICKS, 300),
+);
+const perTickReal = median(base.map((t) => t.n));
+const real = judgeAll(realP0, realCal, resample(healthyTicks, 20, REAL_TICKS), [baseWindow], faults, `~${perTickReal}`);
+const observed = (s: Stream) =>
+  s.reduce((a, t) => a + t.x, 0) /
+  Math.max(
+    1,
+    s.reduce((a, t) => a + t.n, 0),
   );
+print(
+  `bench:judge, real streams (${rec.how}): baseline ${(observed(base) * 100).toFixed(2)}% (${bn} events in the 60-tick baseline window, null rate p0 = its 95% upper bound ${(realP0 * 100).toFixed(2)}%), faults at ${faults.map((f) => `${(observed(f.stream) * 100).toFixed(2)}%`).join(', ')}; median ${perTickReal} requests per tick; windows of ${REAL_TICKS} ticks resampled in blocks of ${BLOCK}`,
+  real,
+);
 
 const out = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, node: process.version },
   setup: {
     alpha: ALPHA,
-    baselineRate: BASE,
-    perTick: PER_TICK,
-    ticks: TICKS,
-    tickSeconds: TICK_S,
     windows: WINDOWS,
-    seeds: 'fixed',
+    tickSeconds: TICK_S,
+    simulated: { baselineRate: BASE, perTick: PER_TICK, ticks: TICKS, seeds: 'fixed' },
+    real: {
+      fixture: 'bench/fixtures/judge-streams.json',
+      how: rec.how,
+      baselineRate: observed(base),
+      faultRates: faults.map((f) => ({ mult: f.mult, rate: observed(f.stream) })),
+      p0: realP0,
+      ticks: REAL_TICKS,
+      block: BLOCK,
+    },
   },
-  calibratedThreshold: cal,
-  results: results.map((r) => ({ ...r, guard: r.name })),
+  calibratedThreshold: { simulated: simCal, real: realCal },
+  results: simulated.map((r) => ({ ...r, guard: r.name, streams: 'simulated' })),
+  realResults: real.map((r) => ({ ...r, guard: r.name, streams: 'real' })),
 };
 const dir = path.join(PROJECT_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

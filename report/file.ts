@@ -5,7 +5,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { STATE_DIR } from '../config.ts';
 import type { Journal } from '../experiments/journal.ts';
-import { renderReport } from './html.ts';
+import type { GameDayJournal } from '../experiments/gameday-types.ts';
+import { renderGameDayReport, renderReport } from './html.ts';
 
 let chartJs: string | undefined;
 /** Chart.js's UMD build, from the installed package (no CDN, no network). */
@@ -26,5 +27,17 @@ export function writeReport(j: Journal, file = defaultReportPath(j.workflowId)):
   const out = path.resolve(file);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, renderReport(j, chartJsSource()));
+  return out;
+}
+
+/** A game day's report: its timeline and every child run; returns the absolute path. */
+export function writeGameDayReport(
+  g: GameDayJournal,
+  children: Record<string, Journal | undefined>,
+  file = defaultReportPath(g.workflowId),
+): string {
+  const out = path.resolve(file);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, renderGameDayReport(g, children, chartJsSource()));
   return out;
 }

@@ -1,9 +1,11 @@
 // One self-contained HTML report of a run, rendered from its journal. Pure: the caller passes Chart.js's
 // UMD source (read from node_modules), which is inlined, so the file needs no network to be viewed.
-// Charts: each judged metric's bad-event rate against its null rate and its e-value against the abort
-// threshold; each probe over time (guard series, steady state before and after). Fault windows are
-// shaded, the abort is a red line.
+// Charts: each judged metric's bad-event rate against its null rate (control-group mode: both groups side
+// by side and the allowed multiple of the control) and its e-value against the abort threshold; each probe
+// over time (guard series, steady state before and after). Fault windows are shaded, the abort is a red
+// line. A game day's report is its timeline (steps, approvals, notes, aborts) and every child run's section.
 import { wardenLine, type Journal } from '../experiments/journal.ts';
+import type { GameDayJournal } from '../experiments/gameday-types.ts';
 
 export interface ChartSpec {
   id: string;
@@ -11,6 +13,13 @@ export interface ChartSpec {
   yLabel: string;
   logY?: boolean;
   datasets: { label: string; points: { x: number; y: number }[]; color: string; dashed?: boolean; step?: boolean }[];
+  /** Shaded spans (fault windows) and the abort line, in the chart's x units; set by the section. */
+  windows?: { from: number; to: number; label: string }[];
+  abortAt?: number | null;
+  xmin?: number;
+  xmax?: number;
+  /** Category labels of the y axis (the game day's timeline: one row per step). */
+  yLabels?: string[];
 }
 
 const esc = (s: unknown) =>
@@ -32,7 +41,7 @@ function sec(j: Journal, iso: string | number): number {
   return Math.round((t - Date.parse(j.startedAt)) / 100) / 10;
 }
 
-export function chartsFor(j: Journal): ChartSpec[] {
+export function chartsFor(j: Journal, prefix = ''): ChartSpec[] {
   const charts: ChartSpec[] = [];
   for (const [k, m] of (j.judge?.metrics ?? []).entries()) {
     const buckets = m.series.buckets;
@@ -40,30 +49,58 @@ export function chartsFor(j: Journal): ChartSpec[] {
       .filter((b) => (b.v.events ?? 0) > 0)
       .map((b) => ({ x: sec(j, b.t), y: (b.v.bad ?? 0) / (b.v.events as number) }));
     const up = m.tests.find((t) => t.dir === 'up');
+    const groups = m.tests[0]?.groups;
     const ends = buckets.length ? [sec(j, buckets[0]!.t), sec(j, buckets[buckets.length - 1]!.t)] : [];
     const datasets: ChartSpec['datasets'] = [
-      { label: `${m.name}: bad-event rate per bucket`, points: rate, color: COLORS[k % COLORS.length] as string },
+      {
+        label: `${m.name}: ${groups ? 'experiment group' : 'bad-event rate per bucket'}`,
+        points: rate,
+        color: groups ? '#dc2626' : (COLORS[k % COLORS.length] as string),
+      },
     ];
-    if (up && ends.length)
+    if (groups) {
+      const ctl = buckets.filter((b) => (b.v.cEvents ?? 0) > 0);
+      datasets.push(
+        {
+          label: 'control group',
+          points: ctl.map((b) => ({ x: sec(j, b.t), y: (b.v.cBad ?? 0) / (b.v.cEvents as number) })),
+          color: '#2563eb',
+        },
+        {
+          label: `allowed: ${groups.allowedRatio} x control`,
+          points: ctl.map((b) => ({
+            x: sec(j, b.t),
+            y: Math.min(1, (groups.allowedRatio * (b.v.cBad ?? 0)) / (b.v.cEvents as number)),
+          })),
+          color: '#6b7280',
+          dashed: true,
+        },
+      );
+    } else if (up && ends.length)
       datasets.push({
         label: 'null rate p0',
         points: ends.map((x) => ({ x, y: up.p0 })),
         color: '#6b7280',
         dashed: true,
       });
-    if (m.baseline && ends.length)
+    if (m.baseline && ends.length && !groups)
       datasets.push({
         label: 'baseline rate',
         points: ends.map((x) => ({ x, y: m.baseline!.rate })),
         color: '#9ca3af',
         dashed: true,
       });
-    charts.push({ id: `rate-${k}`, title: `${m.name} (${m.classification})`, yLabel: 'bad-event rate', datasets });
+    charts.push({
+      id: `${prefix}rate-${k}`,
+      title: `${m.name} (${m.classification})${groups ? ': experiment and control groups' : ''}`,
+      yLabel: 'bad-event rate',
+      datasets,
+    });
     const e = buckets
       .filter((b) => b.v.logE !== undefined)
       .map((b) => ({ x: sec(j, b.t), y: Math.exp(b.v.logE as number) }));
     charts.push({
-      id: `e-${k}`,
+      id: `${prefix}e-${k}`,
       title: `${m.name}: e-value against the abort threshold ${j.judge!.threshold.toFixed(0)}`,
       yLabel: 'e-value (log)',
       logY: true,
@@ -95,7 +132,7 @@ export function chartsFor(j: Journal): ChartSpec[] {
     for (const s of [g.first, g.worst, g.last]) if (s?.probe === name && !series) samples.push(s);
     samples.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     charts.push({
-      id: `probe-err-${k}`,
+      id: `${prefix}probe-err-${k}`,
       title: `probe ${name}: error rate`,
       yLabel: 'error rate',
       datasets: [
@@ -109,7 +146,7 @@ export function chartsFor(j: Journal): ChartSpec[] {
     });
     if (samples.some((s) => s.p95Ms > 0) || guardP95.some((p) => p.y > 0))
       charts.push({
-        id: `probe-p95-${k}`,
+        id: `${prefix}probe-p95-${k}`,
         title: `probe ${name}: p95 latency`,
         yLabel: 'ms',
         datasets: [
@@ -122,7 +159,14 @@ export function chartsFor(j: Journal): ChartSpec[] {
         ],
       });
   });
-  return charts;
+  // Each chart carries its run's marks and x range, so several runs can share one page (game days).
+  const windows = faultWindows(j);
+  const abortAt = j.abort ? sec(j, j.abort.at) : null;
+  const xs = charts.flatMap((c) => c.datasets.flatMap((d) => d.points.map((p) => p.x)));
+  const all = xs.concat(windows.flatMap((w) => [w.from, w.to]));
+  const xmin = Math.min(0, ...all);
+  const xmax = Math.max(1, ...all);
+  return charts.map((c) => ({ ...c, windows, abortAt, xmin, xmax }));
 }
 
 function faultWindows(j: Journal): { from: number; to: number; label: string }[] {
@@ -156,38 +200,40 @@ function judgeSection(j: Journal): string {
     )
     .join('\n');
   const s = r.scorecard;
+  const cg = j.controlGroup;
+  const groupRows = r.metrics
+    .flatMap((m) =>
+      m.tests
+        .filter((t) => t.groups)
+        .map((t) => {
+          const g = t.groups!;
+          return `<tr><td>${esc(m.name)}${t.dir === 'down' ? ' (decrease)' : ''}</td><td>${g.experiment.x}/${g.experiment.n} = ${fmt(g.experiment.rate)}</td><td>${g.control.x}/${g.control.n} = ${fmt(g.control.rate)}</td><td>${g.ratio === null ? '∞' : fmt(g.ratio)}</td><td>${fmt(g.allowedRatio)}</td><td>${fmt(t.e)}</td><td>${fmt(t.pAnytime)}</td><td>${t.crossedAt ? `${sec(j, t.crossedAt)} s` : '–'}</td></tr>`;
+        }),
+    )
+    .join('\n');
+  const groupsTable = groupRows
+    ? `<h3>Control group (same ticks)</h3><p>experiment group: <b>${esc(cg?.experiment.join(', ') ?? '?')}</b> · control group: <b>${esc(cg?.control.join(', ') ?? '?')}</b></p>
+<table class="groups"><thead><tr><th>metric</th><th>experiment X/N = rate</th><th>control X/N = rate</th><th>ratio</th><th>allowed ratio</th><th>E</th><th>anytime p</th><th>crossed</th></tr></thead>
+<tbody>${groupRows}</tbody></table>`
+    : '';
   return `<h2>Judge</h2>
 <p>Score <b>${fmt(s.score)}</b> → <b class="c-${esc(s.result)}">${esc(s.result)}</b>${
     s.criticalFailed.length ? ` (critical metric failed: ${esc(s.criticalFailed.join(', '))})` : ''
   }; abort threshold m/alpha = ${fmt(r.threshold)} (alpha ${r.alpha}).${r.abort ? ` Aborted at ${sec(j, r.abort.at)} s: ${esc(r.abort.reason)}` : ''}</p>
 <table><thead><tr><th>metric</th><th>group</th><th>class</th><th>baseline bad/events</th><th>p0</th><th>N</th><th>X</th><th>E</th><th>anytime p</th><th>rate upper bound</th><th>crossed</th></tr></thead>
-<tbody>${rows}</tbody></table>`;
+<tbody>${rows}</tbody></table>${groupsTable}`;
 }
 
-export function renderReport(j: Journal, chartJs: string): string {
-  const charts = chartsFor(j);
-  const windows = faultWindows(j);
-  const abortAt = j.abort ? sec(j, j.abort.at) : null;
+/** One run's sections (header, faults, judge, charts), its chart ids prefixed so several share a page. */
+export function runSection(j: Journal, prefix = '', heading = 'h1'): { html: string; charts: ChartSpec[] } {
+  const charts = chartsFor(j, prefix);
   const faults = j.faults
     .map(
       (f) =>
         `<tr><td>${esc(f.summary)}</td><td>${esc(f.status)}</td><td>${f.injectedAt ? `${sec(j, f.injectedAt)} s` : '–'}</td><td>${f.revertedAt ? `${sec(j, f.revertedAt)} s` : '–'}${f.warden ? ` <small>(${esc(wardenLine(f.warden))})</small>` : ''}</td></tr>`,
     )
     .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Faultline report: ${esc(j.experiment.title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#111827;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.verdict{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
-.v-passed{background:#059669}.v-refuted,.v-failed{background:#dc2626}.v-aborted{background:#d97706}.v-not-started{background:#6b7280}
-table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left}
-.c-high,.c-low,.c-fail{color:#dc2626;font-weight:600}.c-pass{color:#059669;font-weight:600}.c-marginal,.c-nodata{color:#d97706}
-.grid{display:grid;grid-template-columns:1fr 1fr;gap:18px}.chart{border:1px solid #e5e7eb;border-radius:6px;padding:8px;height:260px}
-.muted{color:#6b7280}
-</style></head><body>
-<h1>${esc(j.experiment.title)}</h1>
+  const html = `<${heading}>${esc(j.experiment.title)}</${heading}>
 <p><span class="verdict v-${esc(j.verdict ?? 'running')}">${esc(j.verdict ?? j.phase)}</span> ${esc(j.reason ?? '')}</p>
 <p><b>Hypothesis:</b> ${esc(j.experiment.hypothesis.statement)}</p>
 <p class="muted">${esc(j.workflowId)} · started ${esc(j.startedAt)}${j.finishedAt ? ` · finished ${esc(j.finishedAt)}` : ''}${
@@ -197,48 +243,163 @@ table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px
 <table><thead><tr><th>fault</th><th>status</th><th>injected</th><th>reverted</th></tr></thead><tbody>${faults}</tbody></table>
 ${judgeSection(j)}
 <h2>Over time</h2>
-<div class="grid">${charts.map((c) => `<div class="chart"><canvas id="${esc(c.id)}"></canvas></div>`).join('')}</div>
+<div class="grid">${charts.map((c) => `<div class="chart"><canvas id="${esc(c.id)}"></canvas></div>`).join('')}</div>`;
+  return { html, charts };
+}
+
+export function renderReport(j: Journal, chartJs: string): string {
+  const { html, charts } = runSection(j);
+  return page(`Faultline report: ${j.experiment.title}`, html, charts, chartJs);
+}
+
+/** A game day: its timeline (steps, approvals, notes, skips, aborts) and every child run's section. */
+export function renderGameDayReport(
+  g: GameDayJournal,
+  children: Record<string, Journal | undefined>,
+  chartJs: string,
+): string {
+  const t0 = Date.parse(g.startedAt);
+  const s = (iso: string) => Math.round((Date.parse(iso) - t0) / 100) / 10;
+  const end = g.finishedAt ?? new Date().toISOString();
+  const steps = g.steps
+    .map(
+      (
+        st,
+      ) => `<tr><td>${esc(st.name)}</td><td>${esc(st.kind)}</td><td class="s-${esc(st.status)}">${esc(st.status)}</td>
+<td>${st.startedAt ? `${s(st.startedAt)} s` : '–'}</td><td>${st.finishedAt ? `${s(st.finishedAt)} s` : '–'}</td>
+<td>${st.children.map((c) => `<a href="#run-${esc(c.workflowId)}">${esc(c.title)}</a>: <span class="v-text-${esc(c.verdict ?? 'running')}">${esc(c.verdict ?? 'running')}</span>`).join('<br>') || '–'}</td>
+<td>${esc(st.reason ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  const events = g.events
+    .map(
+      (e) =>
+        `<tr><td>${s(e.at)} s</td><td>${esc(e.what)}</td><td>${esc(e.who)}</td><td>${esc(e.step ?? '')}</td><td>${esc(e.text ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  // The timeline: one row per step, a bar from its start to its end; approvals, notes, skips and aborts
+  // as points on the row of their step (or the top row).
+  const rows = g.steps.map((st) => st.name);
+  const statusColor: Record<string, string> = {
+    passed: '#059669',
+    done: '#059669',
+    failed: '#dc2626',
+    aborted: '#d97706',
+    skipped: '#9ca3af',
+    running: '#2563eb',
+    waiting: '#7c3aed',
+    pending: '#9ca3af',
+  };
+  const eventColor: Record<string, string> = { approve: '#059669', note: '#2563eb', skip: '#6b7280', abort: '#dc2626' };
+  const datasets: ChartSpec['datasets'] = g.steps
+    .filter((st) => st.startedAt)
+    .map((st) => ({
+      label: `${st.name}: ${st.status}`,
+      points: [
+        { x: s(st.startedAt as string), y: rows.indexOf(st.name) },
+        { x: s(st.finishedAt ?? end), y: rows.indexOf(st.name) },
+      ],
+      color: statusColor[st.status] ?? '#6b7280',
+    }));
+  for (const what of ['approve', 'note', 'skip', 'abort'] as const) {
+    const pts = g.events
+      .filter((e) => e.what === what)
+      .map((e) => ({ x: s(e.at), y: Math.max(0, e.step ? rows.indexOf(e.step) : 0) }));
+    if (pts.length) datasets.push({ label: what, points: pts, color: eventColor[what] as string, dashed: true });
+  }
+  const abort = g.events.find((e) => e.what === 'abort');
+  const timeline: ChartSpec = {
+    id: 'gameday-timeline',
+    title: `${g.title}: steps and events (seconds since the game day started)`,
+    yLabel: 'step',
+    yLabels: rows,
+    datasets,
+    windows: [],
+    abortAt: abort ? s(abort.at) : null,
+    xmin: 0,
+    xmax: Math.max(1, s(end)),
+  };
+  const runs = g.steps.flatMap((st) => st.children).map((c, i) => ({ c, j: children[c.workflowId], i }));
+  const sections = runs.map(({ c, j, i }) => {
+    if (!j)
+      return {
+        html: `<h2 id="run-${esc(c.workflowId)}">${esc(c.title)}</h2><p class="muted">${esc(c.workflowId)}: no journal (${esc(c.verdict ?? 'not found')})</p>`,
+        charts: [] as ChartSpec[],
+      };
+    const r = runSection(j, `run${i}-`, 'h2');
+    return { html: `<section class="run" id="run-${esc(c.workflowId)}">${r.html}</section>`, charts: r.charts };
+  });
+  const html = `<h1>Game day: ${esc(g.title)}</h1>
+<p><span class="verdict v-${esc(g.verdict ?? 'running')}">${esc(g.verdict ?? 'running')}</span> ${esc(g.reason ?? '')}</p>
+<p class="muted">${esc(g.workflowId)} · owner ${esc(g.owner)} · approvers ${esc(g.approvers.join(', ') || '–')} · observers ${esc(g.observers.join(', ') || '–')} · started ${esc(g.startedAt)}${g.finishedAt ? ` · finished ${esc(g.finishedAt)}` : ''}</p>
+${g.summary ? `<p>${esc(g.summary)}</p>` : ''}
+<h2>Timeline</h2>
+<div class="chart wide"><canvas id="gameday-timeline"></canvas></div>
+<table><thead><tr><th>step</th><th>kind</th><th>status</th><th>started</th><th>finished</th><th>runs</th><th>why</th></tr></thead><tbody>${steps}</tbody></table>
+<h2>Approvals, notes, skips, aborts</h2>
+${events ? `<table><thead><tr><th>at</th><th>what</th><th>who</th><th>step</th><th>text</th></tr></thead><tbody>${events}</tbody></table>` : '<p class="muted">none</p>'}
+${sections.map((x) => x.html).join('\n')}`;
+  return page(`Faultline game day report: ${g.title}`, html, [timeline, ...sections.flatMap((x) => x.charts)], chartJs);
+}
+
+function page(title: string, body: string, charts: ChartSpec[], chartJs: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#111827;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}h3{font-size:15px;margin:18px 0 6px}
+.verdict{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
+.v-passed{background:#059669}.v-refuted,.v-failed{background:#dc2626}.v-aborted{background:#d97706}.v-not-started{background:#6b7280}.v-running{background:#2563eb}
+table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left}
+.c-high,.c-low,.c-fail{color:#dc2626;font-weight:600}.c-pass{color:#059669;font-weight:600}.c-marginal,.c-nodata{color:#d97706}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:18px}.chart{border:1px solid #e5e7eb;border-radius:6px;padding:8px;height:260px}
+.chart.wide{height:220px}section.run{border-top:3px solid #e5e7eb;margin-top:32px}
+.muted{color:#6b7280}
+</style></head><body>
+${body}
 <script>${chartJs.replace(/<\/script/gi, '<\\/script')}</script>
-<script type="application/json" id="faultline-charts">${scriptJson({ charts, windows, abortAt })}</script>
+<script type="application/json" id="faultline-charts">${scriptJson({ charts })}</script>
 <script>
 (() => {
   const data = JSON.parse(document.getElementById('faultline-charts').textContent);
-  // Shades the fault windows and marks the abort, behind the data.
-  const marks = {
+  // Shades a chart's fault windows and marks its abort, behind the data.
+  const marks = (c) => ({
     id: 'faultlineMarks',
     beforeDatasetsDraw(chart) {
       const { ctx, chartArea: a, scales: { x } } = chart;
       ctx.save();
       ctx.fillStyle = 'rgba(220, 38, 38, 0.08)';
-      for (const w of data.windows) {
+      for (const w of c.windows || []) {
         const l = Math.max(a.left, x.getPixelForValue(w.from)), r = Math.min(a.right, x.getPixelForValue(w.to));
         if (r > l) ctx.fillRect(l, a.top, r - l, a.bottom - a.top);
       }
-      if (data.abortAt !== null) {
-        const px = x.getPixelForValue(data.abortAt);
+      if (c.abortAt !== null && c.abortAt !== undefined) {
+        const px = x.getPixelForValue(c.abortAt);
         ctx.strokeStyle = '#dc2626'; ctx.lineWidth = 2; ctx.beginPath(); ctx.moveTo(px, a.top); ctx.lineTo(px, a.bottom); ctx.stroke();
       }
       ctx.restore();
     },
-  };
-  const xs = data.charts.flatMap((c) => c.datasets.flatMap((d) => d.points.map((p) => p.x))).concat(data.windows.flatMap((w) => [w.from, w.to]));
-  const xmin = Math.min(0, ...xs), xmax = Math.max(1, ...xs);
+  });
   window.faultlineCharts = data.charts.map((c) => new Chart(document.getElementById(c.id), {
     type: 'line',
     data: { datasets: c.datasets.map((d) => ({
       label: d.label, data: d.points, borderColor: d.color, backgroundColor: d.color,
-      borderDash: d.dashed ? [6, 4] : [], stepped: d.step ? 'before' : false, pointRadius: d.points.length > 60 ? 0 : 2, borderWidth: 1.5,
-      showLine: true,
+      borderDash: d.dashed ? [6, 4] : [], stepped: d.step ? 'before' : false,
+      pointRadius: c.yLabels ? (d.dashed ? 6 : 3) : d.points.length > 60 ? 0 : 2,
+      borderWidth: c.yLabels ? (d.dashed ? 0 : 10) : 1.5, showLine: !(c.yLabels && d.dashed),
     })) },
     options: {
       animation: false, maintainAspectRatio: false, parsing: false, normalized: true,
       plugins: { title: { display: true, text: c.title }, legend: { labels: { boxWidth: 12 } } },
       scales: {
-        x: { type: 'linear', min: xmin, max: xmax, title: { display: true, text: 'seconds since start' } },
-        y: { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.yLabel }, ...(c.logY ? {} : { beginAtZero: true }) },
+        x: { type: 'linear', min: c.xmin, max: c.xmax, title: { display: true, text: 'seconds since start' } },
+        y: c.yLabels
+          ? { type: 'linear', reverse: true, min: -0.5, max: c.yLabels.length - 0.5, ticks: { stepSize: 1, callback: (v) => c.yLabels[v] ?? '' } }
+          : { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.yLabel }, ...(c.logY ? {} : { beginAtZero: true }) },
       },
     },
-    plugins: [marks],
+    plugins: [marks(c)],
   }));
 })();
 </script>

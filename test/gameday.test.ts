@@ -2,7 +2,7 @@
 // server and Docker with the demo target. It waits at its gate, continues on an approver's word, stops at
 // a refuted step under the stop policy, and an abort returns only once the running child has reverted.
 // SIGKILLing the worker mid-game-day loses nothing and leaves no target held.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,8 @@ import { gameDayStatus, waitForGameDay } from '../cli/gamedays.ts';
 import { admissionState } from '../cli/admission.ts';
 import { containerState, inProcessWorker, killProcess, runCli, uniqueId, workerProcess } from './helpers.ts';
 import { freePort } from '../cli/dev-server.ts';
+import type { Journal } from '../experiments/journal.ts';
+import { openReport } from './support/chromium.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;
@@ -128,6 +130,33 @@ steps:
       return r.filter((x) => x.gameDay === id).length === 3 ? r : undefined;
     }, 'history rows');
     expect(rows.find((r) => r.workflowId === id)?.kind).toBe('game day');
+
+    // faultline report ID: the game day's journal and its children's (--json), and one HTML file with the
+    // timeline and each child's verdict and charts, rendered by Chromium without a console error.
+    const rep = (await cliJson('report', id)) as { gameDay: { workflowId: string }; runs: Record<string, Journal> };
+    expect(rep.gameDay.workflowId).toBe(id);
+    expect(Object.fromEntries(Object.entries(rep.runs).map(([k, v]) => [k, v.verdict]))).toEqual({
+      [`${id}-warm-up`]: 'passed',
+      [`${id}-breaks`]: 'refuted',
+    });
+    const html = path.join(dir, 'gameday-report.html');
+    const out = await runCli(['report', id, '--html', html]);
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout).toContain(`report: ${html}`);
+    const text = readFileSync(html, 'utf8');
+    for (const want of ['Game day: gate and stop', 'dashboards look fine', 'go-no-go', 'warm-up', 'breaks'])
+      expect(text).toContain(want);
+    const r = await openReport(html, path.join(dir, 'gameday-report.png'));
+    expect(r.errors).toEqual([]);
+    expect(r.requests).toEqual([]);
+    const timeline = r.charts.find((c) => c.id === 'gameday-timeline');
+    expect(timeline?.points).toBeGreaterThanOrEqual(2 * 3 + 2); // three started steps' bars, the note and the approval
+    expect(timeline?.inked).toBeGreaterThan(1000);
+    for (const run of ['run0-', 'run1-']) {
+      const c = r.charts.find((x) => x.id.startsWith(`${run}probe-err-`));
+      expect(c?.inked, run).toBeGreaterThan(1000);
+    }
+    expect(r.png).toBe(true);
   });
 
   it('abort reverts the running child before it returns', async () => {

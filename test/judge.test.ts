@@ -190,6 +190,69 @@ describe('judged guard', () => {
     );
   });
 
+  it('control group: a latency fault on one backend raises its slow-try rate while the untouched backends stay fast: the two-sample judge aborts, both groups journaled', async () => {
+    const at = () => `demo="${stack.prefix}",upstream=~"$GROUP"`;
+    const cg = (title: string, replicas: string, duration: string) =>
+      demoExperiment(
+        `
+title: ${title}
+hypothesis:
+  statement: the faulted backend's tries are no slower than twice the untouched backends'
+  probes: [ { name: front-ok, type: http, url: "\${FRONT}/", requests: 5, tolerance: { maxErrorRate: 0 } } ]
+method: [ { kind: proxy.latency, proxy: backend-1, latency: 200ms, duration: ${duration} } ]
+judge:
+  interval: 1s
+  baseline: { window: 3s }
+  controlGroup: { replicas: { namePattern: "${replicas}" } }
+  metrics:
+    - name: slow-tries
+      events:
+        total: sum(demo_upstream_request_duration_seconds_count{${at()}})
+        good: sum(demo_upstream_request_duration_seconds_bucket{${at()},le="0.1"})
+      allowedIncrease: 2
+afterCheck: { recoveryTimeout: 20s }
+`,
+        { prefix: stack.prefix, frontUrl: stack.frontUrl },
+      );
+    const [j, lonely] = await Promise.all(
+      [
+        cg('judge control group', `^\${PREFIX}-backend-`, '40s'),
+        // every matched replica is the faulted one: no control group, not-started, nothing injected
+        cg('judge empty control group', `^\${PREFIX}-backend-1$`, '5s'),
+      ].map(async (e) => waitForResult(fc, (await startExperiment(fc, e, { taskQueue: TQ })).workflowId)),
+    );
+    expect(lonely!.verdict, lonely!.reason).toBe('not-started');
+    expect(lonely!.reason).toMatch(
+      /^selecting: judge\.controlGroup: every matched replica \(fl-judge-\S+-backend-1\) is faulted, so the control group is empty/,
+    );
+    expect(lonely!.faults.every((f) => f.status === 'planned')).toBe(true);
+
+    expect(j!.verdict, j!.reason).toBe('aborted');
+    expect(j!.controlGroup).toEqual({
+      experiment: [stack.containers.backends[0]],
+      control: stack.containers.backends.slice(1),
+    });
+    expect(j!.abort?.reason).toMatch(
+      /judged metric slow-tries: e-value \S+ reached 20\.0 \(m\/alpha\): experiment group bad-event rate .* against control .*, allowed at most 2 times the control/,
+    );
+    const m = j!.judge!.metrics[0]!;
+    const t = m.tests[0]!;
+    expect(t.crossedAt).toBe(j!.judge?.abort?.at);
+    expect(t.e).toBeGreaterThanOrEqual(20);
+    expect(t.groups!.experiment.n).toBeGreaterThan(0);
+    expect(t.groups!.control.n).toBeGreaterThan(t.groups!.experiment.n); // two untouched replicas against one
+    expect(t.groups!.experiment.rate).toBeGreaterThan(0.5); // every try to backend-1 waits 200 ms
+    expect(t.groups!.control.rate).toBeLessThan(0.1); // the untouched backends stay fast
+    expect(m.baseline?.n).toBeGreaterThan(0);
+    expect(m.controlBaseline?.n).toBeGreaterThan(0);
+    expect(m.series.buckets.some((b) => (b.v.cEvents ?? 0) > 0)).toBe(true);
+    expect(m.classification).toBe('high');
+    expect(j!.detectToRevertMs).toBeLessThan(5_000);
+    expect(await toxicsOnProxy()).toBe(0);
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(path.join(STATE_DIR, 'judge-control-group-journal.json'), JSON.stringify(j, null, 2));
+  });
+
   it('run --dry-run shows the plan and the baselines, and changes nothing', async () => {
     const file = path.join(STATE_DIR, `${TQ}-dry.yaml`);
     const e = experiment('judge dry run', '200ms', '20s', slow());

@@ -1,11 +1,10 @@
 // The report opened in a real headless Chromium (Debian's, installed by scripts/setup.sh; never a
 // downloaded browser): no console errors, every chart drawn with its data, a screenshot saved.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { chromium } from 'playwright-core';
 import { experimentSchema } from '../experiments/schema.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { judgeReport, judgeTick, startJudge } from '../judge/guard.ts';
@@ -13,9 +12,9 @@ import { baselineOf } from '../judge/guard.ts';
 import { addSample, createSeries } from '../judge/series.ts';
 import { binomial, rng } from '../judge/simulate.ts';
 import { writeReport } from '../report/file.ts';
+import { chartsFor } from '../report/html.ts';
+import { openReport } from './support/chromium.ts';
 import { STATE_DIR } from '../config.ts';
-
-const CHROMIUM = process.env.FAULTLINE_CHROMIUM ?? '/usr/bin/chromium';
 
 /** A run as the workflow journals it: 10 s baseline, a latency fault at 12 s, the judge aborts. */
 function journal(): Journal {
@@ -99,6 +98,51 @@ function journal(): Journal {
   } as Journal;
 }
 
+/** A control-group run: one faulted replica against two untouched ones over the same ticks, aborted. */
+function controlJournal(): Journal {
+  const base = journal();
+  const t0 = Date.parse(base.startedAt);
+  const experiment = experimentSchema.parse({
+    ...base.experiment,
+    title: 'Latency on one backend, judged against its untouched replicas',
+    judge: {
+      controlGroup: { replicas: { namePattern: '-backend-' } },
+      metrics: [
+        {
+          name: 'slow-tries',
+          events: { total: 't{upstream=~"$GROUP"}', good: 'g{upstream=~"$GROUP"}' },
+          allowedIncrease: 2,
+        },
+      ],
+    },
+  });
+  const j = experiment.judge!;
+  const s = startJudge(j, {});
+  const r = rng(5);
+  const e = { total: 0, part: 0, partIs: 'good' as const };
+  const c = { total: 0, part: 0, partIs: 'good' as const };
+  let abort;
+  for (let k = 12; k <= 60 && !abort; k++) {
+    const slowE = binomial(r, 15, k < 20 ? 0.01 : 0.3);
+    const slowC = binomial(r, 30, 0.01);
+    e.total += 15;
+    e.part += 15 - slowE;
+    c.total += 30;
+    c.part += 30 - slowC;
+    abort = judgeTick(s, 'slow-tries', { experiment: { ...e }, control: { ...c } }, t0 + k * 1000);
+  }
+  const report = judgeReport(s, j);
+  return {
+    ...base,
+    experiment,
+    workflowId: 'control-group-report-test',
+    controlGroup: { experiment: ['shop-backend-1'], control: ['shop-backend-2', 'shop-backend-3'] },
+    abort: report.abort ? { by: 'guard', reason: report.abort.reason, at: report.abort.at } : undefined,
+    reason: `the guard aborted the experiment: ${report.abort?.reason ?? ''}`,
+    judge: report,
+  } as Journal;
+}
+
 describe('report', () => {
   it('is one self-contained file that Chromium renders with every chart drawn and no console error', async () => {
     const j = journal();
@@ -108,52 +152,39 @@ describe('report', () => {
     const html = readFileSync(file, 'utf8');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=["']?https?:/); // nothing fetched
     expect(html).toContain('Fewer than 2x the usual share');
-
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    });
-    try {
-      const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-      const page = await context.newPage();
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('request', (r) => {
-        if (!r.url().startsWith('file:')) requests.push(r.url());
-      });
-      await page.goto(`file://${file}`);
-      const charts = await page.evaluate(() => {
-        const list = (
-          window as unknown as {
-            faultlineCharts: { canvas: HTMLCanvasElement; data: { datasets: { data: unknown[] }[] } }[];
-          }
-        ).faultlineCharts;
-        return list.map((c) => {
-          // a drawn chart has non-blank pixels on its canvas
-          const ctx = c.canvas.getContext('2d') as CanvasRenderingContext2D;
-          const px = ctx.getImageData(0, 0, c.canvas.width, c.canvas.height).data;
-          let inked = 0;
-          for (let i = 3; i < px.length; i += 4) if ((px[i] as number) > 0) inked++;
-          return { id: c.canvas.id, points: c.data.datasets.reduce((s, d) => s + d.data.length, 0), inked };
-        });
-      });
-      expect(errors).toEqual([]);
-      expect(requests).toEqual([]);
-      expect(charts.map((c) => c.id)).toEqual(expect.arrayContaining(['rate-0', 'e-0', 'probe-err-0', 'probe-p95-0']));
-      for (const c of charts) {
-        expect(c.points, c.id).toBeGreaterThan(1);
-        expect(c.inked, c.id).toBeGreaterThan(1000);
-      }
-      const shot = path.join(STATE_DIR, 'report-screenshot.png');
-      mkdirSync(path.dirname(shot), { recursive: true });
-      await page.screenshot({ path: shot, fullPage: true });
-      expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
-    } finally {
-      await browser.close();
+    const r = await openReport(file, path.join(STATE_DIR, 'report-screenshot.png'));
+    expect(r.errors).toEqual([]);
+    expect(r.requests).toEqual([]);
+    expect(r.charts.map((c) => c.id)).toEqual(expect.arrayContaining(['rate-0', 'e-0', 'probe-err-0', 'probe-p95-0']));
+    for (const c of r.charts) {
+      expect(c.points, c.id).toBeGreaterThan(1);
+      expect(c.inked, c.id).toBeGreaterThan(1000);
     }
+    expect(r.png).toBe(true);
+  });
+
+  it('control-group mode: both groups side by side, in the table and on one chart', async () => {
+    const j = controlJournal();
+    expect(j.judge?.abort?.reason).toMatch(/experiment group .* against control/);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-report-'));
+    const file = writeReport(j, path.join(dir, 'control.html'));
+    const html = readFileSync(file, 'utf8');
+    expect(html).toMatch(
+      /experiment group: <b>shop-backend-1<\/b> · control group: <b>shop-backend-2, shop-backend-3<\/b>/,
+    );
+    const g = j.judge!.metrics[0]!.tests[0]!.groups!;
+    expect(html).toContain(`${g.experiment.x}/${g.experiment.n}`);
+    expect(html).toContain(`${g.control.x}/${g.control.n}`);
+    const chart = chartsFor(j).find((c) => c.id === 'rate-0')!;
+    expect(chart.datasets.map((d) => d.label)).toEqual([
+      'slow-tries: experiment group',
+      'control group',
+      'allowed: 2 x control',
+    ]);
+    const r = await openReport(file, path.join(STATE_DIR, 'report-control-group.png'));
+    expect(r.errors).toEqual([]);
+    const rate = r.charts.find((c) => c.id === 'rate-0');
+    expect(rate?.points).toBeGreaterThan(20);
+    expect(rate?.inked).toBeGreaterThan(1000);
   });
 });

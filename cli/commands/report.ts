@@ -1,13 +1,25 @@
-// faultline report ID [--html FILE] [--json]: one self-contained HTML file of a run (charts inlined, no
-// network needed to view it), or its journal as JSON.
-import { connectClient, getStatus } from '../client.ts';
-import { writeReport } from '../../report/file.ts';
+// faultline report ID [--html FILE] [--json]: one self-contained HTML file of a run or of a game day (its
+// timeline and every child run; charts inlined, no network needed to view it), or the journal(s) as JSON.
+import { connectClient, getStatus, type FaultlineClient } from '../client.ts';
+import { gameDayStatus } from '../gamedays.ts';
+import { writeGameDayReport, writeReport } from '../../report/file.ts';
 import { InvalidInput } from '../../errors.ts';
+import { GAME_DAY_TYPE } from '../../workflows/gameday-definitions.ts';
+import type { Journal } from '../../experiments/journal.ts';
 import type { Io } from '../io.ts';
+
+async function isGameDay(fc: FaultlineClient, id: string): Promise<boolean> {
+  const d = await fc.client.workflow
+    .getHandle(id)
+    .describe()
+    .catch(() => undefined); // not found: getStatus says so, naming the ID
+  return d?.type === GAME_DAY_TYPE;
+}
 
 export async function reportCommand(id: string, opts: { html?: string; json?: boolean }, io: Io): Promise<number> {
   const fc = await connectClient();
   try {
+    if (await isGameDay(fc, id)) return await gameDayReport(fc, id, opts, io);
     const s = await getStatus(fc, id);
     if (!s.journal) throw new InvalidInput(`experiment ${id} has no journal yet (status ${s.status})`);
     if (opts.json) {
@@ -20,4 +32,24 @@ export async function reportCommand(id: string, opts: { html?: string; json?: bo
   } finally {
     await fc.close();
   }
+}
+
+async function gameDayReport(
+  fc: FaultlineClient,
+  id: string,
+  opts: { html?: string; json?: boolean },
+  io: Io,
+): Promise<number> {
+  const g = await gameDayStatus(fc, id);
+  if (!g.journal) throw new InvalidInput(`game day ${id} has no journal yet (status ${g.status})`);
+  const runs: Record<string, Journal | undefined> = {};
+  for (const c of g.journal.steps.flatMap((st) => st.children))
+    runs[c.workflowId] = (await getStatus(fc, c.workflowId).catch(() => undefined))?.journal;
+  if (opts.json) {
+    io.out(JSON.stringify({ gameDay: g.journal, runs }, null, 2));
+    if (!opts.html) return 0;
+  }
+  const file = writeGameDayReport(g.journal, runs, opts.html);
+  (opts.json ? io.err : io.out)(`report: ${file}`);
+  return 0;
 }

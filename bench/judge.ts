@@ -106,17 +106,15 @@ function resample(src: Stream, seed: number, len: number, n = WINDOWS): Stream[]
 
 interface Recorded {
   how: string;
-  conditions: { name: string; mult: number; ticks: { t: number; total: number; bad: number }[] }[];
+  /** Raw counter readings, one a tick: [epoch ms, total, bad]. */
+  conditions: { name: string; mult: number; ticks: [number, number, number][] }[];
 }
 function ticksOf(c: Recorded['conditions'][number]): Stream {
   const out: Stream = [];
   for (let i = 1; i < c.ticks.length; i++) {
     const a = c.ticks[i - 1]!;
     const b = c.ticks[i]!;
-    const d = counterDelta(
-      { total: a.total, part: a.bad, partIs: 'bad' },
-      { total: b.total, part: b.bad, partIs: 'bad' },
-    );
+    const d = counterDelta({ total: a[1], part: a[2], partIs: 'bad' }, { total: b[1], part: b[2], partIs: 'bad' });
     out.push({ n: d.events, x: d.bad });
   }
   return out;

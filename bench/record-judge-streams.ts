@@ -14,6 +14,7 @@ import { prometheusFor } from '../activities/adapters/prometheus.ts';
 import { readCounters } from '../activities/prometheus-probe.ts';
 import { freePort } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
+import { format } from 'prettier';
 
 const BASE = 1; // percent of requests aborted in the baseline
 const LOAD_RPS = 50;
@@ -75,29 +76,24 @@ try {
     if (i > 200) throw new Error('the demo never showed up in Prometheus');
     await sleep(300);
   }
-  const out: {
-    name: string;
-    mult: number;
-    abortPercent: number;
-    ticks: { t: number; total: number; bad: number }[];
-  }[] = [];
+  const out: { name: string; mult: number; abortPercent: number; ticks: [number, number, number][] }[] = [];
   for (const c of CONDITIONS) {
     await setAbortPercent(BASE * c.mult);
     await sleep(3_000); // two scrapes, so the first tick already sees the new rate
-    const ticks: { t: number; total: number; bad: number }[] = [];
+    const ticks: [number, number, number][] = []; // [epoch ms, total, bad]
     const start = Date.now();
     let lastRenew = Date.now();
     for (let k = 0; k < c.seconds; k++) {
       await sleep(start + k * TICK_MS - Date.now());
       const r = await readCounters(prom, 'record', events);
-      if (r) ticks.push({ t: Date.now(), total: r.total, bad: r.part });
+      if (r) ticks.push([Date.now(), r.total, r.part]);
       if (Date.now() - lastRenew > 5_000) {
         for (const t of toxics) for (const rt of routes) await proxy.renewToxic(rt, t, LEASE_MS);
         lastRenew = Date.now();
       }
     }
-    const n = ticks.length ? ticks[ticks.length - 1]!.total - ticks[0]!.total : 0;
-    const x = ticks.length ? ticks[ticks.length - 1]!.bad - ticks[0]!.bad : 0;
+    const n = ticks.length ? ticks[ticks.length - 1]![1] - ticks[0]![1] : 0;
+    const x = ticks.length ? ticks[ticks.length - 1]![2] - ticks[0]![2] : 0;
     console.log(
       `${c.name}: ${ticks.length} ticks, ${n} events, ${x} bad (${((100 * x) / Math.max(1, n)).toFixed(2)}%)`,
     );
@@ -105,16 +101,15 @@ try {
   }
   const file = path.join(PROJECT_ROOT, 'bench', 'fixtures', 'judge-streams.json');
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(
-    file,
-    JSON.stringify({
-      recordedAt: new Date().toISOString(),
-      how: `demo front (LOAD_RPS ${LOAD_RPS}) -> fault proxy -> 3 backends; http.abort 503 on every route at ${BASE}% x mult; Prometheus scrape 1s; raw counters read every ${TICK_MS} ms`,
-      expressions: { total: events.total.replace(prefix, 'DEMO'), bad: events.bad.replace(prefix, 'DEMO') },
-      tickMs: TICK_MS,
-      conditions: out,
-    }) + '\n',
-  );
+  const text = JSON.stringify({
+    recordedAt: new Date().toISOString(),
+    how: `demo front (LOAD_RPS ${LOAD_RPS}) -> fault proxy -> 3 backends; http.abort 503 on every route at ${BASE}% x mult; Prometheus scrape 1s; raw counters read every ${TICK_MS} ms`,
+    expressions: { total: events.total.replace(prefix, 'DEMO'), bad: events.bad.replace(prefix, 'DEMO') },
+    tickMs: TICK_MS,
+    tickFields: ['t (epoch ms)', 'total', 'bad'],
+    conditions: out,
+  });
+  writeFileSync(file, await format(text, { parser: 'json' })); // as prettier --check wants it
   console.log(`wrote ${path.relative(PROJECT_ROOT, file)}`);
 } finally {
   await clear().catch(() => undefined);

@@ -214,6 +214,21 @@ afterCheck: { recoveryTimeout: 20s }
 `,
         { prefix: stack.prefix, frontUrl: stack.frontUrl },
       );
+    // the dry run shows the split and reads both groups' counters
+    const file = path.join(STATE_DIR, `${TQ}-cg-dry.json`);
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(file, JSON.stringify(cg('judge control group dry run', `^\${PREFIX}-backend-`, '20s')));
+    const dry = await runCli(['run', file, '--dry-run'], {
+      FAULTLINE_PROXY_URL: stack.proxyAdminUrl as string,
+      FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '',
+    });
+    expect(dry.status, dry.stdout + dry.stderr).toBe(0);
+    const [b1, b2, b3] = stack.containers.backends;
+    expect(dry.stdout).toContain(`control group mode: experiment group ${b1}; control group ${b2}, ${b3}`);
+    expect(dry.stdout).toMatch(
+      /slow-tries .*now experiment group total \d+, good \d+; control group total \d+, good \d+/,
+    );
+
     const [j, lonely] = await Promise.all(
       [
         cg('judge control group', `^\${PREFIX}-backend-`, '40s'),

@@ -23,7 +23,8 @@ export interface EState {
   maxLogE: number;
 }
 
-function logSumExp(xs: number[]): number {
+/** log(sum(exp(xs))) without overflow. */
+export function logSumExp(xs: number[]): number {
   const m = Math.max(...xs);
   if (m === Number.NEGATIVE_INFINITY) return m;
   let s = 0;

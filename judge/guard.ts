@@ -235,9 +235,19 @@ export function judgeTick(
         reason: `judged metric ${m.name}: critical increase: ${what} ${pct(watched / d.events)} in one tick (${d.events} events) > ${pct(t.criticalRate)}`,
       };
   }
+  return record(s, m, nowMs, { events: d.events, bad: d.bad }, abort);
+}
+
+/** Adds the tick to the metric's series (with the largest e-value of its tests) and keeps the first abort. */
+function record(
+  s: JudgeState,
+  m: MetricState,
+  nowMs: number,
+  counts: Record<string, number>,
+  abort: JudgeState['abort'],
+): JudgeState['abort'] {
   addSample(m.series, nowMs, {
-    events: d.events,
-    bad: d.bad,
+    ...counts,
     logE: Math.max(...m.tests.map((t) => t.e.logE)),
     maxLogE: Math.max(...m.tests.map((t) => t.e.maxLogE)),
   });
@@ -299,16 +309,7 @@ function groupTick(
         };
     }
   }
-  addSample(m.series, nowMs, {
-    events: de.events,
-    bad: de.bad,
-    cEvents: dc.events,
-    cBad: dc.bad,
-    logE: Math.max(...m.tests.map((t) => t.e.logE)),
-    maxLogE: Math.max(...m.tests.map((t) => t.e.maxLogE)),
-  });
-  if (abort && !s.abort) s.abort = abort;
-  return abort;
+  return record(s, m, nowMs, { events: de.events, bad: de.bad, cEvents: dc.events, cBad: dc.bad }, abort);
 }
 
 export const fmtE = (logE: number) => {

@@ -16,7 +16,7 @@
 // law is Fisher's noncentral hypergeometric, tighter than the binomial (Hoeffding's convex order), which
 // keeps the test conservative at k = 1 and close to alpha above it; the calibration test checks this by
 // simulating Bernoulli counts.
-import { DEFAULT_MULTIPLIERS } from './eprocess.ts';
+import { DEFAULT_MULTIPLIERS, logSumExp } from './eprocess.ts';
 
 export interface GroupCounts {
   n: number;
@@ -33,14 +33,6 @@ export interface TwoSampleState {
   maxLogE: number;
   experiment: GroupCounts;
   control: GroupCounts;
-}
-
-function logSumExp(xs: number[]): number {
-  const m = Math.max(...xs);
-  if (m === Number.NEGATIVE_INFINITY) return m;
-  let s = 0;
-  for (const x of xs) s += Math.exp(x - m);
-  return m + Math.log(s);
 }
 
 export function startTwoSample(k: number, multipliers: readonly number[] = DEFAULT_MULTIPLIERS): TwoSampleState {

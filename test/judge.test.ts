@@ -238,7 +238,7 @@ afterCheck: { recoveryTimeout: 20s }
     );
     expect(lonely!.verdict, lonely!.reason).toBe('not-started');
     expect(lonely!.reason).toMatch(
-      /^selecting: judge\.controlGroup: every matched replica \(fl-judge-\S+-backend-1\) is faulted, so the control group is empty/,
+      /^selecting: InvalidInput: judge\.controlGroup: every matched replica \(fl-judge-\S+-backend-1\) is faulted, so the control group is empty/,
     );
     expect(lonely!.faults.every((f) => f.status === 'planned')).toBe(true);
 

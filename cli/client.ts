@@ -184,18 +184,24 @@ export async function abortExperiment(
  */
 export async function workersFor(fc: FaultlineClient, id: string): Promise<{ taskQueue: string; pollers: number }> {
   const d = await handleOf(fc, id).describe();
+  return { taskQueue: d.taskQueue, pollers: await recentPollers(fc, d.taskQueue) };
+}
+
+/** Workers that polled this task queue (workflow or activity side) within the last 75 s. */
+export async function recentPollers(fc: FaultlineClient, taskQueue: string, kinds = ['workflow', 'activity']) {
   let pollers = 0;
   const T = proto.temporal.api.enums.v1.TaskQueueType;
-  for (const taskQueueType of [T.TASK_QUEUE_TYPE_WORKFLOW, T.TASK_QUEUE_TYPE_ACTIVITY]) {
+  const types = { workflow: T.TASK_QUEUE_TYPE_WORKFLOW, activity: T.TASK_QUEUE_TYPE_ACTIVITY };
+  for (const k of kinds) {
     const r = await fc.client.workflowService.describeTaskQueue({
       namespace: fc.target.namespace,
-      taskQueue: { name: d.taskQueue },
-      taskQueueType,
+      taskQueue: { name: taskQueue },
+      taskQueueType: types[k as keyof typeof types],
     });
     const recent = Date.now() - 75_000;
     pollers += (r.pollers ?? []).filter((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= recent).length;
   }
-  return { taskQueue: d.taskQueue, pollers };
+  return pollers;
 }
 
 /**

@@ -205,10 +205,17 @@ program
 
 program
   .command('sweep')
-  .description('find faults no open run holds (warden ledger, fault proxy toxics); --fix reverts them')
+  .description(
+    "find faults no open run holds (every host's warden ledger, fault proxy toxics); --fix reverts them; --every D schedules it",
+  )
   .option('--fix', 'revert every orphan')
   .option('--json')
-  .action((o: { fix?: boolean; json?: boolean }) => set(cmd.sweep().then((m) => m.sweepCommand(o, io))));
+  .option('--task-queue <queue>', 'where the sweep workflow runs (a worker there fans it out to every host)')
+  .option('--every <duration>', 'create a Temporal Schedule that sweeps at this interval (e.g. 5m)')
+  .option('--schedule-id <id>', 'with --every: the schedule ID (default faultline-sweep)')
+  .action((o: { fix?: boolean; json?: boolean; taskQueue?: string; every?: string; scheduleId?: string }) =>
+    set(cmd.sweep().then((m) => m.sweepCommand(o, io))),
+  );
 
 program
   .command('worker')

@@ -1,7 +1,10 @@
 // The orphan sweeper against the real daemon, the real fault proxy and the real Temporal server: a pause
 // left by a run that was terminated (Temporal's terminate skips every revert) while its warden was down,
 // and a faultline-* toxic added by hand. `sweep` finds both, `sweep --fix` reverts both, a second `sweep`
-// finds nothing.
+// finds nothing (in the CLI process: the worker that polled is dead, so the sweep workflow is given up).
+// Then the sweep as Temporal work: `sweep --every --fix` creates a schedule that `schedule list` shows;
+// triggered, its sweepFleet run fixes a hand-made orphan (a paused container whose lease in the ledger
+// names a closed run); a host whose agent does not answer is reported unreachable.
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -13,6 +16,11 @@ import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../cli/client.ts';
 import type { Orphan } from '../warden/sweep.ts';
+import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { localHostName } from '../activities/adapters/warden-container.ts';
+import { describeSchedule } from '../cli/schedules.ts';
+import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../workflows/sweep.ts';
+import type { ScheduledRunResult } from '../workflows/scheduled.ts';
 import { containerState, demoExperiment, docker, killProcess, runCli, uniqueId, workerProcess } from './helpers.ts';
 
 const TOKEN = 'sweep-token';
@@ -55,9 +63,12 @@ afterAll(async () => {
   rmSync(ledger, { recursive: true, force: true });
 });
 
-async function sweep(...args: string[]): Promise<{ status: number | null; orphans: Orphan[]; stderr: string }> {
+async function sweep(
+  ...args: string[]
+): Promise<{ status: number | null; orphans: Orphan[]; stderr: string; mode: string }> {
   const r = await runCli(['sweep', '--json', ...args], env);
-  return { status: r.status, orphans: (JSON.parse(r.stdout) as { orphans: Orphan[] }).orphans, stderr: r.stderr };
+  const out = JSON.parse(r.stdout) as { orphans: Orphan[]; mode: string };
+  return { status: r.status, orphans: out.orphans, stderr: r.stderr, mode: out.mode };
 }
 
 describe('faultline sweep', () => {
@@ -100,7 +111,10 @@ method: [ { kind: container.pause, duration: 5m } ]
     );
     expect(await containerState(victim)).toBe('paused');
 
-    const first = await sweep();
+    // The worker polled this queue moments ago, so the CLI tries the workflow, finds nobody takes it, and
+    // sweeps from its own process instead (never hangs).
+    const first = await sweep('--task-queue', tq);
+    expect(first.mode).toBe('in-process');
     expect(first.status, first.stderr).toBe(1);
     expect(first.orphans).toEqual(
       expect.arrayContaining([
@@ -117,14 +131,108 @@ method: [ { kind: container.pause, duration: 5m } ]
     expect(first.orphans).toHaveLength(2);
     expect(await containerState(victim)).toBe('paused'); // a sweep without --fix changes nothing
 
-    const fixed = await sweep('--fix');
+    const idle = uniqueId('no-worker'); // a queue nobody ever polled: straight to the in-process sweep
+    const fixed = await sweep('--fix', '--task-queue', idle);
     expect(fixed.status, fixed.stderr).toBe(0);
     expect(fixed.orphans.map((o) => o.fixed)).toEqual([true, true]);
     expect(await containerState(victim)).toBe('running');
     expect(await new ProxyClient(proxy.url, TOKEN).listToxics('sweep-route')).toEqual([]);
 
-    const again = await sweep();
+    const again = await sweep('--task-queue', idle);
     expect(again.status, again.stderr).toBe(0);
     expect(again.orphans).toEqual([]);
+  });
+});
+
+describe('the sweep as Temporal work', () => {
+  it('a scheduled sweep --fix, triggered, fixes a paused container whose lease names a closed run', async () => {
+    await ensureWarden({ dir: ledger }); // the case above stopped it
+    const tq = uniqueId('sweepwf');
+    worker = await workerProcess(tq, env);
+    const scheduleId = uniqueId('sweep-sched');
+    // The orphan, by hand: paused, its lease in the ledger (held an hour, so the warden leaves it) naming a
+    // run that is not open.
+    const info = await docker.getContainer(victim).inspect();
+    await createLeaseLedger(ledger).grant(
+      {
+        id: `${id}-by-hand`,
+        kind: 'container.pause',
+        handle: { containerId: info.Id, containerName: victim, wasState: 'running' },
+        leaseMs: 10_000,
+        grantedAt: new Date().toISOString(),
+        workflowId: `${id}-closed-run`,
+      },
+      3_600_000,
+    );
+    await docker.getContainer(victim).pause();
+    try {
+      const created = await runCli(
+        ['sweep', '--fix', '--every', '1h', '--schedule-id', scheduleId, '--task-queue', tq, '--json'],
+        env,
+      );
+      expect(created.status, created.stderr).toBe(0);
+      const list = await runCli(['schedule', 'list', '--json'], env);
+      expect(JSON.parse(list.stdout)).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id: scheduleId, runs: 'faultline sweep --fix' })]),
+      );
+      expect(await containerState(victim)).toBe('paused'); // nothing swept before the trigger
+
+      const trig = await runCli(['schedule', 'trigger', scheduleId], env);
+      expect(trig.status, trig.stderr).toBe(0);
+      let runId: string | undefined;
+      for (let i = 0; !runId; i++) {
+        runId = (await describeSchedule(fc, scheduleId)).recent[0]?.workflowId;
+        if (i > 300) throw new Error('the schedule never started a run');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const run = (await fc.client.workflow.getHandle(runId).result()) as ScheduledRunResult;
+      expect(run.pausedSchedule).toBe(false);
+      const report = (await fc.client.workflow.getHandle(run.child).result()) as SweepReport;
+      expect(report.fix).toBe(true);
+      expect(report.orphans).toEqual([
+        expect.objectContaining({
+          host: await localHostName(),
+          type: 'container-fault',
+          what: 'container.pause',
+          target: victim,
+          workflowId: `${id}-closed-run`,
+          applied: true,
+          fixed: true,
+        }),
+      ]);
+      expect(await containerState(victim)).toBe('running');
+
+      // `sweep` with a worker on the queue runs the workflow, and finds nothing left.
+      const again = await sweep('--task-queue', tq);
+      expect(again.mode).toBe('workflow');
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.orphans).toEqual([]);
+    } finally {
+      await fc.client.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch(() => undefined);
+    }
+  });
+
+  it('a host whose agent does not answer is reported unreachable, not waited for', async () => {
+    const tq = uniqueId('sweepwf');
+    const w = await workerProcess(tq, env);
+    try {
+      const r = (await fc.client.workflow.execute(SWEEP_TYPE, {
+        taskQueue: tq,
+        workflowId: uniqueId('sweep-ghost'),
+        args: [
+          {
+            fix: false,
+            hostWaitMs: 1_000,
+            hosts: [{ host: 'ghost', taskQueue: uniqueId('nobody') }],
+          } satisfies SweepInput,
+        ],
+      })) as SweepReport;
+      expect(r.unreachable).toEqual([{ host: 'ghost', reason: expect.stringMatching(/no agent took its sweep/) }]);
+    } finally {
+      await killProcess(w);
+    }
   });
 });

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ProxyPort } from '../faults/ports.ts';
+import type { ProxyInventory } from '../warden/sweep.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { ProxyNotConfigured } from '../errors.ts';
 import { STATE_DIR } from '../config.ts';
@@ -52,5 +53,18 @@ function unconfigured(): ProxyPort {
     setEnabled: missing,
     inspectProxy: missing,
     renewDisabled: missing,
+  };
+}
+
+/** The known fault proxy as the sweeper reads it (toxics by route); undefined when none is configured. */
+export function proxyInventory(): ProxyInventory | undefined {
+  const ep = proxyEndpoint();
+  if (!ep) return undefined;
+  const c = new ProxyClient(ep.url, ep.token);
+  return {
+    name: ep.url,
+    listProxies: () => c.listProxies(),
+    listToxics: (p) => c.listToxics(p),
+    removeToxic: (p, t) => c.removeToxic(p, t),
   };
 }

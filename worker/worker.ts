@@ -20,6 +20,8 @@ import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
 import { ensureWarden } from '../activities/adapters/warden-container.ts';
 import { createProxyPort } from './proxy-port.ts';
+import { createSweepActivities } from '../activities/sweep.ts';
+import { sweepDeps } from './sweep-deps.ts';
 import {
   DEFAULT_TASK_QUEUE,
   PROJECT_ROOT,
@@ -170,14 +172,18 @@ export async function createWorker(
     ...rest,
     apiKey: typeof apiKey === 'function' ? apiKey() : apiKey,
   });
+  const ports = opts.ports ?? (await defaultPortsWithWarden());
+  const client = new Client({ connection, namespace: target.namespace });
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     activities: {
-      ...createActivities(opts.ports ?? (await defaultPortsWithWarden()), opts.activityDeps),
+      ...createActivities(ports, opts.activityDeps),
       // A Client on the worker's own connection, for admission and schedules.
-      ...createControlActivities(new Client({ connection, namespace: target.namespace })),
+      ...createControlActivities(client),
+      // The orphan sweep (workflows/sweep.ts): this worker's host, its warden's ledger, the fault proxy.
+      ...createSweepActivities(sweepDeps(client, ports)),
     },
     // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
     maxHeartbeatThrottleInterval: '500ms',

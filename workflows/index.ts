@@ -3,3 +3,4 @@ export { runExperiment } from './experiment.ts';
 export { admission } from './admission.ts';
 export { scheduledRun } from './scheduled.ts';
 export { runGameDay } from './gameday.ts';
+export { sweepFleet } from './sweep.ts';

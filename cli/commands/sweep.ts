@@ -1,64 +1,168 @@
-// `faultline sweep [--fix] [--json]`: what Faultline left applied that no open run holds (warden/sweep.ts),
-// on the local Docker host's ledger and the known fault proxy. Exit 0 when nothing is orphaned (or every
-// orphan was fixed), 1 when orphans remain, 3 when a fix failed.
-import { connectClient, runningJournals } from '../client.ts';
+// `faultline sweep [--fix] [--json] [--task-queue Q]`: what Faultline left applied that no open run holds
+// (warden/sweep.ts). When a worker polls the task queue, the sweep runs as the sweepFleet workflow (one sweep
+// activity per Docker host, on that host's own task queue, plus the fault proxy); when none does (the case
+// where orphans are likeliest: the runners are gone), it runs in this process for the local host and the
+// known proxy. Never hangs: a host whose agent does not take its sweep is reported unreachable.
+// `--every D` instead creates a Temporal Schedule (listed by `faultline schedule list`) that runs the sweep.
+// Exit 0 when nothing is orphaned (or every orphan was fixed), 1 when orphans remain, 3 when a fix failed
+// or a host could not be swept.
+import { WorkflowFailedError } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { connectClient, recentPollers, type FaultlineClient } from '../client.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
-import { ProxyClient } from '../../activities/adapters/proxy-client.ts';
-import { heldBy, sweepHost, sweepProxy, type OpenRuns, type Orphan } from '../../warden/sweep.ts';
-import { WARDEN_DIR } from '../../config.ts';
 import { localHostName } from '../../activities/adapters/warden-container.ts';
+import { openRuns, toOpenRuns } from '../../activities/sweep.ts';
+import { sweepHost, sweepProxy, type Orphan } from '../../warden/sweep.ts';
+import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../../workflows/sweep.ts';
+import { scheduleSchema } from '../../experiments/schedule.ts';
+import { createSchedule } from '../schedules.ts';
+import { DEFAULT_TASK_QUEUE, WARDEN_DIR } from '../../config.ts';
+import { InfrastructureError, InvalidInput } from '../../errors.ts';
 import type { Io } from '../io.ts';
 
-export async function sweepCommand(opts: { fix?: boolean; json?: boolean }, io: Io): Promise<number> {
+export interface SweepOptions {
+  fix?: boolean;
+  json?: boolean;
+  taskQueue?: string;
+  /** Create a schedule that sweeps at this interval instead of sweeping now. */
+  every?: string;
+  scheduleId?: string;
+}
+
+export const SWEEP_SCHEDULE_ID = 'faultline-sweep';
+/** A sweep workflow nobody has picked up after this long is given up (the worker that polled is gone). */
+const PICKUP_MS = 5_000;
+/** The longest a sweep workflow may take; it should take seconds. */
+const SWEEP_MAX_MS = 180_000;
+
+export type SweepOutcome = SweepReport & { mode: 'workflow' | 'in-process'; workflowId?: string };
+
+export async function sweepCommand(opts: SweepOptions, io: Io): Promise<number> {
+  const schedule = opts.every !== undefined ? sweepSchedule(opts) : undefined; // validated before connecting
   const fc = await connectClient();
-  let open: OpenRuns;
   try {
-    const runs = await runningJournals(fc);
-    open = { ids: new Set(runs.map((r) => r.workflowId)), toxics: new Set(), unreadable: [] };
-    for (const r of runs) {
-      if (!r.journal) open.unreadable.push(r.workflowId);
-      else for (const t of heldBy(r.journal.faults).toxics) open.toxics.add(t);
+    const tq = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
+    if (schedule) {
+      const id = await createSchedule(
+        fc,
+        { schedule, file: 'faultline sweep' },
+        { taskQueue: tq, target: { childType: SWEEP_TYPE, childArgs: [{ fix: !!opts.fix }], title: sweepTitle(opts) } },
+      );
+      io.out(
+        opts.json
+          ? JSON.stringify({ scheduleId: id, every: opts.every, fix: !!opts.fix })
+          : `created schedule ${id}: ${sweepTitle(opts)} every ${opts.every} (faultline schedule list | trigger ${id} | delete ${id})`,
+      );
+      return 0;
     }
+    const out = (await recentPollers(fc, tq, ['workflow'])) > 0 ? await sweepByWorkflow(fc, tq, !!opts.fix) : undefined;
+    const report = out ?? (await sweepInProcess(fc, !!opts.fix, tq));
+    print(report, opts, io);
+    if (report.orphans.some((o) => o.error) || report.unreachable.length) return 3;
+    return report.orphans.some((o) => !o.fixed) ? 1 : 0;
   } finally {
     await fc.close();
   }
-  const containers = createDockerContainerPort();
+}
+
+const sweepTitle = (o: SweepOptions) => `faultline sweep${o.fix ? ' --fix' : ''}`;
+
+function sweepSchedule(o: SweepOptions) {
+  const r = scheduleSchema.safeParse({
+    kind: 'Schedule',
+    id: o.scheduleId ?? SWEEP_SCHEDULE_ID,
+    every: o.every,
+    pauseOn: [],
+    description: `${sweepTitle(o)} every ${o.every}`,
+  });
+  if (r.success) return r.data;
+  const p = r.error.issues[0];
+  const field = p?.path[0] === 'id' ? '--schedule-id' : '--every';
+  throw new InvalidInput(`sweep ${field}: ${p?.message ?? 'invalid'}`);
+}
+
+/** Runs sweepFleet on the task queue; undefined when no worker picks it up after all (then it is terminated). */
+async function sweepByWorkflow(fc: FaultlineClient, tq: string, fix: boolean): Promise<SweepOutcome | undefined> {
+  const workflowId = `faultline-sweep-${new Date().toISOString().replace(/[-:.]/g, '')}-${Math.random().toString(36).slice(2, 6)}`;
+  const h = await fc.client.workflow.start(SWEEP_TYPE, {
+    taskQueue: tq,
+    workflowId,
+    args: [{ fix } satisfies SweepInput],
+    workflowExecutionTimeout: SWEEP_MAX_MS,
+    staticSummary: `faultline sweep${fix ? ' --fix' : ''}`,
+  });
+  const started = Date.now();
+  let done = false;
+  const result = h.result().finally(() => {
+    done = true;
+  }) as Promise<SweepReport>;
+  result.catch(() => undefined);
+  while (!done) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (done || Date.now() - started < PICKUP_MS) continue;
+    const d = await h.describe();
+    const T = proto.temporal.api.enums.v1.PendingWorkflowTaskState;
+    const untaken = d.raw.pendingWorkflowTask?.state === T.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
+    if (d.status.name === 'RUNNING' && d.historyLength <= 2 && untaken) {
+      // Only "started" and "task scheduled": the worker that polled a moment ago is gone.
+      await h.terminate('no worker took the sweep; swept in the CLI process instead').catch(() => undefined);
+      return undefined;
+    }
+    break;
+  }
+  try {
+    return { ...(await result), mode: 'workflow', workflowId };
+  } catch (e) {
+    const why = e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : (e as Error).message;
+    throw new InfrastructureError(`the sweep workflow ${workflowId} did not finish: ${why}`);
+  }
+}
+
+/** No worker: the local host's ledger and daemon and the known proxy, from this process. */
+async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string): Promise<SweepOutcome> {
+  const wire = await openRuns(fc.client);
+  const open = toOpenRuns(wire);
+  const host = await localHostName();
   const orphans: Orphan[] = await sweepHost(
-    { host: await localHostName(), ledgerDir: WARDEN_DIR, containers },
+    { host, ledgerDir: WARDEN_DIR, containers: createDockerContainerPort() },
     open,
-    !!opts.fix,
+    fix,
   );
-  const { proxyEndpoint } = await import('../../worker/proxy-port.ts'); // the worker's own lookup, loaded lazily
-  const ep = proxyEndpoint();
-  if (ep) {
-    const c = new ProxyClient(ep.url, ep.token);
-    orphans.push(
-      ...(await sweepProxy(
-        {
-          name: ep.url,
-          listProxies: () => c.listProxies(),
-          listToxics: (p) => c.listToxics(p),
-          removeToxic: (p, t) => c.removeToxic(p, t),
-        },
-        open,
-        !!opts.fix,
-      )),
+  const { proxyInventory } = await import('../../worker/proxy-port.ts'); // the worker's own lookup, loaded lazily
+  const p = proxyInventory();
+  if (p) orphans.push(...(await sweepProxy(p, open, fix)));
+  return {
+    mode: 'in-process',
+    fix,
+    orphans,
+    hosts: [{ host, taskQueue: tq }],
+    unreachable: [],
+    proxy: p?.name,
+    openRuns: wire.ids,
+    unreadable: wire.unreadable,
+  };
+}
+
+function print(r: SweepOutcome, opts: SweepOptions, io: Io): void {
+  if (opts.json) {
+    io.out(JSON.stringify(r, null, 2));
+    return;
+  }
+  io.err(
+    r.mode === 'workflow'
+      ? `swept ${r.hosts.map((h) => h.host).join(', ')}${r.proxy ? ` and ${r.proxy}` : ''} (workflow ${r.workflowId})`
+      : `no worker polls the task queue: swept the local host ${r.hosts[0]?.host ?? ''}${r.proxy ? ` and ${r.proxy}` : ''} from this process`,
+  );
+  if (r.unreadable.length)
+    io.err(
+      `warning: ${r.unreadable.length} open run(s) did not answer (no worker?): their toxics cannot be judged: ${r.unreadable.join(', ')}`,
+    );
+  for (const u of r.unreachable) io.out(`UNREACHABLE ${u.host}: ${u.reason}`);
+  if (!r.orphans.length) io.out(`no orphans (${r.openRuns.length} open run(s))`);
+  for (const o of r.orphans) {
+    const state = o.fixed ? 'FIXED' : o.error ? `FIX FAILED: ${o.error}` : o.applied ? 'ORPHAN' : 'STALE';
+    io.out(
+      `${state.padEnd(7)} ${o.host}  ${o.type} ${o.what} on ${o.target}${o.workflowId ? `  (left by ${o.workflowId})` : ''}`,
     );
   }
-  if (opts.json) io.out(JSON.stringify({ orphans, openRuns: [...open.ids], unreadable: open.unreadable }, null, 2));
-  else {
-    if (open.unreadable.length)
-      io.err(
-        `warning: ${open.unreadable.length} open run(s) did not answer (no worker?): their toxics cannot be judged: ${open.unreadable.join(', ')}`,
-      );
-    if (!orphans.length) io.out(`no orphans (${open.ids.size} open run(s))`);
-    for (const o of orphans) {
-      const state = o.fixed ? 'FIXED' : o.error ? `FIX FAILED: ${o.error}` : o.applied ? 'ORPHAN' : 'STALE';
-      io.out(
-        `${state.padEnd(7)} ${o.host}  ${o.type} ${o.what} on ${o.target}${o.workflowId ? `  (left by ${o.workflowId})` : ''}`,
-      );
-    }
-  }
-  if (orphans.some((o) => o.error)) return 3;
-  return orphans.some((o) => !o.fixed) ? 1 : 0;
 }

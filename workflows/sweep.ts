@@ -1,0 +1,82 @@
+// The orphan sweep as Temporal work: the open runs are read once, then one sweep activity per Docker host
+// runs on that host's own task queue (next to its daemon and its warden's ledger) and one on the fault
+// proxy, all at once. A host whose agent does not pick its sweep up in time is reported unreachable, never
+// waited for. Run by `faultline sweep` and by a schedule (`faultline sweep --every`, via scheduledRun).
+import { ActivityFailure, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import type { SweepActivities, SweepHostRef } from '../activities/sweep.ts';
+import type { Orphan } from '../warden/sweep.ts';
+import { errorText } from './reverts.ts';
+
+export const SWEEP_TYPE = 'sweepFleet';
+
+export interface SweepInput {
+  fix: boolean;
+  /** How long a host's agent may take to pick its sweep up before the host is reported unreachable. */
+  hostWaitMs?: number;
+  /** Sweep these hosts instead of every known one. */
+  hosts?: SweepHostRef[];
+}
+
+export interface SweepReport {
+  fix: boolean;
+  orphans: Orphan[];
+  /** Every host visited, with the task queue its agent polls. */
+  hosts: SweepHostRef[];
+  /** Hosts (and the proxy) that could not be swept, and why. */
+  unreachable: { host: string; reason: string }[];
+  proxy?: string;
+  openRuns: string[];
+  unreadable: string[];
+}
+
+const HOST_WAIT_MS = 10_000;
+
+const here = proxyActivities<SweepActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 3 } });
+
+export async function sweepFleet(input: SweepInput): Promise<SweepReport> {
+  const open = await here.sweepOpenRuns();
+  const hosts = input.hosts ?? (await here.sweepHosts());
+  const wait = input.hostWaitMs ?? HOST_WAIT_MS;
+  const unreachable: SweepReport['unreachable'] = [];
+  const perHost = hosts.map(async (h) => {
+    const on = proxyActivities<SweepActivities>({
+      taskQueue: h.taskQueue,
+      scheduleToStartTimeout: wait, // not retried: nobody polls that queue
+      startToCloseTimeout: '2m',
+      retry: { maximumAttempts: 3 },
+    });
+    try {
+      return await on.sweepHost.executeWithOptions({ summary: `sweep ${h.host}${input.fix ? ' --fix' : ''}` }, [
+        open,
+        input.fix,
+      ]);
+    } catch (e) {
+      const c = e instanceof ActivityFailure ? e.cause : undefined;
+      unreachable.push({
+        host: h.host,
+        reason:
+          c instanceof TimeoutFailure && c.timeoutType === TimeoutType.SCHEDULE_TO_START
+            ? `no agent took its sweep on task queue ${h.taskQueue} within ${wait / 1000} s`
+            : errorText(e),
+      });
+      return [];
+    }
+  });
+  const proxy = here.sweepProxy
+    .executeWithOptions({ summary: 'sweep the fault proxy' }, [open, input.fix])
+    .catch((e: unknown) => {
+      unreachable.push({ host: 'fault proxy', reason: errorText(e) });
+      return { proxy: undefined, orphans: [] as Orphan[] };
+    });
+  const [found, p] = await Promise.all([Promise.all(perHost), proxy]);
+  return {
+    fix: input.fix,
+    orphans: [...found.flat(), ...p.orphans],
+    hosts,
+    unreachable,
+    proxy: p.proxy,
+    openRuns: open.ids,
+    unreadable: open.unreadable,
+  };
+}

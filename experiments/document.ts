@@ -138,6 +138,24 @@ export function resolveRelative(from: string, ref: string): string {
   return path.resolve(path.dirname(from), ref);
 }
 
+/**
+ * A file of another kind named in a file (`ref`, relative to `from`), read and parsed. When it fails, `message`
+ * is for the field that names it, in the naming file; `problems` are the referenced file's own, positioned in it.
+ */
+export async function loadReferenced<R>(
+  from: string,
+  ref: string,
+  noun: string,
+  parse: (text: string, file: string) => Parsed<R> | Promise<Parsed<R>>,
+): Promise<{ ok: true; value: R; file: string } | { ok: false; message: string; problems: Problem[] }> {
+  const file = resolveRelative(from, ref);
+  const t = await readDocumentFile(file, noun);
+  if (!t.ok) return { ok: false, message: `${ref}: ${t.problems[0]?.message} (looked for ${file})`, problems: [] };
+  const r = await parse(t.value, file);
+  if (!r.ok) return { ok: false, message: `${ref} is not a valid ${noun}`, problems: r.problems };
+  return { ok: true, value: r.value, file };
+}
+
 // --- the pipeline ----------------------------------------------------------------------------------------
 
 /** Stages 2 to 4: text -> the kind's value, or every problem positioned in `file`. */

@@ -12,8 +12,7 @@ import {
   type Rule,
   type Violation,
 } from './document.ts';
-import { loadExperimentRef, type ExperimentRef } from './schedule.ts';
-import { experimentKind } from './parse.ts';
+import { experimentKind, loadExperimentRef, type ExperimentRef } from './parse.ts';
 import type { Problem } from '../errors.ts';
 import type { GameDayInput, GameDayStep, OnFailure } from './gameday-types.ts';
 

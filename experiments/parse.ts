@@ -5,7 +5,15 @@ import { experimentSchema, probeSchema, type Experiment } from './schema.ts';
 import { faultKinds, faultKind } from '../faults/registry.ts';
 import type { Problem } from '../errors.ts';
 import { rules } from './rules.ts';
-import { parseDocumentText, readDocumentFile, show, valueAt, type DocumentKind, type Path } from './document.ts';
+import {
+  loadReferenced,
+  parseDocumentText,
+  readDocumentFile,
+  show,
+  valueAt,
+  type DocumentKind,
+  type Path,
+} from './document.ts';
 
 // The pipeline's bounds and helpers, where callers have always found them.
 export {
@@ -75,4 +83,21 @@ export function parseExperiment(text: string, file = '<input>'): ParseResult {
 export async function parseExperimentFile(file: string): Promise<ParseResult> {
   const t = await readDocumentFile(file, 'experiment');
   return t.ok ? parseExperiment(t.value, file) : t;
+}
+
+/** What a schedule or a game day runs: an experiment, validated, with the file it came from. */
+export interface ExperimentRef {
+  experiment: Experiment;
+  file: string;
+}
+
+/** An experiment file named in another file (relative to it), read and validated. */
+export async function loadExperimentRef(
+  from: string,
+  ref: string,
+): Promise<{ ok: true; value: ExperimentRef } | { ok: false; message: string; problems: Problem[] }> {
+  const r = await loadReferenced(from, ref, 'experiment', (text, file) =>
+    parseDocumentText(text, file, experimentKind),
+  );
+  return r.ok ? { ok: true, value: { experiment: r.value, file: r.file } } : r;
 }

@@ -8,6 +8,7 @@ import { timeZoneSchema } from './policy.ts';
 import { VERDICTS } from './journal.ts';
 import {
   compileDocumentText,
+  loadReferenced,
   readDocumentFile,
   resolveRelative,
   type DocumentKind,
@@ -15,8 +16,9 @@ import {
   type Rule,
   type Violation,
 } from './document.ts';
-import { parseExperiment } from './parse.ts';
-import type { Experiment } from './schema.ts';
+import { loadExperimentRef, type ExperimentRef } from './parse.ts';
+import { parseGameDay } from './gameday.ts';
+import type { GameDayInput } from './gameday-types.ts';
 import type { Problem } from '../errors.ts';
 
 const CRON_FIELDS = ['minute', 'hour', 'day of month', 'month', 'day of week'];
@@ -122,31 +124,13 @@ export const scheduleKind: DocumentKind<ScheduleFile> = {
   rules: scheduleRules,
 };
 
-/** What a schedule or a game day runs: an experiment, validated, with the file it came from. */
-export interface ExperimentRef {
-  experiment: Experiment;
-  file: string;
-}
-
-/** Reads and validates a referenced experiment file; problems point at `field` in the referring file. */
-export async function loadExperimentRef(
-  from: string,
-  ref: string,
-): Promise<{ ok: true; value: ExperimentRef } | { ok: false; message: string; problems: Problem[] }> {
-  const file = resolveRelative(from, ref);
-  const t = await readDocumentFile(file, 'experiment');
-  if (!t.ok) return { ok: false, message: `${ref}: ${t.problems[0]?.message} (looked for ${file})`, problems: [] };
-  const r = parseExperiment(t.value, file);
-  if (!r.ok) return { ok: false, message: `${ref} is not a valid experiment`, problems: r.problems };
-  return { ok: true, value: { experiment: r.experiment, file } };
-}
-
 export interface CompiledSchedule {
   schedule: ScheduleFile;
   file: string;
   experiment?: ExperimentRef;
-  /** Filled by the game-day compiler when the schedule runs a game day. */
+  /** When the schedule runs a game day: its file, and the game day compiled from it. */
   gameDayFile?: string;
+  gameDay?: GameDayInput;
 }
 
 /** The schedule, with the experiment it runs read and validated, and the game day it runs found. */
@@ -163,13 +147,18 @@ export async function parseSchedule(text: string, file = '<input>'): Promise<Par
         problems.push(...r.problems);
       }
     }
-    const gameDayFile = s.gameDay ? resolveRelative(file, s.gameDay) : undefined;
-    if (s.gameDay && gameDayFile) {
-      // Only found here: the game day is parsed (with positions in its own file) when the schedule is created.
-      const t = await readDocumentFile(gameDayFile, 'game day');
-      if (!t.ok) violations.push({ path: ['gameDay'], message: `${s.gameDay}: ${t.problems[0]?.message}` });
+    let gameDay: GameDayInput | undefined;
+    if (s.gameDay) {
+      // Compiled now, so a bad game day is refused (exit 2, positioned in its own file) before anything connects.
+      const r = await loadReferenced(file, s.gameDay, 'game day', parseGameDay);
+      if (r.ok) gameDay = r.value;
+      else {
+        violations.push({ path: ['gameDay'], message: r.message });
+        problems.push(...r.problems);
+      }
     }
-    return { value: { schedule: s, file, experiment, gameDayFile }, violations, problems };
+    const gameDayFile = s.gameDay ? resolveRelative(file, s.gameDay) : undefined;
+    return { value: { schedule: s, file, experiment, gameDayFile, gameDay }, violations, problems };
   });
 }
 

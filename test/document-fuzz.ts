@@ -12,6 +12,13 @@ const EXAMPLES = path.join(PROJECT_ROOT, 'experiments', 'examples');
 export const EXPERIMENT_FILE = path.join(EXAMPLES, 'kill-one-backend.yaml');
 const OTHER_EXPERIMENT_FILE = path.join(EXAMPLES, 'latency-between-services.yaml');
 const GAME_DAY_FILE = path.join(EXAMPLES, 'gameday.yaml');
+const INVALID_GAME_DAY_FILE = path.join(
+  PROJECT_ROOT,
+  'test',
+  'fixtures',
+  'invalid-kinds',
+  'gameday-inline-experiment-invalid.yaml',
+);
 
 /** An inline experiment that validates on its own. */
 export const INLINE_EXPERIMENT = {
@@ -85,23 +92,28 @@ export const invalidPolicy = fc.tuple(plausiblePolicy, policyMutation).map(([p, 
 
 // --- kind: Schedule -----------------------------------------------------------------------------------
 
-export const plausibleSchedule: fc.Arbitrary<Record<string, unknown>> = fc.record(
-  {
-    kind: fc.constant('Schedule'),
-    id: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/),
-    experiment: fc.constant(EXPERIMENT_FILE),
-    every: fc.constantFrom('30s', '1h', '24h'),
-    cron: fc.constantFrom('*/5 * * * *', '0 3 * * mon-fri', '30 2 1 * *'),
-    calendar: fc.constant([{ dayOfWeek: ['mon', 'thu'], hour: 3, minute: [0, 30] }]),
-    timeZone,
-    jitter: fc.constantFrom('0s', '10s', '5m'),
-    overlap: fc.constantFrom('skip', 'buffer-one'),
-    catchupWindow: fc.constantFrom('1m', '10m'),
-    pauseOn: fc.subarray([...VERDICTS]),
-    paused: fc.boolean(),
-  },
-  { requiredKeys: ['kind', 'id', 'experiment', 'every'] },
-);
+export const plausibleSchedule: fc.Arbitrary<Record<string, unknown>> = fc
+  .record(
+    {
+      kind: fc.constant('Schedule'),
+      id: fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/),
+      experiment: fc.constant(EXPERIMENT_FILE),
+      every: fc.constantFrom('30s', '1h', '24h'),
+      cron: fc.constantFrom('*/5 * * * *', '0 3 * * mon-fri', '30 2 1 * *'),
+      calendar: fc.constant([{ dayOfWeek: ['mon', 'thu'], hour: 3, minute: [0, 30] }]),
+      timeZone,
+      jitter: fc.constantFrom('0s', '10s', '5m'),
+      overlap: fc.constantFrom('skip', 'buffer-one'),
+      catchupWindow: fc.constantFrom('1m', '10m'),
+      pauseOn: fc.subarray([...VERDICTS]),
+      paused: fc.boolean(),
+    },
+    { requiredKeys: ['kind', 'id', 'experiment', 'every'] },
+  )
+  .chain((s) =>
+    // a schedule runs an experiment or a game day
+    fc.constantFrom(s, set(['gameDay'], GAME_DAY_FILE)(set(['experiment'], undefined)(s))),
+  );
 
 // 0ms and 25h are fine for a schedule's durations (up to the longest Node timer), not for a fault's.
 const scheduleDuration = badDuration.filter((d) => d !== '0ms' && d !== '25h');
@@ -110,11 +122,12 @@ const scheduleMutation = mutations(
   set(['id'], 'Nightly Run'),
   set(['cron'], '61 3 * * *'),
   set(['cron'], '* * *'),
-  set(['experiment'], undefined),
-  set(['gameDay'], GAME_DAY_FILE),
+  (s) => set(['gameDay'], undefined)(set(['experiment'], undefined)(s)), // nothing to run
+  (s) => set(['experiment'], EXPERIMENT_FILE)(set(['gameDay'], GAME_DAY_FILE)(s)), // two things
   set(['experiment'], path.join(EXAMPLES, 'no-such-experiment.yaml')),
   set(['experiment'], GAME_DAY_FILE), // a file that is not an experiment: its own problems, in its own file
   set(['experiment'], EXAMPLES), // a directory
+  (s) => set(['gameDay'], INVALID_GAME_DAY_FILE)(set(['experiment'], undefined)(s)),
   (s) => set(['calendar'], undefined)(set(['cron'], undefined)(set(['every'], undefined)(s))),
   (s) => set(['endAt'], '2026-01-01T00:00:00Z')(set(['startAt'], '2026-06-01T00:00:00Z')(s)),
   set(['timeZone'], 'Mars/Olympus'),

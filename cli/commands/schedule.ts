@@ -2,7 +2,7 @@
 // trigger ID | backfill ID --from T --to T | delete ID: schedules as real Temporal Schedules.
 import { InvalidInput } from '../../errors.ts';
 import { parseScheduleFile, type CompiledSchedule } from '../../experiments/schedule.ts';
-import { parseGameDayFile } from '../../experiments/gameday.ts';
+import type { GameDayInput } from '../../experiments/gameday-types.ts';
 import { GAME_DAY_TYPE } from '../../workflows/gameday-definitions.ts';
 import { connectClient, type FaultlineClient } from '../client.ts';
 import {
@@ -57,7 +57,7 @@ export async function scheduleCommand(action: string, arg: string | undefined, o
     };
     switch (action) {
       case 'create': {
-        if (compiled?.gameDayFile) return await createGameDaySchedule(fc, compiled, o, io);
+        if (compiled?.gameDay) return await createGameDaySchedule(fc, compiled, compiled.gameDay, o, io);
         const sid = await createSchedule(fc, compiled!, { taskQueue: o.taskQueue });
         return done({ scheduleId: sid }, `created schedule ${sid}`);
       }
@@ -111,14 +111,15 @@ export async function scheduleCommand(action: string, arg: string | undefined, o
 async function createGameDaySchedule(
   fc: FaultlineClient,
   compiled: CompiledSchedule,
+  gameDay: GameDayInput,
   o: ScheduleOptions,
   io: Io,
 ): Promise<number> {
-  const g = await parseGameDayFile(compiled.gameDayFile as string, { searchAttributes: fc.searchAttributes });
-  if (!g.ok) throw new InvalidInput(`${compiled.gameDayFile} is not a valid game day`, g.problems);
+  // Compiled with the schedule (validated before connecting); the search attributes are the server's.
+  const g = { ...gameDay, searchAttributes: fc.searchAttributes };
   const sid = await createSchedule(fc, compiled, {
     taskQueue: o.taskQueue,
-    target: { childType: GAME_DAY_TYPE, childArgs: [g.value], title: `Game day: ${g.value.title}` },
+    target: { childType: GAME_DAY_TYPE, childArgs: [g], title: `Game day: ${g.title}` },
   });
   io.out(o.json ? JSON.stringify({ scheduleId: sid }) : `created schedule ${sid}`);
   return 0;

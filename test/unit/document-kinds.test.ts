@@ -148,6 +148,18 @@ describe('the CLI: exit 2 and FILE:LINE:COL for every kind, nothing started', ()
     expect(r.stderr).not.toMatch(/\n\s+at |Error:/);
   });
 
+  it("schedule create naming an invalid game day: exit 2, the schedule line then the game day's own", () => {
+    const file = 'test/fixtures/invalid-kinds/schedule-invalid-game-day.yaml';
+    const r = runCli(['schedule', 'create', file], { TEMPORAL_ADDRESS: '127.0.0.1:1' }); // nothing listens there
+    expect(r.status, r.stderr).toBe(2);
+    const out = r.stderr.trimEnd().split('\n').slice(1); // after the one-line summary
+    expect(out[0]).toBe(`${file}:5:10 gameDay: ./gameday-inline-experiment-invalid.yaml is not a valid game day`);
+    expect(out[1]).toMatch(
+      /\/test\/fixtures\/invalid-kinds\/gameday-inline-experiment-invalid\.yaml:15:21 steps\.0\.experiment\.method\.0\.duration: /,
+    );
+    expect(out).toHaveLength(4);
+  });
+
   it('gameday run with an invalid inline experiment: exit 2, positioned in the game-day file', () => {
     const r = runCli(['gameday', 'run', INLINE], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(r.status, r.stderr).toBe(2);

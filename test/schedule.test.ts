@@ -10,6 +10,7 @@ import { connectClient, type FaultlineClient } from '../cli/client.ts';
 import type { ScheduledRunResult } from '../workflows/scheduled.ts';
 import { inProcessWorker, runCli, uniqueId } from './helpers.ts';
 import { freePort } from '../cli/dev-server.ts';
+import { GAME_DAY_TYPE } from '../workflows/gameday-definitions.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;
@@ -111,6 +112,43 @@ describe('schedules', () => {
     const gone = await runCli(['schedule', 'describe', id]);
     expect(gone.status).toBe(2);
     expect(gone.stderr).toContain(`no schedule with ID ${id}`);
+  });
+
+  it('a schedule that runs a game day (one inline experiment): its action carries the game day compiled with it', async () => {
+    const id = uniqueId('gd').toLowerCase();
+    writeFileSync(
+      path.join(dir, 'gd.yaml'),
+      `kind: GameDay
+title: scheduled game day
+owner: alice
+steps:
+  - name: inline
+    experiment:
+      title: inline pause
+      hypothesis: { statement: s, probes: [ { name: p, type: http, url: "${stack.frontUrl}/", requests: 1, timeout: 1s } ] }
+      targets: { names: [ ${stack.containers.backends[0]} ] }
+      method: [ { kind: container.pause, duration: 1s } ]
+`,
+    );
+    const file = path.join(dir, 'gd.schedule.yaml');
+    writeFileSync(file, `kind: Schedule\nid: ${id}\ngameDay: ./gd.yaml\nevery: 1h\npaused: true\n`);
+    expect(await cli('schedule', 'create', file, '--task-queue', TQ)).toEqual({ scheduleId: id });
+    const d = await fc.client.schedule.getHandle(id).describe();
+    expect(d.state.paused).toBe(true);
+    expect(d.action.type === 'startWorkflow' && d.action.args?.[0]).toMatchObject({
+      scheduleId: id,
+      childType: GAME_DAY_TYPE,
+      title: 'Game day: scheduled game day',
+      childArgs: [
+        {
+          title: 'scheduled game day',
+          file: path.join(dir, 'gd.yaml'),
+          searchAttributes: fc.searchAttributes,
+          steps: [{ name: 'inline', kind: 'experiments', experiments: [{ experiment: { title: 'inline pause' } }] }],
+        },
+      ],
+    });
+    await cli('schedule', 'delete', id);
   });
 
   it('a run that ends aborted pauses its schedule, with the reason as the note', async () => {

@@ -80,7 +80,9 @@ program
 
 program
   .command('report')
-  .description('render a run to one self-contained HTML file (charts inlined), or print its journal as JSON')
+  .description(
+    'render a run or a game day (its timeline and every child run) to one self-contained HTML file (charts inlined), or print the journal(s) as JSON',
+  )
   .argument('<id>')
   .option('--html <file>', 'where to write the HTML (default .state/reports/ID.html)')
   .option('--json', 'print the journal as JSON')

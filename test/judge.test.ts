@@ -266,6 +266,9 @@ afterCheck: { recoveryTimeout: 20s }
     expect(await toxicsOnProxy()).toBe(0);
     mkdirSync(STATE_DIR, { recursive: true });
     writeFileSync(path.join(STATE_DIR, 'judge-control-group-journal.json'), JSON.stringify(j, null, 2));
+    // FAULTLINE_KEEP_JOURNALS=DIR keeps this real run's journal (the README's control-group report comes from it)
+    if (process.env.FAULTLINE_KEEP_JOURNALS)
+      writeFileSync(path.join(process.env.FAULTLINE_KEEP_JOURNALS, 'control-group.json'), JSON.stringify(j, null, 2));
   });
 
   it('run --dry-run shows the plan and the baselines, and changes nothing', async () => {

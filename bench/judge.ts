@@ -11,6 +11,7 @@
 //         (bench/fixtures/judge-streams.json, re-recorded by npm run bench:judge:record): a background
 //         error rate of about 1 % and faults raising it about 2, 5 and 10 times. Windows are resampled from
 //         the recordings in blocks of 10 ticks (seeded), so 1,000 windows come from a few minutes of traffic.
+// And the control-group guard (two-sample) against a before-baseline guard when a shift hits both groups.
 // Figures: false aborts over 1,000 healthy windows; detections, events and seconds to abort.
 // Writes bench/results/judge.json.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { mannWhitneyGreater } from '../judge/mann-whitney.ts';
 import { binomial, rng } from '../judge/simulate.ts';
 import { counterDelta } from '../judge/counters.ts';
 import { upperConfidenceBound } from '../judge/binomial.ts';
+import { startTwoSample, updateTwoSample } from '../judge/two-sample.ts';
 import { PROJECT_ROOT } from '../config.ts';
 
 const ALPHA = 0.05;
@@ -270,6 +272,70 @@ print(
   real,
 );
 
+// Control group (ChAP), simulated: one faulted replica of three (10 events a tick) against two untouched
+// ones (20 events a tick), control at 1 %, allowed 2x. "shared shift": at tick 30 BOTH groups go to 5 % (a
+// shared dependency, load): not the fault's doing. The before-baseline guard (p0 = 1 % x 2 on the
+// experiment group alone) blames the fault; the two-sample guard compares the groups tick by tick.
+function groupRun(seed: number, exp: (t: number) => number, ctl: (t: number) => number) {
+  const r = rng(seed);
+  const thr = logThreshold(ALPHA);
+  let single = 0;
+  let two = 0;
+  const twoTicks: number[] = [];
+  for (let w = 0; w < WINDOWS; w++) {
+    let e = startE(2 * BASE);
+    const st = startTwoSample(2);
+    let singleDone = false;
+    let twoDone = false;
+    for (let t = 0; t < TICKS && !(singleDone && twoDone); t++) {
+      const xe = binomial(r, 10, exp(t));
+      const xc = binomial(r, 20, ctl(t));
+      e = updateE(e, 10, xe);
+      updateTwoSample(st, { n: 10, x: xe }, { n: 20, x: xc });
+      if (!singleDone && e.logE >= thr) {
+        singleDone = true;
+        single++;
+      }
+      if (!twoDone && st.logE >= thr) {
+        twoDone = true;
+        two++;
+        twoTicks.push(t + 1);
+      }
+    }
+  }
+  return { beforeBaseline: single / WINDOWS, twoSample: two / WINDOWS, twoSampleSecondsMedian: median(twoTicks) };
+}
+const shift = (t: number) => (t < 30 ? BASE : 5 * BASE);
+const controlGroup = {
+  healthy: groupRun(
+    60,
+    () => BASE,
+    () => BASE,
+  ),
+  sharedShift: groupRun(61, shift, shift),
+  fault5x: groupRun(
+    62,
+    () => 5 * BASE,
+    () => BASE,
+  ),
+  fault10x: groupRun(
+    63,
+    () => 10 * BASE,
+    () => BASE,
+  ),
+};
+console.log(
+  `\nbench:judge, control group (simulated): 10 experiment and 20 control events a tick, control ${BASE * 100}%, allowed 2x, windows of ${TICKS} ticks, ${WINDOWS} per row\n`,
+);
+console.log(
+  '| scenario | aborts: before-baseline guard (experiment group alone) | aborts: two-sample guard | two-sample s to abort p50 |',
+);
+console.log('|---|---|---|---|');
+for (const [name, c] of Object.entries(controlGroup))
+  console.log(
+    `| ${name} | ${(c.beforeBaseline * 100).toFixed(1)}% | ${(c.twoSample * 100).toFixed(1)}% | ${fmt(c.twoSampleSecondsMedian)} |`,
+  );
+
 const out = {
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, node: process.version },
@@ -291,6 +357,7 @@ const out = {
   calibratedThreshold: { simulated: simCal, real: realCal },
   results: simulated.map((r) => ({ ...r, guard: r.name, streams: 'simulated' })),
   realResults: real.map((r) => ({ ...r, guard: r.name, streams: 'real' })),
+  controlGroup,
 };
 const dir = path.join(PROJECT_ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });

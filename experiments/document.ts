@@ -191,7 +191,12 @@ export async function compileDocumentText<T, R>(
     return { ok: true, value: undefined };
   });
   if (!first.ok || !tree) return first as Parsed<R>;
-  const c = await compile(value as T);
+  let c: Awaited<ReturnType<typeof compile>>;
+  try {
+    c = await compile(value as T);
+  } catch (e) {
+    return internalProblem(file, e);
+  }
   const t = tree;
   return guarded(file, () => {
     const violations = [...runRules(kind, value as T), ...c.violations];
@@ -232,16 +237,20 @@ function guarded<T>(file: string, stage: () => Parsed<T>): Parsed<T> {
   try {
     return capped(stage());
   } catch (e) {
-    return fail(
-      file,
-      1,
-      1,
-      '',
-      e instanceof RangeError
-        ? 'the file is nested too deeply to read'
-        : 'internal error: the file could not be checked (please report it with the file)',
-    );
+    return internalProblem(file, e);
   }
+}
+
+function internalProblem<T>(file: string, e: unknown): Parsed<T> {
+  return fail(
+    safe(file),
+    1,
+    1,
+    '',
+    e instanceof RangeError
+      ? 'the file is nested too deeply to read'
+      : 'internal error: the file could not be checked (please report it with the file)',
+  );
 }
 
 // --- stage 2: text -> data with positions ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Every kind of file goes through one pipeline (experiments/document.ts): the same guards, positions and
 // wording for experiments, policies, schedules and game days, and inline experiments in a game day checked
 // where they stand, positioned in the game-day file. In-process for the detail, the real CLI for exit 2.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,9 @@ import { parseExperiment, parseExperimentFile } from '../../experiments/parse.ts
 import { parsePolicy, parsePolicyFile } from '../../experiments/policy.ts';
 import { parseSchedule, parseScheduleFile } from '../../experiments/schedule.ts';
 import { parseGameDay, parseGameDayFile } from '../../experiments/gameday.ts';
+import { z } from 'zod';
+import { compileDocumentText, parseDocumentText, type DocumentKind } from '../../experiments/document.ts';
+import { validateAnyFile } from '../../experiments/any.ts';
 import { runCli } from './cli-process.ts';
 import { EXPERIMENT_FILE } from '../document-fuzz.ts';
 
@@ -105,6 +108,41 @@ describe.each(Object.entries(KINDS))('%s files: the same guards and wording as e
     // a policy has no description field: one more unknown field
     expect(l.at(-1)).toMatch(new RegExp(`and ${kind === 'policy' ? 101 : 100} more problem\\(s\\) not shown$`));
     expect(l.filter((x) => /alias/.test(x))).toEqual([]);
+  });
+});
+
+describe('the pipeline itself', () => {
+  it('validate: an unknown kind is positioned at kind, escaped', async () => {
+    const file = path.join(dir, 'typo.yaml');
+    writeFileSync(file, 'kind: "Gameday\\u001b[2J"\ntitle: t\n');
+    expect((await validateAnyFile(file)).problems.map(formatProblem)).toEqual([
+      `${file}:1:7 kind: unknown kind "Gameday\\u001b[2J"; one of: Experiment, Policy, Schedule, GameDay`,
+    ]);
+  });
+
+  it('a rule or a compile step that throws is an internal-error problem, never its text, never a throw', async () => {
+    const kind: DocumentKind<{ a: number }> = {
+      noun: 'thing',
+      notAMapping: 'a thing must be a mapping',
+      schema: z.strictObject({ a: z.number() }),
+      rules: [
+        {
+          name: 'throws',
+          check: () => {
+            throw new TypeError('secret internals');
+          },
+        },
+      ],
+    };
+    const internal = [
+      't.yaml:1:1 (root): internal error: the file could not be checked (please report it with the file)',
+    ];
+    expect(lines(parseDocumentText('a: 1\n', 't.yaml', kind))).toEqual(internal);
+    const compiled = await compileDocumentText('a: 1\n', 't.yaml', { ...kind, rules: [] }, async () => {
+      throw new TypeError('secret internals');
+    });
+    expect(lines(compiled)).toEqual(internal);
+    expect(lines(parseDocumentText('- 1\n', 't.yaml', kind))).toEqual(['t.yaml:1:1 (root): a thing must be a mapping']);
   });
 });
 

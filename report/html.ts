@@ -386,8 +386,10 @@ ${body}
     data: { datasets: c.datasets.map((d) => ({
       label: d.label, data: d.points, borderColor: d.color, backgroundColor: d.color,
       borderDash: d.dashed ? [6, 4] : [], stepped: d.step ? 'before' : false,
-      pointRadius: c.yLabels ? (d.dashed ? 6 : 3) : d.points.length > 60 ? 0 : 2,
+      pointRadius: c.yLabels ? (d.dashed ? 9 : 3) : d.points.length > 60 ? 0 : 2,
       borderWidth: c.yLabels ? (d.dashed ? 0 : 10) : 1.5, showLine: !(c.yLabels && d.dashed),
+      // the timeline's events: diamonds drawn over the step bars
+      ...(c.yLabels && d.dashed ? { pointStyle: 'rectRot', order: -1, pointBorderColor: '#fff', pointBorderWidth: 2 } : {}),
     })) },
     options: {
       animation: false, maintainAspectRatio: false, parsing: false, normalized: true,
@@ -395,7 +397,10 @@ ${body}
       scales: {
         x: { type: 'linear', min: c.xmin, max: c.xmax, title: { display: true, text: 'seconds since start' } },
         y: c.yLabels
-          ? { type: 'linear', reverse: true, min: -0.5, max: c.yLabels.length - 0.5, ticks: { stepSize: 1, callback: (v) => c.yLabels[v] ?? '' } }
+          ? { type: 'linear', reverse: true, min: -0.5, max: c.yLabels.length - 0.5,
+              // one tick per step, on its row (the half-row margins would otherwise take the ticks)
+              afterBuildTicks: (axis) => { axis.ticks = c.yLabels.map((_, i) => ({ value: i })); },
+              ticks: { autoSkip: false, callback: (v) => c.yLabels[v] ?? '' } }
           : { type: c.logY ? 'logarithmic' : 'linear', title: { display: true, text: c.yLabel }, ...(c.logY ? {} : { beginAtZero: true }) },
       },
     },

@@ -2,7 +2,7 @@
 // server and Docker with the demo target. It waits at its gate, continues on an approver's word, stops at
 // a refuted step under the stop policy, and an abort returns only once the running child has reverted.
 // SIGKILLing the worker mid-game-day loses nothing and leaves no target held.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -146,6 +146,9 @@ steps:
     const text = readFileSync(html, 'utf8');
     for (const want of ['Game day: gate and stop', 'dashboards look fine', 'go-no-go', 'warm-up', 'breaks'])
       expect(text).toContain(want);
+    // FAULTLINE_KEEP_JOURNALS=DIR keeps this real game day's report (the README's screenshot comes from it)
+    if (process.env.FAULTLINE_KEEP_JOURNALS)
+      copyFileSync(html, path.join(process.env.FAULTLINE_KEEP_JOURNALS, 'gameday.html'));
     const r = await openReport(html, path.join(dir, 'gameday-report.png'));
     expect(r.errors).toEqual([]);
     expect(r.requests).toEqual([]);

@@ -191,8 +191,7 @@ describe('judged guard', () => {
   });
 
   it('control group: a latency fault on one backend raises its slow-try rate while the untouched backends stay fast: the two-sample judge aborts, both groups journaled', async () => {
-    const at = () => `demo="${stack.prefix}",upstream=~"$GROUP"`;
-    const cg = (title: string, replicas: string, duration: string) =>
+    const cg = (title: string, replicas: string, duration: string, label = 'upstream') =>
       demoExperiment(
         `
 title: ${title}
@@ -207,8 +206,8 @@ judge:
   metrics:
     - name: slow-tries
       events:
-        total: sum(demo_upstream_request_duration_seconds_count{${at()}})
-        good: sum(demo_upstream_request_duration_seconds_bucket{${at()},le="0.1"})
+        total: sum(demo_upstream_request_duration_seconds_count{demo="${stack.prefix}",${label}=~"$GROUP"})
+        good: sum(demo_upstream_request_duration_seconds_bucket{demo="${stack.prefix}",${label}=~"$GROUP",le="0.1"})
       allowedIncrease: 2
 afterCheck: { recoveryTimeout: 20s }
 `,
@@ -229,11 +228,13 @@ afterCheck: { recoveryTimeout: 20s }
       /slow-tries .*now experiment group total \d+, good \d+; control group total \d+, good \d+/,
     );
 
-    const [j, lonely] = await Promise.all(
+    const [j, lonely, unlabelled] = await Promise.all(
       [
         cg('judge control group', `^\${PREFIX}-backend-`, '40s'),
         // every matched replica is the faulted one: no control group, not-started, nothing injected
         cg('judge empty control group', `^\${PREFIX}-backend-1$`, '5s'),
+        // $GROUP in a label the series do not carry (container is the front's): no series for a group
+        cg('judge group without series', `^\${PREFIX}-backend-`, '5s', 'container'),
       ].map(async (e) => waitForResult(fc, (await startExperiment(fc, e, { taskQueue: TQ })).workflowId)),
     );
     expect(lonely!.verdict, lonely!.reason).toBe('not-started');
@@ -241,6 +242,14 @@ afterCheck: { recoveryTimeout: 20s }
       /^selecting: InvalidInput: judge\.controlGroup: every matched replica \(fl-judge-\S+-backend-1\) is faulted, so the control group is empty/,
     );
     expect(lonely!.faults.every((f) => f.status === 'planned')).toBe(true);
+    expect(unlabelled!.verdict, unlabelled!.reason).toBe('not-started');
+    expect(unlabelled!.reason).toMatch(
+      /^selecting: InvalidInput: judged metric slow-tries: its expressions returned no series for the (experiment|control) group \(fl-judge-\S+-backend-\d/,
+    );
+    // planned, then refused before any intent: nothing was applied
+    expect(unlabelled!.faults.map((f) => [f.status, f.intentAt, f.injectedAt])).toEqual([
+      ['not-applied', undefined, undefined],
+    ]);
 
     expect(j!.verdict, j!.reason).toBe('aborted');
     expect(j!.controlGroup).toEqual({

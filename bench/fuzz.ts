@@ -1,10 +1,11 @@
-// npm run bench:fuzz [-- --files N --seed S --admin-requests N]: bad input never hurts, measured.
+// npm run bench:fuzz [-- --files N --seed S --admin-requests N --document-files N]: bad input never hurts, measured.
 // Experiment files: N generated files (plausible, invalid, adversarial: aliases, bombs, deep nesting,
 // control characters, huge, random bytes; test/experiment-fuzz.ts) through parse + validate in-process,
 // every accepted one through planning against the in-memory fleet and proxy, and a sample through the real
 // CLI (`node bin/faultline.mjs validate`). Counts accepted, rejected with a position, rejected without one,
 // crashed and hung, the worst parse time per KB, and a linearity check (time against size for growing
-// inputs). Admin API: fuzzAdmin() from bench/fuzz-admin.ts (generated requests against a real proxy).
+// inputs). Policies, schedules and game days: N of each kind through their parsers (test/document-fuzz.ts), the
+// same counts. Admin API: fuzzAdmin() from bench/fuzz-admin.ts (generated requests against a real proxy).
 // Writes bench/results/fuzz.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,11 @@ import {
   render,
 } from '../test/experiment-fuzz.ts';
 import type { FuzzAdminResult } from './fuzz-admin.ts';
+import type { Problem } from '../errors.ts';
+import { parsePolicy } from '../experiments/policy.ts';
+import { parseSchedule } from '../experiments/schedule.ts';
+import { parseGameDay } from '../experiments/gameday.ts';
+import * as documentFuzz from '../test/document-fuzz.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,6 +37,7 @@ const FILES = arg('files', 10_000);
 const SEED = arg('seed', 20_261_125);
 const ADMIN = arg('admin-requests', 10_000);
 const CLI_SAMPLE = arg('cli-files', 200);
+const DOCUMENTS = arg('document-files', 2_000); // per kind: policies, schedules, game days
 /** A parse slower than this counts as hung (the CLI sample also runs under a hard timeout). */
 const HANG_MS = 5_000;
 
@@ -75,6 +82,12 @@ interface Counts {
 }
 
 const bytesOf = (t: string) => Buffer.byteLength(t);
+
+/** What is wrong with a refusal as a user reads it: internal text first (a crash), else the first defect. */
+function refusalDefect(problems: Problem[]): string | undefined {
+  const defects = problems.map(problemDefect).filter((x): x is string => x !== undefined);
+  return defects.find((d) => d.startsWith('internal text')) ?? defects[0];
+}
 
 async function inProcess(all: Input[]) {
   const counts: Counts = {
@@ -132,11 +145,11 @@ async function inProcess(all: Input[]) {
       continue;
     }
     fam.rejected++;
-    const defects = r.problems.map(problemDefect).filter((x): x is string => x !== undefined);
-    if (defects.some((d) => d.startsWith('internal text'))) counts.crashed++;
-    else if (defects.length) counts.rejectedWithoutPosition++;
-    else counts.rejectedWithPosition++;
-    if (defects.length && examples.length < 20) examples.push(`${inp.file} (${inp.kind}): ${defects[0]}`);
+    const defect = refusalDefect(r.problems);
+    counts[
+      defect ? (defect.startsWith('internal text') ? 'crashed' : 'rejectedWithoutPosition') : 'rejectedWithPosition'
+    ]++;
+    if (defect && examples.length < 20) examples.push(`${inp.file} (${inp.kind}): ${defect}`);
   }
   const totalMs = performance.now() - t0;
   perKB.sort((a, b) => a - b);
@@ -151,6 +164,79 @@ async function inProcess(all: Input[]) {
     mb: bytes / 2 ** 20,
     examples: examples.slice(0, 20),
   };
+}
+
+/**
+ * The other kinds of file (test/document-fuzz.ts), DOCUMENTS each through its own parser (the same pipeline):
+ * plausible, invalid by one mutation (an invalid inline experiment among them), adversarial texts.
+ */
+async function documentFiles() {
+  type Parse = (text: string, file: string) => Promise<{ ok: true } | { ok: false; problems: Problem[] }>;
+  const kinds: [string, Parse, fc.Arbitrary<unknown>, fc.Arbitrary<unknown>][] = [
+    ['Policy', parsePolicy, documentFuzz.plausiblePolicy, documentFuzz.invalidPolicy],
+    ['Schedule', parseSchedule, documentFuzz.plausibleSchedule, documentFuzz.invalidSchedule],
+    ['GameDay', parseGameDay, documentFuzz.plausibleGameDay, documentFuzz.invalidGameDay],
+  ];
+  const fmt = fc.constantFrom<'yaml' | 'json'>('yaml', 'json');
+  const out = [];
+  const examples: string[] = [];
+  for (const [k, [kind, parse, plausible, invalid]] of kinds.entries()) {
+    const n = { plausible: Math.round(DOCUMENTS * 0.45), invalid: Math.round(DOCUMENTS * 0.35) };
+    const sample = (a: fc.Arbitrary<unknown>, family: string, numRuns: number, seed: number) =>
+      fc.sample(fc.tuple(a, fmt), { seed, numRuns }).map(([d, f], i) => ({
+        family,
+        text: render(d, f),
+        file: `${family}-${i}.${f}`,
+      }));
+    const items = [
+      ...sample(plausible, 'plausible', n.plausible, SEED + 10 + k),
+      ...sample(invalid, 'invalid', n.invalid, SEED + 20 + k),
+      ...fc
+        .sample(adversarialText(0.5), { seed: SEED + 30 + k, numRuns: DOCUMENTS - n.plausible - n.invalid })
+        .map((a, i) => ({ family: 'adversarial', text: a.text, file: `adversarial-${i}.yaml` })),
+    ];
+    const c = {
+      kind,
+      files: items.length,
+      accepted: 0,
+      rejectedWithPosition: 0,
+      rejectedWithoutPosition: 0,
+      crashed: 0,
+      hung: 0,
+      invalidAccepted: 0,
+      plausibleRejected: 0,
+      worstMs: 0,
+      totalMs: 0,
+    };
+    for (const inp of items) {
+      const s = performance.now();
+      let r;
+      try {
+        r = await parse(inp.text, inp.file);
+      } catch (e) {
+        c.crashed++;
+        examples.push(`${kind} ${inp.file}: threw ${(e as Error).name}: ${(e as Error).message}`);
+        continue;
+      }
+      const ms = performance.now() - s;
+      c.totalMs += ms;
+      c.worstMs = Math.max(c.worstMs, ms);
+      if (ms > HANG_MS) c.hung++;
+      if (r.ok) {
+        c.accepted++;
+        if (inp.family === 'invalid') c.invalidAccepted++;
+        continue;
+      }
+      if (inp.family === 'plausible') c.plausibleRejected++;
+      const defect = refusalDefect(r.problems);
+      c[
+        defect ? (defect.startsWith('internal text') ? 'crashed' : 'rejectedWithoutPosition') : 'rejectedWithPosition'
+      ]++;
+      if (defect && examples.length < 20) examples.push(`${kind} ${inp.file}: ${defect}`);
+    }
+    out.push({ ...c, worstMs: +c.worstMs.toFixed(1), totalMs: +c.totalMs.toFixed(0) });
+  }
+  return { kinds: out, examples };
 }
 
 /** Time against size for growing inputs of each shape: log-log slope ~1 is linear, ~2 quadratic. */
@@ -227,6 +313,7 @@ async function main(): Promise<void> {
   const files = await inProcess(all);
   const cli = throughCli(all);
   const lin = linearity();
+  const documents = await documentFiles();
   const c = files.counts;
   console.log(
     `\nexperiment files (in-process parse + validate, ${files.mb.toFixed(1)} MB in ${(files.totalMs / 1000).toFixed(1)} s)`,
@@ -262,7 +349,17 @@ async function main(): Promise<void> {
     console.log(
       `| ${l.shape} | ${l.points.map((p) => `${p.n}: ${p.ms} ms / ${p.kb} KB`).join(' · ')} | ${l.slope} | ${l.linear ? 'yes' : 'NO'} |`,
     );
-  if (files.examples.length) console.log(`\nexamples:\n${files.examples.join('\n')}`);
+  console.log(`\npolicy, schedule and game-day files (${DOCUMENTS} of each kind, in-process, the same pipeline)`);
+  console.log(
+    '| kind | files | accepted | rejected with a position | without | crashed | hung | invalid accepted | plausible rejected | worst ms |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const d of documents.kinds)
+    console.log(
+      `| ${d.kind} | ${d.files} | ${d.accepted} | ${d.rejectedWithPosition} | ${d.rejectedWithoutPosition} | ${d.crashed} | ${d.hung} | ${d.invalidAccepted} | ${d.plausibleRejected} | ${d.worstMs} |`,
+    );
+  const examples = [...files.examples, ...documents.examples];
+  if (examples.length) console.log(`\nexamples:\n${examples.join('\n')}`);
   const out = path.join(PROJECT_ROOT, 'bench', 'results', 'fuzz.json');
   const save = (admin: unknown) => {
     mkdirSync(path.dirname(out), { recursive: true });
@@ -276,6 +373,7 @@ async function main(): Promise<void> {
           experimentFiles: { ...files, worst: { ...files.worst, msPerKB: +files.worst.msPerKB.toFixed(4) } },
           cli,
           linearity: lin,
+          documentFiles: documents,
           admin,
         },
         null,

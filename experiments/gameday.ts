@@ -7,6 +7,8 @@ import {
   checkEmbedded,
   compileDocumentText,
   readDocumentFile,
+  show,
+  valueAt,
   type DocumentKind,
   type Parsed,
   type Rule,
@@ -87,6 +89,15 @@ export const gameDayKind: DocumentKind<GameDayFile> = {
   notAMapping: 'a game day must be a mapping with kind: GameDay, title, owner and steps',
   schema: gameDaySchema,
   rules,
+  explain(issue, path, data) {
+    if (issue.code !== 'invalid_union' || path.at(-1) !== 'experiment') return undefined;
+    return [
+      {
+        path,
+        message: `must be an experiment file (relative to this file) or an inline experiment (a mapping), not ${show(valueAt(data, path))}`,
+      },
+    ];
+  },
 };
 
 /**

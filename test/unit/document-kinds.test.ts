@@ -67,6 +67,13 @@ describe('inline experiments in a game day', () => {
     ]);
   });
 
+  it('an experiment that is neither a file nor a mapping says what it may be', async () => {
+    const r = await parseGameDay('kind: GameDay\ntitle: g\nowner: a\nsteps:\n  - experiment: [1]\n', 'g.yaml');
+    expect(lines(r)).toEqual([
+      'g.yaml:5:17 steps.0.experiment: must be an experiment file (relative to this file) or an inline experiment (a mapping), not a list',
+    ]);
+  });
+
   it('a valid inline experiment compiles, attributed to the game-day file', async () => {
     const r = await parseGameDay(gameDay(EXPERIMENT), 'g.yaml');
     expect(r.ok, lines(r).join('\n')).toBe(true);

@@ -12,6 +12,10 @@ export const PROJECT_ROOT = path.dirname(fileURLToPath(import.meta.url));
 export const STATE_DIR = process.env.FAULTLINE_STATE_DIR ?? path.join(PROJECT_ROOT, '.state');
 /** The lease ledger the warden of the local Docker daemon watches (on the daemon's host). */
 export const WARDEN_DIR = process.env.FAULTLINE_WARDEN_DIR ?? path.join(STATE_DIR, 'warden');
+/** The ledger of an agent's host other than the local daemon's (`faultline agent --socket/--docker-host`). */
+export function hostWardenDir(host: string): string {
+  return path.join(STATE_DIR, 'wardens', host);
+}
 export const DEFAULT_TASK_QUEUE = process.env.FAULTLINE_TASK_QUEUE ?? 'faultline';
 export const EMBEDDED_PORT = Number(process.env.FAULTLINE_TEMPORAL_PORT ?? 7233);
 export const EMBEDDED_UI_PORT = Number(process.env.FAULTLINE_TEMPORAL_UI_PORT ?? 8233);

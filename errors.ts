@@ -89,3 +89,10 @@ export class RevertIncomplete extends FaultlineError {
   override name = 'RevertIncomplete';
   readonly retryable = true;
 }
+
+/** A host name already registered in the fleet for another Docker daemon: the agent refuses to start. Exit 2. */
+export class HostConflict extends FaultlineError {
+  override name = 'HostConflict';
+  readonly retryable = false;
+  override readonly exitCode = 2;
+}

@@ -22,6 +22,7 @@ const WORKFLOW_VALUES = [
   'faults/limits.ts',
   'experiments/admission.ts',
   'experiments/blackout.ts',
+  'experiments/hosts.ts',
 ];
 
 const names = (list, message) => list.map((name) => ({ name, message }));

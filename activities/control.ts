@@ -4,6 +4,8 @@
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AdmissionState, AdmitRequest, Decision } from '../experiments/admission.ts';
+import type { HostEntry } from '../experiments/hosts.ts';
+import { listHosts } from './hosts.ts';
 
 // The admission workflow's type and message names, as workflows/admission-definitions.ts defines them
 // (activities never import workflows/; a unit test keeps the two in step).
@@ -77,6 +79,11 @@ export function createControlActivities(client: Client) {
         }),
       );
       return closed;
+    },
+
+    /** The registered hosts of this worker's fleet (its task queue is the fleet's), with their agents now. */
+    async listHosts(): Promise<HostEntry[]> {
+      return listHosts(client, Context.current().info.taskQueue);
     },
 
     /** A scheduled run that ended aborted or refuted pauses its schedule, with the reason as the note. */

@@ -35,6 +35,8 @@ export interface ObserveInput {
     controlBaselines?: Record<string, Baseline | undefined>;
   };
   faults: GuardFault[];
+  /** Epoch ms the guard runs until even when it holds no fault (across a fleet, hosts hold theirs). */
+  until?: number;
   renewEveryMs: number;
 }
 
@@ -154,7 +156,7 @@ export async function runGuard(
       const now = Date.now();
       const due = input.faults.filter((f) => !settled(f) && (state.violation || now >= f.endsAt));
       if (due.length) await Promise.all(due.map(revert));
-      if (input.faults.every(settled)) return;
+      if (input.faults.every(settled) && (state.violation || Date.now() >= (input.until ?? 0))) return;
       if (!stopRenewing && Date.now() - lastRenew >= input.renewEveryMs) {
         for (const f of input.faults) {
           if (cancelled() || !isActive(f)) continue;
@@ -174,6 +176,7 @@ export async function runGuard(
         lastRenew = Date.now();
       }
       const ends = input.faults.filter((f) => !settled(f)).map((f) => f.endsAt);
+      if (input.until !== undefined && !state.violation) ends.push(input.until);
       const next = Math.min(stopRenewing ? Infinity : lastRenew + input.renewEveryMs, ...ends);
       await nap(Math.max(0, Math.min(next - Date.now(), 60_000)), true);
     }
@@ -196,7 +199,7 @@ export async function runGuard(
   const judged = async () => {
     const jd = input.judge;
     if (!jd || state.violation) return;
-    const endsAt = Math.max(...input.faults.map((f) => f.endsAt));
+    const endsAt = Math.max(input.until ?? 0, ...input.faults.map((f) => f.endsAt));
     state.judge = await runJudge(jd.spec, jd.baselines, endsAt, {
       resume: state.judge as JudgeState | undefined,
       signal,

@@ -10,7 +10,7 @@ import {
   type RunLink,
 } from './guard.ts';
 import { randomBytes } from 'node:crypto';
-import type { Ports } from '../faults/ports.ts';
+import type { ContainerInfo, Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { AnyFaultKind, FaultTarget } from '../faults/types.ts';
 import { CONTAINER_LEASE_MS, leaseOf } from '../faults/lease.ts';
@@ -24,6 +24,12 @@ import type { Judge } from '../experiments/schema.ts';
 import { measureBaseline, type BaselineResult } from './judge.ts';
 
 export type { FaultPlan } from './plan.ts';
+
+/** One host's containers, as its agent listed them for planning. */
+export interface HostInventory {
+  host: string;
+  containers: ContainerInfo[];
+}
 
 /** Rethrow our non-retryable errors as non-retryable failures; everything else is retried by Temporal. */
 function classify(e: unknown): never {
@@ -156,9 +162,20 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
       heartbeating((signal) => measureBaseline(judge, () => undefined, signal, groups)),
     ),
 
+    /** This host's daemon and its containers (an agent's half of planning across the fleet). */
+    listContainers: classified(
+      async (): Promise<{ daemon?: { id: string; name: string }; containers: ContainerInfo[] }> => ({
+        daemon: await ports.containers.daemon?.(),
+        containers: await ports.containers.list(),
+      }),
+    ),
+
     /** Reads the fleet and the proxy's routes, then plans purely (./plan.ts): targets (seeded), routes checked. */
-    planFaults: classified(async (e: Experiment, seed: number): Promise<FaultPlan> => {
-      const containers = needsFleet(e) ? await ports.containers.list() : [];
+    planFaults: classified(async (e: Experiment, seed: number, fleet?: HostInventory[]): Promise<FaultPlan> => {
+      // Across a fleet the workflow gathered every host's containers (each tagged with its host) first.
+      const containers = needsFleet(e)
+        ? (fleet?.flatMap((h) => h.containers.map((c) => ({ ...c, host: h.host }))) ?? (await ports.containers.list()))
+        : [];
       const routes = routesOf(e).length ? await ports.proxy.listProxies() : [];
       const upstreams: Record<string, string> = {};
       if (needsUpstreams(e))

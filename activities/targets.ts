@@ -5,6 +5,7 @@ import type { ContainerInfo } from '../faults/ports.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput } from '../errors.ts';
+import { containerLabel } from '../experiments/hosts.ts';
 
 export const PROTECTED_LABEL = 'faultline.protected';
 export const COMPONENT_LABEL = 'faultline.component';
@@ -44,6 +45,7 @@ function shuffled<T>(items: readonly T[], rand: () => number): T[] {
 
 function describeSelector(t: Targets): string {
   const parts: string[] = [];
+  if (t.hosts) parts.push(`hosts [${t.hosts.join(', ')}]`);
   if (t.names) parts.push(`names [${t.names.join(', ')}]`);
   if (t.namePattern !== undefined) parts.push(`namePattern /${t.namePattern}/`);
   if (t.labels)
@@ -66,20 +68,21 @@ function compilePattern(p: string): RegExp {
 /** Running, unprotected containers a selector matches, by name (the control-group mode's replicas). */
 export function matchReplicas(
   containers: readonly ContainerInfo[],
-  sel: Pick<Targets, 'names' | 'namePattern' | 'labels'>,
+  sel: Pick<Targets, 'names' | 'namePattern' | 'labels' | 'hosts'>,
 ): SelectedTarget[] {
   const re = sel.namePattern !== undefined ? compilePattern(sel.namePattern) : undefined;
   return containers
     .filter((c) => c.state === 'running' && !isProtected(c) && matches(c, sel, re))
-    .map((c) => ({ id: c.id, name: c.name }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .map((c) => ({ id: c.id, name: c.name, ...(c.host !== undefined ? { host: c.host } : {}) }))
+    .sort(byLabel);
 }
 
 function matches(
   c: ContainerInfo,
-  t: Pick<Targets, 'names' | 'namePattern' | 'labels'>,
+  t: Pick<Targets, 'names' | 'namePattern' | 'labels' | 'hosts'>,
   re: RegExp | undefined,
 ): boolean {
+  if (t.hosts && (c.host === undefined || !t.hosts.includes(c.host))) return false;
   if (t.names && !t.names.includes(c.name)) return false;
   if (re && !re.test(c.name)) return false;
   if (t.labels) for (const [k, v] of Object.entries(t.labels)) if (c.labels[k] !== v) return false;
@@ -112,10 +115,13 @@ export function selectTargets(
   seed: number,
 ): Selection {
   const re = targets.namePattern !== undefined ? compilePattern(targets.namePattern) : undefined;
-  const byName = [...containers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+  // Across a fleet a name can repeat: host and name (then ID) order it, and host and name identify it.
+  const byName = [...containers].sort((a, b) => byLabel(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const hits = byName.filter((c) => c.state === 'running' && matches(c, targets, re));
-  const protectedSkipped = hits.filter(isProtected).map((c) => c.name);
-  const fleet = hits.filter((c) => !isProtected(c)).map((c) => ({ id: c.id, name: c.name }));
+  const protectedSkipped = hits.filter(isProtected).map(containerLabel);
+  const fleet: SelectedTarget[] = hits
+    .filter((c) => !isProtected(c))
+    .map((c) => ({ id: c.id, name: c.name, ...(c.host !== undefined ? { host: c.host } : {}) }));
 
   if (fleet.length === 0) {
     const why = protectedSkipped.length
@@ -137,10 +143,16 @@ export function selectTargets(
     );
   }
 
-  const selected = shuffled(fleet, mulberry32(seed))
-    .slice(0, n)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const selected = shuffled(fleet, mulberry32(seed)).slice(0, n).sort(byLabel);
   return { matched: fleet, selected, protectedSkipped };
+}
+
+/** By name, then host: a single host's order is the name order it always was. */
+function byLabel(a: { name: string; host?: string }, b: { name: string; host?: string }): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  const ha = a.host ?? '';
+  const hb = b.host ?? '';
+  return ha < hb ? -1 : ha > hb ? 1 : 0;
 }
 
 function round(x: number): number {

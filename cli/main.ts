@@ -26,6 +26,8 @@ const cmd = {
   schedule: () => import('./commands/schedule.ts'),
   gameday: () => import('./commands/gameday.ts'),
   sweep: () => import('./commands/sweep.ts'),
+  agent: () => import('./commands/agent.ts'),
+  hosts: () => import('./commands/hosts.ts'),
 };
 
 const io = processIo();
@@ -224,6 +226,30 @@ program
   .description('run a worker')
   .option('--task-queue <queue>')
   .action((o: { taskQueue?: string }) => set(cmd.worker().then((m) => m.workerCommand(o, io))));
+
+program
+  .command('agent')
+  .description("a Docker host's agent: runs that daemon's container faults and warden, polls the host's task queue")
+  .option('--socket <path>', "the daemon's unix socket")
+  .option('--docker-host <url>', 'the daemon as a DOCKER_HOST URL (unix:// or tcp://); default DOCKER_HOST')
+  .option('--host <name>', "the host's name in the fleet (default the daemon's own name)")
+  .option('--task-queue <queue>', "the fleet's task queue")
+  .action((o: { socket?: string; dockerHost?: string; host?: string; taskQueue?: string }) =>
+    set(cmd.agent().then((m) => m.agentCommand(o, io))),
+  );
+
+program
+  .command('hosts')
+  .description('the registered Docker hosts, their agents and when each was last seen; forget NAME retires one')
+  .argument('[action]', 'forget')
+  .argument('[name]', 'the host to forget')
+  .option('--json')
+  .option('--who <name>')
+  .option('--task-queue <queue>', "the fleet's task queue")
+  .action(
+    (action: string | undefined, name: string | undefined, o: { json?: boolean; who?: string; taskQueue?: string }) =>
+      set(cmd.hosts().then((m) => m.hostsCommand(action, name, o, io))),
+  );
 
 program
   .command('dev')

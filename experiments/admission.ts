@@ -2,6 +2,7 @@
 // request. No I/O and no clock of its own (the caller passes the time), so the admission workflow can
 // run it deterministically and unit tests can run it without Temporal.
 import { activeWindow, describeWindow, type BlackoutWindow } from './blackout.ts';
+import { containerKey, containerLabel } from './hosts.ts';
 
 export interface EnvironmentPolicy {
   maxConcurrent?: number;
@@ -157,12 +158,16 @@ export function release(state: AdmissionState, workflowId: string, runId?: strin
  * Computed after planning, so it names exactly the containers that will be faulted.
  */
 export function targetsOf(
-  faults: readonly { faultIndex: number; target?: { id: string; name: string } }[],
+  faults: readonly { faultIndex: number; target?: { id: string; name: string; host?: string } }[],
   method: readonly { kind: string; [field: string]: unknown }[],
 ): TargetRef[] {
   const out = new Map<string, TargetRef>();
   for (const f of faults) {
-    if (f.target) out.set(`container:${f.target.id}`, { key: `container:${f.target.id}`, label: f.target.name });
+    if (f.target) {
+      // Across a fleet a container is its host and ID (names repeat across hosts).
+      const key = `container:${containerKey(f.target)}`;
+      out.set(key, { key, label: containerLabel(f.target) });
+    }
     const proxy = method[f.faultIndex]?.proxy;
     for (const route of typeof proxy === 'string' ? [proxy] : Array.isArray(proxy) ? proxy : [])
       out.set(`proxy:${String(route)}`, { key: `proxy:${String(route)}`, label: `proxy route ${String(route)}` });

@@ -49,6 +49,8 @@ export interface ProbeSample {
 export interface SelectedTarget {
   id: string;
   name: string;
+  /** The fleet host the container lives on (its agent injects and reverts); absent on runs before the fleet. */
+  host?: string;
 }
 
 export interface FaultRecord {

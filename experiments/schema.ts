@@ -1,6 +1,7 @@
 // The one schema of the experiment language. Everything downstream trusts what passes it.
 import { z } from 'zod';
 import { durationBetween } from '../faults/common-schema.ts';
+import { HOST_NAME_RE } from './hosts.ts';
 import {
   MAX_GUARD_INTERVAL_MS,
   MAX_PROBE_CONCURRENCY,
@@ -201,6 +202,16 @@ export const targetsSchema = z
       })
       .optional()
       .describe('Every label must match; at least one.'),
+    hosts: z
+      .array(
+        z.string().regex(HOST_NAME_RE, {
+          message: 'a host name: letters, digits, ".", "_" and "-", starting with a letter or digit',
+        }),
+      )
+      .min(1, { message: 'an empty host list selects nothing: give at least one host name, or leave hosts out' })
+      .max(100)
+      .optional()
+      .describe('Only containers on these registered hosts (faultline hosts); default every host of the fleet.'),
     mode: z.enum(['one', 'all', 'count', 'percent']).default('one'),
     count: z.number().int().min(1).optional().describe('With mode: count.'),
     percent: z.number().gt(0).max(100).optional().describe('With mode: percent (rounded up).'),

@@ -10,9 +10,13 @@ export interface ContainerInfo {
   networks: Record<string, string[]>;
   /** When the main process started (inspect only): a kill or restart shows as a new start time. */
   startedAt?: string;
+  /** The fleet host the container lives on (set by the run when it unions the hosts' lists). */
+  host?: string;
 }
 
 export interface ContainerPort {
+  /** The daemon's own identity (`docker info` ID and name): an agent registers its host with it. */
+  daemon?(): Promise<{ id: string; name: string }>;
   /** Every container (running or not) on the daemon. */
   list(): Promise<ContainerInfo[]>;
   /** null when the container no longer exists. */

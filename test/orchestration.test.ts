@@ -483,3 +483,86 @@ afterCheck: { recoveryTimeout: 2s }
     expect(h.world.leftovers()).toEqual([]);
   });
 });
+
+describe('orchestration across two in-memory hosts', () => {
+  let f: Harness;
+  beforeAll(async () => {
+    f = await harness('orch-fleet', undefined, { hosts: ['h1', 'h2'] });
+    f.world.addProxy('route-x');
+    // The same name on both hosts: identity is host + name.
+    f.world.addContainer('api', {}, { tier: 'api' }, 'h1');
+    f.world.addContainer('api', {}, { tier: 'api' }, 'h2');
+    await f.startWorker('w1');
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  const paused = (more = '') =>
+    experiment(
+      `
+title: pause api everywhere
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+targets: { labels: { tier: api }, mode: all }
+blastRadius: { maxTargets: 3 }
+method:
+  - { kind: container.pause, duration: 2s }
+  - { kind: proxy.latency, proxy: route-x, latency: 100ms, duration: 2s }
+afterCheck: { recoveryTimeout: 2s }
+${more}
+`,
+      f.url,
+    );
+
+  /** Every call on a container was made by its own host's agent (the port of that host). */
+  function onItsHost(since: number): void {
+    const calls = f.world.calls.filter((c) => c.key.startsWith('container:') && c.t >= since);
+    expect(calls.length).toBeGreaterThan(0);
+    for (const c of calls) expect(c.host, `${c.op} ${c.key}`).toBe(c.key.includes('h2.') ? 'h2' : 'h1');
+  }
+
+  it('selects the container on both hosts, each fault runs on its host and is reverted there', async () => {
+    const since = Date.now();
+    const j = await f.result(await f.start(paused()));
+    expect(j.verdict, j.reason).toBe('passed');
+    const targets = j.faults.filter((x) => x.kind === 'container.pause').map((x) => x.target);
+    expect(targets).toEqual([
+      { id: 'h1.api-id', name: 'api', host: 'h1' },
+      { id: 'h2.api-id', name: 'api', host: 'h2' },
+    ]);
+    onItsHost(since);
+    for (const id of ['h1.api-id', 'h2.api-id']) {
+      const effects = f.world.calls.filter((c) => c.key === `container:${id}` && c.t >= since && c.effect !== 'none');
+      expect(effects.map((c) => c.op)).toEqual(['pause', 'unpause']);
+    }
+    expect(f.world.leftovers()).toEqual([]);
+  });
+
+  it('a guard violation stops every host holder; each container fault is reverted on its own host, none after', async () => {
+    const since = Date.now();
+    f.setHealth(() => (f.world.disturbed([], ['h1.api-id']) ? 'error' : 'ok'));
+    try {
+      const j = await f.result(
+        await f.start(paused(`guard: { interval: 100ms, failuresToAbort: 2, probes: [ ${probe('g')} ] }`)),
+      );
+      expect(j.verdict, j.reason).toBe('aborted');
+      expect(j.abort?.by).toBe('guard');
+      onItsHost(since);
+      for (const key of ['container:h1.api-id', 'container:h2.api-id', 'toxic:route-x'])
+        nothingAfterRevertOn(f, key, since);
+      expect(f.world.leftovers()).toEqual([]);
+    } finally {
+      f.setHealth(() => 'ok');
+    }
+  });
+});
+
+function nothingAfterRevertOn(x: Harness, key: string, since: number): void {
+  const calls = x.world.calls.filter((c) => c.key.startsWith(key) && c.t >= since);
+  const first = calls.find((c) => ['removeToxic', 'unpause'].includes(c.op));
+  expect(first, `no revert on ${key}`).toBeDefined();
+  const late = calls.filter((c) => c.t >= first!.t && c !== first && (c.effect === 'apply' || c.effect === 'renew'));
+  expect(late, `applied or renewed after its revert began: ${JSON.stringify(late)}`).toEqual([]);
+}

@@ -16,7 +16,16 @@ import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { createControlActivities } from '../activities/control.ts';
 import type { Ports } from '../faults/ports.ts';
-import { createDockerContainerPort } from '../activities/adapters/docker.ts';
+import {
+  createDockerContainerPort,
+  createDockerContainerPortAt,
+  endpointSocket,
+  endpointUrl,
+  type DockerEndpoint,
+} from '../activities/adapters/docker.ts';
+import { checkSameDaemon, registered, registerHost } from '../activities/hosts.ts';
+import { hostNameProblem, hostTaskQueue, type HostRecord } from '../experiments/hosts.ts';
+import { HostConflict, InfrastructureError, InvalidInput } from '../errors.ts';
 import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
 import { ensureWarden } from '../activities/adapters/warden-container.ts';
 import { createProxyPort } from './proxy-port.ts';
@@ -27,6 +36,7 @@ import {
   PROJECT_ROOT,
   STATE_DIR,
   WARDEN_DIR,
+  hostWardenDir,
   temporalTarget,
   type TemporalTarget,
 } from '../config.ts';
@@ -124,22 +134,61 @@ export function defaultPorts(): Ports {
 }
 
 /**
- * The default ports, with the local daemon's warden started (or found) first. Without a warden the worker
- * still runs: proxy faults work, and container faults are refused before anything is injected.
+ * Starts (or finds) the warden of a daemon's ledger; false when it cannot (the worker still runs: proxy
+ * faults work, and container faults are refused before anything is injected).
  */
-export async function defaultPortsWithWarden(): Promise<Ports> {
+async function startWarden(dir: string, socketPath?: string): Promise<boolean> {
   try {
-    await ensureWarden({ dir: WARDEN_DIR });
+    await ensureWarden({ dir, socketPath });
+    return true;
   } catch (e) {
     Runtime.instance().logger.warn(`no warden: container faults will be refused (${(e as Error).message})`);
+    return false;
   }
+}
+
+/** The default ports, with the local daemon's warden started (or found) first. */
+export async function defaultPortsWithWarden(): Promise<Ports> {
+  await startWarden(WARDEN_DIR);
   return defaultPorts();
+}
+
+/** Several Workers of one process (the fleet queue and the host queue) run, stop and report as one. */
+export class WorkerGroup {
+  constructor(readonly workers: Worker[]) {}
+
+  getState(): ReturnType<Worker['getState']> {
+    return this.workers.find((w) => w.getState() !== 'RUNNING')?.getState() ?? 'RUNNING';
+  }
+
+  shutdown(): void {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  /** Until every Worker has stopped; one failing stops the others. */
+  async run(until?: Promise<unknown>): Promise<void> {
+    const results = await Promise.allSettled(
+      this.workers.map((w) =>
+        (until ? w.runUntil(until) : w.run()).catch((e: unknown) => {
+          this.shutdown();
+          throw e;
+        }),
+      ),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
 }
 
 export interface FaultlineWorkerOptions {
   target?: TemporalTarget;
   taskQueue?: string;
   ports?: Ports;
+  /**
+   * The local host's agent (a second Worker on the host's task queue, same ports), registered under this
+   * name (default: the daemon's own name); false for none. Needs ports whose containers name their daemon.
+   */
+  host?: string | false;
   /** Extra activity dependencies (tests wrap the guard's link to its run). */
   activityDeps?: ActivityDeps;
   /** Called once the worker polls. */
@@ -162,53 +211,239 @@ function installRuntime(): void {
   }
 }
 
+async function connect(target: TemporalTarget): Promise<NativeConnection> {
+  const { apiKey, ...rest } = target.connection;
+  return NativeConnection.connect({ ...rest, apiKey: typeof apiKey === 'function' ? apiKey() : apiKey });
+}
+
+/** Options every Faultline Worker shares. */
+const COMMON: Partial<WorkerOptions> = {
+  // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
+  maxHeartbeatThrottleInterval: '500ms',
+  // If this worker dies, its runs' next workflow tasks move to a live worker after 2 s, not 10 s.
+  stickyQueueScheduleToStartTimeout: '2s',
+};
+
+export interface AgentOptions {
+  connection: NativeConnection;
+  namespace: string;
+  fleetQueue: string;
+  ports: Ports;
+  host?: string;
+  /** How the agent reaches its daemon, for the registry. */
+  dockerHost: string;
+  wardenDir?: string;
+  /** The host's ledger for the sweep (default wardenDir, else the local one), even when no warden runs. */
+  ledgerDir?: string;
+  activityDeps?: ActivityDeps;
+  worker?: Partial<WorkerOptions>;
+}
+
+/**
+ * A host's agent: asks the daemon who it is (an unanswering daemon fails here, before anything is
+ * registered), registers the host (HostConflict when the name belongs to another daemon) and returns the
+ * Worker of the host's task queue, which runs the container activities and the host's presence workflow.
+ */
+export async function createAgentWorker(
+  o: AgentOptions,
+): Promise<{ worker: Worker; record: HostRecord; standby: boolean }> {
+  const daemonOf = o.ports.containers.daemon;
+  if (!daemonOf) throw new InvalidInput('these ports name no Docker daemon: no agent');
+  const daemon = await Promise.race([
+    daemonOf(),
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new InfrastructureError(`the Docker daemon at ${o.dockerHost} does not answer within 5 s`)),
+        5_000,
+      ).unref(),
+    ),
+  ]).catch((e: unknown) => {
+    throw new InfrastructureError(
+      `the Docker daemon at ${o.dockerHost} does not answer: ${(e as Error).message}; the agent needs its daemon`,
+    );
+  });
+  const host = o.host ?? daemon.name;
+  const bad = hostNameProblem(host);
+  if (bad) throw new InvalidInput(`${bad} (set one with --host)`);
+  const record: HostRecord = {
+    host,
+    fleetQueue: o.fleetQueue,
+    daemonId: daemon.id,
+    daemonName: daemon.name,
+    dockerHost: o.dockerHost,
+    ...(o.wardenDir ? { wardenDir: o.wardenDir } : {}),
+    registeredAt: new Date().toISOString(),
+  };
+  const client = new Client({ connection: o.connection, namespace: o.namespace });
+  const { standby } = await registerHost(client, record);
+  const worker = await Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: hostTaskQueue(o.fleetQueue, host),
+    activities: {
+      ...createActivities(o.ports, o.activityDeps),
+      // This host's share of the orphan sweep (workflows/sweep.ts runs sweepHost on the host's queue).
+      ...createSweepActivities({
+        ...sweepDeps(client, o.ports, o.ledgerDir ?? o.wardenDir ?? WARDEN_DIR),
+        host: () => Promise.resolve(host),
+      }),
+    },
+    ...COMMON,
+    workflowBundle: o.worker?.workflowBundle ?? (await cachedWorkflowBundle()),
+    ...o.worker,
+  });
+  return { worker, record, standby };
+}
+
+/**
+ * The embedded worker: the fleet's Worker (workflows, every activity) and, with Docker, the local host's
+ * agent beside it, so one machine needs no configuration.
+ */
 export async function createWorker(
   opts: FaultlineWorkerOptions = {},
-): Promise<{ worker: Worker; connection: NativeConnection }> {
+): Promise<{ worker: WorkerGroup; connection: NativeConnection; host?: HostRecord }> {
   installRuntime();
   const target = opts.target ?? temporalTarget();
-  const { apiKey, ...rest } = target.connection;
-  const connection = await NativeConnection.connect({
-    ...rest,
-    apiKey: typeof apiKey === 'function' ? apiKey() : apiKey,
-  });
-  const ports = opts.ports ?? (await defaultPortsWithWarden());
+  const connection = await connect(target);
+  const fleetQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
+  let ports = opts.ports;
+  let wardenDir: string | undefined;
+  if (!ports) {
+    wardenDir = (await startWarden(WARDEN_DIR)) ? WARDEN_DIR : undefined;
+    ports = defaultPorts();
+  }
+  const workflowBundle = opts.worker?.workflowBundle ?? (await cachedWorkflowBundle());
   const client = new Client({ connection, namespace: target.namespace });
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
-    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
+    taskQueue: fleetQueue,
     activities: {
       ...createActivities(ports, opts.activityDeps),
-      // A Client on the worker's own connection, for admission and schedules.
+      // A Client on the worker's own connection, for admission, schedules and the host registry.
       ...createControlActivities(client),
       // The orphan sweep (workflows/sweep.ts): this worker's host, its warden's ledger, the fault proxy.
       ...createSweepActivities(sweepDeps(client, ports)),
     },
-    // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
-    maxHeartbeatThrottleInterval: '500ms',
-    // If this worker dies, its runs' next workflow tasks move to a live worker after 2 s, not 10 s.
-    stickyQueueScheduleToStartTimeout: '2s',
-    workflowBundle: opts.worker?.workflowBundle ?? (await cachedWorkflowBundle()),
+    ...COMMON,
+    workflowBundle,
     ...opts.worker,
   });
-  return { worker, connection };
+  const workers = [worker];
+  let host: HostRecord | undefined;
+  if (opts.host !== false && ports.containers.daemon) {
+    try {
+      const agent = await createAgentWorker({
+        connection,
+        namespace: target.namespace,
+        fleetQueue,
+        ports,
+        host: opts.host,
+        dockerHost: opts.ports ? 'memory' : endpointUrl({}),
+        wardenDir,
+        activityDeps: opts.activityDeps,
+        worker: { ...opts.worker, workflowBundle },
+      });
+      workers.push(agent.worker);
+      host = agent.record;
+    } catch (e) {
+      if (e instanceof HostConflict) throw e;
+      // No daemon here: the worker still runs proxy faults; container faults find no host and are not-started.
+      Runtime.instance().logger.warn(`no local host agent: ${(e as Error).message}`);
+    }
+  }
+  return { worker: new WorkerGroup(workers), connection, host };
 }
 
 /** Runs until SIGINT/SIGTERM (the SDK's shutdown signals), then drains and closes the connection. */
 export async function runWorker(opts: FaultlineWorkerOptions = {}): Promise<void> {
   const { worker, connection } = await createWorker(opts);
+  try {
+    await runGroup(worker, opts);
+  } finally {
+    await connection.close();
+  }
+}
+
+export interface RunAgentOptions {
+  endpoint: DockerEndpoint;
+  host?: string;
+  /** The fleet's main task queue (the host's queue is derived from it). */
+  taskQueue?: string;
+  target?: TemporalTarget;
+  onReady?: (a: { record: HostRecord; standby: boolean; warden: boolean }) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * `faultline agent`: one daemon's agent, with that daemon's ports and warden (its ledger under the state
+ * directory, per host; the local default daemon keeps the embedded worker's ledger).
+ */
+export async function runAgent(o: RunAgentOptions): Promise<void> {
+  installRuntime();
+  const target = o.target ?? temporalTarget();
+  const containers = createDockerContainerPortAt(o.endpoint);
+  const fleetQueue = o.taskQueue ?? DEFAULT_TASK_QUEUE;
+  const dockerHost = endpointUrl(o.endpoint);
+  const isDefault = !o.endpoint.socketPath && !o.endpoint.dockerHost && !process.env.DOCKER_HOST;
+  // The daemon is asked first: one that does not answer stops the agent before anything (warden, registry).
+  let daemon: { id: string; name: string } | undefined;
+  try {
+    daemon = await Promise.race([
+      containers.daemon?.(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 5 s')), 5_000).unref()),
+    ]);
+  } catch (e) {
+    throw new InfrastructureError(
+      `the Docker daemon at ${dockerHost} does not answer (${(e as Error).message}); the agent needs its daemon`,
+    );
+  }
+  // The name decides the ledger, so it is settled before the warden starts.
+  const host = o.host ?? daemon?.name;
+  const wardenDir = host && !isDefault ? hostWardenDir(host) : WARDEN_DIR;
+  const socketPath = endpointSocket(o.endpoint);
+  const connection = await connect(target);
+  try {
+    // A host name taken by another daemon stops the agent before its warden starts (registration checks again).
+    if (host && daemon) {
+      const client = new Client({ connection, namespace: target.namespace });
+      checkSameDaemon({ host, daemonId: daemon.id, dockerHost }, await registered(client, fleetQueue, host));
+    }
+    const ports: Ports = { containers, proxy: createProxyPort(), leases: createLeaseLedger(wardenDir) };
+    // The daemon is asked again inside (with a bound), so a daemon that stops answering is caught there.
+    const agent = await createAgentWorker({
+      connection,
+      namespace: target.namespace,
+      fleetQueue,
+      ports,
+      host,
+      dockerHost,
+      wardenDir: (await startWarden(wardenDir, socketPath)) ? wardenDir : undefined,
+      ledgerDir: wardenDir,
+    });
+    await runGroup(new WorkerGroup([agent.worker]), {
+      signal: o.signal,
+      onReady: () => o.onReady?.({ record: agent.record, standby: agent.standby, warden: !!agent.record.wardenDir }),
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Runs a group until SIGINT/SIGTERM or the signal; onReady once every Worker polls. */
+async function runGroup(worker: WorkerGroup, opts: Pick<FaultlineWorkerOptions, 'onReady' | 'signal'>): Promise<void> {
   const ready = setInterval(() => {
     if (worker.getState() !== 'RUNNING') return;
     clearInterval(ready);
     opts.onReady?.();
   }, 50);
   try {
-    await (opts.signal
-      ? worker.runUntil(new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true })))
-      : worker.run());
+    await worker.run(
+      opts.signal
+        ? new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true }))
+        : undefined,
+    );
   } finally {
     clearInterval(ready);
-    await connection.close();
   }
 }

@@ -7,6 +7,8 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  ApplicationFailure,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -14,7 +16,8 @@ import {
   workflowInfo,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { Activities, GuardFault, ObserveResult } from '../activities/index.ts';
+import type { Activities, ControlActivities, GuardFault, HostInventory, ObserveResult } from '../activities/index.ts';
+import { hostTaskQueue, type HostEntry } from '../experiments/hosts.ts';
 import type { AbortRecord, FaultRecord, GuardViolation, Journal, Phase, ProbeSample } from '../experiments/journal.ts';
 import type { FaultEntry } from '../experiments/schema.ts';
 import { durationMs, formatMs } from '../faults/duration.ts';
@@ -63,7 +66,21 @@ const guarding = proxyActivities<Activities>({
   retry: { initialInterval: '200ms', maximumInterval: '1s' },
 });
 
+// The fleet: the registry, and each host's containers from its own agent. An agent that does not take the
+// listing within seconds is not there (its host's inventory would be missing from the union).
+const registry = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, initialInterval: '200ms' },
+});
+const listing = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  scheduleToStartTimeout: '5s',
+  retry: { maximumAttempts: 3, initialInterval: '200ms' },
+});
+
 const RENEW_EVERY_MS = 3_000;
+/** Runs started from this version on route container faults to their host's agents (the patch marker). */
+const FLEET_PATCH = 'fleet-routing';
 
 /** Everything a run holds; the phases below read and write it. */
 interface Run {
@@ -81,6 +98,8 @@ interface Run {
   after?: { ok: boolean; samples: ProbeSample[] };
   revertsDone: boolean;
   handingOver: boolean;
+  /** Container faults run on their host's queue (runs that began before the fleet ran everything here). */
+  routed: boolean;
   /** Admission was asked (so the run leaves it after its reverts); its refusal, naming the holder or window. */
   askedAdmission?: boolean;
   refused?: string;
@@ -127,9 +146,15 @@ function start(input: RunInput): Run {
     attempted: new Set(),
     revertsDone: false,
     handingOver: false,
+    routed: patched(FLEET_PATCH),
     reverts: undefined as unknown as Reverts,
   };
-  run.reverts = new Reverts({ ...DEFAULT_TUNING, ...input.tuning }, run.attempted, () => markStuck(run, true));
+  run.reverts = new Reverts(
+    { ...DEFAULT_TUNING, ...input.tuning },
+    run.attempted,
+    () => markStuck(run, true),
+    (rec) => onHost(run, rec),
+  );
 
   setHandler(journalQuery, () => journal);
   setHandler(
@@ -222,7 +247,11 @@ async function plan(run: Run): Promise<void> {
   const e = run.input.experiment;
   setPhase(run, 'selecting');
   const seed = e.targets?.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const p = await planning.planFaults.executeWithOptions({ summary: `select targets (seed ${seed})` }, [e, seed]);
+  const fleet = run.routed && mayTouchContainers(run) ? await inventories(run) : undefined;
+  const p = await planning.planFaults.executeWithOptions(
+    { summary: `select targets (seed ${seed})${fleet ? ` across ${fleet.map((h) => h.host).join(', ')}` : ''}` },
+    fleet ? [e, seed, fleet] : [e, seed],
+  );
   run.journal.selection = p.selection ? { seed, ...p.selection } : undefined;
   run.journal.faults = p.faults.map((f, i) => ({ ...f, index: i, status: 'planned', errors: [], revertAttempts: 0 }));
   const judge = e.judge;
@@ -239,6 +268,76 @@ async function plan(run: Run): Promise<void> {
     run.baselines = r.baselines;
     run.controlBaselines = r.controlBaselines;
   }
+}
+
+/**
+ * Whether planning may need the fleet's containers: a fault of any kind but the fault proxy's (proxy.*,
+ * http.*), or control-group replicas. A superset of needsFleet (workflows cannot load the registry).
+ */
+function mayTouchContainers(run: Run): boolean {
+  const e = run.input.experiment;
+  return (!!e.targets && e.method.some((f) => !/^(proxy|http)\./.test(f.kind))) || !!e.judge?.controlGroup;
+}
+
+/** A run that cannot start: nothing is injected, the verdict is not-started with this reason. */
+function notStarted(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, 'InvalidInput');
+}
+
+/**
+ * Every registered host's containers, each listed by that host's own agent. A host with no agent, a
+ * selector naming a host that is not registered, or an agent whose daemon is not the one the host was
+ * registered with: the selection would be wrong, so the run does not start (naming the host).
+ */
+async function inventories(run: Run): Promise<HostInventory[]> {
+  const wanted = run.input.experiment.targets?.hosts;
+  const hosts = await registry.listHosts.executeWithOptions({ summary: 'the fleet: registered hosts' }, []);
+  const names = hosts.map((h) => h.host);
+  const known = names.length ? names.join(', ') : 'none';
+  const unknown = (wanted ?? []).filter((n) => !names.includes(n));
+  if (unknown.length)
+    throw notStarted(
+      `targets.hosts: no registered host ${unknown.map((n) => `"${n}"`).join(', ')} (registered: ${known}; see faultline hosts)`,
+    );
+  const use = wanted ? hosts.filter((h) => wanted.includes(h.host)) : hosts;
+  if (!use.length)
+    throw notStarted('no registered Docker host: container faults need an agent (faultline worker or faultline agent)');
+  const idle = use.filter((h) => h.agents === 0);
+  if (idle.length)
+    throw notStarted(
+      idle
+        .map((h) => `host ${h.host}: no agent is polling ${h.taskQueue} (last seen ${h.lastSeen ?? 'never'})`)
+        .join('; ') + ': its containers are unknown, so the selection would be incomplete',
+    );
+  const lists = await Promise.allSettled(
+    use.map((h) =>
+      listing.listContainers.executeWithOptions(
+        { summary: `list containers on host ${h.host}`, taskQueue: h.taskQueue },
+        [],
+      ),
+    ),
+  );
+  return use.map((h: HostEntry, i): HostInventory => {
+    const r = lists[i] as PromiseSettledResult<Awaited<ReturnType<Activities['listContainers']>>>;
+    if (r.status === 'rejected') {
+      if (isCancellation(r.reason)) throw r.reason;
+      throw notStarted(
+        `host ${h.host}: its agent did not list its containers (${errorText(r.reason)}): its containers are unknown, so the selection would be incomplete`,
+      );
+    }
+    const d = r.value.daemon;
+    if (d && d.id !== h.daemonId)
+      throw notStarted(
+        `host ${h.host}: an agent on daemon ${d.name} (${d.id}) answers for it, but it is registered for daemon ${h.daemonName} (${h.daemonId}): one host name, two daemons`,
+      );
+    return { host: h.host, containers: r.value.containers };
+  });
+}
+
+/** The task queue of the agents of a fault's host, when the run routes and the fault has a host. */
+function onHost(run: Run, rec: FaultRecord): { taskQueue?: string } {
+  const host = rec.target?.host;
+  return run.routed && host ? { taskQueue: hostTaskQueue(workflowInfo().taskQueue, host) } : {};
 }
 
 /**
@@ -275,17 +374,17 @@ async function inject(run: Run): Promise<void> {
   await settleAll(j.faults, async (rec) => {
     rec.status = 'intent';
     rec.intentAt = now();
-    rec.handle = await planning.prepareFault.executeWithOptions({ summary: `record intent: ${rec.summary}` }, [
-      e.method[rec.faultIndex] as FaultEntry,
-      rec.target,
-    ]);
+    rec.handle = await planning.prepareFault.executeWithOptions(
+      { summary: `record intent: ${rec.summary}`, ...onHost(run, rec) },
+      [e.method[rec.faultIndex] as FaultEntry, rec.target],
+    );
   });
   if (j.abort) return; // inject nothing; nothing was applied
   await settleAll(j.faults, async (rec) => {
     const spec = e.method[rec.faultIndex] as FaultEntry;
     run.attempted.add(rec.index);
     try {
-      const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary }, [
+      const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, ...onHost(run, rec) }, [
         spec,
         rec.handle as Record<string, unknown>,
       ]);
@@ -323,31 +422,81 @@ async function observe(run: Run): Promise<void> {
   j.windowEndsAt = new Date(lastEnd).toISOString();
   setPhase(run, 'observing');
   const windowMs = Math.max(0, lastEnd - Date.now());
-  const obs = await guarding.observe.executeWithOptions(
-    {
-      summary:
-        (e.guard
-          ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
-          : `hold faults for ${formatMs(windowMs)}`) +
-        (e.judge ? `; judge ${e.judge.metrics.map((m) => m.name).join(', ')} every ${e.judge.interval}` : ''),
-      startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
-    },
-    [
-      {
-        guard: e.guard,
-        judge: e.judge
-          ? {
-              spec: e.judge,
-              baselines: run.baselines ?? {},
-              ...(j.controlGroup ? { groups: j.controlGroup, controlBaselines: run.controlBaselines ?? {} } : {}),
-            }
-          : undefined,
-        faults,
-        renewEveryMs: RENEW_EVERY_MS,
-      },
-    ],
+  const summary =
+    (e.guard
+      ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
+      : `hold faults for ${formatMs(windowMs)}`) +
+    (e.judge ? `; judge ${e.judge.metrics.map((m) => m.name).join(', ')} every ${e.judge.interval}` : '');
+  const judge = e.judge
+    ? {
+        spec: e.judge,
+        baselines: run.baselines ?? {},
+        ...(j.controlGroup ? { groups: j.controlGroup, controlBaselines: run.controlBaselines ?? {} } : {}),
+      }
+    : undefined;
+  if (!run.routed) {
+    const obs = await guarding.observe.executeWithOptions(
+      { summary, startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS },
+      [{ guard: e.guard, judge, faults, renewEveryMs: RENEW_EVERY_MS }],
+    );
+    recordGuard(run, obs);
+    return;
+  }
+  // Across a fleet: the guard (probes, judge, proxy faults) here until the window ends; each host's
+  // container faults held by a holder on that host (the same activity, with only its faults).
+  const byHost = new Map<string, GuardFault[]>();
+  const here: GuardFault[] = [];
+  for (const f of faults) {
+    const q = onHost(run, j.faults[f.index] as FaultRecord).taskQueue;
+    if (q) byHost.set(q, [...(byHost.get(q) ?? []), f]);
+    else here.push(f);
+  }
+  // A violation stops every holder at once (the guard reports it durably first); the reverts then run
+  // on each fault's own host, once every holder has really stopped.
+  const holders = new CancellationScope();
+  const held = holders.run(() =>
+    Promise.allSettled(
+      [...byHost].map(([taskQueue, hf]) =>
+        guarding.observe.executeWithOptions(
+          {
+            summary: `hold ${hf.map((f) => j.faults[f.index]?.summary).join('; ')} for ${formatMs(windowMs)}`,
+            taskQueue,
+            startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
+            // A host whose agents are all gone gives up the window (its warden reverts on its own); the
+            // reverts then wait for an agent of the host, retried until done.
+            scheduleToCloseTimeout: windowMs + 2 * ACTIVITY_SLACK_MS,
+          },
+          [{ faults: hf, renewEveryMs: RENEW_EVERY_MS }],
+        ),
+      ),
+    ),
   );
-  recordGuard(run, obs);
+  void condition(() => !!run.violation).then(
+    () => holders.cancel(),
+    () => undefined,
+  );
+  const guard = guarding.observe.executeWithOptions({ summary, startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS }, [
+    { guard: e.guard, judge, faults: here, until: lastEnd, renewEveryMs: RENEW_EVERY_MS },
+  ]);
+  void guard.then(
+    (obs) => obs.violated && holders.cancel(),
+    () => holders.cancel(),
+  );
+  const [g, h] = await Promise.allSettled([guard, held]);
+  if (h.status === 'fulfilled')
+    h.value.forEach((r, i) => {
+      if (r.status === 'fulfilled') recordHeld(run, r.value);
+      else if (!isCancellation(r.reason))
+        for (const f of [...byHost.values()][i] ?? [])
+          noteError(j.faults[f.index] as FaultRecord, `holder: ${errorText(r.reason)}`);
+    });
+  if (g.status === 'rejected') throw g.reason;
+  recordGuard(run, g.value);
+}
+
+/** What a host's holder did: the faults it reverted at their window's end (or could not), the restores. */
+function recordHeld(run: Run, obs: ObserveResult): void {
+  recordReverts(run, obs);
 }
 
 function recordGuard(run: Run, obs: ObserveResult): void {
@@ -355,6 +504,15 @@ function recordGuard(run: Run, obs: ObserveResult): void {
   j.guardSamples = { count: obs.samples, failed: obs.failed, first: obs.first, last: obs.last, worst: obs.worst };
   if (obs.judgeReport) j.judge = obs.judgeReport;
   if (obs.series) j.guardSeries = obs.series;
+  recordReverts(run, obs);
+  if (obs.violation) {
+    run.violation ??= obs.violation;
+    j.abort ??= guardAbort(obs.violation, 'observing');
+  }
+}
+
+function recordReverts(run: Run, obs: ObserveResult): void {
+  const j = run.journal;
   for (const [index, at] of Object.entries(obs.reverted)) {
     const rec = j.faults[Number(index)];
     if (rec) rec.revertedAt ??= at; // the sweep confirms it
@@ -366,10 +524,6 @@ function recordGuard(run: Run, obs: ObserveResult): void {
   for (const [index, times] of Object.entries(obs.restored)) {
     const rec = j.faults[Number(index)];
     if (rec) rec.restoredAt = times; // a rule the proxy lost, put back while the fault was active
-  }
-  if (obs.violation) {
-    run.violation ??= obs.violation;
-    j.abort ??= guardAbort(obs.violation, 'observing');
   }
 }
 

@@ -4,3 +4,4 @@ export { admission } from './admission.ts';
 export { scheduledRun } from './scheduled.ts';
 export { runGameDay } from './gameday.ts';
 export { sweepFleet } from './sweep.ts';
+export { hostPresence } from './host.ts';

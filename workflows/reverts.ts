@@ -25,6 +25,8 @@ export class Reverts {
     /** Faults whose inject was attempted (a fault with only an intent was never applied). */
     private readonly attempted: Set<number>,
     private readonly onStuck: () => void,
+    /** Where a fault's revert runs: its host's agents for a container fault across a fleet. */
+    private readonly placeOf: (rec: FaultRecord) => { taskQueue?: string } = () => ({}),
   ) {}
 
   /** Whether history is large enough to hand the pending reverts to a new run. */
@@ -55,10 +57,10 @@ export class Reverts {
     for (;;) {
       rec.revertAttempts++;
       try {
-        const r = await reverting.revertFault.executeWithOptions({ summary: `revert: ${rec.summary}` }, [
-          rec.kind,
-          rec.handle as Record<string, unknown>,
-        ]);
+        const r = await reverting.revertFault.executeWithOptions(
+          { summary: `revert: ${rec.summary}`, ...this.placeOf(rec) },
+          [rec.kind, rec.handle as Record<string, unknown>],
+        );
         rec.status = 'reverted';
         rec.revertedAt ??= r.at; // the guard's earlier revert time stays when it reverted first
         if (r.warden) recordWarden(rec, r.warden);

@@ -3,7 +3,7 @@
 // success, a missing container is FaultTargetGone, an unreachable daemon is InfrastructureError.
 import Dockerode from 'dockerode';
 import type { ContainerInfo, ContainerPort } from '../../faults/ports.ts';
-import { FaultTargetGone, InfrastructureError } from '../../errors.ts';
+import { FaultTargetGone, InfrastructureError, InvalidInput } from '../../errors.ts';
 
 const STATES: readonly ContainerInfo['state'][] = [
   'created',
@@ -98,6 +98,18 @@ export function createDockerContainerPort(docker: Dockerode = new Dockerode()): 
   };
 
   return {
+    async daemon() {
+      try {
+        const i = (await docker.info()) as { ID?: string; Name?: string; DockerRootDir?: string };
+        // Docker 20.10 derives ID from /etc/docker/key.json, so two daemons of one machine share it: the
+        // data root (which no two daemons share) completes the identity.
+        return { id: `${i.ID ?? ''}@${i.DockerRootDir ?? ''}`, name: i.Name ?? '' };
+      } catch (err) {
+        const e = asDockerError(err);
+        throw new InfrastructureError(`docker info: ${e.code ?? daemonMessage(e)}`);
+      }
+    },
+
     async list() {
       let rows: Dockerode.ContainerInfo[];
       try {
@@ -181,6 +193,43 @@ export function createDockerContainerPort(docker: Dockerode = new Dockerode()): 
         (_e, m) => /already exists in network|is already attached to network/i.test(m),
       ),
   };
+}
+
+/** Where an agent's daemon is: a unix socket path, or a DOCKER_HOST URL (unix://, tcp://); neither: DOCKER_HOST or the default socket. */
+export interface DockerEndpoint {
+  socketPath?: string;
+  dockerHost?: string;
+}
+
+/** The endpoint as a DOCKER_HOST-style URL, for the registry and messages. */
+export function endpointUrl(e: DockerEndpoint, env: NodeJS.ProcessEnv = process.env): string {
+  if (e.socketPath) return `unix://${e.socketPath}`;
+  return e.dockerHost ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+/** The unix socket of an endpoint (the warden mounts it); undefined for tcp. */
+export function endpointSocket(e: DockerEndpoint, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const url = endpointUrl(e, env);
+  return url.startsWith('unix://') ? url.slice(7) || '/var/run/docker.sock' : undefined;
+}
+
+function dockerAt(e: DockerEndpoint): Dockerode {
+  const url = endpointUrl(e);
+  if (url.startsWith('unix://')) return new Dockerode({ socketPath: url.slice(7) || '/var/run/docker.sock' });
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new InvalidInput(`Docker host ${url}: not a unix:// or tcp:// URL`);
+  }
+  if (u.protocol !== 'tcp:' && u.protocol !== 'http:')
+    throw new InvalidInput(`Docker host ${url}: only unix:// and tcp:// are supported`);
+  return new Dockerode({ host: u.hostname, port: Number(u.port || 2375), protocol: 'http' });
+}
+
+/** A ContainerPort on the daemon at an endpoint (an agent's own daemon). */
+export function createDockerContainerPortAt(e: DockerEndpoint): ContainerPort {
+  return createDockerContainerPort(dockerAt(e));
 }
 
 /** True when the Docker daemon (DOCKER_HOST or the default socket) answers a ping within 3 s. */

@@ -13,6 +13,7 @@ import {
   type FaultPlan,
 } from '../../activities/plan.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
+import { localHostName } from '../../activities/adapters/warden-container.ts';
 import { readCounters } from '../../activities/prometheus-probe.ts';
 import { readGroups } from '../../activities/judge.ts';
 import type { CounterReading } from '../../judge/counters.ts';
@@ -40,7 +41,10 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
   const seed = e.targets?.seed ?? randomInt(2 ** 31);
   let plan: FaultPlan | undefined;
   try {
-    const containers = needsFleet(e) ? await createDockerContainerPort().list() : [];
+    // The local daemon only (tagged with its host name); a real run plans over every registered host.
+    const host = needsFleet(e) ? await localHostName() : undefined;
+    const containers = host ? (await createDockerContainerPort().list()).map((c) => ({ ...c, host })) : [];
+    if (host) out(`fleet: this dry run reads the local Docker host ${host} only; a run spans every registered host`);
     // worker/ is loaded lazily (the CLI's layering rule); only its proxy lookup is needed here.
     const proxy = routesOf(e).length ? (await import('../../worker/proxy-port.ts')).createProxyPort() : undefined;
     const routes = proxy ? await proxy.listProxies() : [];

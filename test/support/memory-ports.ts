@@ -29,7 +29,12 @@ export interface Call {
   activity?: string;
   attempt?: number;
   scheduledAt?: number;
+  /** The host whose agent's port made the call (container calls only). */
+  host?: string;
 }
+
+/** The in-memory host every container lives on unless a test names another. */
+export const MEMORY_HOST = 'memory';
 
 interface Rule {
   spec: ToxicSpec;
@@ -54,9 +59,14 @@ export class MemoryWorld {
   /** Called before each call takes effect (a test may kill the worker there, or delay the call). */
   onCall?: (c: { worker: string; op: string; key: string; activity?: string }) => void | Promise<void>;
 
-  addContainer(name: string, networks: Record<string, string[]> = {}, labels: Record<string, string> = {}): string {
-    const id = `${name}-id`;
-    this.containers.set(id, { id, name, labels, state: 'running', networks: structuredClone(networks) });
+  addContainer(
+    name: string,
+    networks: Record<string, string[]> = {},
+    labels: Record<string, string> = {},
+    host = MEMORY_HOST,
+  ): string {
+    const id = host === MEMORY_HOST ? `${name}-id` : `${host}.${name}-id`;
+    this.containers.set(id, { id, name, labels, state: 'running', networks: structuredClone(networks), host });
     return id;
   }
 
@@ -134,7 +144,13 @@ export class MemoryWorld {
   }
 
   /** Runs one port call for worker: hangs if the worker is dead, records it, applies its effect. */
-  private async call<T>(worker: string, op: string, key: string, fn: () => { effect: Effect; value: T }): Promise<T> {
+  private async call<T>(
+    worker: string,
+    op: string,
+    key: string,
+    fn: () => { effect: Effect; value: T },
+    host?: string,
+  ): Promise<T> {
     if (this.dead.has(worker)) return this.never<T>();
     await Promise.resolve(); // a port call is asynchronous, like the real ones
     if (this.dead.has(worker)) return this.never<T>();
@@ -156,11 +172,11 @@ export class MemoryWorld {
     const f = this.failures.find((x) => x.op === op && key.startsWith(x.key) && x.left > 0);
     if (f) {
       f.left--;
-      this.calls.push({ t, worker, op, key, effect: 'none', activity, attempt, scheduledAt });
+      this.calls.push({ t, worker, op, key, effect: 'none', activity, attempt, scheduledAt, host });
       throw new Error(`${op} ${key}: injected failure`);
     }
     const { effect, value } = fn();
-    this.calls.push({ t, worker, op, key, effect, activity, attempt, scheduledAt });
+    this.calls.push({ t, worker, op, key, effect, activity, attempt, scheduledAt, host });
     return value;
   }
 
@@ -170,7 +186,10 @@ export class MemoryWorld {
     return c;
   }
 
-  containerPort(worker: string): ContainerPort {
+  /** One host's daemon as a port: it lists that host's containers; its calls are recorded with the host. */
+  containerPort(worker: string, host = MEMORY_HOST): ContainerPort {
+    const call = <T>(op: string, key: string, fn: () => { effect: Effect; value: T }) =>
+      this.call(worker, op, key, fn, host);
     const setState = (
       id: string,
       op: string,
@@ -178,17 +197,20 @@ export class MemoryWorld {
       to: ContainerInfo['state'],
       effect: Effect,
     ) =>
-      this.call(worker, op, `container:${id}`, () => {
+      call(op, `container:${id}`, () => {
         const c = this.container(id);
         if (!from.includes(c.state)) return { effect: 'none', value: undefined };
         c.state = to;
         return { effect, value: undefined };
       });
     return {
+      daemon: async () => ({ id: `memory-daemon-${host}`, name: host }),
       list: async () =>
-        this.dead.has(worker) ? this.never() : [...this.containers.values()].map((c) => structuredClone(c)),
+        this.dead.has(worker)
+          ? this.never()
+          : [...this.containers.values()].filter((c) => c.host === host).map((c) => structuredClone(c)),
       inspect: (id) =>
-        this.call(worker, 'inspect', `container:${id}`, () => {
+        call('inspect', `container:${id}`, () => {
           const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.name === id);
           return { effect: 'none', value: c ? structuredClone(c) : null };
         }),
@@ -199,14 +221,14 @@ export class MemoryWorld {
       pause: (id) => setState(id, 'pause', ['running'], 'paused', 'apply'),
       unpause: (id) => setState(id, 'unpause', ['paused'], 'running', 'revert'),
       disconnect: (network, id) =>
-        this.call(worker, 'disconnect', `net:${id}:${network}`, () => {
+        call('disconnect', `net:${id}:${network}`, () => {
           const c = this.container(id);
           if (!(network in c.networks)) return { effect: 'none', value: undefined };
           delete c.networks[network];
           return { effect: 'apply', value: undefined };
         }),
       connect: (network, id, aliases) =>
-        this.call(worker, 'connect', `net:${id}:${network}`, () => {
+        call('connect', `net:${id}:${network}`, () => {
           const c = this.container(id);
           if (network in c.networks) return { effect: 'none', value: undefined };
           c.networks[network] = [...aliases];
@@ -300,9 +322,9 @@ export class MemoryWorld {
     return out;
   }
 
-  ports(worker: string): Ports {
+  ports(worker: string, host = MEMORY_HOST): Ports {
     return {
-      containers: this.containerPort(worker),
+      containers: this.containerPort(worker, host),
       proxy: this.proxyPort(worker),
       ...(this.leasesOn ? { leases: this.leasePort(worker) } : {}),
     };

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { contextRunLink } from '../../activities/index.ts';
 import { parseExperiment } from '../../experiments/parse.ts';
 import type { Experiment } from '../../experiments/schema.ts';
@@ -17,9 +17,12 @@ import { createActivities } from '../../activities/index.ts';
 import { createControlActivities } from '../../activities/control.ts';
 import { temporalTarget } from '../../config.ts';
 import { workflowBundle } from '../helpers.ts';
-import { MemoryWorld } from './memory-ports.ts';
+import { MemoryWorld, MEMORY_HOST } from './memory-ports.ts';
+import { listHosts, registerHost } from '../../activities/hosts.ts';
+import { hostTaskQueue } from '../../experiments/hosts.ts';
+import type { GuardViolation } from '../../experiments/journal.ts';
 
-export { MemoryWorld };
+export { MemoryWorld, MEMORY_HOST };
 
 /** Decides whether the simulated service answers at this path: 'ok' (200), 'error' (500) or 'hang'. */
 export type Health = (path: string) => 'ok' | 'error' | 'hang';
@@ -48,7 +51,12 @@ try {
   /* installed already */
 }
 
-export async function harness(name: string, queue?: string): Promise<Harness> {
+/**
+ * hosts: the in-memory Docker hosts of the fleet (default one, MEMORY_HOST), each registered in the
+ * registry; every worker started runs one Worker on the fleet's queue and one per host on the host's queue.
+ */
+export async function harness(name: string, queue?: string, opts: { hosts?: string[] } = {}): Promise<Harness> {
+  const hosts = opts.hosts ?? [MEMORY_HOST];
   const world = new MemoryWorld();
   let health: Health = () => 'ok';
   const server = http.createServer((req, res) => {
@@ -64,37 +72,29 @@ export async function harness(name: string, queue?: string): Promise<Harness> {
   const client = new Client({ connection, namespace: target.namespace });
   const taskQueue = queue ?? `${name}-${Date.now().toString(36)}-${seq++}`;
   const bundle = await workflowBundle();
-  const workers = new Map<string, { worker: Worker; running: Promise<void>; conn: NativeConnection }>();
+  const workers = new Map<string, { workers: Worker[]; running: Promise<void>; conn: NativeConnection }>();
 
   const startWorker = async (id: string) => {
     const conn = await NativeConnection.connect({ address: target.connection.address });
     const dead = () => world.isDead(id);
-    const worker = await Worker.create({
+    const runLink = () => {
+      const inner = contextRunLink();
+      // Recorded like port calls, so a test can kill the worker right after the report is durable.
+      return {
+        reportViolation: async (v: GuardViolation) => {
+          if (dead()) return world.never<void>();
+          await inner.reportViolation(v);
+          const key = `run:${Context.current().info.workflowExecution?.workflowId ?? ''}`;
+          world.calls.push({ t: Date.now(), worker: id, op: 'reportViolation', key, effect: 'none' });
+          await world.onCall?.({ worker: id, op: 'reportViolation:done', key });
+          if (dead()) return world.never<void>();
+        },
+        guardRecord: () => (dead() ? world.never<{ violation?: GuardViolation }>() : inner.guardRecord()),
+      };
+    };
+    const common: Omit<WorkerOptions, 'taskQueue'> = {
       connection: conn,
       namespace: target.namespace,
-      taskQueue,
-      workflowBundle: bundle,
-      activities: {
-        // Admission (every run passes it) and schedules talk to Temporal itself.
-        ...createControlActivities(new Client({ connection: conn, namespace: target.namespace })),
-        ...createActivities(world.ports(id), {
-          runLink: () => {
-            const inner = contextRunLink();
-            // Recorded like port calls, so a test can kill the worker right after the report is durable.
-            return {
-              reportViolation: async (v) => {
-                if (dead()) return world.never();
-                await inner.reportViolation(v);
-                const key = `run:${Context.current().info.workflowExecution?.workflowId ?? ''}`;
-                world.calls.push({ t: Date.now(), worker: id, op: 'reportViolation', key, effect: 'none' });
-                await world.onCall?.({ worker: id, op: 'reportViolation:done', key });
-                if (dead()) return world.never();
-              },
-              guardRecord: () => (dead() ? world.never() : inner.guardRecord()),
-            };
-          },
-        }),
-      },
       interceptors: {
         activity: [
           (ctx) => {
@@ -123,9 +123,45 @@ export async function harness(name: string, queue?: string): Promise<Harness> {
       maxHeartbeatThrottleInterval: '500ms',
       stickyQueueScheduleToStartTimeout: '2s',
       shutdownGraceTime: '100ms',
+    };
+    const worker = await Worker.create({
+      ...common,
+      taskQueue,
+      workflowBundle: bundle,
+      activities: {
+        // Admission (every run passes it), schedules and the host registry talk to Temporal itself.
+        ...createControlActivities(new Client({ connection: conn, namespace: target.namespace })),
+        ...createActivities(world.ports(id), { runLink }),
+      },
     });
-    workers.set(id, { worker, running: worker.run(), conn });
+    // The hosts' agents: activities only (the presence workflow needs no worker to be listed).
+    const agents = await Promise.all(
+      hosts.map((host) =>
+        Worker.create({
+          ...common,
+          taskQueue: hostTaskQueue(taskQueue, host),
+          activities: createActivities(world.ports(id, host), { runLink }),
+        }),
+      ),
+    );
+    const all = [worker, ...agents];
+    workers.set(id, { workers: all, running: Promise.all(all.map((w) => w.run())).then(() => undefined), conn });
   };
+
+  for (const host of hosts)
+    await registerHost(client, {
+      host,
+      fleetQueue: taskQueue,
+      daemonId: `memory-daemon-${host}`,
+      daemonName: host,
+      dockerHost: 'memory',
+      registeredAt: new Date().toISOString(),
+    });
+  // Visibility lists a registration a moment after it: wait, so the first run sees every host.
+  for (let i = 0; (await listHosts(client, taskQueue)).length < hosts.length; i++) {
+    if (i > 100) throw new Error(`the registry does not list the hosts ${hosts.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 
   return {
     world,
@@ -138,8 +174,7 @@ export async function harness(name: string, queue?: string): Promise<Harness> {
     startWorker,
     kill: (id) => {
       world.kill(id);
-      const w = workers.get(id);
-      if (w && w.worker.getState() === 'RUNNING') w.worker.shutdown();
+      for (const w of workers.get(id)?.workers ?? []) if (w.getState() === 'RUNNING') w.shutdown();
     },
     start: (e, opts = {}) =>
       client.workflow.start('runExperiment', {
@@ -158,7 +193,8 @@ export async function harness(name: string, queue?: string): Promise<Harness> {
     journal: (h) => h.query(journalQuery),
     abort: (h, reason = 'test abort') => h.executeUpdate(abortExperimentUpdate, { args: [{ reason, who: 'test' }] }),
     close: async () => {
-      for (const [id, w] of workers) if (!world.isDead(id) && w.worker.getState() === 'RUNNING') w.worker.shutdown();
+      for (const [id, w] of workers)
+        if (!world.isDead(id)) for (const x of w.workers) if (x.getState() === 'RUNNING') x.shutdown();
       world.releaseTheDead();
       await Promise.allSettled([...workers.values()].map((w) => w.running));
       await Promise.allSettled([...workers.values()].map((w) => w.conn.close()));

@@ -144,7 +144,7 @@ describe('host registry', () => {
     expect(h.map((x) => x.host).sort()).toEqual([localName, 'd2'].sort());
     const second = h.find((x) => x.host === 'd2');
     expect(second).toMatchObject({
-      daemonId: d2Info.ID,
+      daemonId: `${d2Info.ID}@${d2Info.DockerRootDir}`,
       dockerHost: `unix://${d2.socketPath}`,
       taskQueue: `${fleet}@d2`,
     });

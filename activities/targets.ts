@@ -5,7 +5,6 @@ import type { ContainerInfo } from '../faults/ports.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput } from '../errors.ts';
-import { containerLabel } from '../experiments/hosts.ts';
 
 export const PROTECTED_LABEL = 'faultline.protected';
 export const COMPONENT_LABEL = 'faultline.component';
@@ -118,7 +117,7 @@ export function selectTargets(
   // Across a fleet a name can repeat: host and name (then ID) order it, and host and name identify it.
   const byName = [...containers].sort((a, b) => byLabel(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const hits = byName.filter((c) => c.state === 'running' && matches(c, targets, re));
-  const protectedSkipped = hits.filter(isProtected).map(containerLabel);
+  const protectedSkipped = hits.filter(isProtected).map((c) => c.name);
   const fleet: SelectedTarget[] = hits
     .filter((c) => !isProtected(c))
     .map((c) => ({ id: c.id, name: c.name, ...(c.host !== undefined ? { host: c.host } : {}) }));

@@ -4,6 +4,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ContainerPort } from '../faults/ports.ts';
+import { listHosts } from './hosts.ts';
 import { heldBy, sweepHost, sweepProxy, type OpenRuns, type Orphan, type ProxyInventory } from '../warden/sweep.ts';
 
 // The experiment workflow's type and journal query, as workflows/definitions.ts names them (activities never
@@ -51,6 +52,9 @@ export async function openRuns(client: Client, timeoutMs = 5_000): Promise<OpenR
 export interface SweepHostRef {
   host: string;
   taskQueue: string;
+  /** Agents polling that queue now, per the registry (0: reported unreachable without waiting). */
+  agents?: number;
+  lastSeen?: string;
 }
 
 export interface SweepDeps {
@@ -61,17 +65,18 @@ export interface SweepDeps {
   ledgerDir: string;
   /** The known fault proxy, looked up per call; undefined when none is configured. */
   proxy: () => ProxyInventory | undefined;
-  /** The hosts of the fleet; without a registry, this worker's own host on its own task queue. */
-  hosts?: () => Promise<SweepHostRef[]>;
 }
 
 export function createSweepActivities(d: SweepDeps) {
   return {
     sweepOpenRuns: () => openRuns(d.client),
 
+    /** Every registered host of this worker's fleet; with none registered, this worker's own host. */
     async sweepHosts(): Promise<SweepHostRef[]> {
-      if (d.hosts) return d.hosts();
-      return [{ host: await d.host(), taskQueue: Context.current().info.taskQueue }];
+      const fleet = Context.current().info.taskQueue;
+      const hosts = await listHosts(d.client, fleet);
+      if (!hosts.length) return [{ host: await d.host(), taskQueue: fleet }];
+      return hosts.map((h) => ({ host: h.host, taskQueue: h.taskQueue, agents: h.agents, lastSeen: h.lastSeen }));
     },
 
     /** Runs on the host's own task queue: its ledger and daemon are local. */

@@ -4,7 +4,9 @@
 // host name taken by another daemon) stop before anything is registered. An experiment whose selector
 // matches a container of the same name on both daemons pauses both, each through its own host's agent, and
 // reverts both; a target on an unregistered host, a host with no agent and a host name answered by another
-// daemon are not-started with nothing injected (each daemon's event log shows no pause).
+// daemon are not-started with nothing injected (each daemon's event log shows no pause). The sweep spans
+// every registered host: a paused container left on each daemon and a stray toxic on the proxy are found
+// naming their hosts, fixed, and gone; a registered host with no agent is reported unreachable (exit 3).
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
@@ -17,6 +19,10 @@ import { connectClient, startExperiment, waitForResult, type FaultlineClient } f
 import { forgetHost, registerHost } from '../activities/hosts.ts';
 import { demoExperiment, docker, inProcessWorker, killProcess, runCli, uniqueId } from './helpers.ts';
 import { startSecondDaemon, type SecondDaemon } from './second-daemon.ts';
+import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { ProxyClient } from '../activities/adapters/proxy-client.ts';
+import { startProxyServer } from '../proxy/server.ts';
+import type { SweepOutcome } from '../cli/commands/sweep.ts';
 
 const fleet = uniqueId('fl-fleet');
 let d2: SecondDaemon;
@@ -286,6 +292,107 @@ describe('routing across two daemons', () => {
     } finally {
       await forgetHost(fc.client, fleet, 'twin');
       await killProcess(twin, 'SIGTERM');
+    }
+  });
+});
+
+describe('the sweep across the fleet', () => {
+  async function sweep(...args: string[]): Promise<{ status: number | null; out: SweepOutcome; stderr: string }> {
+    const r = await runCli(['sweep', '--json', '--task-queue', fleet, ...args]);
+    return { status: r.status, out: JSON.parse(r.stdout) as SweepOutcome, stderr: r.stderr };
+  }
+
+  it('a paused container on each host and a stray toxic: sweep names all three, --fix reverts all, then nothing', async () => {
+    const registry = await hostsUntil([localName, 'd2']);
+    const token = 'fleet-sweep-token';
+    const proxy = await startProxyServer({ port: 0, token });
+    await proxy.proxies.create({ name: 'fleet-route', listen: '127.0.0.1:0', upstream: '127.0.0.1:9' });
+    // The in-process worker runs the proxy's sweep and reads the endpoint per call.
+    Object.assign(process.env, { FAULTLINE_PROXY_URL: proxy.url, FAULTLINE_PROXY_TOKEN: token });
+    const pc = new ProxyClient(proxy.url, token);
+    try {
+      // Left behind by hand: each victim paused, its lease (held an hour, so no warden steps in) in its
+      // host's ledger naming a run that is not open; a faultline-* toxic no run holds.
+      for (const [host, dk] of [
+        [localName, docker],
+        ['d2', d2.docker],
+      ] as const) {
+        const dir = registry.find((h) => h.host === host)?.wardenDir;
+        if (!dir) throw new Error(`host ${host} has no warden ledger: ${JSON.stringify(registry)}`);
+        await createLeaseLedger(dir).grant(
+          {
+            id: `${id}-${host}-by-hand`,
+            kind: 'container.pause',
+            handle: { containerId: ids[host], containerName: victim, wasState: 'running' },
+            leaseMs: 10_000,
+            grantedAt: new Date().toISOString(),
+            workflowId: `${id}-closed-run`,
+          },
+          3_600_000,
+        );
+        await dk.getContainer(victim).pause();
+      }
+      await pc.addToxic(
+        'fleet-route',
+        {
+          name: 'faultline-stray-0001',
+          type: 'latency',
+          stream: 'downstream',
+          toxicity: 1,
+          attributes: { latency: 9 },
+        },
+        300_000,
+      );
+      const where = (r: SweepOutcome) => r.orphans.map((o) => `${o.host} ${o.type} ${o.target}`).sort();
+      const expected = [
+        `${localName} container-fault ${victim}`,
+        `d2 container-fault ${victim}`,
+        `${proxy.url} toxic fleet-route`,
+      ].sort();
+
+      const first = await sweep();
+      expect(first.status, first.stderr).toBe(1);
+      expect(first.out.mode).toBe('workflow');
+      expect(first.out.unreachable).toEqual([]);
+      expect(where(first.out)).toEqual(expected);
+      expect((await d2.docker.getContainer(victim).inspect()).State.Status).toBe('paused');
+
+      const fixed = await sweep('--fix');
+      expect(fixed.status, fixed.stderr).toBe(0);
+      expect(where(fixed.out)).toEqual(expected);
+      expect(fixed.out.orphans.every((o) => o.fixed)).toBe(true);
+      expect((await docker.getContainer(victim).inspect()).State.Status).toBe('running');
+      expect((await d2.docker.getContainer(victim).inspect()).State.Status).toBe('running');
+      expect(await pc.listToxics('fleet-route')).toEqual([]);
+
+      const again = await sweep();
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.out.orphans).toEqual([]);
+    } finally {
+      delete process.env.FAULTLINE_PROXY_URL;
+      delete process.env.FAULTLINE_PROXY_TOKEN;
+      await proxy.close();
+    }
+  });
+
+  it('a registered host with no agent: the sweep reports it unreachable at once and exits 3', async () => {
+    await registerHost(fc.client, {
+      host: 'gone',
+      fleetQueue: fleet,
+      daemonId: 'GONE-DAEMON',
+      daemonName: 'gone',
+      dockerHost: 'tcp://192.0.2.3:2375',
+      registeredAt: new Date().toISOString(),
+    });
+    try {
+      for (let i = 0; i < 50 && !(await hosts()).some((h) => h.host === 'gone'); i++)
+        await new Promise((r) => setTimeout(r, 200));
+      const r = await sweep();
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.out.unreachable).toEqual([{ host: 'gone', reason: expect.stringMatching(/no agent polls task queue/) }]);
+      expect(r.out.hosts.map((h) => h.host).sort()).toEqual([localName, 'd2', 'gone'].sort());
+    } finally {
+      await forgetHost(fc.client, fleet, 'gone');
     }
   });
 });

@@ -40,6 +40,13 @@ export async function sweepFleet(input: SweepInput): Promise<SweepReport> {
   const wait = input.hostWaitMs ?? HOST_WAIT_MS;
   const unreachable: SweepReport['unreachable'] = [];
   const perHost = hosts.map(async (h) => {
+    if (h.agents === 0) {
+      unreachable.push({
+        host: h.host,
+        reason: `no agent polls task queue ${h.taskQueue}${h.lastSeen ? ` (last seen ${h.lastSeen})` : ' (never seen)'}`,
+      });
+      return [];
+    }
     const on = proxyActivities<SweepActivities>({
       taskQueue: h.taskQueue,
       scheduleToStartTimeout: wait, // not retried: nobody polls that queue

@@ -12,6 +12,7 @@ import { connectClient, recentPollers, type FaultlineClient } from '../client.ts
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
 import { localHostName } from '../../activities/adapters/warden-container.ts';
 import { openRuns, toOpenRuns } from '../../activities/sweep.ts';
+import { listHosts } from '../../activities/hosts.ts';
 import { sweepHost, sweepProxy, type Orphan } from '../../warden/sweep.ts';
 import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../../workflows/sweep.ts';
 import { scheduleSchema } from '../../experiments/schedule.ts';
@@ -118,16 +119,25 @@ async function sweepByWorkflow(fc: FaultlineClient, tq: string, fix: boolean): P
   }
 }
 
-/** No worker: the local host's ledger and daemon and the known proxy, from this process. */
+/**
+ * No worker: the local host's ledger and daemon and the known proxy, from this process. Every other
+ * registered host of the fleet is reported unreachable (this process reaches only the local daemon).
+ */
 async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string): Promise<SweepOutcome> {
   const wire = await openRuns(fc.client);
   const open = toOpenRuns(wire);
-  const host = await localHostName();
-  const orphans: Orphan[] = await sweepHost(
-    { host, ledgerDir: WARDEN_DIR, containers: createDockerContainerPort() },
-    open,
-    fix,
-  );
+  const containers = createDockerContainerPort();
+  const registered = await listHosts(fc.client, tq);
+  const daemonId = registered.length ? (await containers.daemon?.().catch(() => undefined))?.id : undefined;
+  const mine = registered.find((h) => h.daemonId === daemonId);
+  const host = mine?.host ?? (await localHostName());
+  const orphans: Orphan[] = await sweepHost({ host, ledgerDir: mine?.wardenDir ?? WARDEN_DIR, containers }, open, fix);
+  const unreachable = registered
+    .filter((h) => h !== mine)
+    .map((h) => ({
+      host: h.host,
+      reason: `not swept: no worker polls task queue ${tq}, and this process reaches only the local daemon`,
+    }));
   const { proxyInventory } = await import('../../worker/proxy-port.ts'); // the worker's own lookup, loaded lazily
   const p = proxyInventory();
   if (p) orphans.push(...(await sweepProxy(p, open, fix)));
@@ -136,7 +146,7 @@ async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string): Pr
     fix,
     orphans,
     hosts: [{ host, taskQueue: tq }],
-    unreachable: [],
+    unreachable,
     proxy: p?.name,
     openRuns: wire.ids,
     unreadable: wire.unreadable,

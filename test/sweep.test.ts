@@ -171,6 +171,17 @@ describe('the sweep as Temporal work', () => {
         env,
       );
       expect(created.status, created.stderr).toBe(0);
+      // Bad input: a clear one-line message, exit 2, nothing created (and an ID taken already is refused).
+      for (const [args, msg] of [
+        [['--every', '5x'], /sweep --every: /],
+        [['--every', '1h', '--schedule-id', 'Not_An_ID'], /sweep --schedule-id: /],
+        [['--every', '1h', '--schedule-id', scheduleId], /exists already/],
+      ] as const) {
+        const bad = await runCli(['sweep', ...args, '--task-queue', tq], env);
+        expect(bad.status, bad.stderr).toBe(2);
+        expect(bad.stderr).toMatch(msg);
+        expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+      }
       const list = await runCli(['schedule', 'list', '--json'], env);
       expect(JSON.parse(list.stdout)).toEqual(
         expect.arrayContaining([expect.objectContaining({ id: scheduleId, runs: 'faultline sweep --fix' })]),

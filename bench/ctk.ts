@@ -11,6 +11,9 @@ const docker = new Dockerode();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const LEAK_AFTER_MS = 30_000;
 const CTK = path.join(PROJECT_ROOT, '.tools', 'ctk', 'bin', 'chaos');
+// The venv's own interpreter runs the script: its shebang names the worktree the venv was created in, which
+// may be gone (.tools is shared between worktrees).
+const PYTHON = path.join(PROJECT_ROOT, '.tools', 'ctk', 'bin', 'python3');
 
 export function ensureChaosToolkit(): void {
   if (existsSync(CTK)) return;
@@ -91,8 +94,9 @@ export async function chaosToolkit(
   const file = path.join(dir, `ctk-${scenario}.json`);
   writeFileSync(file, JSON.stringify(ctkExperiment(backend, frontUrl)));
   const child = spawn(
-    CTK,
+    PYTHON,
     [
+      CTK,
       '--no-version-check',
       '--log-file',
       path.join(dir, `ctk-${scenario}.log`),

@@ -1,5 +1,7 @@
 // npm run bench:dead-runner — how long does each fault outlive every runner? A fault of each kind is active
-// when the worker AND the Temporal server are SIGKILLed and none is started again (test/dead-runner-scenario.ts);
+// (container faults injected and held by the host's `faultline agent`, a process apart from the fleet worker)
+// when the agent, the worker AND the Temporal server are SIGKILLed and none is started again
+// (test/dead-runner-scenario.ts);
 // measured per kind: SIGKILL -> fault gone (the warden reverts container faults when their lease lapses; the
 // proxy drops its toxics). In the same run, Chaos Toolkit's runner is SIGKILLed mid-pause (bench/ctk.ts):
 // its rollback never runs. Writes bench/results/dead-runner.json and prints a table.
@@ -35,10 +37,11 @@ async function ctkRow() {
 }
 
 async function main(): Promise<void> {
-  const { results, lapsed } = await deadRunnerScenario({ log: (l) => console.log(l) });
+  const { results, lapsed, agentHost } = await deadRunnerScenario({ log: (l) => console.log(l) });
   const ctk = await ctkRow();
   const fmt = (ms: number | null | undefined) => (ms == null ? `never (>${LEAK_AFTER_MS / 1000} s)` : `${ms} ms`);
-  console.log('\nfault kind          | lease    | gone after every runner died | within lease + 2 s');
+  console.log(`\ncontainer faults held by the agent of host ${agentHost}; agent, worker and server SIGKILLed`);
+  console.log('fault kind          | lease    | gone after every runner died | within lease + 2 s');
   for (const r of results)
     console.log(
       `${r.kind.padEnd(19)} | ${`${r.leaseMs} ms`.padEnd(8)} | ${fmt(r.goneAfterMs).padEnd(28)} | ${r.goneAfterMs !== null && r.goneAfterMs <= r.leaseMs + 2000 ? 'yes' : 'NO'}`,
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
       {
         date: new Date().toISOString(),
         machine: { cpus: os.cpus().length, node: process.version },
+        runners: 'faultline agent + fleet worker + Temporal server, all SIGKILLed',
         faultline: results,
         revertedByWarden: lapsed.filter((l) => l.revertedAt).length,
         chaosToolkit: ctk,

@@ -1,6 +1,8 @@
 // Every runner dead for good: one experiment per fault kind (container.pause, container.stop,
 // container.kill, network.partition on containers of our own; proxy.latency on a fault proxy route), all
-// in their fault window, then the worker AND the Temporal server are SIGKILLed and none is started again.
+// in their fault window. The fleet worker (orchestration, proxy faults; no agent of its own) and the host's
+// `faultline agent` (container faults and their holders) are separate processes; then the agent, the worker
+// AND the Temporal server are SIGKILLed and none is started again.
 // Measured per kind: SIGKILL -> the fault is gone (the container runs / is attached again, the toxic is
 // gone). Container faults are reverted by the warden when their lease lapses; proxy faults by the proxy.
 // Shared by test/dead-runner.test.ts (asserts) and bench/dead-runner.ts (reports).
@@ -16,6 +18,7 @@ import { ensureWarden, removeWarden } from '../activities/adapters/warden-contai
 import { activeLeases, lapsedLeases } from '../activities/adapters/lease-ledger.ts';
 import { startProxyServer } from '../proxy/server.ts';
 import { connectClient, getStatus, startExperiment } from '../cli/client.ts';
+import { listHosts } from '../activities/hosts.ts';
 import { parseExperiment } from '../experiments/parse.ts';
 import type { LapsedLease } from '../faults/ports.ts';
 import { CONTAINER_LEASE_MS } from '../faults/lease.ts';
@@ -29,10 +32,14 @@ export interface KindResult {
   leaseMs: number;
   /** SIGKILL of the last runner -> fault gone; null when it was still there after `giveUpMs`. */
   goneAfterMs: number | null;
+  /** The host whose agent injected and held it (container faults), from the journal before the kill. */
+  host?: string;
 }
 
 export interface DeadRunnerOutcome {
   results: KindResult[];
+  /** The host name the agent registered (its daemon's name). */
+  agentHost: string;
   /** The warden's own records of what it reverted. */
   lapsed: LapsedLease[];
 }
@@ -46,6 +53,24 @@ function killHard(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
   });
+}
+
+function spawnReady(args: string[], env: NodeJS.ProcessEnv): ChildProcess & { out: string } {
+  const child = Object.assign(
+    spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    {
+      out: '',
+    },
+  );
+  child.stdout?.on('data', (d: Buffer) => (child.out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (child.out += d.toString()));
+  return child;
+}
+
+async function ready(child: ChildProcess & { out: string }, line: string): Promise<void> {
+  for (const end = Date.now() + 120_000; !child.out.includes(line); await sleep(100)) {
+    if (child.exitCode !== null || Date.now() > end) throw new Error(`did not start (${line}): ${child.out}`);
+  }
 }
 
 export async function deadRunnerScenario(
@@ -64,6 +89,7 @@ export async function deadRunnerScenario(
   const webPort = (web.address() as { port: number }).port;
   const proxy = await startProxyServer({ port: 0, token: TOKEN });
   let worker: ChildProcess | undefined;
+  let agent: ChildProcess | undefined;
   let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
   let fc: Awaited<ReturnType<typeof connectClient>> | undefined;
   try {
@@ -98,18 +124,22 @@ export async function deadRunnerScenario(
       FAULTLINE_PROXY_TOKEN: TOKEN,
       FAULTLINE_TASK_QUEUE: id,
     };
-    worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // The fleet worker without an agent; the agent of the local daemon (default socket, so its ledger is
+    // FAULTLINE_WARDEN_DIR: the warden started above), registered under the daemon's name.
+    const w = spawnReady(['--import', 'tsx', path.join(PROJECT_ROOT, 'worker', 'main.ts')], {
+      ...env,
+      FAULTLINE_WORKER_AGENT: 'off',
     });
-    let out = '';
-    worker.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    worker.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    for (const end = Date.now() + 120_000; !out.includes('faultline worker ready'); await sleep(100)) {
-      if (worker.exitCode !== null || Date.now() > end) throw new Error(`worker did not start: ${out}`);
-    }
+    const a = spawnReady([path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), 'agent', '--task-queue', id], env);
+    [worker, agent] = [w, a];
+    await Promise.all([ready(w, 'faultline worker ready'), ready(a, 'faultline agent ready')]);
     fc = await connectClient(temporalTarget({ TEMPORAL_ADDRESS: server.address }));
+    // The registry lists the agent's host (visibility lags a registration by a moment).
+    let agentHost = '';
+    for (const end = Date.now() + 30_000; !agentHost; await sleep(200)) {
+      agentHost = (await listHosts(fc.client, id)).find((h) => h.agents > 0)?.host ?? '';
+      if (Date.now() > end) throw new Error('the agent never showed in the host registry');
+    }
     const probe = `{ name: up, type: http, url: "http://127.0.0.1:${webPort}/", requests: 1 }`;
     const method: Record<string, [string, string]> = {
       'container.pause': [names.pause, '{ kind: container.pause, duration: 5m }'],
@@ -127,10 +157,14 @@ export async function deadRunnerScenario(
       const { workflowId } = await startExperiment(fc, parsed.experiment, { taskQueue: id });
       runs.push({ kind, target, workflowId });
     }
+    const hosts: Record<string, string | undefined> = {};
     for (const r of runs) {
       for (const end = Date.now() + 60_000; ; await sleep(100)) {
         const s = await getStatus(fc, r.workflowId);
-        if (s.journal?.phase === 'observing') break;
+        if (s.journal?.phase === 'observing') {
+          hosts[r.kind] = s.journal.faults[0]?.target?.host;
+          break;
+        }
         if (s.status !== 'RUNNING' || Date.now() > end)
           throw new Error(`${r.kind}: did not reach observing (${s.status}, ${s.journal?.reason ?? ''})`);
       }
@@ -144,8 +178,8 @@ export async function deadRunnerScenario(
     }
     await fc.close();
     fc = undefined;
-    log('every fault is injected; SIGKILL the worker and the Temporal server');
-    await Promise.all([killHard(worker), killHard(server.process)]);
+    log('every fault is injected; SIGKILL the agent, the worker and the Temporal server');
+    await Promise.all([killHard(agent), killHard(worker), killHard(server.process)]);
     const killedAt = Date.now();
 
     const gone: Record<string, () => Promise<boolean>> = {
@@ -166,6 +200,7 @@ export async function deadRunnerScenario(
       target: r.target,
       leaseMs: r.kind.startsWith('proxy.') ? FAULT_LEASE_MS : CONTAINER_LEASE_MS,
       goneAfterMs: null,
+      host: hosts[r.kind],
     }));
     while (results.some((r) => r.goneAfterMs === null) && Date.now() - killedAt < giveUpMs) {
       for (const r of results) {
@@ -173,9 +208,10 @@ export async function deadRunnerScenario(
       }
       await sleep(20);
     }
-    return { results, lapsed: await lapsedLeases(ledger) };
+    return { results, agentHost, lapsed: await lapsedLeases(ledger) };
   } finally {
     await fc?.close().catch(() => undefined);
+    if (agent) await killHard(agent);
     if (worker) await killHard(worker);
     if (server) await killHard(server.process);
     await removeWarden({ dir: ledger });

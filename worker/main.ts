@@ -5,6 +5,8 @@ import { runWorker } from './worker.ts';
 const taskQueue = process.env.FAULTLINE_TASK_QUEUE;
 runWorker({
   taskQueue,
+  // FAULTLINE_WORKER_AGENT=off: orchestration only, container faults on separate `faultline agent`s.
+  host: process.env.FAULTLINE_WORKER_AGENT === 'off' ? false : undefined,
   onReady: () => console.log(`faultline worker ready (pid ${process.pid}, task queue ${taskQueue ?? 'faultline'})`),
 }).then(
   () => process.exit(0),

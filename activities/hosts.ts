@@ -78,6 +78,16 @@ export async function registerHost(client: Client, rec: HostRecord): Promise<{ s
   }
   const have = await registered(client, rec.fleetQueue, rec.host);
   checkSameDaemon(rec, have);
+  // Runs read the registry from visibility, which shows a new registration a moment later: wait for it
+  // (bounded), so a run started right after its worker (`run --worker`, quickstart) sees the host.
+  const query = `WorkflowId = '${workflowId}' AND ExecutionStatus = 'Running'`;
+  for (const end = Date.now() + 5_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const seen = await client.workflow
+      .count(query)
+      .then((c) => c.count > 0)
+      .catch(() => true); // a server without count: do not wait
+    if (seen) break;
+  }
   return { standby: have?.registeredAt !== rec.registeredAt };
 }
 

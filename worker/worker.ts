@@ -191,8 +191,8 @@ export interface FaultlineWorkerOptions {
   host?: string | false;
   /** Extra activity dependencies (tests wrap the guard's link to its run). */
   activityDeps?: ActivityDeps;
-  /** Called once the worker polls. */
-  onReady?: () => void;
+  /** Called once the worker polls, with the local host it registered as an agent (none without Docker). */
+  onReady?: (a: { host?: HostRecord }) => void;
   /** Stops the worker gracefully when aborted (in-process workers of `run --worker` and quickstart). */
   signal?: AbortSignal;
   /** Extra Worker options (e.g. a prebuilt workflowBundle in tests). */
@@ -357,9 +357,9 @@ export async function createWorker(
 
 /** Runs until SIGINT/SIGTERM (the SDK's shutdown signals), then drains and closes the connection. */
 export async function runWorker(opts: FaultlineWorkerOptions = {}): Promise<void> {
-  const { worker, connection } = await createWorker(opts);
+  const { worker, connection, host } = await createWorker(opts);
   try {
-    await runGroup(worker, opts);
+    await runGroup(worker, { signal: opts.signal, onReady: () => opts.onReady?.({ host }) });
   } finally {
     await connection.close();
   }
@@ -431,7 +431,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
 }
 
 /** Runs a group until SIGINT/SIGTERM or the signal; onReady once every Worker polls. */
-async function runGroup(worker: WorkerGroup, opts: Pick<FaultlineWorkerOptions, 'onReady' | 'signal'>): Promise<void> {
+async function runGroup(worker: WorkerGroup, opts: { onReady?: () => void; signal?: AbortSignal }): Promise<void> {
   const ready = setInterval(() => {
     if (worker.getState() !== 'RUNNING') return;
     clearInterval(ready);

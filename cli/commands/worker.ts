@@ -9,9 +9,9 @@ export async function workerCommand(opts: { taskQueue?: string }, io: Io): Promi
   const { runWorker } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
   await runWorker({
     taskQueue: opts.taskQueue,
-    onReady: () =>
+    onReady: ({ host }) =>
       io.err(
-        `faultline worker ready on ${t.address} (namespace ${t.namespace}, task queue ${opts.taskQueue ?? DEFAULT_TASK_QUEUE}); Ctrl-C to stop`,
+        `faultline worker ready on ${t.address} (namespace ${t.namespace}, task queue ${opts.taskQueue ?? DEFAULT_TASK_QUEUE}); ${host ? `agent of host ${host.host} (daemon ${host.daemonName}) on ${host.fleetQueue}@${host.host}` : 'no Docker daemon answered: no host agent, container faults will be not-started'}; Ctrl-C to stop`,
       ),
   });
   return 0;

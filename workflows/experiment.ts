@@ -485,18 +485,14 @@ async function observe(run: Run): Promise<void> {
   const [g, h] = await Promise.allSettled([guard, held]);
   if (h.status === 'fulfilled')
     h.value.forEach((r, i) => {
-      if (r.status === 'fulfilled') recordHeld(run, r.value);
+      if (r.status === 'fulfilled')
+        recordReverts(run, r.value); // what the host's holder reverted
       else if (!isCancellation(r.reason))
         for (const f of [...byHost.values()][i] ?? [])
           noteError(j.faults[f.index] as FaultRecord, `holder: ${errorText(r.reason)}`);
     });
   if (g.status === 'rejected') throw g.reason;
   recordGuard(run, g.value);
-}
-
-/** What a host's holder did: the faults it reverted at their window's end (or could not), the restores. */
-function recordHeld(run: Run, obs: ObserveResult): void {
-  recordReverts(run, obs);
 }
 
 function recordGuard(run: Run, obs: ObserveResult): void {
@@ -511,6 +507,7 @@ function recordGuard(run: Run, obs: ObserveResult): void {
   }
 }
 
+/** The faults a guard or a host's holder reverted at their window's end (or could not), and its restores. */
 function recordReverts(run: Run, obs: ObserveResult): void {
   const j = run.journal;
   for (const [index, at] of Object.entries(obs.reverted)) {

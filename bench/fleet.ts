@@ -2,7 +2,12 @@
 // dockerd started here, test/second-daemon.ts) and unpause them: time to apply and to revert all of them,
 // through the container.pause fault kind (inspect + pause; revert: inspect + unpause) over each daemon's
 // ContainerPort, all calls at once (50 concurrent Docker calls, 25 per daemon) vs one after the other.
-// Target: under 1 s each. Writes bench/results/fleet.json and prints a table. Takes the e2e lock.
+// Then the same 50 pauses as one real experiment (blast radius 50) through the two agents, one per daemon
+// (runAgent in this process, each with its daemon's warden, polling Q@first and Q@second of a dev server
+// started here; the fleet worker has no agent): one prepare and one inject activity per container on its
+// host's agent, then each host's holder unpauses its containers at their window's end. Measured from the
+// workflow history and the daemons' event logs: first inject scheduled -> last pause, first window end ->
+// last unpause. Target: under 1 s each. Writes bench/results/fleet.json and prints a table. Takes the e2e lock.
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -14,7 +19,15 @@ import { containerPause } from '../faults/container-pause.ts';
 import type { Ports } from '../faults/ports.ts';
 import type { ContainerHandle } from '../faults/container-common.ts';
 import { startSecondDaemon } from '../test/second-daemon.ts';
-import { PROJECT_ROOT } from '../config.ts';
+import { PROJECT_ROOT, hostWardenDir, temporalTarget } from '../config.ts';
+import { freePort, startDevServer } from '../cli/dev-server.ts';
+import { connectClient, startExperiment, waitForResult } from '../cli/client.ts';
+import { createWorker, defaultPorts, runAgent } from '../worker/worker.ts';
+import { listHosts } from '../activities/hosts.ts';
+import { removeWarden } from '../activities/adapters/warden-container.ts';
+import { parseExperiment } from '../experiments/parse.ts';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 
 const PER_DAEMON = 25;
 const ROUNDS = 5;
@@ -29,6 +42,129 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return Math.round(performance.now() - t0);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Times (epoch ms) of a daemon's pause or unpause events of the bench's containers since a time. */
+async function eventTimes(
+  dk: Dockerode,
+  label: string,
+  action: string,
+  sinceMs: number,
+): Promise<{ id: string; t: number }[]> {
+  const stream = (await dk.getEvents({
+    since: Math.floor(sinceMs / 1000) - 1,
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: { label: [label], event: [action] },
+  })) as NodeJS.ReadableStream;
+  let raw = '';
+  for await (const chunk of stream) raw += chunk.toString();
+  return raw
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { id: string; timeNano: number })
+    .map((e) => ({ id: e.id, t: e.timeNano / 1e6 }))
+    .filter((e) => e.t >= sinceMs);
+}
+
+interface AgentsRun {
+  /** First inject scheduled -> last pause (and -> first pause: the dispatch to the agents). */
+  applyMs: number;
+  firstPauseMs: number;
+  /** First window end -> last unpause (each fault's window starts at its own inject, so this includes their spread). */
+  revertMs: number;
+  /** The largest lag of one unpause after its own fault's window end. */
+  maxRevertLagMs: number;
+  pauses: number;
+  unpauses: number;
+  verdict: string;
+}
+
+/** The 50 pauses as one experiment through the two agents (see the header). */
+async function throughAgents(
+  id: string,
+  daemons: { name: string; docker: Dockerode; socketPath: string }[],
+): Promise<AgentsRun> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'fl-bench-fleet-'));
+  const web = http.createServer((_q, r) => r.end('ok'));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  const server = await startDevServer({
+    dbFile: path.join(tmp, 'temporal.db'),
+    port: await freePort(),
+    uiPort: await freePort(),
+    logFile: path.join(tmp, 'temporal.log'),
+    detached: true,
+  });
+  const target = temporalTarget({ TEMPORAL_ADDRESS: server.address });
+  const stop = new AbortController();
+  const hostName = (d: { name: string }) => `${id}-${d.name}`;
+  const agents = daemons.map(
+    (d) =>
+      new Promise<void>((ready, fail) => {
+        runAgent({
+          endpoint: { socketPath: d.socketPath },
+          host: hostName(d),
+          taskQueue: id,
+          target,
+          signal: stop.signal,
+          onReady: () => ready(),
+        }).catch(fail);
+      }),
+  );
+  // Given ports, so it starts no warden of its own: it runs no container fault (host: false).
+  const fleet = await createWorker({ target, taskQueue: id, host: false, ports: defaultPorts() });
+  const running = fleet.worker.run();
+  const fc = await connectClient(target);
+  try {
+    await Promise.all(agents);
+    for (let i = 0; (await listHosts(fc.client, id)).filter((h) => h.agents > 0).length < 2; i++) {
+      if (i > 150) throw new Error('the two agents never showed in the registry');
+      await sleep(200);
+    }
+    const text = `title: pause 50 over two hosts
+hypothesis: { statement: it answers, probes: [ { name: up, type: http, url: "http://127.0.0.1:${(web.address() as { port: number }).port}/", requests: 1 } ] }
+targets: { labels: { faultline.bench: ${id} }, mode: all }
+blastRadius: { maxTargets: ${2 * PER_DAEMON} }
+method: [ { kind: container.pause, duration: 5s } ]
+`;
+    const parsed = parseExperiment(text, 'bench-fleet.yaml');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+    const since = Date.now();
+    const { workflowId } = await startExperiment(fc, parsed.experiment, { taskQueue: id });
+    const j = await waitForResult(fc, workflowId);
+    const history = await fc.client.workflow.getHandle(workflowId).fetchHistory();
+    const firstInject = Math.min(
+      ...(history.events ?? [])
+        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'injectFault')
+        .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)),
+    );
+    const label = `faultline.bench=${id}`;
+    const pauses = (await Promise.all(daemons.map((d) => eventTimes(d.docker, label, 'pause', since)))).flat();
+    const unpauses = (await Promise.all(daemons.map((d) => eventTimes(d.docker, label, 'unpause', since)))).flat();
+    const endOf = new Map(j.faults.map((f) => [f.target?.id, Date.parse(f.endsAt ?? '')]));
+    const firstEnd = Math.min(...endOf.values());
+    const ts = (xs: { t: number }[]) => xs.map((x) => x.t);
+    return {
+      applyMs: Math.round(Math.max(...ts(pauses)) - firstInject),
+      firstPauseMs: Math.round(Math.min(...ts(pauses)) - firstInject),
+      revertMs: Math.round(Math.max(...ts(unpauses)) - firstEnd),
+      maxRevertLagMs: Math.round(Math.max(...unpauses.map((u) => u.t - (endOf.get(u.id) ?? NaN)))),
+      pauses: pauses.length,
+      unpauses: unpauses.length,
+      verdict: `${j.verdict}${j.reason ? ` (${j.reason})` : ''}`,
+    };
+  } finally {
+    stop.abort();
+    fleet.worker.shutdown();
+    await Promise.allSettled([...agents, running]);
+    await fc.close();
+    await fleet.connection.close();
+    for (const d of daemons) await removeWarden({ dir: hostWardenDir(hostName(d)), socketPath: d.socketPath });
+    server.process.kill('SIGKILL');
+    await new Promise<void>((r) => web.close(() => r()));
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 const pct = (xs: number[], p: number) =>
@@ -90,6 +226,11 @@ async function main(): Promise<void> {
       }),
     };
     await allPaused('running');
+    const viaAgents = await throughAgents(id, [
+      { name: 'first', docker: first, socketPath: '/var/run/docker.sock' },
+      { name: 'second', docker: second.docker, socketPath: second.socketPath },
+    ]);
+    await allPaused('running');
     const rows = [
       ['apply (pause all 50)', concurrent.apply, sequential.apply],
       ['revert (unpause all 50)', concurrent.revert, sequential.revert],
@@ -102,6 +243,17 @@ async function main(): Promise<void> {
       console.log(
         `${step.padEnd(24)} | ${`${pct(xs, 0.5)} / ${Math.max(...xs)} ms`.padEnd(20)} | ${`${seq} ms`.padEnd(13)} | ${(seq / pct(xs, 0.5)).toFixed(1)}x  | ${Math.max(...xs) < 1000 ? 'met' : 'NOT met'}`,
       );
+    console.log(
+      `\none experiment through the two agents (${PER_DAEMON} concurrent inject activities per agent): verdict ${viaAgents.verdict}, ${viaAgents.pauses} pauses / ${viaAgents.unpauses} unpauses`,
+    );
+    console.log('step                                          | time    | target < 1 s');
+    for (const [step, ms] of [
+      ['apply: first inject scheduled -> first pause', viaAgents.firstPauseMs],
+      ['apply: first inject scheduled -> last pause', viaAgents.applyMs],
+      ['revert: first window end -> last unpause', viaAgents.revertMs],
+      ['revert: largest lag behind its own window end', viaAgents.maxRevertLagMs],
+    ] as const)
+      console.log(`${step.padEnd(45)} | ${`${ms} ms`.padEnd(7)} | ${ms < 1000 ? 'met' : 'NOT met'}`);
     const out = path.join(PROJECT_ROOT, 'bench', 'results', 'fleet.json');
     mkdirSync(path.dirname(out), { recursive: true });
     writeFileSync(
@@ -116,6 +268,7 @@ async function main(): Promise<void> {
           rounds: ROUNDS,
           concurrentMs: concurrent,
           sequentialMs: sequential,
+          throughAgents: { agents: 2, concurrentInjectsPerAgent: PER_DAEMON, ...viaAgents },
         },
         null,
         2,

@@ -248,6 +248,17 @@ describe('routing across two daemons', () => {
     await notStarted(', hosts: [ nowhere ]', /targets\.hosts: no registered host "nowhere"/);
   });
 
+  it('one daemon registered under two host names: not-started, naming both, nothing injected', async () => {
+    const alias = await agent(['--socket', d2.socketPath, '--host', 'd2-alias', '--task-queue', fleet]);
+    try {
+      await hostsUntil([localName, 'd2', 'd2-alias']);
+      await notStarted('', /daemon \S+ is registered as hosts d2 and d2-alias: one daemon, two host names/);
+    } finally {
+      await killProcess(alias, 'SIGTERM');
+      await forgetHost(fc.client, fleet, 'd2-alias');
+    }
+  });
+
   it('a registered host with no agent polling: not-started, naming the host, nothing injected', async () => {
     const rec = {
       host: 'silent',

@@ -302,6 +302,16 @@ async function inventories(run: Run): Promise<HostInventory[]> {
   const use = wanted ? hosts.filter((h) => wanted.includes(h.host)) : hosts;
   if (!use.length)
     throw notStarted('no registered Docker host: container faults need an agent (faultline worker or faultline agent)');
+  // One daemon under two host names would put its containers in the union twice (the blast radius and
+  // the seeded choice would count them twice, and two faults could land on one container).
+  const byDaemon = new Map<string, string[]>();
+  for (const h of use) byDaemon.set(h.daemonId, [...(byDaemon.get(h.daemonId) ?? []), h.host]);
+  const twice = [...byDaemon].filter(([, names]) => names.length > 1);
+  if (twice.length)
+    throw notStarted(
+      twice.map(([id, names]) => `daemon ${id} is registered as hosts ${names.join(' and ')}`).join('; ') +
+        ': one daemon, two host names, so its containers would be counted twice (retire one with faultline hosts forget NAME)',
+    );
   const idle = use.filter((h) => h.agents === 0);
   if (idle.length)
     throw notStarted(

@@ -72,6 +72,9 @@ interface AgentsRun {
   /** First inject scheduled -> last pause (and -> first pause: the dispatch to the agents). */
   applyMs: number;
   firstPauseMs: number;
+  /** First inject scheduled -> the last inject picked up by an agent / its result recorded (history). */
+  lastInjectStartedMs: number;
+  lastInjectCompletedMs: number;
   /** First window end -> last unpause (each fault's window starts at its own inject, so this includes their spread). */
   revertMs: number;
   /** The largest lag of one unpause after its own fault's window end. */
@@ -134,11 +137,19 @@ method: [ { kind: container.pause, duration: 5s } ]
     const { workflowId } = await startExperiment(fc, parsed.experiment, { taskQueue: id });
     const j = await waitForResult(fc, workflowId);
     const history = await fc.client.workflow.getHandle(workflowId).fetchHistory();
-    const firstInject = Math.min(
-      ...(history.events ?? [])
-        .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'injectFault')
-        .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6)),
-    );
+    const events = history.events ?? [];
+    const at = (e: (typeof events)[number]) =>
+      Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+    const injects = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'injectFault');
+    const firstInject = Math.min(...injects.map(at));
+    // When an agent picked each inject up (its started event), and when each inject's result was recorded.
+    const ids = new Set(injects.map((e) => String(e.eventId)));
+    const started = events
+      .filter((e) => ids.has(String(e.activityTaskStartedEventAttributes?.scheduledEventId ?? '')))
+      .map(at);
+    const completed = events
+      .filter((e) => ids.has(String(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? '')))
+      .map(at);
     const label = `faultline.bench=${id}`;
     const pauses = (await Promise.all(daemons.map((d) => eventTimes(d.docker, label, 'pause', since)))).flat();
     const unpauses = (await Promise.all(daemons.map((d) => eventTimes(d.docker, label, 'unpause', since)))).flat();
@@ -148,6 +159,8 @@ method: [ { kind: container.pause, duration: 5s } ]
     return {
       applyMs: Math.round(Math.max(...ts(pauses)) - firstInject),
       firstPauseMs: Math.round(Math.min(...ts(pauses)) - firstInject),
+      lastInjectStartedMs: Math.round(Math.max(...started) - firstInject),
+      lastInjectCompletedMs: Math.round(Math.max(...completed) - firstInject),
       revertMs: Math.round(Math.max(...ts(unpauses)) - firstEnd),
       maxRevertLagMs: Math.round(Math.max(...unpauses.map((u) => u.t - (endOf.get(u.id) ?? NaN)))),
       pauses: pauses.length,
@@ -249,7 +262,9 @@ async function main(): Promise<void> {
     console.log('step                                          | time    | target < 1 s');
     for (const [step, ms] of [
       ['apply: first inject scheduled -> first pause', viaAgents.firstPauseMs],
+      ['apply: first inject scheduled -> last picked up', viaAgents.lastInjectStartedMs],
       ['apply: first inject scheduled -> last pause', viaAgents.applyMs],
+      ['apply: first inject scheduled -> last completed', viaAgents.lastInjectCompletedMs],
       ['revert: first window end -> last unpause', viaAgents.revertMs],
       ['revert: largest lag behind its own window end', viaAgents.maxRevertLagMs],
     ] as const)

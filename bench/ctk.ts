@@ -107,7 +107,10 @@ export async function chaosToolkit(
     ],
     { cwd: dir, stdio: 'ignore' },
   );
-  if ((await waitState(backend, 'paused', 60_000)) === undefined)
+  // A runner that cannot start (e.g. a broken venv) fails the bench with its reason, so the caller's cleanup runs.
+  const spawnFailed = new Promise<never>((_, reject) => child.once('error', reject));
+  spawnFailed.catch(() => undefined);
+  if ((await Promise.race([waitState(backend, 'paused', 60_000), spawnFailed])) === undefined)
     throw new Error('chaos toolkit never paused the backend');
   await sleep(1000);
   const t0 = Date.now();

@@ -566,3 +566,121 @@ function nothingAfterRevertOn(x: Harness, key: string, since: number): void {
   const late = calls.filter((c) => c.t >= first!.t && c !== first && (c.effect === 'apply' || c.effect === 'renew'));
   expect(late, `applied or renewed after its revert began: ${JSON.stringify(late)}`).toEqual([]);
 }
+
+// Control-group mode (ChAP) reads its judged counters from the real Prometheus (PROMETHEUS_URL or loopback,
+// like test/judge.test.ts) with PromQL that needs no scrape target: a counter rising with time() (10 events
+// a second, none bad), $GROUP carried into a label so that one group can be made to return no series.
+describe('control-group mode with in-memory ports', () => {
+  const counter = (only?: string) =>
+    `sum(label_replace(floor(vector(time() * 10)), "g", "$GROUP", "", "")${only ? ` and on(g) label_replace(vector(1), "g", "${only}", "", "")` : ''})`;
+  const cg = (title: string, o: { targets?: string; replicas?: string; total?: string } = {}) =>
+    experiment(
+      `
+title: ${title}
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+targets: ${o.targets ?? '{ labels: { app: cg }, mode: one, seed: 7 }'}
+method: [ { kind: container.pause, duration: 1s } ]
+judge:
+  interval: 250ms
+  baseline: { window: 1s }
+  controlGroup: ${o.replicas ? `{ replicas: ${o.replicas} }` : '{}'}
+  metrics:
+    - name: errors
+      events:
+        total: '${o.total ?? counter()}'
+        bad: 'sum(label_replace(vector(0), "g", "$GROUP", "", ""))'
+      allowedIncrease: 2
+afterCheck: { recoveryTimeout: 2s }
+`,
+      h.url,
+    );
+
+  beforeAll(() => {
+    for (const n of ['cg-1', 'cg-2', 'cg-3']) h.world.addContainer(n, {}, { app: 'cg' });
+  });
+
+  /** The run's activities in the order the workflow scheduled them (from its history). */
+  async function scheduled(workflowId: string): Promise<string[]> {
+    const events = (await h.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    return events.flatMap((e) => {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      return name ? [name] : [];
+    });
+  }
+  const containerEffects = (since: number) =>
+    h.world.calls
+      .filter((c) => c.key.startsWith('container:cg-') && c.t >= since && c.effect !== 'none')
+      .map((c) => `${c.op} ${c.key}`);
+
+  it('plan, then both groups measured, then intents, then injects; the faulted replica is the experiment group', async () => {
+    await liveWorker();
+    const since = Date.now();
+    const run = await h.start(cg('control group order'));
+    const j = await h.result(run);
+    expect(j.verdict, j.reason).toBe('passed');
+    const target = j.faults[0]!.target!.name;
+    expect(j.controlGroup).toEqual({
+      experiment: [target],
+      control: ['cg-1', 'cg-2', 'cg-3'].filter((n) => n !== target),
+    });
+    const acts = await scheduled(run.workflowId);
+    const at = (a: string) => acts.indexOf(a);
+    // one baseline, both groups at once, after planning and before anything is prepared or injected
+    expect(acts.filter((a) => a === 'measureBaseline')).toHaveLength(1);
+    expect(at('planFaults')).toBeGreaterThanOrEqual(0);
+    expect(at('planFaults')).toBeLessThan(at('measureBaseline'));
+    expect(at('measureBaseline')).toBeLessThan(at('prepareFault'));
+    expect(at('prepareFault')).toBeLessThan(at('injectFault'));
+    const m = j.judge!.metrics[0]!;
+    expect(m.baseline?.n).toBeGreaterThan(0);
+    expect(m.controlBaseline?.n).toBeGreaterThan(0);
+    // the journal's clock agrees: the intent was recorded after the baseline window
+    expect(Date.parse(j.faults[0]!.intentAt!)).toBeGreaterThanOrEqual(since + 1_000);
+    // the pause landed on the experiment group's replica only, and was undone
+    expect(containerEffects(since)).toEqual([`pause container:${target}-id`, `unpause container:${target}-id`]);
+    expect(h.world.leftovers()).toEqual([]);
+  });
+
+  it('refused before any intent: an empty control group (planner), a control group with no series (its baseline)', async () => {
+    await liveWorker();
+    const since = Date.now();
+    const [lonely, unseen] = await Promise.all([
+      // the replicas' selector matches only the faulted container (known only once the daemon is listed)
+      h.start(
+        cg('empty control group', { targets: '{ names: [ cg-2 ], mode: one }', replicas: '{ namePattern: "^cg-2$" }' }),
+      ),
+      // the experiment group (cg-2) answers, the control group (cg-1, cg-3) has no series
+      h.start(
+        cg('control group without series', {
+          targets: '{ names: [ cg-2 ], mode: one }',
+          replicas: '{ labels: { app: cg } }',
+          total: counter('cg-2'),
+        }),
+      ),
+    ]);
+    const j1 = await h.result(lonely);
+    expect(j1.verdict, j1.reason).toBe('not-started');
+    expect(j1.reason).toMatch(
+      /^selecting: InvalidInput: judge\.controlGroup: every matched replica \(cg-2\) is faulted/,
+    );
+    const j2 = await h.result(unseen);
+    expect(j2.verdict, j2.reason).toBe('not-started');
+    expect(j2.reason).toMatch(/^selecting: InvalidInput: judged metric errors: .*no series for the control group/);
+    for (const [run, j] of [
+      [lonely, j1],
+      [unseen, j2],
+    ] as const) {
+      const acts = await scheduled(run.workflowId);
+      expect(acts).toContain('planFaults');
+      expect(acts.filter((a) => a === 'prepareFault' || a === 'injectFault')).toEqual([]);
+      expect(j.faults.filter((f) => f.intentAt || f.injectedAt)).toEqual([]);
+    }
+    // the planner refused (nothing planned); the baseline refused a planned fault, which stays unapplied
+    expect(j1.faults).toEqual([]);
+    expect(j2.faults.map((f) => [f.status, f.target?.name])).toEqual([['not-applied', 'cg-2']]);
+    expect(containerEffects(since)).toEqual([]);
+    expect(h.world.leftovers()).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@ import { binomial, rng } from '../../judge/simulate.ts';
 import { judgeSchema, type Experiment } from '../../experiments/schema.ts';
 import { judgeReport, judgeTick, startJudge } from '../../judge/guard.ts';
 import type { CounterReading } from '../../judge/counters.ts';
+import { upperConfidenceBound } from '../../judge/binomial.ts';
 import { planFaults } from '../../activities/plan.ts';
 import { expandGroup } from '../../activities/judge.ts';
 import { parseExperiment } from '../../experiments/parse.ts';
@@ -141,6 +142,47 @@ describe('judged guard in control-group mode', () => {
     const rep = judgeReport(s, j);
     expect(rep.metrics[0]).toMatchObject({ classification: 'pass', noDataTicks: 1 });
     expect(rep.metrics[0]!.tests[0]!.groups?.ratio).toBeCloseTo(1, 12);
+  });
+
+  it("criticalIncrease: one tick above criticalIncrease x the control's upper bound aborts at once; below it, or under minEvents, does not", () => {
+    // allowedIncrease 5 against a 10% control: the e-process's null is 50%, so only the critical check can act.
+    const j = judgeSchema.parse({
+      controlGroup: {},
+      metrics: [{ name: 'errors', events: ev, allowedIncrease: 5, criticalIncrease: 3, minEvents: 20 }],
+    });
+    const s = startJudge(j, {});
+    const ctl = (i: number) => r(1000 * i, 100 * i); // 10% every tick
+    const tick = (i: number, e: CounterReading) =>
+      judgeTick(s, 'errors', { experiment: e, control: ctl(i) }, T0 + i * 1000);
+    expect(tick(0, r(0, 0))).toBeUndefined();
+    expect(tick(1, r(40, 4))).toBeUndefined(); // 10%, like the control
+    expect(tick(2, r(80, 16))).toBeUndefined(); // 30% in one tick: below 3 x the bound (~32%)
+    expect(tick(3, r(90, 25))).toBeUndefined(); // 90% of 10 events: under minEvents
+    const bound = upperConfidenceBound(4000, 400, 0.95) * 3;
+    expect(bound).toBeGreaterThan(0.3);
+    expect(bound).toBeLessThan(0.35);
+    const a = tick(4, r(130, 46)); // 21 of 40 (52.5%) in one tick
+    expect(a).toMatchObject({ metric: 'errors', critical: true, at: new Date(T0 + 4000).toISOString() });
+    expect(a?.reason).toBe(
+      `judged metric errors: critical increase: experiment group bad-event rate 52.50% in one tick (40 events) > ${(bound * 100).toFixed(2)}% (3 x the control's upper bound)`,
+    );
+    // at once: the sequential test is nowhere near its threshold (35% overall against a 50% null)
+    const t = s.metrics[0]!.tests[0]!;
+    expect(t.crossedAt).toBeUndefined();
+    expect(t.e.logE).toBeLessThan(s.logThreshold);
+    expect(s.abort).toEqual(a);
+  });
+
+  it('criticalIncrease is relative to the control: the same jump with a control as bad does not abort', () => {
+    const j = judgeSchema.parse({
+      controlGroup: {},
+      metrics: [{ name: 'errors', events: ev, allowedIncrease: 5, criticalIncrease: 3, minEvents: 20 }],
+    });
+    const s = startJudge(j, {});
+    judgeTick(s, 'errors', { experiment: r(0, 0), control: r(0, 0) }, T0);
+    // both groups at 52.5% in the same tick: a shift of the whole service, not of the faulted replica
+    expect(judgeTick(s, 'errors', { experiment: r(40, 21), control: r(80, 42) }, T0 + 1000)).toBeUndefined();
+    expect(s.abort).toBeUndefined();
   });
 
   it('a single-group reading for a control-group metric is no data, and the other way round an error', () => {

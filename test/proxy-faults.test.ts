@@ -274,7 +274,7 @@ describe('every proxy kind checks its effect and its revert', () => {
     it(`${entry.kind as string}${entry.mode ? ` ${entry.mode as string}` : ''}: in effect after inject, the route as before after revert, revert twice is a no-op`, async () => {
       await route('p', echo.port);
       const before = await ports.proxy.inspectProxy('p');
-      expect(before).toEqual({ enabled: true, toxics: [] });
+      expect(before).toEqual({ enabled: true, toxics: [], upstream: `127.0.0.1:${echo.port}` });
       const { kind, spec, h } = await prepared(entry);
       await kind.inject(ports, spec, h);
       const during = await ports.proxy.inspectProxy('p');
@@ -318,7 +318,11 @@ describe('every proxy kind checks its effect and its revert', () => {
       message: 'not reverted: proxy p: still disabled',
     });
     await down.kind.revert(ports, down.h);
-    expect(await ports.proxy.inspectProxy('p')).toEqual({ enabled: true, toxics: [] });
+    expect(await ports.proxy.inspectProxy('p')).toEqual({
+      enabled: true,
+      toxics: [],
+      upstream: `127.0.0.1:${echo.port}`,
+    });
   });
 });
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experiment, harness, type Harness } from './support/workflow-harness.ts';
 import type { Call } from './support/memory-ports.ts';
 import { VERDICTS, type FaultRecord, type Journal } from '../experiments/journal.ts';
+import { mulberry32 } from '../activities/targets.ts';
 
 const RUNS = Number(process.env.FAULTLINE_MODEL_RUNS ?? 24);
 const REPLAY = process.env.FAULTLINE_MODEL_SEED;
@@ -20,17 +21,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Per run: is the service at /run-SEED broken right now? */
 const broken = new Map<string, () => boolean>();
 const takeovers: number[] = [];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function newWorker(): Promise<void> {
   current = `m${++workerSeq}`;
@@ -75,7 +65,7 @@ const KINDS = [
 ];
 
 function plan(seed: number): Plan {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const n = 1 + Math.floor(r() * 3);
   const path = `/run-${seed}`;
@@ -214,7 +204,7 @@ async function batch(seeds: number[]): Promise<string[]> {
     const ids = p.containers.map((c) => `${c}-id`);
     broken.set(p.path, () => p.scenario === 'violation' && h.world.disturbed(p.proxies, ids, p.network));
   }
-  const r = rng(seeds[0]! * 7919);
+  const r = mulberry32(seeds[0]! * 7919);
   const crashAt = Math.floor(r() * 4000);
   let killedAt: number | undefined;
   const crash = (async () => {

@@ -6,18 +6,17 @@
 // injects again), so the warden never reverts early, and revert it at its window's end: the daemon's event
 // log shows exactly one pause and one unpause, the unpause after the window's end, and the warden's ledger
 // records no lapse of the lease. The takeover time is printed; bench figures live in the README.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { hostname } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoImage } from '../demo/image.ts';
-import { PROJECT_ROOT, WARDEN_DIR } from '../config.ts';
+import { WARDEN_DIR } from '../config.ts';
 import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { createWorker } from '../worker/worker.ts';
 import { activeLeases, lapsedLeases } from '../activities/adapters/lease-ledger.ts';
 import { leaseOf } from '../faults/lease.ts';
-import { demoExperiment, docker, dockerEvents, killProcess, uniqueId, workflowBundle } from './helpers.ts';
+import { demoExperiment, docker, dockerEvents, killProcess, spawnAgent, uniqueId, workflowBundle } from './helpers.ts';
 
 const fleet = uniqueId('fl-standby');
 const host = `${fleet}-h`;
@@ -30,21 +29,9 @@ let victimId = '';
 
 /** `faultline agent` for the host on the local daemon (its default ledger); resolves once it polls. */
 async function agent(): Promise<ChildProcess & { output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), 'agent', '--host', host, '--task-queue', fleet],
-    { cwd: PROJECT_ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = await spawnAgent(['--host', host, '--task-queue', fleet]);
   agents.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  for (const end = Date.now() + 120_000; !out.includes('faultline agent ready');) {
-    if (child.exitCode !== null) throw new Error(`agent exited early: ${out}`);
-    if (Date.now() > end) throw new Error(`agent did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return Object.assign(child, { output: () => out });
+  return child;
 }
 
 beforeAll(async () => {

@@ -7,17 +7,15 @@
 // daemon are not-started with nothing injected (each daemon's event log shows no pause). The sweep spans
 // every registered host: a paused container left on each daemon and a stray toxic on the proxy are found
 // naming their hosts, fixed, and gone; a registered host with no agent is reported unreachable (exit 3).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoImage } from '../demo/image.ts';
-import { PROJECT_ROOT } from '../config.ts';
 import type { HostEntry } from '../experiments/hosts.ts';
 import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { forgetHost, registerHost } from '../activities/hosts.ts';
-import { demoExperiment, docker, inProcessWorker, killProcess, runCli, uniqueId } from './helpers.ts';
+import { demoExperiment, docker, inProcessWorker, killProcess, runCli, spawnAgent, uniqueId } from './helpers.ts';
 import { startSecondDaemon, type SecondDaemon } from './second-daemon.ts';
 import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
@@ -35,23 +33,11 @@ const ids: Record<string, string> = {};
 let fc: FaultlineClient;
 const web = http.createServer((_q, r) => r.end('ok'));
 
-/** `faultline agent ARGS` as a child process; resolves once it says it is ready. */
+/** `faultline agent ARGS`, stopped in afterAll. */
 async function agent(args: string[]): Promise<ChildProcess & { output: () => string }> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), 'agent', ...args], {
-    cwd: PROJECT_ROOT,
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = await spawnAgent(args);
   agents.push(child);
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  for (const end = Date.now() + 120_000; !out.includes('faultline agent ready');) {
-    if (child.exitCode !== null) throw new Error(`agent exited early: ${out}`);
-    if (Date.now() > end) throw new Error(`agent did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return Object.assign(child, { output: () => out });
+  return child;
 }
 
 async function hosts(): Promise<HostEntry[]> {

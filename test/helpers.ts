@@ -144,3 +144,24 @@ export async function containerState(name: string): Promise<string> {
 export function uniqueId(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
+
+/** `faultline agent ARGS` as a child process; resolves once it says it is ready (its output kept for asserts). */
+export async function spawnAgent(args: string[]): Promise<ChildProcess & { output: () => string }> {
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'faultline.mjs'), 'agent', ...args], {
+    cwd: PROJECT_ROOT,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  for (const end = Date.now() + 120_000; !out.includes('faultline agent ready');) {
+    if (child.exitCode !== null) throw new Error(`agent exited early: ${out}`);
+    if (Date.now() > end) {
+      child.kill('SIGKILL');
+      throw new Error(`agent did not start: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return Object.assign(child, { output: () => out });
+}

@@ -5,7 +5,7 @@
 // backends 2 and 3 and the service breaks. Measured: break -> every fault reverted, detection (first
 // failing sample) -> every fault reverted, and workflow history events per run.
 // Target: p95 break->reverted <= interval + 300 ms. Writes bench/results/abort.json.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { demoDown, demoUp } from '../demo/index.ts';
@@ -15,7 +15,7 @@ import Dockerode from 'dockerode';
 import { connectClient, getStatus, startExperiment, waitForResult } from '../cli/client.ts';
 import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import { createWorker } from '../worker/worker.ts';
-import { PROJECT_ROOT } from '../config.ts';
+import { runBench, writeResults } from './results-file.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const INTERVALS = ['250ms', '1s'];
@@ -150,19 +150,7 @@ async function main(): Promise<void> {
         ` | ${r.targetP95Ms} ms | ${r.meetsTarget ? 'yes' : 'NO'} | ${(10_000 / r.breakToRevertMs.p95).toFixed(1)}x faster`,
     );
   }
-  const out = path.join(PROJECT_ROOT, 'bench', 'results', 'abort.json');
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, results, peers }, null, 2)}\n`,
-  );
-  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+  writeResults('abort', { results, peers });
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -8,7 +8,7 @@
 // Writes bench/results/crash.json and prints a table. Chaos Toolkit is installed into .tools/ctk (never
 // committed). Loopback and our own containers only.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { demoDown, demoUp } from '../demo/index.ts';
@@ -16,6 +16,7 @@ import { parseExperiment } from '../experiments/parse.ts';
 import { abortExperiment, connectClient, getStatus, startExperiment, waitForResult } from '../cli/client.ts';
 import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
+import { runBench, writeResults } from './results-file.ts';
 import { chaosToolkit, ensureChaosToolkit, killed, LEAK_AFTER_MS, waitState, type Row } from './ctk.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -114,19 +115,7 @@ async function main(): Promise<void> {
       `${r.tool.padEnd(47)} | ${r.scenario.padEnd(27)} | ${(r.revertedAfterMs === undefined ? 'never (>30 s)' : `${r.revertedAfterMs} ms`).padEnd(16)} | ${r.leaked ? 'YES' : 'no'}  (${r.note})`,
     );
   }
-  const out = path.join(PROJECT_ROOT, 'bench', 'results', 'crash.json');
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify({ date: new Date().toISOString(), machine: { cpus: os.cpus().length, node: process.version }, leakWindowMs: LEAK_AFTER_MS, rows }, null, 2)}\n`,
-  );
-  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+  writeResults('crash', { leakWindowMs: LEAK_AFTER_MS, rows });
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

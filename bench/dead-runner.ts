@@ -5,14 +5,14 @@
 // measured per kind: SIGKILL -> fault gone (the warden reverts container faults when their lease lapses; the
 // proxy drops its toxics). In the same run, Chaos Toolkit's runner is SIGKILLed mid-pause (bench/ctk.ts):
 // its rollback never runs. Writes bench/results/dead-runner.json and prints a table.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import Dockerode from 'dockerode';
 import { ensureDemoImage } from '../demo/image.ts';
 import { deadRunnerScenario } from '../test/dead-runner-scenario.ts';
-import { PROJECT_ROOT } from '../config.ts';
+import { runBench, writeResults } from './results-file.ts';
 import { chaosToolkit, ensureChaosToolkit, LEAK_AFTER_MS } from './ctk.ts';
 
 async function ctkRow() {
@@ -49,30 +49,12 @@ async function main(): Promise<void> {
   console.log(
     `${'Chaos Toolkit pause'.padEnd(19)} | ${'none'.padEnd(8)} | ${fmt(ctk.revertedAfterMs).padEnd(28)} | ${ctk.leaked ? 'NO (leaked: rollback never ran)' : 'yes'}`,
   );
-  const out = path.join(PROJECT_ROOT, 'bench', 'results', 'dead-runner.json');
-  mkdirSync(path.dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    `${JSON.stringify(
-      {
-        date: new Date().toISOString(),
-        machine: { cpus: os.cpus().length, node: process.version },
-        runners: 'faultline agent + fleet worker + Temporal server, all SIGKILLed',
-        faultline: results,
-        revertedByWarden: lapsed.filter((l) => l.revertedAt).length,
-        chaosToolkit: ctk,
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+  writeResults('dead-runner', {
+    runners: 'faultline agent + fleet worker + Temporal server, all SIGKILLed',
+    faultline: results,
+    revertedByWarden: lapsed.filter((l) => l.revertedAt).length,
+    chaosToolkit: ctk,
+  });
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -8,7 +8,7 @@
 // host's agent, then each host's holder unpauses its containers at their window's end. Measured from the
 // workflow history and the daemons' event logs: first inject scheduled -> last pause, first window end ->
 // last unpause. Target: under 1 s each. Writes bench/results/fleet.json and prints a table. Takes the e2e lock.
-import { mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { openSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +19,8 @@ import { containerPause } from '../faults/container-pause.ts';
 import type { Ports } from '../faults/ports.ts';
 import type { ContainerHandle } from '../faults/container-common.ts';
 import { startSecondDaemon } from '../test/second-daemon.ts';
-import { PROJECT_ROOT, hostWardenDir, temporalTarget } from '../config.ts';
+import { hostWardenDir, temporalTarget } from '../config.ts';
+import { runBench, writeResults } from './results-file.ts';
 import { freePort, startDevServer } from '../cli/dev-server.ts';
 import { connectClient, startExperiment, waitForResult } from '../cli/client.ts';
 import { createWorker, defaultPorts, runAgent } from '../worker/worker.ts';
@@ -269,27 +270,15 @@ async function main(): Promise<void> {
       ['revert: largest lag behind its own window end', viaAgents.maxRevertLagMs],
     ] as const)
       console.log(`${step.padEnd(45)} | ${`${ms} ms`.padEnd(7)} | ${ms < 1000 ? 'met' : 'NOT met'}`);
-    const out = path.join(PROJECT_ROOT, 'bench', 'results', 'fleet.json');
-    mkdirSync(path.dirname(out), { recursive: true });
-    writeFileSync(
-      out,
-      `${JSON.stringify(
-        {
-          date: new Date().toISOString(),
-          machine: { cpus: os.cpus().length, node: process.version },
-          containers: targets.length,
-          daemons: 2,
-          concurrentDockerCalls: targets.length,
-          rounds: ROUNDS,
-          concurrentMs: concurrent,
-          sequentialMs: sequential,
-          throughAgents: { agents: 2, concurrentInjectsPerAgent: PER_DAEMON, ...viaAgents },
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+    writeResults('fleet', {
+      containers: targets.length,
+      daemons: 2,
+      concurrentDockerCalls: targets.length,
+      rounds: ROUNDS,
+      concurrentMs: concurrent,
+      sequentialMs: sequential,
+      throughAgents: { agents: 2, concurrentInjectsPerAgent: PER_DAEMON, ...viaAgents },
+    });
   } finally {
     await Promise.all(
       created.map((c) =>
@@ -303,10 +292,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -135,4 +135,16 @@ export default tseslint.config(
       { regex: '^\\.\\./(helpers|global-setup)\\.ts$', message: UNIT_MSG },
     ]),
   },
+  // Replay tests bundle the workflows and replay recorded histories in the worker's replayer: no server.
+  {
+    files: ['test/unit/replay*.test.ts'],
+    ...restrict(names(['dockerode', '@temporalio/client', '@temporalio/testing'], UNIT_MSG), [
+      {
+        regex:
+          '(^|/)(activities/adapters/docker|worker/|demo/|cli/(client|embedded|main)|cli/commands/|test/helpers|test/global-setup)',
+        message: UNIT_MSG,
+      },
+      { regex: '^\\.\\./(helpers|global-setup)\\.ts$', message: UNIT_MSG },
+    ]),
+  },
 );

@@ -7,7 +7,8 @@
 //   dockerode, undici      only activities/adapters/*, demo/, bench/, test/, proxy/test/
 //   @temporalio/worker     only worker/, test/, bench/; cli/ loads worker/ with a dynamic import() where it
 //                          starts a worker (this rule sees static imports only, which is the point)
-//   test/unit/, proxy/test/unit/  no Docker, Temporal client or worker, demo, CLI client/commands, e2e helpers
+//   test/unit/, proxy/test/unit/  no Docker, dev server, demo, CLI client/commands, e2e helpers (Temporal only
+//                          as the time-skipping test server of test/unit/support/workflow-env.ts)
 // Flat config does not merge a rule's options across blocks: each block below lists everything its files
 // may not import, and the later, narrower block wins.
 import js from '@eslint/js';
@@ -33,7 +34,8 @@ const restrict = (paths, patterns = []) => ({
 
 const IO_MSG = 'Only activities/adapters/* (and demo/, bench/, test/) talk to Docker or HTTP: go through a port.';
 const WORKER_MSG = 'Only worker/ creates workers; the CLI loads worker/ with await import() where it starts one.';
-const UNIT_MSG = 'Unit tests need neither Docker nor Temporal: a test that does belongs outside unit/ (e2e).';
+const UNIT_MSG =
+  'Unit tests need neither Docker nor the dev server (workflows run on the test server of test/unit/support/workflow-env.ts): a test that does belongs outside unit/ (e2e).';
 const PURE_MSG = 'The experiment language and the fault kinds are pure: no Node built-ins, Docker, HTTP or Temporal.';
 
 const pureLayer = (nodeAllowed = []) => [
@@ -123,13 +125,15 @@ export default tseslint.config(
     files: ['activities/adapters/**/*.ts', 'demo/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'proxy/test/**/*.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': 'off' },
   },
-  // Unit tests (the `unit` vitest project) run with neither Docker nor Temporal: nothing that reaches them.
+  // Unit tests (the `unit` vitest project) run with neither Docker nor the dev server: nothing that reaches
+  // them. Temporal only as its time-skipping test server (test/unit/support/workflow-env.ts, which takes the
+  // worker's workflow bundle from worker/worker.ts).
   {
     files: ['test/unit/**/*.ts', 'proxy/test/unit/**/*.ts'],
-    ...restrict(names(['dockerode', '@temporalio/client', '@temporalio/worker', '@temporalio/testing'], UNIT_MSG), [
+    ...restrict(names(['dockerode'], UNIT_MSG), [
       {
         regex:
-          '(^|/)(activities/adapters/docker|worker/|demo/|cli/(client|embedded|main)|cli/commands/|test/helpers|test/global-setup)',
+          '(^|/)(activities/adapters/docker|worker/(?!worker\\.ts$)|demo/|cli/(client|embedded|main)|cli/commands/|test/helpers|test/global-setup)',
         message: UNIT_MSG,
       },
       { regex: '^\\.\\./(helpers|global-setup)\\.ts$', message: UNIT_MSG },

@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects. `unit`: every test file in a `unit/` folder (test/unit/, proxy/test/unit/), pure code that
-// needs neither Docker nor Temporal; no global setup; `npm run test:unit` runs its files in parallel.
+// Two projects. `unit`: every test file in a `unit/` folder (test/unit/, proxy/test/unit/), pure code and
+// workflows on Temporal's Java time-skipping test server (one per file, started in about a second by
+// test/unit/support/workflow-env.ts), neither Docker nor the dev server; no global setup; `npm run
+// test:unit` runs its files in parallel.
 // `e2e`: every other `*.test.ts`, against the real Temporal dev server (started once by
 // test/global-setup.ts), the real Docker daemon and the real proxy. `npm test` runs both. Forks, not threads
 // (Temporal's bundled workflows crash inside worker threads); e2e files run one at a time: they share one
@@ -18,7 +20,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT, testTimeout: 30_000 },
+        test: { name: 'unit', include: UNIT, testTimeout: 30_000, hookTimeout: 60_000 },
       },
       {
         extends: true,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian machine, run as root from anywhere: Docker daemon, Temporal CLI,
-# npm dependencies, Prometheus (scraping the demo), Chromium (renders reports in tests). Each step is skipped when what it provides is already there.
+# npm dependencies, Temporal's Java test server (workflow unit tests), Prometheus (scraping the demo), Chromium (renders reports in tests).
+# Each step is skipped when what it provides is already there.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -85,6 +86,43 @@ else
   npm ci --no-audit --no-fund >"$STATE/npm-ci.log" 2>&1 || die "npm ci failed, see $STATE/npm-ci.log"
   echo "$LOCK_SUM" >"$STAMP"
   say "npm: installed"
+fi
+
+# --- Temporal's time-skipping test server (Java, for the workflow unit tests) ------------------
+# From Maven Central through scripts/test-server/pom.xml, once; scripts/temporal-test-server runs it.
+TS_LIB="$ROOT/.tools/test-server/lib"
+TS_POM="$ROOT/scripts/test-server/pom.xml"
+TS_VERSION="$(sed -n 's:.*<temporal.version>\(.*\)</temporal.version>.*:\1:p' "$TS_POM")"
+if [ -f "$TS_LIB/temporal-test-server-$TS_VERSION.jar" ]; then
+  say "test server: $TS_LIB has temporal-test-server $TS_VERSION"
+else
+  command -v java >/dev/null 2>&1 || die "test server: java not found (Java 17+ runs Temporal's test server; apt-get install openjdk-17-jre-headless)"
+  command -v mvn >/dev/null 2>&1 || die "test server: mvn not found (it fetches Temporal's test server from Maven Central; apt-get install maven)"
+  say "test server: fetching temporal-test-server $TS_VERSION from Maven Central (log: .state/test-server-mvn.log)"
+  rm -rf "$TS_LIB.tmp"
+  mvn -B -q -f "$TS_POM" dependency:copy-dependencies -DoutputDirectory="$TS_LIB.tmp" >"$STATE/test-server-mvn.log" 2>&1 \
+    || die "test server: mvn could not fetch io.temporal:temporal-test-server:$TS_VERSION, see $STATE/test-server-mvn.log"
+  rm -rf "$TS_LIB" && mv "$TS_LIB.tmp" "$TS_LIB"
+  rm -f "$TS_LIB/../classes.jsa"
+  say "test server: installed in $TS_LIB"
+fi
+# A class-data archive of the server's own start halves the JVM's start (the SDK gives it 5 s, on a busy
+# machine too). Optional: without it the server starts all the same.
+TS_JSA="$ROOT/.tools/test-server/classes.jsa"
+if [ ! -f "$TS_JSA" ]; then
+  TS_PORT=$((20000 + RANDOM % 20000))
+  FAULTLINE_TEST_SERVER_ARCHIVE_AT_EXIT="$TS_JSA" "$ROOT/scripts/temporal-test-server" "$TS_PORT" >"$STATE/test-server-cds.log" 2>&1 &
+  TS_PID=$!
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$TS_PORT") 2>/dev/null && break
+    kill -0 "$TS_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -TERM "$TS_PID" 2>/dev/null || true
+  wait "$TS_PID" 2>/dev/null || true
+  if [ -f "$TS_JSA" ]; then say "test server: class-data archive $TS_JSA"
+  else say "test server: warning: no class-data archive (see .state/test-server-cds.log); it starts slower"
+  fi
 fi
 
 # --- Prometheus (the judge's metrics) ----------------------------------------------------------

@@ -1,0 +1,109 @@
+// The activities of an experiment run, mocked as a tiny fault system: injects add a fault to `active`,
+// reverts remove it, so a test asserts what is still applied (never just which mocks were called). Every
+// call is recorded with the workflow's time (see workflow-env.ts). Override any activity per test.
+import { Context } from '@temporalio/activity';
+import type { ObserveInput, ObserveResult } from '../../../activities/index.ts';
+import type { Decision } from '../../../experiments/admission.ts';
+import type { ProbeSample } from '../../../experiments/journal.ts';
+import { parseExperiment } from '../../../experiments/parse.ts';
+import type { Experiment, FaultEntry, Probe } from '../../../experiments/schema.ts';
+import type { RunInput } from '../../../workflows/definitions.ts';
+import { mockActivities } from './workflow-env.ts';
+
+/** A valid experiment: `faults` proxy faults (no Docker host, no fleet), each for `duration`. */
+export function experiment(opts: { faults?: number; duration?: string; extra?: string } = {}): Experiment {
+  const method = Array.from(
+    { length: opts.faults ?? 2 },
+    (_, i) =>
+      `  - { kind: proxy.latency, proxy: [route-${i + 1}], latency: 300ms, duration: ${opts.duration ?? '20s'} }`,
+  ).join('\n');
+  const text = `title: unit experiment
+hypothesis:
+  statement: the front stays fast
+  probes: [ { name: front, type: http, url: "http://127.0.0.1:1/" } ]
+method:
+${method}
+blastRadius: { maxTargets: 10 }
+afterCheck: { recoveryTimeout: 15s }
+${opts.extra ?? ''}`;
+  const r = parseExperiment(text, 'unit.yaml');
+  if (!r.ok) throw new Error(r.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n'));
+  return r.experiment;
+}
+
+export function runInput(e: Experiment = experiment(), more: Partial<RunInput> = {}): RunInput {
+  return { experiment: e, file: 'unit.yaml', searchAttributes: true, ...more };
+}
+
+/** The server's time of this activity attempt (skipped time, not the wall clock), as ISO text. */
+export const serverNow = () => new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
+
+export function sample(probe: string, ok = true): ProbeSample {
+  return {
+    probe,
+    at: serverNow(),
+    ok,
+    requests: 10,
+    errors: ok ? 0 : 10,
+    errorRate: ok ? 0 : 1,
+    p50Ms: 5,
+    p95Ms: 8,
+    p99Ms: 9,
+    maxMs: 10,
+    violations: ok ? [] : ['error rate 100% > 0%'],
+    errorSamples: ok ? [] : ['connection refused'],
+  };
+}
+
+const settled = (): Omit<ObserveResult, 'violated'> => ({
+  samples: 4,
+  failed: 0,
+  consecutiveFailures: 0,
+  reverted: {},
+  revertErrors: {},
+  restored: {},
+});
+
+/** Waits until the activity is cancelled (heartbeating so the cancellation reaches it), then rethrows it. */
+export async function untilCancelled(): Promise<never> {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 100))]);
+  }
+}
+
+/**
+ * A healthy system with proxy faults: probes hold, admission admits, injects and reverts work, the guard
+ * sees nothing. `active` holds the id of every fault injected and not yet reverted.
+ */
+export function fakeChaos(overrides: Record<string, (...args: never[]) => Promise<unknown>> = {}) {
+  const active = new Set<string>();
+  let prepared = 0;
+  const defaults = {
+    runProbes: async (probes: Probe[]) => probes.map((p) => sample(p.name)),
+    awaitSteadyState: async (probes: Probe[]) => ({
+      ok: true,
+      samples: probes.map((p) => sample(p.name)),
+      attempts: 1,
+    }),
+    planFaults: async (e: Experiment) => ({
+      faults: e.method.map((f, i) => ({ faultIndex: i, kind: f.kind, summary: `${f.kind} #${i}` })),
+    }),
+    admitRun: async (): Promise<Decision> => ({ admitted: true }),
+    releaseRun: async () => undefined,
+    prepareFault: async (spec: FaultEntry) => ({ id: `fault-${++prepared}`, kind: spec.kind }),
+    injectFault: async (_spec: FaultEntry, handle: Record<string, unknown>) => {
+      active.add(String(handle.id));
+      return { at: serverNow() };
+    },
+    revertFault: async (_kind: string, handle: Record<string, unknown>) => {
+      active.delete(String(handle.id));
+      return { at: serverNow() };
+    },
+    observe: async (_input: ObserveInput): Promise<ObserveResult> => ({ violated: false, ...settled() }),
+    pauseSchedule: async () => undefined,
+  };
+  const { activities, calls } = mockActivities({ ...defaults, ...overrides } as typeof defaults);
+  return { activities, calls, active, settled };
+}

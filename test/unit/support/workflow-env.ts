@@ -1,0 +1,177 @@
+// Workflows tested in milliseconds: the real workflow code (the worker's own bundle of workflows/) on
+// Temporal's time-skipping test server, with mocked activities. No Docker, no dev server, no download.
+//
+// The server is Temporal's Java test server (io.temporal:temporal-test-server from Maven Central, put in
+// .tools/test-server/lib by scripts/setup.sh, run by scripts/temporal-test-server). The SDK starts it as an
+// `existing-path` executable with the arguments `<port>`; it starts in about a second. Time skips whenever
+// every workflow is blocked on a timer and no activity is running: a 6-hour sleep takes milliseconds.
+//
+// What the Java test server (1.32.1) does, tried through the TS SDK 1.24.0 client and worker:
+// - works: start, signal, query, cancel, terminate, describe, fetchHistory (for replay tests), child
+//   workflows, continue-as-new, signal-with-start, updates (a validator's refusal reaches the caller),
+//   update-with-start (executeUpdateWithStart, USE_EXISTING on a running workflow too), activity retries and
+//   timeouts, env.sleep() and env.currentTimeMs().
+// - search attributes: only registered ones; an upsert of an unknown one fails every workflow task ("search
+//   attribute X is not defined") and the run hangs. timeSkippingEnv() registers Faultline's own
+//   (workflows/search-attributes.ts) through OperatorService.addSearchAttributes, so `searchAttributes: true`
+//   works. ListSearchAttributes is UNIMPLEMENTED.
+// - does not work: visibility (client.workflow.list and count fail: "Failed to list workflows"), schedules
+//   (client.schedule.create fails). Whatever needs them stays in the e2e project (or is an activity, mocked).
+// - time: it skips only while a client awaits a workflow result (handle.result(), client.workflow.execute)
+//   or during env.sleep(), and only while no activity runs: activities run in real time (no heartbeat
+//   timeout fires because time jumped). Between those, server time runs at wall-clock speed. Mocks read
+//   the server's time from their activity info (Call.at, serverNow() in fake-chaos.ts), never Date.now().
+import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { cachedWorkflowBundle } from '../../../worker/worker.ts';
+import { SEARCH_ATTRIBUTES } from '../../../workflows/search-attributes.ts';
+
+const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+
+export const TEST_SERVER = fileURLToPath(new URL('../../../scripts/temporal-test-server', import.meta.url));
+
+/** Quiet: the worker's state changes and the workflows' own warnings would fill the test output. */
+function quietRuntime(): void {
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      // Core warns on every worker that this server lacks a capability of servers 1.16+ (harmless here).
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+    });
+  } catch {
+    // already installed in this process
+  }
+}
+
+/** A time-skipping environment on a fresh Java test server (one per test file: `beforeAll`/`afterAll`). */
+export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
+  const env = await startServer();
+  const type = {
+    Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+  };
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.entries(SEARCH_ATTRIBUTES).map(([name, t]) => [name, type[t]])),
+  });
+  return env;
+}
+
+/**
+ * The SDK gives the server 5 s to answer, then kills it: on a machine busy with parallel test files a JVM
+ * can miss that, so a start that timed out is tried again (twice).
+ */
+async function startServer(attempt = 1): Promise<TestWorkflowEnvironment> {
+  try {
+    return await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: TEST_SERVER } },
+    });
+  } catch (e) {
+    if (attempt >= 3 || !/did not start within/.test(String(e))) throw e;
+    return startServer(attempt + 1);
+  }
+}
+
+let bundle: Promise<{ codePath: string }> | undefined;
+/** The worker's bundle of workflows/, built once and reused from .state/cache while no bundled file changed. */
+export function workflowBundle(): Promise<{ codePath: string }> {
+  quietRuntime();
+  bundle ??= cachedWorkflowBundle();
+  return bundle;
+}
+
+/** One activity call as a mock saw it. `at` is the server's (skipped) time of the attempt, epoch ms. */
+export interface Call {
+  name: string;
+  args: unknown[];
+  at: number;
+  attempt: number;
+  taskQueue: string;
+  workflowId?: string;
+}
+
+type AnyFn = (...args: never[]) => Promise<unknown>;
+
+/**
+ * Mocked activities that record every call (in order, with the workflow's time). `calls` is shared by every
+ * worker given these mocks, so a test that replaces its worker still sees one list.
+ */
+export function mockActivities<T extends Record<string, AnyFn>>(impls: T): { activities: T; calls: Call[] } {
+  const calls: Call[] = [];
+  const activities = Object.fromEntries(
+    Object.entries(impls).map(([name, fn]) => [
+      name,
+      async (...args: never[]) => {
+        const info = Context.current().info;
+        calls.push({
+          name,
+          args,
+          at: info.currentAttemptScheduledTimestampMs,
+          attempt: info.attempt,
+          taskQueue: info.taskQueue,
+          workflowId: info.workflowExecution?.workflowId,
+        });
+        return fn(...args);
+      },
+    ]),
+  ) as T;
+  return { activities, calls };
+}
+
+/** The calls of one activity, in order. */
+export const callsOf = (calls: Call[], name: string): Call[] => calls.filter((c) => c.name === name);
+
+export interface TestWorker {
+  worker: Worker;
+  /** Shuts the worker down and waits until it has stopped (a killed worker, as far as the server knows). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A Worker of the bundled workflows on the test server, running until stop(). `maxCachedWorkflows: 0`
+ * makes every workflow task replay the whole history (a new worker for every task).
+ */
+export async function startWorker(
+  env: TestWorkflowEnvironment,
+  opts: { taskQueue: string; activities?: object } & Partial<WorkerOptions>,
+): Promise<TestWorker> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    workflowBundle: await workflowBundle(),
+    // Tests wait for one task at a time; a small worker starts and stops fast.
+    maxConcurrentWorkflowTaskExecutions: 2,
+    maxConcurrentActivityTaskExecutions: 10,
+    ...opts,
+  });
+  const running = worker.run();
+  return {
+    worker,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** Runs fn with a worker, then stops the worker (also when fn throws). */
+export async function withWorker<R>(
+  env: TestWorkflowEnvironment,
+  opts: Parameters<typeof startWorker>[1],
+  fn: (w: TestWorker) => Promise<R>,
+): Promise<R> {
+  const w = await startWorker(env, opts);
+  try {
+    return await fn(w);
+  } finally {
+    await w.stop();
+  }
+}
+
+let queues = 0;
+/** A task queue of its own for each test (workflows of one file share the server). */
+export const taskQueue = (name: string) => `${name}-${process.pid}-${++queues}`;

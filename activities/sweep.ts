@@ -2,50 +2,122 @@
 // (asked of Temporal once), one host's ledger and daemon (run on that host's own task queue, next to its
 // warden), the fault proxy. The judging itself is warden/sweep.ts; these only gather and carry it.
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ContainerPort } from '../faults/ports.ts';
 import { listHosts } from './hosts.ts';
-import { heldBy, sweepHost, sweepProxy, type OpenRuns, type Orphan, type ProxyInventory } from '../warden/sweep.ts';
+import { admissionWorkflowId } from './control.ts';
+import {
+  heldBy,
+  sweepHost,
+  sweepProxy,
+  type OpenRuns,
+  type Orphan,
+  type OwnerState,
+  type ProxyInventory,
+  type Spared,
+  type SweepClock,
+  type SweepFound,
+} from '../warden/sweep.ts';
 
 // The experiment workflow's type and journal query, as workflows/definitions.ts names them (activities never
 // import workflows/; test/unit/admission-names.test.ts keeps them in step).
 export const EXPERIMENT_WORKFLOW_TYPE = 'runExperiment';
 export const JOURNAL_QUERY = 'journal';
+/** The admission workflow's state query, as workflows/admission-definitions.ts names it. */
+export const ADMISSION_STATE_QUERY = 'admissionState';
 
 /** OpenRuns as plain JSON (it travels through workflow history). */
 export interface OpenRunsWire {
   ids: string[];
   toxics: string[];
   unreadable: string[];
+  /** Runs holding admission (run -> admitted at); absent in histories from before the field. */
+  admitted?: Record<string, string>;
+  /** When the list was read (ISO); absent in histories from before the field. */
+  readAt?: string;
 }
 
 export const toOpenRuns = (w: OpenRunsWire): OpenRuns => ({
   ids: new Set(w.ids),
   toxics: new Set(w.toxics),
   unreadable: w.unreadable,
+  admitted: new Map(Object.entries(w.admitted ?? {})),
+  readAt: w.readAt,
 });
 
-/** Every running experiment and the toxics its journal holds; a run whose query times out is unreadable. */
-export async function openRuns(client: Client, timeoutMs = 5_000): Promise<OpenRunsWire> {
+const within = <T>(p: Promise<T>, ms: number): Promise<T | undefined> =>
+  Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
+
+/**
+ * The runs holding admission on a task queue, read from its admission workflow (a query: it does not lag
+ * like visibility). Empty when that workflow does not exist or does not answer within timeoutMs.
+ */
+export async function admittedRuns(
+  client: Client,
+  taskQueue: string,
+  timeoutMs = 5_000,
+): Promise<Record<string, string>> {
+  const q = client.workflow
+    .getHandle(admissionWorkflowId(taskQueue))
+    .query<{ holds?: { workflowId: string; since: string }[] }>(ADMISSION_STATE_QUERY)
+    .catch(() => undefined);
+  const s = await within(q, timeoutMs);
+  return Object.fromEntries((s?.holds ?? []).map((h) => [h.workflowId, h.since]));
+}
+
+/**
+ * Every running experiment (visibility) and every run holding admission on the task queue (which does not
+ * lag), with the toxics their journals hold; a run whose query times out is unreadable. `readAt` is when
+ * the reading began.
+ */
+export async function openRuns(
+  client: Client,
+  opts: { taskQueue?: string; timeoutMs?: number } = {},
+): Promise<OpenRunsWire> {
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const readAt = new Date().toISOString();
+  const admitted = opts.taskQueue ? await admittedRuns(client, opts.taskQueue, timeoutMs) : {};
   const ids: string[] = [];
   for await (const w of client.workflow.list({
     query: `WorkflowType = '${EXPERIMENT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
   }))
     ids.push(w.workflowId);
-  const out: OpenRunsWire = { ids, toxics: [], unreadable: [] };
+  const out: OpenRunsWire = { ids, toxics: [], unreadable: [], admitted, readAt };
   await Promise.all(
-    ids.map(async (id) => {
-      const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs).unref());
+    [...new Set([...ids, ...Object.keys(admitted)])].map(async (id) => {
       const q = client.workflow
         .getHandle(id)
         .query<{ faults: { handle?: Record<string, unknown> }[] }>(JOURNAL_QUERY)
         .catch(() => undefined);
-      const j = await Promise.race([q, timeout]);
+      const j = await within(q, timeoutMs);
       if (!j) out.unreadable.push(id);
       else out.toxics.push(...heldBy(j.faults).toxics);
     }),
   );
   return out;
+}
+
+/** The run as Temporal's describe says now (not visibility, which lags); bounded by timeoutMs. */
+export async function describeRun(client: Client, workflowId: string, timeoutMs = 5_000): Promise<OwnerState> {
+  const d = client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      (x): OwnerState =>
+        x.status.name === 'RUNNING' ? { state: 'running' } : { state: 'closed', status: x.status.name },
+      (e: unknown): OwnerState =>
+        e instanceof WorkflowNotFoundError ? { state: 'not-found' } : { state: 'unknown', error: (e as Error).message },
+    );
+  return (await within(d, timeoutMs)) ?? { state: 'unknown', error: `no answer within ${timeoutMs / 1000} s` };
+}
+
+/** How the sweep activities judge: the sweep's start, and the live checks on this worker's client. */
+export function sweepClock(client: Client, startedAt: string | undefined, taskQueue: string): SweepClock {
+  return {
+    startedAt: startedAt ?? new Date().toISOString(),
+    describe: (id) => describeRun(client, id),
+    runs: async () => toOpenRuns(await openRuns(client, { taskQueue })),
+  };
 }
 
 /** One host the fleet sweep visits, and the task queue its agent polls. */
@@ -69,7 +141,8 @@ export interface SweepDeps {
 
 export function createSweepActivities(d: SweepDeps) {
   return {
-    sweepOpenRuns: () => openRuns(d.client),
+    /** The open runs and the holders of admission of this worker's (fleet) task queue. */
+    sweepOpenRuns: () => openRuns(d.client, { taskQueue: Context.current().info.taskQueue }),
 
     /** Every registered host of this worker's fleet; with none registered, this worker's own host. */
     async sweepHosts(): Promise<SweepHostRef[]> {
@@ -79,17 +152,42 @@ export function createSweepActivities(d: SweepDeps) {
       return hosts.map((h) => ({ host: h.host, taskQueue: h.taskQueue, agents: h.agents, lastSeen: h.lastSeen }));
     },
 
-    /** Runs on the host's own task queue: its ledger and daemon are local. */
-    async sweepHost(open: OpenRunsWire, fix: boolean): Promise<Orphan[]> {
+    /**
+     * Runs on the host's own task queue: its ledger and daemon are local. Each lease no open run holds is
+     * judged against the sweep's start and its owner, described right before anything is reverted.
+     */
+    async sweepHost(open: OpenRunsWire, fix: boolean, opts: SweepActivityOptions = {}): Promise<SweepFound> {
       const host = await d.host();
-      return sweepHost({ host, ledgerDir: d.ledgerDir, containers: d.containers }, toOpenRuns(open), fix);
+      const fleet = opts.fleetQueue ?? Context.current().info.taskQueue;
+      return sweepHost(
+        { host, ledgerDir: d.ledgerDir, containers: d.containers },
+        toOpenRuns(open),
+        fix,
+        sweepClock(d.client, opts.startedAt, fleet),
+      );
     },
 
-    async sweepProxy(open: OpenRunsWire, fix: boolean): Promise<{ proxy?: string; orphans: Orphan[] }> {
+    /** The known proxy's faultline-* toxics, judged against the runs read after they were listed. */
+    async sweepProxy(
+      open: OpenRunsWire,
+      fix: boolean,
+      opts: SweepActivityOptions = {},
+    ): Promise<{ proxy?: string; orphans: Orphan[]; spared?: Spared[] }> {
       const p = d.proxy();
-      return p ? { proxy: p.name, orphans: await sweepProxy(p, toOpenRuns(open), fix) } : { orphans: [] };
+      if (!p) return { orphans: [], spared: [] };
+      const fleet = opts.fleetQueue ?? Context.current().info.taskQueue;
+      const r = await sweepProxy(p, toOpenRuns(open), fix, sweepClock(d.client, opts.startedAt, fleet));
+      return { proxy: p.name, ...r };
     },
   };
+}
+
+/** What the sweep workflow tells each sweep activity (absent in histories from before it). */
+export interface SweepActivityOptions {
+  /** When the sweep began (the sweep workflow's start): nothing granted later is swept. */
+  startedAt?: string;
+  /** The fleet's task queue, whose admission workflow names the runs holding admission. */
+  fleetQueue?: string;
 }
 
 export type SweepActivities = ReturnType<typeof createSweepActivities>;

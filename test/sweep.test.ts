@@ -16,12 +16,27 @@ import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../cli/client.ts';
 import type { Orphan } from '../warden/sweep.ts';
-import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { SWEEP_MARGIN_MS } from '../warden/sweep-decision.ts';
 import { localHostName } from '../activities/adapters/warden-container.ts';
 import { describeSchedule } from '../cli/schedules.ts';
 import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../workflows/sweep.ts';
 import type { ScheduledRunResult } from '../workflows/scheduled.ts';
-import { containerState, demoExperiment, docker, killProcess, runCli, uniqueId, workerProcess } from './helpers.ts';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createSweepActivities } from '../activities/sweep.ts';
+import { createDockerContainerPort } from '../activities/adapters/docker.ts';
+import { temporalTarget } from '../config.ts';
+import type { Journal } from '../experiments/journal.ts';
+import {
+  containerState,
+  demoExperiment,
+  docker,
+  dockerEvents,
+  killProcess,
+  runCli,
+  uniqueId,
+  workerProcess,
+} from './helpers.ts';
 
 const TOKEN = 'sweep-token';
 const id = uniqueId('fl-sweep');
@@ -110,6 +125,9 @@ method: [ { kind: container.pause, duration: 5m } ]
       300_000,
     );
     expect(await containerState(victim)).toBe('paused');
+    // A sweep never touches a lease granted after it began (less the clock margin): this one must be older.
+    const granted = Math.max(...(await activeLeases(ledger)).map((l) => Date.parse(l.grantedAt)));
+    await new Promise((r) => setTimeout(r, Math.max(0, granted + SWEEP_MARGIN_MS + 100 - Date.now())));
 
     // The worker polled this queue moments ago, so the CLI tries the workflow, finds nobody takes it, and
     // sweeps from its own process instead (never hangs).
@@ -159,7 +177,7 @@ describe('the sweep as Temporal work', () => {
         kind: 'container.pause',
         handle: { containerId: info.Id, containerName: victim, wasState: 'running' },
         leaseMs: 10_000,
-        grantedAt: new Date().toISOString(),
+        grantedAt: new Date(Date.now() - 60_000).toISOString(), // a minute before the sweep: old enough
         workflowId: `${id}-closed-run`,
       },
       3_600_000,
@@ -224,6 +242,97 @@ describe('the sweep as Temporal work', () => {
         .delete()
         .catch(() => undefined);
     }
+  });
+
+  it('a run that starts during a sweep --fix keeps its fault, which its own end reverts', async () => {
+    // The window made deterministic: the sweep reads the open runs at once (the run does not exist yet),
+    // then its host sweep waits on a task queue that nobody polls until the run is observing; then the
+    // host's sweep activities (the agent's own, on the same ledger and daemon) start polling it.
+    await ensureWarden({ dir: ledger });
+    const tq = uniqueId('sweeprace');
+    const lateQueue = uniqueId('late-agent');
+    worker = await workerProcess(tq, env);
+    const since = Date.now();
+    const host = await localHostName();
+    const sweepId = uniqueId('sweep-race');
+    const sweepRun = await fc.client.workflow.start(SWEEP_TYPE, {
+      taskQueue: tq,
+      workflowId: sweepId,
+      args: [
+        { fix: true, hostWaitMs: 120_000, hosts: [{ host, taskQueue: lateQueue, agents: 1 }] } satisfies SweepInput,
+      ],
+    });
+    for (let i = 0; ; i++) {
+      const d = await sweepRun.describe();
+      if ((d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'sweepHost')) break; // runs read
+      if (d.status.name !== 'RUNNING' || i > 600) throw new Error(`the sweep never reached its host: ${d.status.name}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const e = demoExperiment(
+      `
+title: started during a sweep
+hypothesis:
+  statement: the web server answers
+  probes: [ { name: web, type: http, url: "http://127.0.0.1:${(web.address() as { port: number }).port}/", requests: 1 } ]
+targets: { names: [ ${victim} ], mode: one }
+method: [ { kind: container.pause, duration: 20s } ]
+`,
+      { prefix: id, frontUrl: '' },
+    );
+    const { workflowId } = await startExperiment(fc, e, { taskQueue: tq });
+    for (let i = 0; ; i++) {
+      const st = await getStatus(fc, workflowId);
+      if (st.journal?.phase === 'observing') break;
+      if (st.status !== 'RUNNING' || i > 600) throw new Error(`never observing: ${st.status} ${st.journal?.reason}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await containerState(victim)).toBe('paused');
+    const connection = await NativeConnection.connect({ address: temporalTarget().address });
+    const late = await Worker.create({
+      connection,
+      namespace: temporalTarget().namespace,
+      taskQueue: lateQueue,
+      activities: createSweepActivities({
+        client: fc.client,
+        host: () => Promise.resolve(host),
+        containers: createDockerContainerPort(),
+        ledgerDir: ledger,
+        proxy: () => undefined,
+      }),
+    });
+    let report: SweepReport;
+    try {
+      report = await late.runUntil(sweepRun.result() as Promise<SweepReport>);
+    } finally {
+      await connection.close();
+    }
+    // Not swept: the run's lease was granted after the sweep began; the container is still paused.
+    expect(report.openRuns).not.toContain(workflowId);
+    expect(report.orphans.filter((o) => o.workflowId === workflowId)).toEqual([]);
+    expect(report.spared).toEqual([
+      expect.objectContaining({
+        host,
+        type: 'container-fault',
+        what: 'container.pause',
+        target: victim,
+        workflowId,
+        reason: expect.stringMatching(/after the sweep began/),
+      }),
+    ]);
+    expect(await containerState(victim)).toBe('paused');
+    // The run goes on to its own end and reverts its fault itself: one pause, one unpause.
+    const j = (await fc.client.workflow.getHandle(workflowId).result()) as Journal;
+    expect(j.verdict, j.reason).toBe('passed');
+    expect(j.faults[0]?.status).toBe('reverted');
+    expect(j.faults[0]?.revertedBy).toBeUndefined(); // not the warden either
+    expect(await containerState(victim)).toBe('running');
+    const info = await docker.getContainer(victim).inspect();
+    expect((await dockerEvents([info.Id], ['pause', 'unpause'], since)).map((x) => x.action)).toEqual([
+      'pause',
+      'unpause',
+    ]);
+    await killProcess(worker);
+    worker = undefined;
   });
 
   it('a host whose agent does not answer is reported unreachable, not waited for', async () => {

@@ -11,9 +11,9 @@ import proto from '@temporalio/proto';
 import { connectClient, recentPollers, type FaultlineClient } from '../client.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
 import { localHostName } from '../../activities/adapters/warden-container.ts';
-import { openRuns, toOpenRuns } from '../../activities/sweep.ts';
+import { openRuns, sweepClock, toOpenRuns } from '../../activities/sweep.ts';
 import { listHosts } from '../../activities/hosts.ts';
-import { sweepHost, sweepProxy, type Orphan } from '../../warden/sweep.ts';
+import { sweepHost, sweepProxy } from '../../warden/sweep.ts';
 import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../../workflows/sweep.ts';
 import { scheduleSchema } from '../../experiments/schedule.ts';
 import { createSchedule } from '../schedules.ts';
@@ -39,6 +39,7 @@ const SWEEP_MAX_MS = 180_000;
 export type SweepOutcome = SweepReport & { mode: 'workflow' | 'in-process'; workflowId?: string };
 
 export async function sweepCommand(opts: SweepOptions, io: Io): Promise<number> {
+  const startedAt = new Date().toISOString(); // before any run is read: nothing granted later is swept
   const schedule = opts.every !== undefined ? sweepSchedule(opts) : undefined; // validated before connecting
   const fc = await connectClient();
   try {
@@ -57,7 +58,7 @@ export async function sweepCommand(opts: SweepOptions, io: Io): Promise<number> 
       return 0;
     }
     const out = (await recentPollers(fc, tq, ['workflow'])) > 0 ? await sweepByWorkflow(fc, tq, !!opts.fix) : undefined;
-    const report = out ?? (await sweepInProcess(fc, !!opts.fix, tq));
+    const report = out ?? (await sweepInProcess(fc, !!opts.fix, tq, startedAt));
     print(report, opts, io);
     if (report.orphans.some((o) => o.error) || report.unreachable.length) return 3;
     return report.orphans.some((o) => !o.fixed) ? 1 : 0;
@@ -123,15 +124,21 @@ async function sweepByWorkflow(fc: FaultlineClient, tq: string, fix: boolean): P
  * No worker: the local host's ledger and daemon and the known proxy, from this process. Every other
  * registered host of the fleet is reported unreachable (this process reaches only the local daemon).
  */
-async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string): Promise<SweepOutcome> {
-  const wire = await openRuns(fc.client);
+async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string, startedAt: string): Promise<SweepOutcome> {
+  const wire = await openRuns(fc.client, { taskQueue: tq });
   const open = toOpenRuns(wire);
+  const clock = sweepClock(fc.client, startedAt, tq);
   const containers = createDockerContainerPort();
   const registered = await listHosts(fc.client, tq);
   const daemonId = registered.length ? (await containers.daemon?.().catch(() => undefined))?.id : undefined;
   const mine = registered.find((h) => h.daemonId === daemonId);
   const host = mine?.host ?? (await localHostName());
-  const orphans: Orphan[] = await sweepHost({ host, ledgerDir: mine?.wardenDir ?? WARDEN_DIR, containers }, open, fix);
+  const { orphans, spared } = await sweepHost(
+    { host, ledgerDir: mine?.wardenDir ?? WARDEN_DIR, containers },
+    open,
+    fix,
+    clock,
+  );
   const unreachable = registered
     .filter((h) => h !== mine)
     .map((h) => ({
@@ -140,11 +147,17 @@ async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string): Pr
     }));
   const { proxyInventory } = await import('../../worker/proxy-port.ts'); // the worker's own lookup, loaded lazily
   const p = proxyInventory();
-  if (p) orphans.push(...(await sweepProxy(p, open, fix)));
+  if (p) {
+    const r = await sweepProxy(p, open, fix, clock);
+    orphans.push(...r.orphans);
+    spared.push(...r.spared);
+  }
   return {
     mode: 'in-process',
     fix,
+    startedAt,
     orphans,
+    spared,
     hosts: [{ host, taskQueue: tq }],
     unreachable,
     proxy: p?.name,
@@ -169,6 +182,10 @@ function print(r: SweepOutcome, opts: SweepOptions, io: Io): void {
     );
   for (const u of r.unreachable) io.out(`UNREACHABLE ${u.host}: ${u.reason}`);
   if (!r.orphans.length) io.out(`no orphans (${r.openRuns.length} open run(s))`);
+  for (const s of r.spared ?? [])
+    io.out(
+      `KEPT    ${s.host}  ${s.type} ${s.what} on ${s.target}${s.workflowId ? ` (run ${s.workflowId})` : ''}: ${s.reason}`,
+    );
   for (const o of r.orphans) {
     const state = o.fixed ? 'FIXED' : o.error ? `FIX FAILED: ${o.error}` : o.applied ? 'ORPHAN' : 'STALE';
     io.out(

@@ -11,13 +11,14 @@ import {
   judgeTick,
   MAX_BASELINE_MS,
   startJudge,
+  noSeriesReason,
   unjudgeable,
   type Baseline,
   type GroupReadings,
   type JudgeState,
 } from '../judge/guard.ts';
 import { prometheusFor } from './adapters/prometheus.ts';
-import { readCounters } from './prometheus-probe.ts';
+import { readCounterValues } from './prometheus-probe.ts';
 
 const iso = () => new Date().toISOString();
 
@@ -52,23 +53,58 @@ function groupEvents(m: JudgedMetric, members: readonly string[]): JudgedMetric[
   };
 }
 
-/** Reads every judged metric's counters at once; errors name the metric. */
-export async function readAll(j: Judge): Promise<(CounterReading | null)[]> {
-  return Promise.all(j.metrics.map((m) => readCounters(prometheusFor(m.url), `judged metric ${m.name}`, m.events)));
+type CounterValues = Awaited<ReturnType<typeof readCounterValues>>;
+
+/** Reads every judged metric's counters at once, with the expressions that returned no series; errors name the metric. */
+export async function readAll(j: Judge): Promise<CounterValues[]> {
+  return Promise.all(
+    j.metrics.map((m) =>
+      readCounterValues(prometheusFor(m.url), `judged metric ${m.name}`, m.events, m.absentMeansZero),
+    ),
+  );
 }
 
 /** Control-group mode: every judged metric read for both groups at once; errors name the metric and group. */
-export async function readGroups(j: Judge, g: Groups): Promise<GroupReadings[]> {
+export async function readGroupValues(
+  j: Judge,
+  g: Groups,
+): Promise<{ experiment: CounterValues; control: CounterValues }[]> {
   return Promise.all(
     j.metrics.map(async (m) => {
       const port = prometheusFor(m.url);
       const [experiment, control] = await Promise.all([
-        readCounters(port, `judged metric ${m.name} (experiment group)`, groupEvents(m, g.experiment)),
-        readCounters(port, `judged metric ${m.name} (control group)`, groupEvents(m, g.control)),
+        readCounterValues(
+          port,
+          `judged metric ${m.name} (experiment group)`,
+          groupEvents(m, g.experiment),
+          m.absentMeansZero,
+        ),
+        readCounterValues(
+          port,
+          `judged metric ${m.name} (control group)`,
+          groupEvents(m, g.control),
+          m.absentMeansZero,
+        ),
       ]);
       return { experiment, control };
     }),
   );
+}
+
+/** Control-group mode: the readings of readGroupValues. */
+export async function readGroups(j: Judge, g: Groups): Promise<GroupReadings[]> {
+  return (await readGroupValues(j, g)).map((r) => ({
+    experiment: r.experiment.reading,
+    control: r.control.reading,
+  }));
+}
+
+/** A judged metric with no series at baseline is refused (not-started), naming it: no data is never a pass. */
+function requireSeries(j: Judge, reads: CounterValues[], when: string): void {
+  j.metrics.forEach((m, i) => {
+    const r = reads[i];
+    if (r && !r.reading) throw new InvalidInput(noSeriesReason(m, r.missing, when));
+  });
 }
 
 export interface BaselineResult {
@@ -98,17 +134,19 @@ export async function measureBaseline(
     );
   const startedAt = iso();
   const first = await readAll(j);
+  requireSeries(j, first, 'at the start of the baseline');
   heartbeat({ phase: 'baseline', startedAt });
   await waitWindow(windowMs, startedAt, heartbeat, signal);
   const last = await readAll(j);
+  requireSeries(j, last, 'at the end of the baseline');
   const endedAt = iso();
   const baselines: Record<string, Baseline | undefined> = {};
   j.metrics.forEach((m, i) => {
-    const a = first[i];
-    const b = last[i];
+    const a = first[i]?.reading;
+    const b = last[i]?.reading;
     baselines[m.name] = a && b ? baselineOf(a, b, j.baseline.confidence, startedAt, endedAt) : undefined;
     const why = unjudgeable(m, baselines[m.name]);
-    if (why) throw new InvalidInput(why + (a && b ? '' : ' (its expressions returned no series)'));
+    if (why) throw new InvalidInput(why);
   });
   return { baselines };
 }
@@ -135,10 +173,10 @@ async function measureGroupBaselines(
 ): Promise<BaselineResult> {
   const windowMs = durationMs(j.baseline.window);
   const startedAt = iso();
-  const first = await readGroups(j, g);
+  const first = await readGroupValues(j, g);
   heartbeat({ phase: 'baseline', startedAt });
   await waitWindow(windowMs, startedAt, heartbeat, signal);
-  const last = await readGroups(j, g);
+  const last = await readGroupValues(j, g);
   const endedAt = iso();
   const baselines: Record<string, Baseline | undefined> = {};
   const controlBaselines: Record<string, Baseline | undefined> = {};
@@ -146,13 +184,17 @@ async function measureGroupBaselines(
     for (const which of ['experiment', 'control'] as const) {
       const a = first[i]?.[which];
       const b = last[i]?.[which];
-      if (!a || !b)
-        throw new InvalidInput(
-          `judged metric ${m.name}: its expressions returned no series for the ${which} group (${g[which].join(', ')}): does ${GROUP_PLACEHOLDER} sit in a label matcher those replicas carry?`,
+      if (!a?.reading || !b?.reading) {
+        const missing = [...(a?.missing ?? []), ...(b?.missing ?? [])].filter(
+          (e, k, all) => all.findIndex((x) => x.field === e.field) === k,
         );
+        throw new InvalidInput(
+          `judged metric ${m.name}: its expressions returned no series for the ${which} group (${g[which].join(', ')}): ${missing.map((e) => `${e.field} ${JSON.stringify(e.expr)}`).join(' and ')}; does ${GROUP_PLACEHOLDER} sit in a label matcher those replicas carry?`,
+        );
+      }
       (which === 'experiment' ? baselines : controlBaselines)[m.name] = baselineOf(
-        a,
-        b,
+        a.reading,
+        b.reading,
         j.baseline.confidence,
         startedAt,
         endedAt,
@@ -188,10 +230,17 @@ export async function runJudge(
   const interval = durationMs(j.interval);
   while (!state.abort && !opts.signal?.aborted) {
     const tick = Date.now();
-    // Prometheus not answering mid-window is no data for this tick, not a reason to abort.
-    const readings: (CounterReading | GroupReadings | null)[] = await (
-      groups ? readGroups(j, groups) : readAll(j)
-    ).catch(() => j.metrics.map(() => null));
+    // A query error or an empty result mid-window is no data for that metric's tick, not a reason to abort;
+    // too many of them make the window inconclusive (judgeReport).
+    const readings: (CounterReading | GroupReadings | null)[] = await Promise.all(
+      j.metrics.map((m) => {
+        const one = { ...j, metrics: [m] };
+        const read = groups
+          ? readGroups(one, groups).then((r) => r[0] ?? null)
+          : readAll(one).then((r) => r[0]?.reading ?? null);
+        return read.catch(() => null);
+      }),
+    );
     if (opts.signal?.aborted) break;
     const now = Date.now();
     j.metrics.forEach((m, i) => judgeTick(state, m.name, readings[i] ?? null, now));

@@ -5,7 +5,7 @@ import { MetricQueryError } from '../errors.ts';
 import { durationMs } from '../faults/duration.ts';
 import type { PrometheusProbe } from '../experiments/schema.ts';
 import type { ProbeSample } from '../experiments/journal.ts';
-import { counterDelta, type CounterReading } from '../judge/counters.ts';
+import { counterDelta, readingOf, type CounterReading, type ExprValue } from '../judge/counters.ts';
 import { prometheusFor, type MetricsPort, type MetricSeries } from './adapters/prometheus.ts';
 
 const who = (name: string) => (name.includes(' ') ? name : `probe ${name}`);
@@ -48,15 +48,37 @@ export interface EventsSpec {
   good?: string;
 }
 
-/** Both raw counters, or null when either answered nothing. */
-export async function readCounters(port: MetricsPort, probe: string, ev: EventsSpec): Promise<CounterReading | null> {
-  const partIs = ev.bad !== undefined ? 'bad' : 'good';
+/**
+ * Both raw counters: the reading (null when it is no data, see readingOf) and the expressions that
+ * returned no series. absentMeansZero reads one missing expression as 0 while the other answers.
+ */
+export async function readCounterValues(
+  port: MetricsPort,
+  probe: string,
+  ev: EventsSpec,
+  absentMeansZero = false,
+): Promise<{ reading: CounterReading | null; missing: ExprValue[] }> {
+  const field = ev.bad !== undefined ? 'events.bad' : 'events.good';
+  const partExpr = (ev.bad ?? ev.good) as string;
   const [total, part] = await Promise.all([
     readOne(port, probe, 'events.total', ev.total),
-    readOne(port, probe, `events.${partIs}`, (ev.bad ?? ev.good) as string),
+    readOne(port, probe, field, partExpr),
   ]);
-  if (total === null || part === null) return null;
-  return { total, part, partIs };
+  return readingOf(
+    { field: 'events.total', expr: ev.total, value: total },
+    { field, expr: partExpr, value: part },
+    absentMeansZero,
+  );
+}
+
+/** Both raw counters, or null when either answered nothing (absentMeansZero: when neither did). */
+export async function readCounters(
+  port: MetricsPort,
+  probe: string,
+  ev: EventsSpec,
+  absentMeansZero = false,
+): Promise<CounterReading | null> {
+  return (await readCounterValues(port, probe, ev, absentMeansZero)).reading;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>

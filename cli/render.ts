@@ -52,11 +52,28 @@ export function summary(j: Journal, url?: string): string {
     lines.push(
       `  abort: by ${j.abort.by}${j.abort.who ? ` (${j.abort.who})` : ''} at ${time(j.abort.at)}: ${j.abort.reason}`,
     );
+  if (j.judge) lines.push(...judgeLines(j));
   if (j.detectToRevertMs !== undefined) lines.push(`  detect → all reverted: ${j.detectToRevertMs} ms`);
   for (const s of j.steadyStateAfter) lines.push(`  after: ${sampleLine(s)}`);
   lines.push(`  workflow: ${j.workflowId}`);
   if (url) lines.push(`  history: ${url}`);
   return lines.join('\n');
+}
+
+/** The judge in a few lines: the score, then each metric's class, events and the ticks it had no data for. */
+function judgeLines(j: Journal): string[] {
+  const r = j.judge;
+  if (!r) return [];
+  const pctOf = (a: number, b: number) => (b ? `${Math.round((100 * a) / b)}%` : '-');
+  const lines = [`  judge: score ${r.scorecard.score} (${r.scorecard.result})`];
+  for (const m of r.metrics) {
+    const n = m.tests[0]?.n ?? 0;
+    const noData = m.noDataTicks
+      ? `, no data ${m.noDataTicks} of ${m.ticks} ticks (${pctOf(m.noDataTicks, m.ticks)}${m.maxNoData !== undefined ? `, at most ${Math.round(m.maxNoData * 100)}%` : ''})`
+      : '';
+    lines.push(`    ${m.name} (${m.direction}): ${m.classification}, ${n} events${noData}`);
+  }
+  return lines;
 }
 
 export function historyTable(rows: HistoryRow[]): string {

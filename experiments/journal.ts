@@ -4,7 +4,11 @@ import type { Experiment } from './schema.ts';
 import type { JudgeReport, JudgeState } from '../judge/guard.ts';
 import type { Series } from '../judge/series.ts';
 
-export const VERDICTS = ['passed', 'refuted', 'aborted', 'not-started', 'failed'] as const;
+/**
+ * inconclusive: the judge could not say whether the steady state held (a judged metric had no data for more
+ * than its maxNoData share of the ticks, or no event at all); never a pass.
+ */
+export const VERDICTS = ['passed', 'refuted', 'aborted', 'not-started', 'failed', 'inconclusive'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 export const PHASES = [
@@ -20,10 +24,14 @@ export const PHASES = [
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
-/** Exit codes of `faultline run --wait`: 0 passed, 1 refuted or aborted, 2 invalid input, 3 error. */
+/**
+ * Exit codes of `faultline run --wait` (and status, gameday): 0 passed, 1 refuted, aborted or not started,
+ * 2 invalid input, 3 error (failed, or no verdict), 4 inconclusive (the judge had too little data to say).
+ */
 export function exitCodeFor(v: Verdict | undefined): number {
   if (v === 'passed') return 0;
   if (v === 'refuted' || v === 'aborted' || v === 'not-started') return 1;
+  if (v === 'inconclusive') return 4;
   return 3;
 }
 

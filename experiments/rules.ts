@@ -344,6 +344,13 @@ const judgeForm: Rule = {
       if (seen.has(m.name))
         out.push({ path: ['judge', 'metrics', i, 'name'], message: `duplicate metric "${m.name}"` });
       seen.add(m.name);
+      // A fall is judged only against its baseline: a cap on the rate would be silently unused.
+      if (m.direction === 'decrease' && m.maxRate !== undefined)
+        out.push({
+          path: ['judge', 'metrics', i, 'maxRate'],
+          message:
+            'maxRate caps a rise of the bad-event rate; with direction: decrease it is never used (leave it out, or judge direction: either)',
+        });
     });
     if (j.thresholds.marginal > j.thresholds.pass)
       out.push({ path: ['judge', 'thresholds', 'marginal'], message: 'marginal must not be above pass' });

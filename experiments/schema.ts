@@ -12,7 +12,7 @@ import {
   MAX_TOLERANCE_MS,
   MIN_GUARD_INTERVAL_MS,
 } from '../faults/limits.ts';
-import { MAX_BASELINE_MS } from '../judge/guard.ts';
+import { MAX_BASELINE_MS, shareOf } from '../judge/guard.ts';
 
 const tolerance = () => durationBetween(1, MAX_TOLERANCE_MS, 'a tolerance above an hour checks nothing');
 const probeTimeout = () =>
@@ -106,23 +106,47 @@ export const judgedMetricSchema = z
     direction: z
       .enum(['increase', 'decrease', 'either'])
       .default('increase')
-      .describe('Which change fails: a higher bad-event rate (increase), a lower one (decrease), or both.'),
+      .describe(
+        'Which change fails: a higher bad-event rate (increase), a lower one (decrease), or both. A direction the baseline leaves nothing to detect in (a rate of 0% cannot fall, one of 100% cannot rise) is refused at baseline.',
+      ),
     allowedIncrease: z
       .number()
       .gt(1)
       .default(2)
-      .describe('How many times the baseline bound the rate may reach (decrease: the complement rate).'),
+      .describe(
+        "How far the rate may move from the baseline's bound, on the odds scale: increase, the bad-event odds may reach the bound's times this (about the rate times this while it is small); decrease, they may fall to the bound's divided by this.",
+      ),
     maxRate: z
       .number()
       .gt(0)
       .lt(1)
       .optional()
-      .describe('A fixed null rate: used instead of the baseline when no baseline is measured, else a cap.'),
+      .describe(
+        'A fixed null bad-event rate: used instead of the baseline when no baseline is measured, else a cap (increase only).',
+      ),
+    absentMeansZero: z
+      .boolean()
+      .default(false)
+      .describe(
+        'An expression that returns no series reads as 0, as `or vector(0)` would (a counter that does not exist until its first event). Without it, no series at baseline is not-started and no series during the window is no data.',
+      ),
+    maxNoData: z
+      .union([z.number(), z.string()])
+      .superRefine((v, ctx) => {
+        if (shareOf(v) === undefined)
+          ctx.addIssue({ code: 'custom', message: 'must be a share from 0 to 1 or a percentage such as 10%' });
+      })
+      .default('10%')
+      .describe(
+        "The largest share of the judge's ticks this metric may have no data for (an empty result or a query error) before the run is inconclusive: 0 to 1, or a percentage such as 10%. A window with no event at all is inconclusive whatever this says.",
+      ),
     criticalIncrease: z
       .number()
       .gt(1)
       .optional()
-      .describe('A tick whose own rate passes baseline bound x this aborts at once (not anytime-valid).'),
+      .describe(
+        "A tick whose own rate passes the baseline bound's odds x this (decrease: / this) aborts at once (not anytime-valid).",
+      ),
     minEvents: z.number().int().min(1).default(20).describe('Fewest events in a tick for criticalIncrease.'),
     group: z.string().min(1).optional().describe('Metric group (Kayenta); default: the metric name.'),
     critical: z.boolean().default(false).describe('A failing critical metric fails the whole run (score 0).'),

@@ -30,3 +30,28 @@ export function counterDelta(prev: CounterReading, cur: CounterReading): Counter
   const bad = cur.partIs === 'bad' ? part : events - part;
   return { events, bad: Math.min(events, Math.max(0, bad)), reset };
 }
+
+/** One expression's answer: its value, or null when it returned no series. */
+export interface ExprValue {
+  field: 'events.total' | 'events.bad' | 'events.good';
+  expr: string;
+  value: number | null;
+}
+
+/**
+ * A metric's reading from its two expressions' answers, and the expressions that returned no series.
+ * absentMeansZero reads a missing expression as 0 (as `or vector(0)` would: a counter that does not exist
+ * until its first event) while the other one answers; when neither answers it is no data all the same (a
+ * scrape gap or a lost target: zeros there would make the next reading count each counter's whole value
+ * again).
+ */
+export function readingOf(
+  total: ExprValue,
+  part: ExprValue,
+  absentMeansZero = false,
+): { reading: CounterReading | null; missing: ExprValue[] } {
+  const missing = [total, part].filter((e) => e.value === null);
+  const partIs = part.field === 'events.good' ? 'good' : 'bad';
+  if (missing.length === 2 || (missing.length && !absentMeansZero)) return { reading: null, missing };
+  return { reading: { total: total.value ?? 0, part: part.value ?? 0, partIs }, missing };
+}

@@ -1,7 +1,7 @@
 // The anytime-valid sequential test of one event metric: a Bernoulli mixture e-process against the null
 // "bad-event rate at most p0". Pure and workflow-safe (no I/O, no clock, no randomness).
 //
-//   E_t = sum_j w_j (p_j/p0)^X ((1-p_j)/(1-p0))^(N-X),   p_j = p0 * m_j,  m_j in {1.5, 2, 3, 5, 10}
+//   E_t = sum_j w_j (p_j/p0)^X ((1-p_j)/(1-p0))^(N-X),   odds(p_j) = m_j odds(p0),  m_j in {1.5, 2, 3, 5, 10}
 //
 // Each component is a likelihood ratio, a nonnegative supermartingale under every rate <= p0, so the
 // mixture is too, and by Ville's inequality P(ever E_t >= 1/alpha) <= alpha however often one looks.
@@ -32,9 +32,13 @@ export function logSumExp(xs: number[]): number {
   return m + Math.log(s);
 }
 
-/** Alternatives above p0, kept inside (p0, 1): an alternative of 1 would make a single good event fatal. */
+/**
+ * Alternatives above p0: the null's odds times each multiplier, q/(1-q) = m p0/(1-p0). For a small p0 that is
+ * about p0 x m; near 1 it divides the distance to 1 by m. Every alternative stays inside (p0, 1), however
+ * close p0 is to 1 (an alternative of 1 would make a single good event fatal).
+ */
 export function alternatives(p0: number, multipliers: readonly number[] = DEFAULT_MULTIPLIERS): number[] {
-  return multipliers.map((m) => Math.min(p0 * m, p0 + (1 - p0) * 0.99));
+  return multipliers.map((m) => (m * p0) / (1 - p0 + m * p0));
 }
 
 /** log of one likelihood ratio (q/p)^x ((1-q)/(1-p))^(n-x), with 0 * log 0 = 0. */

@@ -5,7 +5,7 @@
 import type { Judge, JudgedMetric } from '../experiments/schema.ts';
 import { upperConfidenceBound } from './binomial.ts';
 import { classify, score, type Classification, type Scorecard } from './classify.ts';
-import { counterDelta, type CounterReading } from './counters.ts';
+import { counterDelta, type CounterReading, type ExprValue } from './counters.ts';
 import { anytimeP, anytimeUpper, logThreshold, startE, updateE, type EState } from './eprocess.ts';
 import { addSample, createSeries, type Series } from './series.ts';
 import { observedRatio, startTwoSample, updateTwoSample, type TwoSampleState } from './two-sample.ts';
@@ -98,25 +98,110 @@ export interface JudgeState {
   abort?: { metric: string; at: string; reason: string; critical: boolean };
 }
 
-const clampRate = (p: number) => Math.min(0.999, Math.max(1e-6, p));
+/** Rate r with its odds scaled by k: r/(1-r) x k, back to a rate. About r x k while r is small, below 1 for every r < 1. */
+export const scaleOdds = (r: number, k: number): number => (k * r) / (1 - r + k * r);
 
-/** p0 of one direction: baseline bound x allowed increase, capped by maxRate; maxRate alone without a baseline. */
-function nullRate(m: JudgedMetric, b: Baseline | undefined, dir: 'up' | 'down'): number | undefined {
-  const bound = b && b.n > 0 ? (dir === 'up' ? b.upper : b.complementUpper) : undefined;
-  const fromBaseline = bound !== undefined ? bound * m.allowedIncrease : undefined;
-  const cap = dir === 'up' ? m.maxRate : undefined;
-  if (fromBaseline === undefined && cap === undefined) return undefined;
-  return clampRate(Math.min(fromBaseline ?? 1, cap ?? 1));
+/** A null rate closer to 1 than this is refused: no healthy stream could be told from it in double precision. */
+const MIN_GAP_TO_ONE = 1e-9;
+
+/** The default of a judged metric's maxNoData: the share of its ticks it may have no data for. */
+export const DEFAULT_MAX_NO_DATA = 0.1;
+
+/** A share as the language writes it (0..1, or a percentage such as "10%") as a number, or undefined when it is neither. */
+export function shareOf(v: number | string | undefined): number | undefined {
+  if (typeof v === 'number') return v >= 0 && v <= 1 ? v : undefined;
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v) : null;
+  const pctValue = m ? Number(m[1]) : NaN;
+  return pctValue >= 0 && pctValue <= 100 ? pctValue / 100 : undefined;
 }
 
-/** Why a metric cannot be judged (no baseline events and no maxRate), or undefined. */
+type Dir = 'up' | 'down';
+const dirsOf = (d: JudgedMetric['direction']): Dir[] =>
+  d === 'either' ? ['up', 'down'] : d === 'decrease' ? ['down'] : ['up'];
+
+/**
+ * The null of one direction. "up" tests the bad-event rate against p0 = the baseline's upper bound with its
+ * odds times allowedIncrease (capped by maxRate; maxRate alone without baseline events). "down" tests the
+ * complement (the good-event rate) the same way: its odds times allowedIncrease, which is the bad-event
+ * rate's odds divided by allowedIncrease. Healthy data has a rate at most the baseline bound (at the
+ * baseline's confidence), which is below p0, so the e-process is a test supermartingale for it and Ville
+ * bounds the false aborts by alpha. A direction whose watched rate cannot exceed any p0 < 1 (the baseline
+ * saw only watched events: a bad-event rate of 100% cannot rise, one of 0% cannot fall) has no null a
+ * healthy stream can be told from: it is refused with the reason, never judged against a clamped p0
+ * (a clamped p0 below the healthy rate aborts a healthy service).
+ */
+function nullRate(
+  m: JudgedMetric,
+  b: Baseline | undefined,
+  dir: Dir,
+): { p0: number; bound?: number } | { why: string; fix: string } {
+  const k = m.allowedIncrease;
+  const seen = b && b.n > 0 ? b : undefined;
+  const bound = seen ? (dir === 'up' ? seen.upper : seen.complementUpper) : undefined;
+  const fromBaseline = bound !== undefined && bound < 1 ? scaleOdds(bound, k) : undefined;
+  const cap = dir === 'up' ? m.maxRate : undefined;
+  if (fromBaseline === undefined && cap === undefined) {
+    if (!seen)
+      return {
+        why: `no event during the baseline window${b ? ` (${Math.round(b.windowMs)} ms)` : ''}${dir === 'up' ? ' and no maxRate' : ''}, so there is nothing to judge against`,
+        fix:
+          dir === 'up'
+            ? 'lengthen judge.baseline.window, or set maxRate'
+            : 'lengthen judge.baseline.window (maxRate caps only a rise)',
+      };
+    return dir === 'up'
+      ? {
+          why: `every one of its ${seen.n} baseline events was bad (bad-event rate 100%), and a rate of 100% cannot rise`,
+          fix: 'check which counter is bad and which good, or judge direction: decrease',
+        }
+      : {
+          why: `none of its ${seen.n} baseline events was bad (bad-event rate 0%), and a rate of 0% cannot fall`,
+          fix: 'judge direction: increase (a counter that stays at zero can only rise)',
+        };
+  }
+  if (cap !== undefined && seen && seen.n > 0) {
+    // The baseline already shows (at its confidence) a rate above the cap: judging would abort a service
+    // that is as it was before any fault, blaming the fault.
+    const lower = 1 - seen.complementUpper;
+    if (lower > cap)
+      return {
+        why: `its baseline bad-event rate ${pct(seen.rate)} (${seen.x} of ${seen.n}; at least ${pct(lower)} at ${seen.confidence * 100}% confidence) is already above maxRate ${pct(cap)}`,
+        fix: 'raise maxRate above the steady state, or leave it out to judge against the baseline',
+      };
+  }
+  const p0 = Math.min(fromBaseline ?? 1, cap ?? 1);
+  if (!(p0 > 0 && 1 - p0 >= MIN_GAP_TO_ONE))
+    return {
+      why: `its null rate ${p0} is too close to ${p0 > 0 ? '100%' : '0'} to be told from a healthy stream`,
+      fix: 'lower allowedIncrease',
+    };
+  return { p0, ...(bound !== undefined && bound < 1 ? { bound } : {}) };
+}
+
+/** Why a metric cannot be judged in one of its directions (naming the metric, the direction, why and what to do), or undefined. */
 export function unjudgeable(m: JudgedMetric, b: Baseline | undefined): string | undefined {
-  const dirs: ('up' | 'down')[] =
-    m.direction === 'either' ? ['up', 'down'] : m.direction === 'decrease' ? ['down'] : ['up'];
-  for (const d of dirs)
-    if (nullRate(m, b, d) === undefined)
-      return `metric ${m.name}: no event during the baseline window${b ? ` (${Math.round(b.windowMs)} ms)` : ''} and no maxRate, so there is nothing to judge against`;
+  for (const d of dirsOf(m.direction)) {
+    const r = nullRate(m, b, d);
+    if ('why' in r) {
+      const half = m.direction === 'either' ? ` (its ${d === 'up' ? 'increase' : 'decrease'} half)` : '';
+      return `metric ${m.name}: direction ${m.direction}${half} cannot be judged: ${r.why}; ${r.fix}`;
+    }
+  }
   return undefined;
+}
+
+/** Why a judged metric's reading is no data: the expressions that returned no series, named with the fix. */
+export function noSeriesReason(
+  m: Pick<JudgedMetric, 'name' | 'absentMeansZero'>,
+  missing: readonly ExprValue[],
+  when: string,
+  group = '',
+): string {
+  const which = missing.map((e) => `${e.field} ${JSON.stringify(e.expr)}`).join(' and ');
+  const hint = m.absentMeansZero
+    ? 'absentMeansZero reads one missing expression as 0, not all of them: is there a typo in a metric or label name?'
+    : 'a typo in a metric or label name, or a counter that does not exist until its first event (then set absentMeansZero: true on the metric)';
+  return `judged metric ${m.name}${group}: ${which} returned no series ${when}, so nothing can be judged against it: ${hint}`;
 }
 
 export function startJudge(
@@ -127,8 +212,7 @@ export function startJudge(
 ): JudgeState {
   const metrics = j.metrics.map((m): MetricState => {
     const b = baselines[m.name];
-    const dirs: ('up' | 'down')[] =
-      m.direction === 'either' ? ['up', 'down'] : m.direction === 'decrease' ? ['down'] : ['up'];
+    const dirs = dirsOf(m.direction);
     if (j.controlGroup)
       return {
         name: m.name,
@@ -156,14 +240,13 @@ export function startJudge(
         ),
       };
     const tests = dirs.map((dir): DirectionTest => {
-      const p0 = nullRate(m, b, dir);
-      if (p0 === undefined) throw new RangeError(unjudgeable(m, b));
-      const bound = b && b.n > 0 ? (dir === 'up' ? b.upper : b.complementUpper) : undefined;
+      const r = nullRate(m, b, dir);
+      if ('why' in r) throw new RangeError(unjudgeable(m, b));
       return {
         dir,
-        p0,
-        criticalRate: m.criticalIncrease && bound !== undefined ? bound * m.criticalIncrease : undefined,
-        e: startE(p0),
+        p0: r.p0,
+        criticalRate: m.criticalIncrease && r.bound !== undefined ? scaleOdds(r.bound, m.criticalIncrease) : undefined,
+        e: startE(r.p0),
       };
     });
     return {
@@ -217,14 +300,18 @@ export function judgeTick(
   for (const t of m.tests) {
     const watched = t.dir === 'up' ? d.bad : d.events - d.bad;
     t.e = updateE(t.e, d.events, watched);
-    const what = t.dir === 'up' ? 'bad-event rate' : 'good-event rate fell: complement rate';
+    // Said in terms of the bad-event rate either way: "down" watches the good events against 1 - p0.
+    const rateText = (n: number, w: number, limit: number) =>
+      t.dir === 'up'
+        ? `bad-event rate ${pct(w / n)} over ${n} events against at most ${pct(limit)}`
+        : `bad-event rate fell to ${pct(1 - w / n)} over ${n} events against at least ${pct(1 - limit)}`;
     if (!t.crossedAt && t.e.logE >= s.logThreshold) {
       t.crossedAt = at;
       abort ??= {
         metric: m.name,
         at,
         critical: false,
-        reason: `judged metric ${m.name}: e-value ${fmtE(t.e.logE)} reached ${fmtE(s.logThreshold)} (m/alpha): ${what} ${pct(t.e.x / t.e.n)} over ${t.e.n} events against at most ${pct(t.p0)}`,
+        reason: `judged metric ${m.name}: e-value ${fmtE(t.e.logE)} reached ${fmtE(s.logThreshold)} (m/alpha): ${rateText(t.e.n, t.e.x, t.p0)}`,
       };
     }
     if (t.criticalRate !== undefined && d.events >= m.minEvents && watched / d.events > t.criticalRate)
@@ -232,7 +319,7 @@ export function judgeTick(
         metric: m.name,
         at,
         critical: true,
-        reason: `judged metric ${m.name}: critical increase: ${what} ${pct(watched / d.events)} in one tick (${d.events} events) > ${pct(t.criticalRate)}`,
+        reason: `judged metric ${m.name}: critical ${t.dir === 'up' ? 'increase' : 'decrease'} in one tick: ${rateText(d.events, watched, t.criticalRate)}`,
       };
   }
   return record(s, m, nowMs, { events: d.events, bad: d.bad }, abort);
@@ -349,8 +436,20 @@ export interface MetricReport {
   }[];
   ticks: number;
   noDataTicks: number;
+  /** The share of ticks this metric may have no data for (maxNoData) before the run is inconclusive. */
+  maxNoData?: number;
   resets: number;
   series: Series;
+}
+
+/** A judged metric the window says too little about: no data for more than maxNoData of its ticks, or no event. */
+export interface NoDataFinding {
+  metric: string;
+  ticks: number;
+  noDataTicks: number;
+  maxNoData: number;
+  /** Events judged over the window (control-group mode: the experiment group's). */
+  events: number;
 }
 
 export interface JudgeReport {
@@ -359,11 +458,27 @@ export interface JudgeReport {
   metrics: MetricReport[];
   scorecard: Scorecard;
   abort?: JudgeState['abort'];
+  /** The metrics that make the window inconclusive (see NoDataFinding); empty when every one was judged. */
+  inconclusive?: NoDataFinding[];
 }
 
-/** The per-metric classification and the score of the window. */
-export function judgeReport(s: JudgeState, j: Pick<Judge, 'groups' | 'thresholds'>): JudgeReport {
+/**
+ * The per-metric classification, the score of the window, and the metrics it says too little about: no
+ * data (an empty result or a query error) for more than the metric's maxNoData share of its ticks, or no
+ * event at all. No data is never a pass: such a window is inconclusive (workflows/verdict.ts).
+ */
+export function judgeReport(
+  s: JudgeState,
+  j: Pick<Judge, 'groups' | 'thresholds'> & { metrics?: readonly Pick<JudgedMetric, 'name' | 'maxNoData'>[] },
+): JudgeReport {
+  const maxNoDataOf = (name: string) =>
+    shareOf(j.metrics?.find((x) => x.name === name)?.maxNoData) ?? DEFAULT_MAX_NO_DATA;
+  const inconclusive: NoDataFinding[] = [];
   const metrics = s.metrics.map((m): MetricReport => {
+    const maxNoData = maxNoDataOf(m.name);
+    const events = m.tests[0]?.e.n ?? 0;
+    if (m.ticks === 0 || m.noDataTicks / m.ticks > maxNoData || events === 0)
+      inconclusive.push({ metric: m.name, ticks: m.ticks, noDataTicks: m.noDataTicks, maxNoData, events });
     const tests = m.tests.map((t) => ({
       dir: t.dir,
       p0: t.p0,
@@ -407,6 +522,7 @@ export function judgeReport(s: JudgeState, j: Pick<Judge, 'groups' | 'thresholds
       tests,
       ticks: m.ticks,
       noDataTicks: m.noDataTicks,
+      maxNoData,
       resets: m.resets,
       series: m.series,
     };
@@ -417,5 +533,6 @@ export function judgeReport(s: JudgeState, j: Pick<Judge, 'groups' | 'thresholds
     metrics,
     scorecard: score(metrics, j.groups, j.thresholds),
     abort: s.abort,
+    inconclusive,
   };
 }

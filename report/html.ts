@@ -183,6 +183,10 @@ const fmt = (v: number | undefined, digits = 4) =>
       ? v.toExponential(2)
       : String(+v.toPrecision(digits));
 
+/** Whether a metric had no data for more than its maxNoData share of the ticks (what makes a run inconclusive). */
+const noDataOver = (m: { ticks: number; noDataTicks: number; maxNoData?: number }) =>
+  m.maxNoData !== undefined && m.ticks > 0 && m.noDataTicks / m.ticks > m.maxNoData;
+
 function judgeSection(j: Journal): string {
   const r = j.judge;
   if (!r) return '';
@@ -194,8 +198,8 @@ function judgeSection(j: Journal): string {
         ) => `<tr><td>${esc(m.name)}${t.dir === 'down' ? ' (decrease)' : ''}</td><td>${esc(m.group)}${m.critical ? ' · critical' : ''}</td>
 <td class="c-${esc(m.classification)}">${esc(m.classification)}</td>
 <td>${m.baseline ? `${m.baseline.x}/${m.baseline.n} = ${fmt(m.baseline.rate)} (upper ${fmt(m.baseline.upper)})` : '–'}</td>
-<td>${fmt(t.p0)}</td><td>${t.n}</td><td>${t.x}</td><td>${fmt(t.e)}</td><td>${fmt(t.pAnytime)}</td><td>${fmt(t.upper)}</td>
-<td>${t.crossedAt ? `${sec(j, t.crossedAt)} s` : '–'}</td></tr>`,
+<td>${t.dir === 'down' ? `bad rate ≥ ${fmt(1 - t.p0)}` : fmt(t.p0)}</td><td>${t.n}</td><td>${t.x}</td><td>${fmt(t.e)}</td><td>${fmt(t.pAnytime)}</td><td>${fmt(t.upper)}</td>
+<td>${t.crossedAt ? `${sec(j, t.crossedAt)} s` : '–'}</td><td${noDataOver(m) ? ' class="c-nodata"' : ''}>${m.noDataTicks}/${m.ticks}${m.maxNoData !== undefined ? ` (max ${fmt(m.maxNoData * 100, 3)}%)` : ''}</td></tr>`,
       ),
     )
     .join('\n');
@@ -220,7 +224,7 @@ function judgeSection(j: Journal): string {
 <p>Score <b>${fmt(s.score)}</b> → <b class="c-${esc(s.result)}">${esc(s.result)}</b>${
     s.criticalFailed.length ? ` (critical metric failed: ${esc(s.criticalFailed.join(', '))})` : ''
   }; abort threshold m/alpha = ${fmt(r.threshold)} (alpha ${r.alpha}).${r.abort ? ` Aborted at ${sec(j, r.abort.at)} s: ${esc(r.abort.reason)}` : ''}</p>
-<table><thead><tr><th>metric</th><th>group</th><th>class</th><th>baseline bad/events</th><th>p0</th><th>N</th><th>X</th><th>E</th><th>anytime p</th><th>rate upper bound</th><th>crossed</th></tr></thead>
+<table><thead><tr><th>metric</th><th>group</th><th>class</th><th>baseline bad/events</th><th>p0</th><th>N</th><th>X</th><th>E</th><th>anytime p</th><th>rate upper bound</th><th>crossed</th><th>no-data ticks</th></tr></thead>
 <tbody>${rows}</tbody></table>${groupsTable}`;
 }
 
@@ -350,7 +354,8 @@ function page(title: string, body: string, charts: ChartSpec[], chartJs: string)
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#111827;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}h3{font-size:15px;margin:18px 0 6px}
 .verdict{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-weight:600}
-.v-passed{background:#059669}.v-refuted,.v-failed{background:#dc2626}.v-aborted{background:#d97706}.v-not-started{background:#6b7280}.v-running{background:#2563eb}
+.v-passed{background:#059669}.v-refuted,.v-failed{background:#dc2626}.v-aborted{background:#d97706}.v-not-started{background:#6b7280}.v-inconclusive{background:#7c3aed}.v-running{background:#2563eb}
+.v-text-passed{color:#059669}.v-text-refuted,.v-text-failed{color:#dc2626}.v-text-aborted{color:#d97706}.v-text-inconclusive{color:#7c3aed}
 table{border-collapse:collapse;width:100%;font-size:13px}td,th{border-bottom:1px solid #e5e7eb;padding:4px 6px;text-align:left}
 .c-high,.c-low,.c-fail{color:#dc2626;font-weight:600}.c-pass{color:#059669;font-weight:600}.c-marginal,.c-nodata{color:#d97706}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:18px}.chart{border:1px solid #e5e7eb;border-radius:6px;padding:8px;height:260px}

@@ -6,7 +6,8 @@ import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { prometheusFor } from '../activities/adapters/prometheus.ts';
 import { readCounters, runPrometheusProbe } from '../activities/prometheus-probe.ts';
 import { counterDelta } from '../judge/counters.ts';
-import { prometheusProbeSchema, type PrometheusProbe } from '../experiments/schema.ts';
+import { judgeSchema, prometheusProbeSchema, type PrometheusProbe } from '../experiments/schema.ts';
+import { measureBaseline } from '../activities/judge.ts';
 import { docker, uniqueId } from './helpers.ts';
 import { freePort } from '../cli/dev-server.ts';
 
@@ -116,6 +117,38 @@ describe('prometheus probe', () => {
       name: 'InfrastructureError',
       message: expect.stringMatching(/^probe nowhere: query: Prometheus at http:\/\/127.0.0.1:\d+ does not answer/),
     });
+  });
+
+  it('judge baselines: an expression with no series is refused naming it; absentMeansZero reads it as 0', async () => {
+    const front = `demo="${stack.prefix}",role="front"`;
+    const judge = (metric: Record<string, unknown>) =>
+      judgeSchema.parse({ baseline: { window: '1s' }, metrics: [{ name: 'errors', maxRate: 0.05, ...metric }] });
+    const events = {
+      total: `sum(demo_http_requests_total{${front}})`,
+      bad: `sum(demo_http_requests_total{${front},code=~"5.."})`, // no 5xx yet: no series at all
+    };
+    // A typo in a label of the total (and no 5xx yet): both expressions empty is no data even with
+    // absentMeansZero, refused at once (before the window), naming the metric and the expressions.
+    const typo = { ...events, total: `sum(demo_http_requests_total{demo="${stack.prefix}",rol="front"})` };
+    await expect(
+      measureBaseline(judge({ events: typo, absentMeansZero: true }), () => undefined),
+    ).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(
+        /^judged metric errors: events\.total "sum\(demo_http_requests_total\{demo=\\"fl-prom-\S+\\",rol=\\"front\\"\}\)" and events\.bad ".*" returned no series at the start of the baseline, .*absentMeansZero reads one missing expression as 0, not all of them/,
+      ),
+    });
+    // The error counter that does not exist until the first error, without absentMeansZero: refused even with maxRate.
+    await expect(measureBaseline(judge({ events }), () => undefined)).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(
+        /^judged metric errors: events\.bad ".*" returned no series .*absentMeansZero: true/,
+      ),
+    });
+    // With absentMeansZero: a baseline of zero bad events over the front's real traffic.
+    const { baselines } = await measureBaseline(judge({ events, absentMeansZero: true }), () => undefined);
+    expect(baselines.errors).toMatchObject({ x: 0, rate: 0 });
+    expect(baselines.errors!.n).toBeGreaterThan(0);
   });
 
   it('a backend restarted by a kill resets its counter: the difference is never negative', async () => {

@@ -601,6 +601,7 @@ async function finish(run: Run): Promise<Journal> {
         anyApplied: applied(j),
         after: run.after,
         judged: j.judge?.scorecard,
+        judgeNoData: j.judge?.inconclusive,
       });
   j.verdict = verdict;
   j.reason = reason;

@@ -1,6 +1,6 @@
 // What a Temporal Schedule starts: one scheduled run. It runs the experiment as a child workflow (so the
 // UI shows the run under the schedule's action) and, when the verdict is one the schedule pauses on
-// (default aborted or refuted), pauses its schedule with the reason as the note. Deterministic only.
+// (default aborted or refuted, and inconclusive with refuted), pauses its schedule with the reason as the note. Deterministic only.
 import { executeChild, ParentClosePolicy, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/index.ts';
 import type { Journal, Verdict } from '../experiments/journal.ts';
@@ -36,7 +36,7 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
     staticSummary: `${input.title} (schedule ${input.scheduleId})`,
   })) as Pick<Journal, 'verdict' | 'reason'>;
   let pausedSchedule = false;
-  if (result.verdict && input.pauseOn.includes(result.verdict)) {
+  if (result.verdict && pausesOn(input.pauseOn, result.verdict)) {
     await control.pauseSchedule.executeWithOptions({ summary: `pause schedule ${input.scheduleId}` }, [
       input.scheduleId,
       `paused by ${child}: ${result.verdict}: ${result.reason ?? ''}`,
@@ -44,6 +44,15 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
     pausedSchedule = true;
   }
   return { child, verdict: result.verdict, reason: result.reason, pausedSchedule };
+}
+
+/**
+ * Whether a verdict pauses the schedule: one it lists, and inconclusive wherever refuted pauses it (a
+ * window the judge could not judge is no more a pass than a refuted one). Only the recorded child result
+ * decides, so histories recorded before inconclusive existed replay the same commands.
+ */
+export function pausesOn(pauseOn: readonly Verdict[], verdict: Verdict): boolean {
+  return pauseOn.includes(verdict) || (verdict === 'inconclusive' && pauseOn.includes('refuted'));
 }
 
 /** The arguments of a scheduled experiment run. */

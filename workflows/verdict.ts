@@ -2,6 +2,7 @@
 // so it is tested with a table (test/verdict.test.ts) and the workflow only gathers the facts.
 import type { AbortRecord, FailureRecord, ProbeSample, Verdict } from '../experiments/journal.ts';
 import type { Scorecard } from '../judge/classify.ts';
+import type { NoDataFinding } from '../judge/guard.ts';
 
 export interface VerdictFacts {
   /** The hypothesis statement, for the `passed` reason. */
@@ -18,6 +19,8 @@ export interface VerdictFacts {
   after?: { ok: boolean; samples: ProbeSample[] };
   /** The judged guard's score of the window, when the experiment has a judge. */
   judged?: Scorecard;
+  /** The judged metrics the window says too little about (judge report's inconclusive): no data is never a pass. */
+  judgeNoData?: NoDataFinding[];
 }
 
 const who = (a: AbortRecord): string =>
@@ -34,6 +37,15 @@ const violations = (samples: ProbeSample[]): string =>
     .filter((s) => !s.ok)
     .map((s) => `${s.probe}: ${s.violations.join('; ')}`)
     .join(' | ');
+
+const share = (r: number) => `${+(r * 100).toFixed(1)}%`;
+
+const noDataText = (n: NoDataFinding): string =>
+  n.ticks > 0 && n.noDataTicks / n.ticks > n.maxNoData
+    ? `judged metric ${n.metric} had no data for ${share(n.noDataTicks / n.ticks)} of its ticks (${n.noDataTicks} of ${n.ticks}), more than maxNoData ${share(n.maxNoData)}`
+    : n.ticks > 0
+      ? `judged metric ${n.metric} counted no event in the window (${n.ticks} ticks)`
+      : `judged metric ${n.metric} was never read (no judge tick)`;
 
 export function decideVerdict(f: VerdictFacts): { verdict: Verdict; reason: string } {
   if (f.notHeldBefore?.length) {
@@ -77,6 +89,11 @@ export function decideVerdict(f: VerdictFacts): { verdict: Verdict; reason: stri
     return {
       verdict: 'refuted',
       reason: `observing: the judge scored the window ${card.score} (fail${card.criticalFailed.length ? `, critical metric ${card.criticalFailed.join(', ')} failed` : ''}; ${groups(card)})`,
+    };
+  if (f.judgeNoData?.length)
+    return {
+      verdict: 'inconclusive',
+      reason: `observing: the judge cannot tell whether the steady state held: ${f.judgeNoData.map(noDataText).join('; ')}`,
     };
   const note = card ? `; the judge scored the window ${card.score} (${card.result}; ${groups(card)})` : '';
   return { verdict: 'passed', reason: `the steady state held: ${f.statement}${note}` };

@@ -14,11 +14,11 @@ import {
 } from '../../activities/plan.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
 import { localHostName } from '../../activities/adapters/warden-container.ts';
-import { readCounters } from '../../activities/prometheus-probe.ts';
+import { readCounterValues } from '../../activities/prometheus-probe.ts';
 import { readGroups } from '../../activities/judge.ts';
 import type { CounterReading } from '../../judge/counters.ts';
 import { prometheusFor } from '../../activities/adapters/prometheus.ts';
-import { MAX_BASELINE_MS } from '../../judge/guard.ts';
+import { MAX_BASELINE_MS, noSeriesReason } from '../../judge/guard.ts';
 import { durationMs } from '../../faults/duration.ts';
 import type { Io } from '../io.ts';
 
@@ -120,15 +120,21 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
             c ? `total ${c.total}, ${c.partIs} ${c.part}` : 'no series';
           now = `now experiment group ${show(g?.experiment)}; control group ${show(g?.control)}`;
         } else {
-          const r = await readCounters(prometheusFor(x.url), `judged metric ${x.name}`, x.events);
-          now = r ? `now total ${r.total}, ${r.partIs} ${r.part}` : 'no series yet (no data)';
+          const r = await readCounterValues(
+            prometheusFor(x.url),
+            `judged metric ${x.name}`,
+            x.events,
+            x.absentMeansZero,
+          );
+          if (!r.reading) throw new Error(noSeriesReason(x, r.missing, 'now'));
+          now = `now total ${r.reading.total}, ${r.reading.partIs} ${r.reading.part}${r.missing.length ? ` (${r.missing.map((e) => e.field).join(', ')} absent: read as 0)` : ''}`;
         }
       } catch (err) {
         now = `ERROR ${(err as Error).message}`;
         refusals.push((err as Error).message);
       }
       out(
-        `  - ${x.name} (${x.direction}, group ${x.group ?? x.name}${x.critical ? ', critical' : ''}): null rate = ${j.controlGroup ? "the control group's rate over the same ticks" : 'baseline bound'} x ${x.allowedIncrease}${x.maxRate !== undefined ? `, at most ${x.maxRate}` : ''}${x.criticalIncrease ? `; one tick above bound x ${x.criticalIncrease} aborts at once` : ''}; ${now}`,
+        `  - ${x.name} (${x.direction}, group ${x.group ?? x.name}${x.critical ? ', critical' : ''}): null rate = ${j.controlGroup ? `the control group's rate over the same ticks x ${x.allowedIncrease}` : `the baseline bound's odds ${x.direction === 'increase' ? 'x' : x.direction === 'decrease' ? '/' : 'x and /'} ${x.allowedIncrease}`}${x.maxRate !== undefined ? `, at most ${x.maxRate}` : ''}${x.criticalIncrease ? `; one tick above bound x ${x.criticalIncrease} aborts at once` : ''}; ${now}`,
       );
     }
   }

@@ -10,12 +10,12 @@ const STREAMS = 1000;
 const PER_TICK = 20;
 const TICKS = 1000; // 20,000 events a stream, one look per tick
 
-function run(seed: number, rate: number): { aborts: number; eventsToAbort: number[] } {
+function run(seed: number, rate: number, p0 = P0): { aborts: number; eventsToAbort: number[] } {
   const random = rng(seed);
   const thr = logThreshold(ALPHA);
   const eventsToAbort: number[] = [];
   for (let s = 0; s < STREAMS; s++) {
-    let e = startE(P0);
+    let e = startE(p0);
     for (let t = 0; t < TICKS; t++) {
       e = updateE(e, PER_TICK, binomial(random, PER_TICK, rate));
       if (e.logE >= thr) {
@@ -46,5 +46,13 @@ describe('sequential guard calibration (seed 42)', () => {
     expect(aborts).toBe(STREAMS);
     expect(eventsToAbort.at(-1)).toBeLessThanOrEqual(300);
     expect(eventsToAbort[STREAMS >> 1]).toBeLessThanOrEqual(80);
+  });
+
+  it('near 1 too: 1,000 healthy streams at p0 = 0.9995 (judging a fall of the bad-event rate below 0.05 %) abort at most alpha + 3 SD', () => {
+    // The complement of the bad-event rate sits right at its null: Ville holds however close p0 is to 1,
+    // because every alternative stays inside (p0, 1) (odds times m) and nothing is clamped.
+    const { aborts } = run(45, 0.9995, 0.9995);
+    const tolerance = 3 * Math.sqrt((ALPHA * (1 - ALPHA)) / STREAMS);
+    expect(aborts / STREAMS).toBeLessThanOrEqual(ALPHA + tolerance);
   });
 });

@@ -14,13 +14,15 @@ const r = (total: number, part: number): CounterReading => ({ total, part, partI
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('judged guard', () => {
-  it('derives p0 from the baseline bound times the allowed increase, capped by maxRate', () => {
+  it('derives p0 from the baseline bound with its odds times the allowed increase, capped by maxRate', () => {
     const b = baselineOf(r(0, 0), r(1000, 10), 0.95, iso(T0), iso(T0 + 10_000));
     expect(b).toMatchObject({ n: 1000, x: 10, rate: 0.01, windowMs: 10_000 });
     expect(b.upper).toBeGreaterThan(0.01);
     expect(b.upper).toBeLessThan(0.02);
     const s = startJudge(judge([{ name: 'errors', events: ev, allowedIncrease: 2 }]), { errors: b });
-    expect(s.metrics[0]?.tests[0]?.p0).toBeCloseTo(b.upper * 2, 12);
+    const odds = (b.upper / (1 - b.upper)) * 2;
+    expect(s.metrics[0]?.tests[0]?.p0).toBeCloseTo(odds / (1 + odds), 12);
+    expect(s.metrics[0]?.tests[0]?.p0).toBeCloseTo(b.upper * 2, 2); // about the bound x 2 while it is small
     const capped = startJudge(judge([{ name: 'errors', events: ev, maxRate: 0.015 }]), { errors: b });
     expect(capped.metrics[0]?.tests[0]?.p0).toBe(0.015);
     expect(s.logThreshold).toBeCloseTo(Math.log(1 / 0.05), 12);
@@ -29,7 +31,9 @@ describe('judged guard', () => {
   it('refuses a metric with no baseline events and no maxRate, naming it', () => {
     const m = judge([{ name: 'slow', events: ev }]).metrics[0]!;
     const empty = baselineOf(r(5, 0), r(5, 0), 0.95, iso(T0), iso(T0 + 10_000));
-    expect(unjudgeable(m, empty)).toMatch(/^metric slow: no event during the baseline window/);
+    expect(unjudgeable(m, empty)).toMatch(
+      /^metric slow: direction increase cannot be judged: no event during the baseline window \(10000 ms\) and no maxRate/,
+    );
     expect(() => startJudge(judge([{ name: 'slow', events: ev }]), { slow: empty })).toThrow(/metric slow/);
     expect(unjudgeable(judge([{ name: 'slow', events: ev, maxRate: 0.1 }]).metrics[0]!, empty)).toBeUndefined();
   });
@@ -73,7 +77,7 @@ describe('judged guard', () => {
     const j = judge([{ name: 'errors', events: ev, allowedIncrease: 5, criticalIncrease: 3, minEvents: 20 }]);
     const s = startJudge(j, { errors: b });
     judgeTick(s, 'errors', r(0, 0), T0);
-    expect(judgeTick(s, 'errors', r(10, 9), T0 + 1000)).toBeUndefined(); // below minEvents
+    expect(judgeTick(s, 'errors', r(10, 3), T0 + 1000)).toBeUndefined(); // below minEvents
     const a = judgeTick(s, 'errors', r(40, 21), T0 + 2000);
     expect(a).toMatchObject({ metric: 'errors', critical: true });
     expect(a?.reason).toMatch(/critical increase/);

@@ -1,7 +1,15 @@
 // The judge's statistics, pure: the mixture e-process, anytime-valid p-value and bound, the baseline
 // bound, Kayenta-style classification and score, the bounded series, Mann-Whitney.
 import { describe, expect, it } from 'vitest';
-import { anytimeP, anytimeUpper, logMixtureE, logThreshold, startE, updateE } from '../../judge/eprocess.ts';
+import {
+  alternatives,
+  anytimeP,
+  anytimeUpper,
+  logMixtureE,
+  logThreshold,
+  startE,
+  updateE,
+} from '../../judge/eprocess.ts';
 import { binomialCdf, upperConfidenceBound } from '../../judge/binomial.ts';
 import { classify, score } from '../../judge/classify.ts';
 import { addSample, createSeries } from '../../judge/series.ts';
@@ -9,10 +17,13 @@ import { mannWhitneyGreater } from '../../judge/mann-whitney.ts';
 import { binomial, rng } from '../../judge/simulate.ts';
 import { counterDelta } from '../../judge/counters.ts';
 
-/** The formula of the issue, computed directly (only safe for small n). */
+/** The mixture computed directly (only safe for small n): alternatives at the null's odds times m. */
 function directE(n: number, x: number, p0: number): number {
   const ms = [1.5, 2, 3, 5, 10];
-  return ms.reduce((s, m) => s + (1 / 5) * (m ** x * ((1 - p0 * m) / (1 - p0)) ** (n - x)), 0);
+  return ms.reduce((s, m) => {
+    const q = (m * p0) / (1 - p0 + m * p0);
+    return s + (1 / 5) * ((q / p0) ** x * ((1 - q) / (1 - p0)) ** (n - x));
+  }, 0);
 }
 
 function choose(n: number, k: number): number {
@@ -50,6 +61,20 @@ describe('mixture e-process', () => {
     expect(s.maxLogE).toBeGreaterThanOrEqual(s.logE);
     expect(() => updateE(s, 5, 6)).toThrow(/bad tick/);
     expect(() => updateE(s, -1, 0)).toThrow(/bad tick/);
+  });
+
+  it('alternatives are the null odds times m: about p0 x m while small, inside (p0, 1) however close p0 is to 1', () => {
+    const small = alternatives(0.001);
+    small.forEach((q, j) => expect(Math.abs(q / 0.001 / [1.5, 2, 3, 5, 10][j]! - 1)).toBeLessThan(0.01));
+    for (const p0 of [0.5, 0.9, 0.999, 1 - 1e-8]) {
+      const qs = alternatives(p0);
+      for (const q of qs) {
+        expect(q).toBeGreaterThan(p0);
+        expect(q).toBeLessThan(1);
+      }
+      // near 1 each divides the distance to 1 by its multiplier
+      if (p0 > 0.99) qs.forEach((q, j) => expect((1 - p0) / (1 - q)).toBeCloseTo([1.5, 2, 3, 5, 10][j]!, 1));
+    }
   });
 
   it('keeps alternatives below 1 when p0 * 10 would reach it', () => {

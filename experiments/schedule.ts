@@ -81,7 +81,9 @@ export const scheduleSchema = z
     pauseOn: z
       .array(z.enum(VERDICTS))
       .default(['aborted', 'refuted'])
-      .describe('Verdicts that pause the schedule, with the reason as its note.'),
+      .describe(
+        'Verdicts that pause the schedule, with the reason as its note; inconclusive pauses it wherever refuted does.',
+      ),
     paused: z.boolean().default(false),
   })
   .describe('A Faultline schedule, compiled to a Temporal Schedule.');

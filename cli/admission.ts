@@ -20,6 +20,16 @@ export async function applyPolicy(fc: FaultlineClient, policy: Policy, taskQueue
   });
 }
 
+/** Whether the task queue's admission workflow runs (describe: no worker needed). */
+export async function admissionRunning(fc: FaultlineClient, taskQueue = DEFAULT_TASK_QUEUE): Promise<boolean> {
+  try {
+    return (await fc.client.workflow.getHandle(admissionWorkflowId(taskQueue)).describe()).status.name === 'RUNNING';
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return false;
+    throw e;
+  }
+}
+
 /** The admission state (policy, holds, lever, approvals); the initial state when nothing ever asked. */
 export async function admissionState(fc: FaultlineClient, taskQueue = DEFAULT_TASK_QUEUE): Promise<AdmissionState> {
   try {
@@ -52,13 +62,23 @@ export async function pullLever(
   reason: string,
   who?: string,
   taskQueue = DEFAULT_TASK_QUEUE,
+  revertTimeoutMs?: number,
 ): Promise<LeverResult> {
-  const holders = await fc.client.workflow.executeUpdateWithStart(pullLeverUpdate, {
+  const holders = await setLever(fc, reason, who, taskQueue);
+  return { holders, reverted: await revertHolders(fc, holders, reason, who, revertTimeoutMs) };
+}
+
+/** The lever's first half: admission refuses every new run from now on; returns the runs holding targets. */
+export function setLever(fc: FaultlineClient, reason: string, who?: string, taskQueue = DEFAULT_TASK_QUEUE) {
+  return fc.client.workflow.executeUpdateWithStart(pullLeverUpdate, {
     args: [{ reason, who }],
     startWorkflowOperation: admissionStart(taskQueue),
   });
-  const reverted = await revertAll(fc, `safety lever: ${reason}`, who, [...new Set(holders.map((h) => h.workflowId))]);
-  return { holders, reverted };
+}
+
+/** The lever's second half: abort every holder and every running experiment; each bounded by timeoutMs. */
+export function revertHolders(fc: FaultlineClient, holders: Hold[], reason: string, who?: string, timeoutMs?: number) {
+  return revertAll(fc, `safety lever: ${reason}`, who, [...new Set(holders.map((h) => h.workflowId))], timeoutMs);
 }
 
 export async function releaseLever(

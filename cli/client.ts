@@ -120,13 +120,33 @@ export interface Status {
   workflowId: string;
   runId: string;
   status: string; // RUNNING, COMPLETED, FAILED, ...
+  /** The task queue the run's worker polls. */
+  taskQueue?: string;
   journal?: Journal;
   guard?: GuardProgress;
   url?: string;
 }
 
-/** The live journal (query) or the final one (result), plus the guard's last heartbeat. */
-export async function getStatus(fc: FaultlineClient, id: string): Promise<Status> {
+/** How long a query of a running workflow may take: with no worker polling, Temporal waits ~30 s for one. */
+export const QUERY_TIMEOUT_MS = 5_000;
+
+/** A promise that settles as p does, or with undefined after ms (a query no worker answers). */
+export function settleWithin<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<undefined>((r) => {
+      t = setTimeout(() => r(undefined), ms);
+      t.unref();
+    }),
+  ]);
+}
+
+/**
+ * The live journal (query, at most QUERY_TIMEOUT_MS; `query: false` skips it) or the final one (result),
+ * plus the guard's last heartbeat.
+ */
+export async function getStatus(fc: FaultlineClient, id: string, opts: { query?: boolean } = {}): Promise<Status> {
   const h = handleOf(fc, id);
   let desc;
   try {
@@ -138,13 +158,11 @@ export async function getStatus(fc: FaultlineClient, id: string): Promise<Status
   const status = desc.status.name;
   let journal: Journal | undefined;
   if (status === 'COMPLETED') journal = (await h.result()) as Journal;
-  else {
-    try {
-      journal = await h.query(journalQuery);
-    } catch {
-      journal = undefined;
-    } // no worker yet
-  }
+  else if (opts.query !== false)
+    journal = await settleWithin(
+      h.query(journalQuery).catch(() => undefined), // no worker yet
+      QUERY_TIMEOUT_MS,
+    );
   let guard: GuardProgress | undefined;
   const pending = desc.raw.pendingActivities ?? [];
   for (const a of pending) {
@@ -153,7 +171,15 @@ export async function getStatus(fc: FaultlineClient, id: string): Promise<Status
       a.heartbeatDetails.payloads[0] as never,
     ) as GuardProgress;
   }
-  return { workflowId: id, runId: desc.runId, status, journal, guard, url: workflowUrl(fc.target, id, desc.runId) };
+  return {
+    workflowId: id,
+    runId: desc.runId,
+    status,
+    taskQueue: desc.taskQueue,
+    journal,
+    guard,
+    url: workflowUrl(fc.target, id, desc.runId),
+  };
 }
 
 export async function waitForResult(fc: FaultlineClient, id: string): Promise<Journal> {
@@ -249,18 +275,37 @@ export async function runningJournals(
   );
 }
 
-/** The emergency stop: abort every running experiment at once; returns each one's outcome. */
+/** How long revert --all and lever pull wait, by default, for each run to revert. */
+export const REVERT_ALL_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * The emergency stop: abort every running experiment at once; returns each one's outcome. A run that has
+ * not reverted within timeoutMs (no worker takes its abort) is reported not ok, naming its task queue.
+ */
 export async function revertAll(
   fc: FaultlineClient,
   reason: string,
   who?: string,
   alsoIds: string[] = [], // runs known to be running that visibility may not list yet
+  timeoutMs = REVERT_ALL_TIMEOUT_MS,
 ): Promise<{ workflowId: string; ok: boolean; verdict?: Verdict; error?: string }[]> {
   const ids = [...new Set([...alsoIds, ...(await runningExperiments(fc))])];
   return Promise.all(
     ids.map(async (workflowId) => {
       try {
-        const j = await abortExperiment(fc, workflowId, reason, who, true);
+        const ac = new AbortController();
+        const abort = fc.client.withAbortSignal(ac.signal, () => abortExperiment(fc, workflowId, reason, who, true));
+        const j = await settleWithin(abort, timeoutMs);
+        if (!j) {
+          ac.abort();
+          abort.catch(() => undefined);
+          const w = await workersFor(fc, workflowId).catch(() => undefined);
+          return {
+            workflowId,
+            ok: false,
+            error: `not reverted within ${Math.round(timeoutMs / 1000)} s${w ? (w.pollers ? '' : `: no worker polls task queue ${w.taskQueue} (faultline worker --task-queue ${w.taskQueue})`) : ''}; its abort was sent`,
+          };
+        }
         const allReverted = j.faults.every(
           (f) => f.status === 'reverted' || f.status === 'not-applied' || f.status === 'planned',
         );

@@ -66,10 +66,22 @@ program
   .option('--task-queue <queue>', 'Temporal task queue')
   .option('--who <name>', 'who submits it')
   .option('--dry-run', 'show the plan (selection, faults and reverts, checks, probes, baselines); change nothing')
+  .option(
+    '--timeout <duration>',
+    '--wait: stop waiting after this long, exit 3 (default: the longest the run can take)',
+  )
   .action(
     (
       file: string,
-      o: { wait?: boolean; json?: boolean; worker?: boolean; taskQueue?: string; who?: string; dryRun?: boolean },
+      o: {
+        wait?: boolean;
+        json?: boolean;
+        worker?: boolean;
+        taskQueue?: string;
+        who?: string;
+        dryRun?: boolean;
+        timeout?: string;
+      },
     ) => set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker }, io))),
   );
 
@@ -99,7 +111,8 @@ program
   .requiredOption('--reason <text>', 'why (recorded in history)')
   .option('--who <name>')
   .option('--json')
-  .action((id: string, o: { reason: string; who?: string; json?: boolean }) =>
+  .option('--timeout <duration>', 'stop waiting for the revert after this long, exit 3 (default 10m)')
+  .action((id: string, o: { reason: string; who?: string; json?: boolean; timeout?: string }) =>
     set(cmd.abort().then((m) => m.abortCommand(id, o, io))),
   );
 
@@ -110,7 +123,8 @@ program
   .option('--reason <text>')
   .option('--who <name>')
   .option('--json')
-  .action((o: { all?: boolean; reason?: string; who?: string; json?: boolean }) =>
+  .option('--timeout <duration>', 'how long each run may take to revert before it is reported FAILED (default 10m)')
+  .action((o: { all?: boolean; reason?: string; who?: string; json?: boolean; timeout?: string }) =>
     set(cmd.revert().then((m) => m.revertAllCommand(o, io))),
   );
 
@@ -128,7 +142,8 @@ policy
   .argument('<file>')
   .option('--json')
   .option('--task-queue <queue>')
-  .action((file: string, o: { json?: boolean; taskQueue?: string }) =>
+  .option('--timeout <duration>', "how long to wait for the admission workflow's answer (default 30s)")
+  .action((file: string, o: { json?: boolean; taskQueue?: string; timeout?: string }) =>
     set(cmd.policy().then((m) => m.policyApplyCommand(file, o, io))),
   );
 policy
@@ -136,7 +151,10 @@ policy
   .description('the policy, the runs holding targets, the lever')
   .option('--json')
   .option('--task-queue <queue>')
-  .action((o: { json?: boolean; taskQueue?: string }) => set(cmd.policy().then((m) => m.policyShowCommand(o, io))));
+  .option('--timeout <duration>', "how long to wait for the admission workflow's answer (default 30s)")
+  .action((o: { json?: boolean; taskQueue?: string; timeout?: string }) =>
+    set(cmd.policy().then((m) => m.policyShowCommand(o, io))),
+  );
 
 program
   .command('schedule')
@@ -186,8 +204,10 @@ program
   .option('--who <name>')
   .option('--json')
   .option('--task-queue <queue>')
-  .action((action: string, o: { reason?: string; who?: string; json?: boolean; taskQueue?: string }) =>
-    set(cmd.lever().then((m) => m.leverCommand(action, o, io))),
+  .option('--timeout <duration>', 'pull: how long each run may take to revert (default 10m)')
+  .action(
+    (action: string, o: { reason?: string; who?: string; json?: boolean; taskQueue?: string; timeout?: string }) =>
+      set(cmd.lever().then((m) => m.leverCommand(action, o, io))),
   );
 
 program
@@ -198,7 +218,8 @@ program
   .option('--who <name>')
   .option('--json')
   .option('--task-queue <queue>')
-  .action((action: string, id: string, o: { who?: string; json?: boolean; taskQueue?: string }) =>
+  .option('--timeout <duration>', "how long to wait for the admission workflow's answer (default 30s)")
+  .action((action: string, id: string, o: { who?: string; json?: boolean; taskQueue?: string; timeout?: string }) =>
     set(
       cmd.approveRun().then((m) => {
         if (action !== 'approve') throw new InvalidInput(`admission ${action}: only approve`);

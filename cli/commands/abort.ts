@@ -1,15 +1,19 @@
-// faultline abort ID --reason TEXT [--who NAME]: the kill switch; returns once every fault is reverted.
+// faultline abort ID --reason TEXT [--who NAME] [--timeout D]: the kill switch; returns once every fault is
+// reverted. With no worker polling the run's task queue it says so at once and waits for one, up to
+// --timeout (default 10m), saying every 15 s that it still waits; then exit 3 (the abort stays sent).
 import { InvalidInput } from '../../errors.ts';
 import { abortExperiment, connectClient, waitingForWorkerMs, workersFor, workflowUrlFor } from '../client.ts';
+import { REVERT_TIMEOUT_MS, timeoutOption, within } from '../workers.ts';
 import { summary } from '../render.ts';
 import type { Io } from '../io.ts';
 
 export async function abortCommand(
   id: string,
-  opts: { reason?: string; who?: string; json?: boolean },
+  opts: { reason?: string; who?: string; json?: boolean; timeout?: string },
   io: Io,
 ): Promise<number> {
   if (!opts.reason?.trim()) throw new InvalidInput('abort needs --reason TEXT (it is recorded in the history)');
+  const timeoutMs = timeoutOption(opts.timeout, REVERT_TIMEOUT_MS);
   const fc = await connectClient();
   try {
     // Said at once: with no worker the abort waits (recorded, nothing reverted) until one starts.
@@ -31,9 +35,16 @@ export async function abortCommand(
         })
         .catch(() => undefined);
     }, 2_000);
-    const j = await abortExperiment(fc, id, opts.reason, opts.who ?? process.env.USER).finally(() =>
-      clearInterval(watch),
-    );
+    const j = await within(
+      fc,
+      {
+        what: `the abort of ${id}`,
+        timeoutMs,
+        io,
+        after: `the abort was sent and waits for a worker to take it; check with \`faultline status ${id}\` (and send it again if it still runs)`,
+      },
+      () => abortExperiment(fc, id, opts.reason as string, opts.who ?? process.env.USER),
+    ).finally(() => clearInterval(watch));
     if (opts.json) io.out(JSON.stringify(j, null, 2));
     else
       io.out(

@@ -1,6 +1,7 @@
 // faultline report ID [--html FILE] [--json]: one self-contained HTML file of a run or of a game day (its
 // timeline and every child run; charts inlined, no network needed to view it), or the journal(s) as JSON.
 import { connectClient, getStatus, type FaultlineClient } from '../client.ts';
+import { hasWorker, noWorkerMessage, WorkerUnavailable } from '../workers.ts';
 import { gameDayStatus } from '../gamedays.ts';
 import { writeGameDayReport, writeReport } from '../../report/file.ts';
 import { InvalidInput } from '../../errors.ts';
@@ -20,7 +21,13 @@ export async function reportCommand(id: string, opts: { html?: string; json?: bo
   const fc = await connectClient();
   try {
     if (await isGameDay(fc, id)) return await gameDayReport(fc, id, opts, io);
-    const s = await getStatus(fc, id);
+    let s = await getStatus(fc, id, { query: false });
+    if (s.status === 'RUNNING' && s.taskQueue) {
+      // A running run's journal is a query its worker answers: with none polling, say so at once.
+      if (!(await hasWorker(fc, s.taskQueue)))
+        throw new WorkerUnavailable(noWorkerMessage(s.taskQueue, `the report of the running run ${id}`));
+      s = await getStatus(fc, id);
+    }
     if (!s.journal) throw new InvalidInput(`experiment ${id} has no journal yet (status ${s.status})`);
     if (opts.json) {
       io.out(JSON.stringify(s.journal, null, 2));

@@ -1,8 +1,13 @@
-// faultline run FILE [--wait] [--json]: validate, start the workflow, optionally follow it live.
+// faultline run FILE [--wait] [--json] [--timeout D]: validate, start the workflow, optionally follow it live.
+// --wait needs a worker on the task queue (said at once, nothing started, exit 3, when none polls it) and
+// follows the run up to --timeout (default: the longest the run can take, see runSpanMs); without --wait a
+// run with no worker is started anyway (it waits for one), with a warning.
 import { parseExperimentFile } from '../../experiments/parse.ts';
 import { InvalidInput } from '../../errors.ts';
 import { exitCodeFor, type Journal } from '../../experiments/journal.ts';
+import { formatMs } from '../../faults/duration.ts';
 import type { FaultlineClient } from '../client.ts';
+import { WaitTimedOut, requireWorker, runSpanMs, startWorkerHint, timeoutOption, warnIfNoWorker } from '../workers.ts';
 import { progressLine, summary } from '../render.ts';
 import type { Io } from '../io.ts';
 
@@ -13,12 +18,15 @@ export interface RunOptions {
   worker?: boolean;
   who?: string;
   dryRun?: boolean;
+  /** --wait: how long to follow the run (default runSpanMs of the experiment). */
+  timeout?: string;
 }
 
 export async function runCommand(file: string, opts: RunOptions, io: Io): Promise<number> {
   const parsed = await parseExperimentFile(file);
   if (!parsed.ok) throw new InvalidInput(`${file} is not a valid experiment`, parsed.problems);
   if (opts.dryRun) return (await import('./dry-run.ts')).dryRunCommand(parsed.experiment, file, io);
+  const timeoutMs = timeoutOption(opts.timeout, runSpanMs(parsed.experiment));
   // Temporal's client (gRPC, protobufs) and the worker load only for a valid file: a bad file costs what
   // `validate` costs.
   const [{ connectClient, startExperiment }, { ensureTemporal }] = await Promise.all([
@@ -34,7 +42,8 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
       // Loaded only here: `run` on a bad file, or without --worker, never loads the worker and its bundler.
       const { runWorker } = await import('../../worker/worker.ts');
       workerDone = runWorker({ taskQueue: opts.taskQueue, signal: ac.signal });
-    }
+    } else if (opts.wait) await requireWorker(fc, opts.taskQueue, 'run --wait');
+    else await warnIfNoWorker(fc, opts.taskQueue, 'the run is started and waits', io);
     const started = await startExperiment(fc, parsed.experiment, { file, taskQueue: opts.taskQueue, who: opts.who });
     if (!opts.wait) {
       if (opts.json) io.out(JSON.stringify(started));
@@ -42,7 +51,7 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
       return 0;
     }
     if (!opts.json) io.out(`started ${started.workflowId}${started.url ? `\n  history: ${started.url}` : ''}`);
-    const journal = await follow(fc, started.workflowId, io, !opts.json);
+    const journal = await follow(fc, started.workflowId, io, !opts.json, timeoutMs);
     if (opts.json) io.out(JSON.stringify(journal, null, 2));
     else io.out(summary(journal, started.url));
     const { writeReport } = await import('../../report/file.ts');
@@ -55,13 +64,37 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
   }
 }
 
-/** Polls status for live progress (phase, time left, last guard sample) until the run closes. */
-export async function follow(fc: FaultlineClient, id: string, io: Io, show: boolean): Promise<Journal> {
-  const { getStatus } = await import('../client.ts');
+/**
+ * Polls status for live progress (phase, time left, last guard sample) until the run closes, at most
+ * timeoutMs (then WaitTimedOut: the run goes on). Says once when no worker has taken the run's work for 10 s.
+ */
+export async function follow(
+  fc: FaultlineClient,
+  id: string,
+  io: Io,
+  show: boolean,
+  timeoutMs = Infinity,
+): Promise<Journal> {
+  const { getStatus, waitingForWorkerMs } = await import('../client.ts');
   let lastPrinted = '';
   let lastAt = 0;
-  for (;;) {
+  let toldNoWorker = false;
+  const started = Date.now();
+  for (let i = 0; ; i++) {
+    if (Date.now() - started > timeoutMs)
+      throw new WaitTimedOut(
+        `run ${id} has not ended within ${formatMs(timeoutMs)}; it goes on: \`faultline status ${id}\`, \`faultline abort ${id} --reason TEXT\``,
+      );
     const s = await getStatus(fc, id);
+    if (!toldNoWorker && s.status === 'RUNNING' && i % 10 === 9) {
+      const waited = await waitingForWorkerMs(fc, id).catch(() => 0);
+      if (waited >= 10_000 && s.taskQueue) {
+        toldNoWorker = true;
+        io.err(
+          `no worker has taken this run's work for ${Math.round(waited / 1000)} s (its worker may have died): it goes on once one polls task queue ${s.taskQueue}; start one with ${startWorkerHint(s.taskQueue)}`,
+        );
+      }
+    }
     if (s.status !== 'RUNNING') {
       if (show && io.isTTY) io.out('');
       if (s.journal?.verdict) return s.journal;

@@ -9,6 +9,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { connectClient, recentPollers, type FaultlineClient } from '../client.ts';
+import { warnIfNoWorker } from '../workers.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
 import { localHostName } from '../../activities/adapters/warden-container.ts';
 import { openRuns, sweepClock, toOpenRuns } from '../../activities/sweep.ts';
@@ -55,6 +56,7 @@ export async function sweepCommand(opts: SweepOptions, io: Io): Promise<number> 
           ? JSON.stringify({ scheduleId: id, every: opts.every, fix: !!opts.fix })
           : `created schedule ${id}: ${sweepTitle(opts)} every ${opts.every} (faultline schedule list | trigger ${id} | delete ${id})`,
       );
+      await warnIfNoWorker(fc, tq, 'the scheduled sweeps will wait', io);
       return 0;
     }
     const out = (await recentPollers(fc, tq, ['workflow'])) > 0 ? await sweepByWorkflow(fc, tq, !!opts.fix) : undefined;

@@ -38,10 +38,11 @@ export function runInput(e: Experiment = experiment(), more: Partial<RunInput> =
 /** The server's time of this activity attempt (skipped time, not the wall clock), as ISO text. */
 export const serverNow = () => new Date(Context.current().info.currentAttemptScheduledTimestampMs).toISOString();
 
-export function sample(probe: string, ok = true): ProbeSample {
+/** A probe sample; `at` defaults to the activity's server time (pass one outside an activity). */
+export function sample(probe: string, ok = true, at = serverNow()): ProbeSample {
   return {
     probe,
-    at: serverNow(),
+    at,
     ok,
     requests: 10,
     errors: ok ? 0 : 10,
@@ -64,6 +65,9 @@ const settled = (): Omit<ObserveResult, 'violated'> => ({
   restored: {},
 });
 
+/** The route of a proxy fault (the fake's fault id): `route-1` for the first fault of experiment(). */
+export const routeOf = (spec: FaultEntry): string => ('proxy' in spec ? [spec.proxy].flat().join(',') : spec.kind);
+
 /** Waits until the activity is cancelled (heartbeating so the cancellation reaches it), then rethrows it. */
 export async function untilCancelled(): Promise<never> {
   const ctx = Context.current();
@@ -79,7 +83,6 @@ export async function untilCancelled(): Promise<never> {
  */
 export function fakeChaos(overrides: Record<string, (...args: never[]) => Promise<unknown>> = {}) {
   const active = new Set<string>();
-  let prepared = 0;
   const defaults = {
     runProbes: async (probes: Probe[]) => probes.map((p) => sample(p.name)),
     awaitSteadyState: async (probes: Probe[]) => ({
@@ -92,7 +95,8 @@ export function fakeChaos(overrides: Record<string, (...args: never[]) => Promis
     }),
     admitRun: async (): Promise<Decision> => ({ admitted: true }),
     releaseRun: async () => undefined,
-    prepareFault: async (spec: FaultEntry) => ({ id: `fault-${++prepared}`, kind: spec.kind }),
+    // The handle names the fault's route, so two runs of one experiment record the same handles.
+    prepareFault: async (spec: FaultEntry) => ({ id: routeOf(spec), kind: spec.kind }),
     injectFault: async (_spec: FaultEntry, handle: Record<string, unknown>) => {
       active.add(String(handle.id));
       return { at: serverNow() };

@@ -146,6 +146,9 @@ export async function startWorker(
     // Tests wait for one task at a time; a small worker starts and stops fast.
     maxConcurrentWorkflowTaskExecutions: 2,
     maxConcurrentActivityTaskExecutions: 10,
+    // A cancelled activity learns it at its next heartbeat sent: at once, not after 80% of its timeout.
+    maxHeartbeatThrottleInterval: '100ms',
+    defaultHeartbeatThrottleInterval: '100ms',
     ...opts,
   });
   const running = worker.run();

@@ -59,7 +59,10 @@ process.env.TEMPORAL_NAMESPACE = 'default';
 const { experiment, harness } = await import('../test/support/workflow-harness.ts');
 const { journalQuery } = await import('../workflows/definitions.ts');
 const { abortGameDayUpdate, approveGateUpdate, gameDayQuery } = await import('../workflows/gameday-definitions.ts');
-const { admissionWorkflowId } = await import('../activities/control.ts');
+const { admissionStart, admissionWorkflowId } = await import('../activities/control.ts');
+const { approveUpdate, pullLeverUpdate, releaseLeverUpdate, setPolicyUpdate } =
+  await import('../workflows/admission-definitions.ts');
+const { addNoteUpdate, skipStepUpdate } = await import('../workflows/gameday-definitions.ts');
 const { hostWorkflowId } = await import('../experiments/hosts.ts');
 const { createSweepActivities } = await import('../activities/sweep.ts');
 const { createControlActivities } = await import('../activities/control.ts');
@@ -592,6 +595,195 @@ judge:
       worker.shutdown();
       await running;
       await conn.close();
+    }
+  },
+  'not-started': async () => {
+    h.setHealth(() => 'error');
+    try {
+      await experimentCase(
+        'not-started',
+        'the steady state fails before anything is injected',
+        exp('not started', '  - { kind: proxy.latency, proxy: route-a, latency: 100ms, duration: 500ms }'),
+        'not-started',
+      );
+    } finally {
+      h.setHealth(() => 'ok');
+    }
+  },
+  refuted: async () => {
+    const since = Date.now();
+    h.setHealth(() =>
+      h.world.calls.some((c) => c.t >= since && c.key.startsWith('toxic:route-b') && c.effect === 'apply')
+        ? 'error'
+        : 'ok',
+    );
+    try {
+      await experimentCase(
+        'refuted',
+        'the service fails once the fault lands and does not recover within the after-check',
+        exp('refuted', '  - { kind: proxy.latency, proxy: route-b, latency: 100ms, duration: 500ms }'),
+        'refuted',
+      );
+    } finally {
+      h.setHealth(() => 'ok');
+    }
+  },
+  'inject-failed': async () => {
+    h.world.failOn('addToxic', 'toxic:route-d/', Infinity);
+    try {
+      await experimentCase(
+        'inject-failed',
+        'one of two injects fails: failed, and the one that landed is reverted',
+        exp(
+          'inject fails',
+          '  - { kind: proxy.latency, proxy: route-c, latency: 100ms, duration: 10s }\n  - { kind: proxy.latency, proxy: route-d, latency: 100ms, duration: 10s }',
+          'blastRadius: { maxTargets: 5 }',
+        ),
+        'failed',
+      );
+    } finally {
+      h.world.failOn('addToxic', 'toxic:route-d/', 0);
+    }
+  },
+  'gameday-continue-ask': async () => {
+    // The service fails while route-e carries a toxic: those children are aborted by their guard.
+    h.setHealth(() => ((h.world.toxics.get('route-e')?.size ?? 0) > 0 ? 'error' : 'ok'));
+    try {
+      const bad = exp(
+        'bad step',
+        '  - { kind: proxy.latency, proxy: route-e, latency: 100ms, duration: 30s }',
+        `guard: { interval: 100ms, failuresToAbort: 2, probes: [ ${probe('g')} ] }`,
+      );
+      const good = exp('good step', '  - { kind: proxy.latency, proxy: route-f, latency: 100ms, duration: 500ms }');
+      const input: GameDayInput = {
+        title: 'recorded game day: continue, ask, skip',
+        owner: 'alice',
+        approvers: ['bob'],
+        observers: [],
+        searchAttributes: true,
+        steps: [
+          {
+            name: 'bad-continue',
+            kind: 'experiments',
+            experiments: [{ experiment: bad, file: 'bad.yaml' }],
+            onFailure: 'continue',
+          },
+          { name: 'note', kind: 'note', text: 'keep going' },
+          {
+            name: 'bad-ask',
+            kind: 'experiments',
+            experiments: [{ experiment: bad, file: 'bad.yaml' }],
+            onFailure: 'ask',
+          },
+          { name: 'skipped-gate', kind: 'gate', text: 'skip me' },
+          {
+            name: 'good-parallel',
+            kind: 'experiments',
+            experiments: [
+              { experiment: good, file: 'good.yaml' },
+              {
+                experiment: exp('good too', '  - { kind: http.delay, proxy: route-g, delay: 10ms, duration: 500ms }'),
+                file: 'good2.yaml',
+              },
+            ],
+            onFailure: 'stop',
+          },
+        ],
+      };
+      const gd = await h.client.workflow.start('runGameDay', {
+        taskQueue: h.taskQueue,
+        workflowId: 'rec-gameday-continue-ask',
+        args: [input],
+      });
+      await until('the ask', async () => (await gd.query(gameDayQuery)).waitingAt === 'bad-ask', 120_000);
+      await gd.executeUpdate(addNoteUpdate, { args: [{ who: 'carol', text: 'the guard fired twice' }] });
+      await gd.executeUpdate(approveGateUpdate, { args: [{ who: 'bob' }] });
+      await until('the gate', async () => (await gd.query(gameDayQuery)).waitingAt === 'skipped-gate');
+      await gd.executeUpdate(skipStepUpdate, { args: [{ step: 'skipped-gate', who: 'alice' }] });
+      const r = (await gd.result()) as { steps: { status: string }[] };
+      save(
+        'runGameDay',
+        'continue-ask-skip',
+        `a failed step with onFailure continue, a note, a failed step with onFailure ask answered by bob, a note added, a gate skipped, a parallel step (steps: ${r.steps.map((x) => x.status).join(', ')})`,
+        gd.workflowId,
+        gd.firstExecutionRunId,
+      );
+    } finally {
+      h.setHealth(() => 'ok');
+    }
+  },
+  'admission-policy': async () => {
+    // Its own task queue: a policy that needs approval in "prod", a run that waits for it and is approved,
+    // the safety lever refusing a run, and the lever released.
+    const a = await harness('rec-pol');
+    try {
+      a.world.addProxy('route-a');
+      await a.startWorker('pol');
+      const start = admissionStart(a.taskQueue);
+      await a.client.workflow.executeUpdateWithStart(setPolicyUpdate, {
+        args: [
+          {
+            exclusiveTargets: true,
+            environments: { prod: { requireApproval: true } },
+            blackouts: [],
+            source: 'rec.yaml',
+          },
+        ],
+        startWorkflowOperation: start,
+      });
+      const adm = a.client.workflow.getHandle(admissionWorkflowId(a.taskQueue));
+      const lat = (title: string, more: string) =>
+        exp(title, '  - { kind: proxy.latency, proxy: route-a, latency: 100ms, duration: 500ms }', more, a.url);
+      const waiting = await a.start(lat('needs approval', 'environment: prod\nadmission: { wait: 60s }'), {
+        id: 'rec-admission-approval',
+      });
+      // Refused at least once (an approval is missing) before it is approved.
+      await until('a refused admit', async () => {
+        const events = (await waiting.fetchHistory()).events ?? [];
+        const admits = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'admitRun');
+        return admits.length >= 2;
+      });
+      await sleep(1_000);
+      await a.client.workflow.executeUpdateWithStart(approveUpdate, {
+        args: [{ workflowId: waiting.workflowId, who: 'bob' }],
+        startWorkflowOperation: admissionStart(a.taskQueue),
+      });
+      const jw = await a.result(waiting);
+      if (jw.verdict !== 'passed') throw new Error(`admission-policy: ${jw.verdict}: ${jw.reason}`);
+      await a.client.workflow.executeUpdateWithStart(pullLeverUpdate, {
+        args: [{ reason: 'recorded lever', who: 'alice' }],
+        startWorkflowOperation: admissionStart(a.taskQueue),
+      });
+      const refused = await a.start(lat('lever pulled', ''), { id: 'rec-admission-lever' });
+      const jr = await a.result(refused);
+      if (jr.verdict !== 'not-started') throw new Error(`admission-policy lever: ${jr.verdict}: ${jr.reason}`);
+      await a.client.workflow.executeUpdateWithStart(releaseLeverUpdate, {
+        args: [{ who: 'alice' }],
+        startWorkflowOperation: admissionStart(a.taskQueue),
+      });
+      save(
+        'runExperiment',
+        'approval-wait',
+        'environment prod needs an approval: refused (retryable), waits, approved by bob, runs',
+        waiting.workflowId,
+        await runIdOf(waiting),
+      );
+      save(
+        'runExperiment',
+        'lever-refused',
+        `the safety lever is pulled: ${jr.reason}`,
+        refused.workflowId,
+        await runIdOf(refused),
+      );
+      save(
+        'admission',
+        'policy-approval-lever',
+        'the admission workflow (open): setPolicy, refused admits awaiting approval, approve, admit, release, pullLever, a refused admit, releaseLever',
+        adm.workflowId,
+        (await adm.describe()).runId,
+      );
+    } finally {
+      await a.close();
     }
   },
   host: async () => {

@@ -104,8 +104,18 @@ describe('the replay corpus', () => {
       'runExperiment:judged',
       'runExperiment:control-group',
       'runExperiment:admission-wait',
+      'runExperiment:not-started',
+      'runExperiment:refuted',
+      'runExperiment:inject-failed',
+      'runExperiment:approval-wait',
+      'runExperiment:lever-refused',
       'runGameDay:gate-abort',
+      'runGameDay:continue-ask-skip',
       'admission:wait',
+      'admission:policy-approval-lever',
+      'scheduledRun:pause',
+      'sweepFleet:report',
+      'hostPresence:registered',
     ])
       expect(cases, `${latest!.name} has no ${c}`).toContain(c);
     // a stuck revert that continued as new: a run ending in continue-as-new and the run that finished it

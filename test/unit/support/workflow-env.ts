@@ -18,9 +18,17 @@
 // - does not work: visibility (client.workflow.list and count fail: "Failed to list workflows"), schedules
 //   (client.schedule.create fails). Whatever needs them stays in the e2e project (or is an activity, mocked).
 // - time: it skips only while a client awaits a workflow result (handle.result(), client.workflow.execute)
-//   or during env.sleep(), and only while no activity runs: activities run in real time (no heartbeat
-//   timeout fires because time jumped). Between those, server time runs at wall-clock speed. Mocks read
-//   the server's time from their activity info (Call.at, serverNow() in fake-chaos.ts), never Date.now().
+//   or during env.sleep(), and never while any activity is scheduled or running anywhere on the server:
+//   activities run in real time (no heartbeat timeout fires because time jumped), and so does an
+//   activity's schedule-to-start timeout when nobody polls its queue. Between those, server time runs at
+//   wall-clock speed. Mocks read the server's time from their activity info (Call.at, serverNow() in
+//   fake-chaos.ts), never Date.now().
+// - so: end every test with its runs closed (await their results before stopping the worker). A run left
+//   with an activity in flight (its worker stopped under it) holds the clock for the whole file until the
+//   activity's timeout passes in real time, and every later test's timers then take real time too.
+// - a worker shut down while an activity runs cancels it (the mock sees ctx.cancelled, the server retries
+//   it on the next worker); a mock that waits on something else (a query of its own run) must race
+//   ctx.cancelled, or the shutdown waits for it.
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';

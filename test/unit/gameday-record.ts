@@ -63,13 +63,13 @@ const step = (
 });
 const gate = (name: string): GameDayStep => ({ name, kind: 'gate', text: `${name}?` });
 const note = (name: string): GameDayStep => ({ name, kind: 'note', text: `${name}.` });
-const input = (title: string, steps: GameDayStep[]): GameDayInput => ({
+const input = (title: string, steps: GameDayStep[], searchAttributes = false): GameDayInput => ({
   title,
   owner: 'alice',
   approvers: ['bob', 'carol'],
   observers: ['dave'],
   steps,
-  searchAttributes: false,
+  searchAttributes,
 });
 
 async function until(what: string, ok: () => Promise<boolean>): Promise<void> {
@@ -189,6 +189,16 @@ const cases: Record<string, () => Promise<void>> = {
     await until('both children run', async () => (await h.query(gameDayQuery)).steps[1]?.children.length === 2);
     await h.executeUpdate(abortGameDayUpdate, { args: [{ who: 'alice', reason: 'incident' }] });
     save('gate-then-abort', h, await h.result());
+  },
+  // With Faultline's search attributes (the verdict is upserted at the end): a refuted step under
+  // `continue`, then a passed one.
+  'search-attributes': async () => {
+    const h = await client.workflow.start('runGameDay', {
+      taskQueue,
+      workflowId: 'gd-search-attributes',
+      args: [input('search attributes', [step('breaks', ['refuted'], 'continue'), step('after', ['passed'])], true)],
+    });
+    save('search-attributes', h, await h.result());
   },
   // A refuted step under `stop`: the rest is skipped.
   stop: async () => {

@@ -33,7 +33,7 @@ const dir = path.join(PROJECT_ROOT, 'test', 'fixtures', 'gameday-histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 it('every recorded game-day history replays with the current code', { timeout: 120_000 }, async () => {
-  expect(files.length).toBeGreaterThanOrEqual(6);
+  expect(files.length).toBeGreaterThanOrEqual(7);
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: path.join(PROJECT_ROOT, 'test', 'unit', 'gameday-workflows.ts'),
     logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never,

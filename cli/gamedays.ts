@@ -73,8 +73,35 @@ export function gameDayStatus(fc: FaultlineClient, id: string): Promise<GameDayS
 export const waitForGameDay = (fc: FaultlineClient, id: string) =>
   onGameDay(fc, id, async () => (await fc.client.workflow.getHandle(id).result()) as GameDayJournal);
 
-export const approveGameDay = (fc: FaultlineClient, id: string, who: string) =>
-  onGameDay(fc, id, () => fc.client.workflow.getHandle(id).executeUpdate(approveGateUpdate, { args: [{ who }] }));
+export interface Approved {
+  journal: GameDayJournal;
+  /** The step approved: the one named, or the one waiting when none was named. */
+  step: string;
+  /** No step was named: the one waiting was approved. */
+  defaulted: boolean;
+}
+
+/**
+ * Approves the gate (or answers the `ask`) `step`; the workflow refuses it, naming what waits, unless that
+ * step is waiting. With no step: the step waiting now, read first (refused here when none waits), then sent
+ * by name, so an approval never lands on a step other than the one read.
+ */
+export const approveGameDay = (fc: FaultlineClient, id: string, who: string, step?: string): Promise<Approved> =>
+  onGameDay(fc, id, async () => {
+    const h = fc.client.workflow.getHandle(id);
+    let name = step;
+    if (name === undefined) {
+      const s = await gameDayStatus(fc, id);
+      if (s.status !== 'RUNNING') throw new InvalidInput(`game day ${id} is ${s.status.toLowerCase()}: nothing waits`);
+      name = s.journal?.waitingAt;
+      if (!name) {
+        const steps = (s.journal?.steps ?? []).map((x) => `${x.name} ${x.status}`).join(', ');
+        throw new InvalidInput(`game day ${id}: no step is waiting for an approval (${steps})`);
+      }
+    }
+    const journal = await h.executeUpdate(approveGateUpdate, { args: [{ who, step: name }] });
+    return { journal, step: name, defaulted: step === undefined };
+  });
 
 export const noteGameDay = (fc: FaultlineClient, id: string, who: string, text: string) =>
   onGameDay(fc, id, () => fc.client.workflow.getHandle(id).executeUpdate(addNoteUpdate, { args: [{ who, text }] }));

@@ -179,20 +179,21 @@ program
 program
   .command('gameday')
   .description(
-    'game days: run FILE [--wait] | status ID | approve ID --who | note ID TEXT --who | abort ID --reason | skip ID STEP',
+    'game days: run FILE [--wait] | status ID | approve ID --who [--step STEP] | note ID TEXT --who | abort ID --reason | skip ID STEP',
   )
   .argument('<action>')
   .argument('[args...]', 'FILE for run; ID (and TEXT for note, STEP for skip) otherwise')
   .option('--wait', 'run: follow the game day until it ends')
   .option('--who <name>')
   .option('--reason <text>', 'abort: why')
+  .option('--step <name>', 'approve: the gate or failed step approved (default: the one waiting)')
   .option('--json')
   .option('--task-queue <queue>')
   .action(
     (
       action: string,
       args: string[],
-      o: { wait?: boolean; who?: string; reason?: string; json?: boolean; taskQueue?: string },
+      o: { wait?: boolean; who?: string; reason?: string; step?: string; json?: boolean; taskQueue?: string },
     ) => set(cmd.gameday().then((m) => m.gameDayCommand(action, args, o, io))),
   );
 

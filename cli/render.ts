@@ -1,6 +1,7 @@
 // Text rendering of journals, progress and history for the terminal. Pure: returns strings.
 import { wardenLine, type GuardProgress, type Journal, type ProbeSample } from '../experiments/journal.ts';
 import { formatMs } from '../faults/duration.ts';
+import type { GameDayJournal } from '../experiments/gameday-types.ts';
 import type { HistoryRow } from './client.ts';
 
 const time = (iso?: string) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
@@ -97,4 +98,23 @@ export function historyTable(rows: HistoryRow[]): string {
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** Each step with its own verdict (its status while it has none), its reason and its failure policy's outcome. */
+export function renderGameDay(j: GameDayJournal): string {
+  const lines = [`${j.title} (${j.workflowId}) · owner ${j.owner}${j.verdict ? ` · ${j.verdict}: ${j.reason}` : ''}`];
+  for (const s of j.steps) {
+    const f = s.onFailure;
+    const policy = f
+      ? ` (on failure: ${f.policy}${f.by ? `, ${f.by} said go on` : ''}; ${f.wentOn ? 'went on' : 'stopped'})`
+      : '';
+    lines.push(
+      `  ${(s.verdict ?? s.status).padEnd(11)} ${s.name}${s.reason ? `: ${s.reason}` : ''}${policy}${j.waitingAt === s.name ? `  <- waiting: faultline gameday approve ${j.workflowId} --step ${s.name} --who NAME` : ''}`,
+    );
+    for (const c of s.children) lines.push(`                ${c.workflowId} ${c.verdict ?? 'running'}`);
+  }
+  for (const e of j.events)
+    lines.push(`  ${e.at} ${e.who} ${e.what}${e.step ? ` [${e.step}]` : ''}${e.text ? `: ${e.text}` : ''}`);
+  if (j.summary) lines.push(j.summary);
+  return lines.join('\n');
 }

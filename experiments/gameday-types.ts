@@ -32,11 +32,19 @@ export interface StepRecord {
   name: string;
   kind: GameDayStep['kind'];
   status: StepStatus;
+  /**
+   * The step's own verdict once it ended (workflows/gameday-verdict.ts): an experiment step `passed` when
+   * every experiment passed, `refuted` when one did not or its deadline passed, `aborted` when the game
+   * day was aborted during it; a gate `passed` once opened. None for notes and skipped steps.
+   */
+  verdict?: Verdict;
   startedAt?: string;
   finishedAt?: string;
   children: { workflowId: string; title: string; verdict?: Verdict; reason?: string }[];
   /** Why it ended as it did (a refuted child, a deadline, a skip). */
   reason?: string;
+  /** A failed experiment step: its policy and what came of it (went on, or stopped the game day). */
+  onFailure?: { policy: OnFailure; wentOn: boolean; by?: string };
 }
 
 export interface GameDayEvent {

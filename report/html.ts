@@ -269,10 +269,10 @@ export function renderGameDayReport(
     .map(
       (
         st,
-      ) => `<tr><td>${esc(st.name)}</td><td>${esc(st.kind)}</td><td class="s-${esc(st.status)}">${esc(st.status)}</td>
+      ) => `<tr><td>${esc(st.name)}</td><td>${esc(st.kind)}</td><td>${st.verdict ? `<span class="verdict v-${esc(st.verdict)}">${esc(st.verdict)}</span>` : '–'}</td><td class="s-${esc(st.status)}">${esc(st.status)}</td>
 <td>${st.startedAt ? `${s(st.startedAt)} s` : '–'}</td><td>${st.finishedAt ? `${s(st.finishedAt)} s` : '–'}</td>
 <td>${st.children.map((c) => `<a href="#run-${esc(c.workflowId)}">${esc(c.title)}</a>: <span class="v-text-${esc(c.verdict ?? 'running')}">${esc(c.verdict ?? 'running')}</span>`).join('<br>') || '–'}</td>
-<td>${esc(st.reason ?? '')}</td></tr>`,
+<td>${esc(st.reason ?? '')}${st.onFailure ? esc(`; on failure: ${st.onFailure.policy}${st.onFailure.by ? `, ${st.onFailure.by} said go on` : ''}, ${st.onFailure.wentOn ? 'went on' : 'stopped'}`) : ''}</td></tr>`,
     )
     .join('\n');
   const events = g.events
@@ -298,7 +298,7 @@ export function renderGameDayReport(
   const datasets: ChartSpec['datasets'] = g.steps
     .filter((st) => st.startedAt)
     .map((st) => ({
-      label: `${st.name}: ${st.status}`,
+      label: `${st.name}: ${st.verdict ?? st.status}`,
       points: [
         { x: s(st.startedAt as string), y: rows.indexOf(st.name) },
         { x: s(st.finishedAt ?? end), y: rows.indexOf(st.name) },
@@ -339,7 +339,7 @@ export function renderGameDayReport(
 ${g.summary ? `<p>${esc(g.summary)}</p>` : ''}
 <h2>Timeline</h2>
 <div class="chart wide"><canvas id="gameday-timeline"></canvas></div>
-<table><thead><tr><th>step</th><th>kind</th><th>status</th><th>started</th><th>finished</th><th>runs</th><th>why</th></tr></thead><tbody>${steps}</tbody></table>
+<table><thead><tr><th>step</th><th>kind</th><th>verdict</th><th>status</th><th>started</th><th>finished</th><th>runs</th><th>why</th></tr></thead><tbody>${steps}</tbody></table>
 <h2>Approvals, notes, skips, aborts</h2>
 ${events ? `<table><thead><tr><th>at</th><th>what</th><th>who</th><th>step</th><th>text</th></tr></thead><tbody>${events}</tbody></table>` : '<p class="muted">none</p>'}
 ${sections.map((x) => x.html).join('\n')}`;

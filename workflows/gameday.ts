@@ -1,6 +1,11 @@
 // The game-day workflow: a parent with one child workflow per experiment (the UI shows them under it),
 // steps in order, parallel groups, gates that wait for an approver, notes, a failure policy per step, and
 // an abort that returns only once every running child has reverted. Deterministic only.
+//
+// Its messages only record (workflows/gameday-state.ts: an approval names the step it approves, and opens
+// only that step while it waits); this main loop reads the state and decides, in one place: it opens a
+// gate, cancels a step's experiments (deadline, skip, abort), stops or goes on. The verdict is computed
+// over the steps at the end (workflows/gameday-verdict.ts): a failed step is never a pass.
 import {
   ChildWorkflowCancellationType,
   CancellationScope,
@@ -8,6 +13,7 @@ import {
   executeChild,
   isCancellation,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -25,31 +31,36 @@ import {
   gameDayQuery,
   skipStepUpdate,
 } from './gameday-definitions.ts';
+import {
+  abortProblem,
+  approvalProblem,
+  approvedBy,
+  newGameDayState,
+  noteProblem,
+  recordAbort,
+  recordApproval,
+  recordNote,
+  recordSkip,
+  skipProblem,
+} from './gameday-state.ts';
+import { decideGameDay, stepVerdict } from './gameday-verdict.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, GAME_DAY_KEY, VERDICT_KEY } from './search-attributes.ts';
 
 export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
   const info = workflowInfo();
   const now = () => new Date().toISOString();
-  const j: GameDayJournal = {
-    title: input.title,
-    workflowId: info.workflowId,
-    owner: input.owner,
-    approvers: input.approvers,
-    observers: input.observers,
-    startedAt: now(),
-    steps: input.steps.map((s) => ({ name: s.name, kind: s.kind, status: 'pending', children: [] })),
-    events: [],
-  };
-  let aborted: { reason: string; who: string } | undefined;
-  let approved = false; // the current wait's answer
-  const skipped = new Set<string>();
+  const st = newGameDayState(input, info.workflowId, now());
+  const j = st.j;
   let running = 0; // child workflows not yet closed
-  let stepScope: CancellationScope | undefined;
-  let current: string | undefined;
+  // Game days started before this marker (no marker in their history) keep the old command order: their
+  // skip and abort handlers and their deadline timer cancel the running step themselves. Every game day
+  // started since leaves that decision to the main loop alone.
+  const legacy = !patched('gameday-decisions-in-main-loop');
+  let stepScope: CancellationScope | undefined; // the running step's experiments (legacy handlers cancel it)
 
   const details = () =>
     setCurrentDetails(
-      `**Game day:** ${input.title} · owner ${input.owner}\n\n${j.steps.map((s) => `- ${s.name}: ${s.status}`).join('\n')}`,
+      `**Game day:** ${input.title} · owner ${input.owner}\n\n${j.steps.map((s) => `- ${s.name}: ${s.verdict ?? s.status}`).join('\n')}`,
     );
   if (input.searchAttributes)
     upsertSearchAttributes([
@@ -57,85 +68,58 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
       { key: EXPERIMENT_KEY, value: input.title },
     ]);
 
+  // The handlers: validate, record, return. None of them issues a command.
+  const refuse = (problem: string | undefined) => {
+    if (problem) throw new Error(problem);
+  };
   setHandler(gameDayQuery, () => j);
   setHandler(
     approveGateUpdate,
-    ({ who }) => {
-      approved = true;
-      j.events.push({ at: now(), who, what: 'approve', step: j.waitingAt });
+    (a) => {
+      recordApproval(st, a, now());
       return j;
     },
-    {
-      validator: ({ who }) => {
-        if (!j.waitingAt) throw new Error('the game day is not waiting for an approval');
-        if (!input.approvers.includes(who) && who !== input.owner)
-          throw new Error(`${who} is not an approver (approvers: ${input.approvers.join(', ')})`);
-      },
-    },
+    { validator: (a) => refuse(approvalProblem(st, a)) },
   );
   setHandler(
     addNoteUpdate,
-    ({ who, text }) => {
-      j.events.push({ at: now(), who, what: 'note', step: current, text });
+    (a) => {
+      recordNote(st, a, now());
       return j;
     },
-    {
-      validator: ({ text }) =>
-        void (
-          text?.trim() ||
-          (() => {
-            throw new Error('a note needs text');
-          })()
-        ),
-    },
+    { validator: (a) => refuse(noteProblem(a)) },
   );
   setHandler(
     skipStepUpdate,
-    ({ step, who }) => {
-      skipped.add(step);
-      j.events.push({ at: now(), who, what: 'skip', step });
-      if (current === step) stepScope?.cancel();
+    (a) => {
+      recordSkip(st, a, now());
+      if (legacy && st.current === a.step) stepScope?.cancel();
       return j;
     },
-    {
-      validator: ({ step }) => {
-        const s = j.steps.find((x) => x.name === step);
-        if (!s) throw new Error(`no step named ${step} (steps: ${j.steps.map((x) => x.name).join(', ')})`);
-        if (!['pending', 'running', 'waiting'].includes(s.status))
-          throw new Error(`step ${step} is ${s.status} already`);
-      },
-    },
+    { validator: (a) => refuse(skipProblem(st, a)) },
   );
   setHandler(
     abortGameDayUpdate,
-    async ({ reason, who }) => {
-      if (!aborted) {
-        aborted = { reason, who };
-        j.events.push({ at: now(), who, what: 'abort', step: current, text: reason });
-        stepScope?.cancel();
-      }
-      await condition(() => running === 0); // every running child has reverted and closed
+    async (a) => {
+      const first = !st.abort;
+      recordAbort(st, a, now());
+      if (legacy && first) stepScope?.cancel();
+      await condition(() => running === 0); // the main loop cancels; every running child reverts and closes
       return j;
     },
-    {
-      validator: ({ reason }) =>
-        void (
-          reason?.trim() ||
-          (() => {
-            throw new Error('an abort needs a reason');
-          })()
-        ),
-    },
+    { validator: (a) => refuse(abortProblem(a)) },
   );
 
+  const skipped = (name: string) => st.skips.includes(name);
+
+  /** Waits at `rec` until an approval names it, a skip, or an abort; true when approved. */
   const waitForApproval = async (rec: StepRecord) => {
     rec.status = 'waiting';
     j.waitingAt = rec.name;
-    approved = false;
     details();
-    await condition(() => approved || !!aborted || skipped.has(rec.name));
+    await condition(() => !!approvedBy(st, rec.name) || !!st.abort || skipped(rec.name));
     j.waitingAt = undefined;
-    return approved && !aborted && !skipped.has(rec.name);
+    return !!approvedBy(st, rec.name) && !st.abort && !skipped(rec.name);
   };
 
   const runChild = async (rec: StepRecord, exp: { experiment: RunInput['experiment']; file: string }, i: number) => {
@@ -177,50 +161,12 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
     }
   };
 
-  for (const [idx, step] of input.steps.entries()) {
-    const rec = j.steps[idx] as StepRecord;
-    current = step.name;
-    if (aborted || skipped.has(step.name)) {
-      rec.status = 'skipped';
-      continue;
-    }
-    rec.startedAt = now();
-    rec.status = 'running';
-    details();
-    if (step.kind === 'note') {
-      j.events.push({ at: now(), who: input.owner, what: 'note', step: step.name, text: step.text });
-      rec.status = 'done';
-    } else if (step.kind === 'gate') {
-      rec.status = (await waitForApproval(rec)) ? 'passed' : aborted ? 'aborted' : 'skipped';
-    } else {
-      await runExperiments(step, rec);
-      if ((rec.status as string) === 'failed') {
-        let go = step.onFailure === 'continue';
-        if (step.onFailure === 'ask') {
-          go = await waitForApproval(rec); // an approver says go on; an abort or a skip says stop
-          rec.status = 'failed';
-        }
-        const ab = aborted as { reason: string; who: string } | undefined;
-        if (!go || ab) {
-          rec.finishedAt = now();
-          j.verdict = ab ? 'aborted' : 'refuted';
-          j.reason = ab
-            ? `aborted by ${ab.who}: ${ab.reason}`
-            : `step ${step.name} failed (${rec.reason}); on failure: ${step.onFailure}, so the game day stopped`;
-          break;
-        }
-      }
-    }
-    rec.finishedAt = now();
-  }
-  for (const s of j.steps) if (s.status === 'pending') s.status = 'skipped';
-
   async function runExperiments(step: Extract<GameDayStep, { kind: 'experiments' }>, rec: StepRecord) {
     const scope = new CancellationScope();
     stepScope = scope;
     let timedOut = false;
     // The deadline timer lives in its own scope, cancelled once the children are done, so it can never
-    // fire into a later step.
+    // fire into a later step. It only records; the loop below cancels the step.
     const timer = new CancellationScope();
     if (step.deadline)
       timer
@@ -228,23 +174,31 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
         .then(
           () => {
             timedOut = true;
-            scope.cancel();
+            if (legacy) scope.cancel();
           },
           () => undefined,
         );
-    await scope
+    let done = false;
+    const children = scope
       .run(() => Promise.all(step.experiments.map((e, i) => runChild(rec, e, i))))
       .catch((err: unknown) => {
         if (!isCancellation(err)) throw err;
+      })
+      .finally(() => {
+        done = true;
       });
+    // The one place a step's experiments are stopped: its deadline, a skip of it, an abort.
+    await condition(() => done || timedOut || !!st.abort || skipped(step.name));
+    if (!done) scope.cancel();
+    await children;
     timer.cancel();
     await condition(() => running === 0);
     stepScope = undefined;
     const bad = rec.children.filter((c) => c.verdict !== 'passed');
-    if (aborted) {
+    if (st.abort) {
       rec.status = 'aborted';
-      rec.reason = `aborted by ${aborted.who}: ${aborted.reason}`;
-    } else if (skipped.has(step.name)) {
+      rec.reason = `aborted by ${st.abort.who}: ${st.abort.reason}`;
+    } else if (skipped(step.name)) {
       rec.status = 'skipped';
       rec.reason = 'skipped while running; its experiments were aborted and reverted';
     } else if (timedOut) {
@@ -256,16 +210,54 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
     } else rec.status = 'passed';
   }
 
-  if (aborted) {
-    j.verdict = 'aborted';
-    j.reason = `aborted by ${aborted.who}: ${aborted.reason}`;
+  for (const [idx, step] of input.steps.entries()) {
+    const rec = j.steps[idx] as StepRecord;
+    st.current = step.name;
+    if (st.abort || skipped(step.name)) {
+      rec.status = 'skipped';
+      continue;
+    }
+    rec.startedAt = now();
+    rec.status = 'running';
+    details();
+    if (step.kind === 'note') {
+      j.events.push({ at: now(), who: input.owner, what: 'note', step: step.name, text: step.text });
+      rec.status = 'done';
+    } else if (step.kind === 'gate') {
+      rec.status = (await waitForApproval(rec)) ? 'passed' : st.abort ? 'aborted' : 'skipped';
+    } else {
+      await runExperiments(step, rec);
+      if ((rec.status as string) === 'failed') {
+        // The policy decides whether the game day goes on, never whether it passed.
+        let go = step.onFailure === 'continue';
+        if (step.onFailure === 'ask') {
+          go = await waitForApproval(rec); // an approver says go on; an abort or a skip says stop
+          rec.status = 'failed';
+        }
+        go &&= !st.abort;
+        rec.onFailure = {
+          policy: step.onFailure,
+          wentOn: go,
+          ...(step.onFailure === 'ask' && go ? { by: approvedBy(st, rec.name) } : {}),
+        };
+        if (!go) {
+          rec.verdict = stepVerdict(rec);
+          rec.finishedAt = now();
+          break;
+        }
+      }
+    }
+    rec.verdict = stepVerdict(rec);
+    rec.finishedAt = now();
   }
-  j.verdict ??= 'passed';
-  j.reason ??= 'every step passed';
+  for (const s of j.steps) if (s.status === 'pending') s.status = 'skipped';
+
+  const outcome = decideGameDay({ title: input.title, steps: j.steps, events: j.events, abort: st.abort });
+  j.verdict = outcome.verdict;
+  j.reason = outcome.reason;
+  j.summary = outcome.summary;
   j.finishedAt = now();
-  const count = (st: string) => j.steps.filter((s) => s.status === st).length;
-  j.summary = `${input.title}: ${j.verdict} · ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped, ${count('aborted')} aborted · ${j.events.filter((e) => e.what === 'approve').length} approvals, ${j.events.filter((e) => e.what === 'note').length} notes`;
-  current = undefined;
+  st.current = undefined;
   details();
   if (input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: j.verdict }]);
   return j;

@@ -1,4 +1,4 @@
-// faultline gameday run FILE [--wait] | status ID | approve ID --who | note ID TEXT --who |
+// faultline gameday run FILE [--wait] | status ID | approve ID --who [--step STEP] | note ID TEXT --who |
 // abort ID --reason | skip ID STEP: game days as a parent workflow with child experiment workflows.
 import { InvalidInput } from '../../errors.ts';
 import { parseGameDayFile } from '../../experiments/gameday.ts';
@@ -15,30 +15,19 @@ import {
   waitForGameDay,
 } from '../gamedays.ts';
 import type { Io } from '../io.ts';
+import { renderGameDay } from '../render.ts';
 
 export interface GameDayOptions {
   wait?: boolean;
   json?: boolean;
   who?: string;
   reason?: string;
+  /** approve: the gate (or the failed step's `ask`) approved; default: the one step waiting. */
+  step?: string;
   taskQueue?: string;
 }
 
 const ACTIONS = ['run', 'status', 'approve', 'note', 'abort', 'skip'];
-
-export function renderGameDay(j: GameDayJournal): string {
-  const lines = [`${j.title} (${j.workflowId}) · owner ${j.owner}${j.verdict ? ` · ${j.verdict}: ${j.reason}` : ''}`];
-  for (const s of j.steps) {
-    lines.push(
-      `  ${s.status.padEnd(8)} ${s.name}${s.reason ? `: ${s.reason}` : ''}${j.waitingAt === s.name ? '  <- waiting for an approver' : ''}`,
-    );
-    for (const c of s.children) lines.push(`             ${c.workflowId} ${c.verdict ?? 'running'}`);
-  }
-  for (const e of j.events)
-    lines.push(`  ${e.at} ${e.who} ${e.what}${e.step ? ` [${e.step}]` : ''}${e.text ? `: ${e.text}` : ''}`);
-  if (j.summary) lines.push(j.summary);
-  return lines.join('\n');
-}
 
 export async function gameDayCommand(action: string, args: string[], o: GameDayOptions, io: Io): Promise<number> {
   if (!ACTIONS.includes(action)) throw new InvalidInput(`gameday ${action}: one of ${ACTIONS.join(', ')}`);
@@ -49,6 +38,8 @@ export async function gameDayCommand(action: string, args: string[], o: GameDayO
     throw new InvalidInput(`gameday ${action} needs --who NAME`);
   if (action === 'note' && !extra?.trim()) throw new InvalidInput('gameday note needs TEXT');
   if (action === 'skip' && !extra?.trim()) throw new InvalidInput('gameday skip needs STEP');
+  if (o.step !== undefined && (action !== 'approve' || !o.step.trim()))
+    throw new InvalidInput(action === 'approve' ? '--step needs a step name' : `gameday ${action} takes no --step`);
   if (action === 'abort' && !o.reason?.trim()) throw new InvalidInput('gameday abort needs --reason TEXT');
   let input;
   if (action === 'run') {
@@ -83,9 +74,11 @@ export async function gameDayCommand(action: string, args: string[], o: GameDayO
         else show(s.journal, `${target}: ${s.status}\n`);
         return s.status === 'RUNNING' ? 0 : exitCodeFor(s.journal?.verdict);
       }
-      case 'approve':
-        show(await approveGameDay(fc, target, who), `approved by ${who}\n`);
+      case 'approve': {
+        const a = await approveGameDay(fc, target, who, o.step);
+        show(a.journal, `approved ${a.step} by ${who}${a.defaulted ? ' (the step waiting; --step names one)' : ''}\n`);
         return 0;
+      }
       case 'note':
         show(await noteGameDay(fc, target, who, extra as string), 'noted\n');
         return 0;

@@ -1,30 +1,29 @@
-// Records game-day histories for test/unit/gameday-replay.test.ts: the game-day workflow of this checkout,
+// Records game-day histories for test/unit/replay-gameday.test.ts: the game-day workflow of this checkout,
 // with the stand-in experiment child of gameday-workflows.ts, on its own Temporal dev server (free ports,
 // throw-away database), driven through the cases below with the messages an old client sends (an approval
 // without a step name). Written once, from the code before a change, so the new code is proven to replay
 // them; never re-record them with newer code.
 //
-//   npx tsx test/unit/gameday-record.ts DIR
+//   npx tsx scripts/record-gameday-histories.ts [DIR [CASE...]]
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { freePort, startDevServer, temporalBinary } from '../../cli/dev-server.ts';
-import type { GameDayInput, GameDayJournal, GameDayStep } from '../../experiments/gameday-types.ts';
-import type { Experiment } from '../../experiments/schema.ts';
+import { freePort, startDevServer, temporalBinary } from '../cli/dev-server.ts';
+import type { GameDayInput, GameDayJournal, GameDayStep } from '../experiments/gameday-types.ts';
+import type { Experiment } from '../experiments/schema.ts';
 import {
   abortGameDayUpdate,
   addNoteUpdate,
   approveGateUpdate,
   gameDayQuery,
   skipStepUpdate,
-} from '../../workflows/gameday-definitions.ts';
+} from '../workflows/gameday-definitions.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const outDir = path.resolve(process.argv[2] ?? path.join(here, '..', 'fixtures', 'gameday-histories'));
+const outDir = path.resolve(process.argv[2] ?? path.join(here, '..', 'test', 'fixtures', 'gameday-histories'));
 mkdirSync(outDir, { recursive: true });
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'faultline-gd-record-'));
@@ -34,12 +33,13 @@ const server = await startDevServer({
   uiPort: await freePort(),
   logFile: path.join(tmp, 'temporal.log'),
 });
+const { NativeConnection, Worker } = await import('@temporalio/worker'); // as scripts/record-histories.ts
 const taskQueue = 'gameday-record';
 const nc = await NativeConnection.connect({ address: server.address });
 const worker = await Worker.create({
   connection: nc,
   taskQueue,
-  workflowsPath: path.join(here, 'gameday-workflows.ts'),
+  workflowsPath: path.join(here, '..', 'test', 'unit', 'gameday-workflows.ts'),
 });
 const running = worker.run();
 const connection = await Connection.connect({ address: server.address });

@@ -1,0 +1,91 @@
+// The game day as a small state object, and what its messages may do to it. Pure: no Temporal, no I/O.
+// The workflow's message handlers only validate (these `...Problem` functions, in the updates' validators)
+// and record (these `record...` functions); its main loop reads the state and decides: opens a gate,
+// cancels a step's experiments, stops. So a message never issues a command, and a replay rebuilds the same
+// state from the same messages whatever worker handles them.
+import type { GameDayInput, GameDayJournal } from '../experiments/gameday-types.ts';
+
+export interface GameDayState {
+  readonly j: GameDayJournal;
+  /** Approvals, each of the step it named and that was waiting when it came (a gate, or a failed step's ask). */
+  approvals: { step: string; who: string }[];
+  /** Steps an operator skipped (before they started, while waiting or while running). */
+  skips: string[];
+  abort?: { reason: string; who: string };
+  /** The step the main loop is at (notes and aborts are recorded against it). */
+  current?: string;
+}
+
+export function newGameDayState(input: GameDayInput, workflowId: string, at: string): GameDayState {
+  return {
+    j: {
+      title: input.title,
+      workflowId,
+      owner: input.owner,
+      approvers: input.approvers,
+      observers: input.observers,
+      startedAt: at,
+      steps: input.steps.map((s) => ({ name: s.name, kind: s.kind, status: 'pending', children: [] })),
+      events: [],
+    },
+    approvals: [],
+    skips: [],
+  };
+}
+
+const list = (xs: string[]) => xs.join(', ') || 'none';
+const waitingText = (s: GameDayState) =>
+  s.j.waitingAt ? `waiting: ${s.j.waitingAt}` : 'no step is waiting for an approval';
+
+/** Why an approval (of `step`, or of the step waiting when it names none) is refused; undefined: accepted. */
+export function approvalProblem(s: GameDayState, a: { who: string; step?: string }): string | undefined {
+  if (!s.j.approvers.includes(a.who) && a.who !== s.j.owner)
+    return `${a.who} is not an approver (approvers: ${list(s.j.approvers)}; or the owner, ${s.j.owner})`;
+  if (a.step === undefined)
+    return s.j.waitingAt ? undefined : 'the game day is not waiting for an approval (no step is waiting)';
+  const step = s.j.steps.find((x) => x.name === a.step);
+  if (!step) return `no step named ${a.step} (steps: ${list(s.j.steps.map((x) => x.name))}); ${waitingText(s)}`;
+  if (s.j.waitingAt === a.step) return undefined;
+  const by = s.approvals.filter((x) => x.step === a.step).map((x) => x.who);
+  return `step ${a.step} is not waiting for an approval (it is ${step.status}${by.length ? `, approved by ${by.join(', ')}` : ''}); ${waitingText(s)}`;
+}
+
+/** An approval: in the journal always; it opens (or answers) only the step it names, if that step waits. */
+export function recordApproval(s: GameDayState, a: { who: string; step?: string }, at: string): void {
+  const step = a.step ?? s.j.waitingAt; // an old client names no step: the one waiting
+  s.j.events.push({ at, who: a.who, what: 'approve', step });
+  if (step !== undefined && step === s.j.waitingAt) s.approvals.push({ step, who: a.who });
+}
+
+/** Who approved `step` while it waited, if anyone did. */
+export const approvedBy = (s: GameDayState, step: string): string | undefined =>
+  s.approvals.find((a) => a.step === step)?.who;
+
+export function skipProblem(s: GameDayState, a: { step: string }): string | undefined {
+  const step = s.j.steps.find((x) => x.name === a.step);
+  if (!step) return `no step named ${a.step} (steps: ${list(s.j.steps.map((x) => x.name))})`;
+  if (!['pending', 'running', 'waiting'].includes(step.status)) return `step ${a.step} is ${step.status} already`;
+  return undefined;
+}
+
+export function recordSkip(s: GameDayState, a: { step: string; who: string }, at: string): void {
+  if (!s.skips.includes(a.step)) s.skips.push(a.step);
+  s.j.events.push({ at, who: a.who, what: 'skip', step: a.step });
+}
+
+export const noteProblem = (a: { text: string }): string | undefined =>
+  a.text?.trim() ? undefined : 'a note needs text';
+
+export function recordNote(s: GameDayState, a: { who: string; text: string }, at: string): void {
+  s.j.events.push({ at, who: a.who, what: 'note', step: s.current, text: a.text });
+}
+
+export const abortProblem = (a: { reason: string }): string | undefined =>
+  a.reason?.trim() ? undefined : 'an abort needs a reason';
+
+/** The first abort counts; a second one only waits with it. */
+export function recordAbort(s: GameDayState, a: { reason: string; who: string }, at: string): void {
+  if (s.abort) return;
+  s.abort = { reason: a.reason, who: a.who };
+  s.j.events.push({ at, who: a.who, what: 'abort', step: s.current, text: a.reason });
+}

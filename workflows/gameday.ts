@@ -7,6 +7,8 @@
 // gate, cancels a step's experiments (deadline, skip, abort), stops or goes on. The verdict is computed
 // over the steps at the end (workflows/gameday-verdict.ts): a failed step is never a pass.
 import {
+  allHandlersFinished,
+  ApplicationFailure,
   ChildWorkflowCancellationType,
   CancellationScope,
   condition,
@@ -34,6 +36,7 @@ import {
 import {
   abortProblem,
   approvalProblem,
+  approvalRefusal,
   approvedBy,
   newGameDayState,
   noteProblem,
@@ -68,6 +71,32 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
       { key: EXPERIMENT_KEY, value: input.title },
     ]);
 
+  // The main loop blocks only in block(): what it waits for, while it waits. It has settled when it waits
+  // for something not yet true (or has finished): every message and child result so far has taken effect.
+  let waitsFor: (() => boolean) | undefined;
+  let finished = false;
+  const block = async (ready: () => boolean) => {
+    if (legacy) return condition(ready); // the old code's awaits, one for one
+    waitsFor = ready;
+    try {
+      await condition(ready);
+    } finally {
+      waitsFor = undefined;
+    }
+  };
+  /**
+   * Resolves once the main loop has settled after everything this workflow task brought: first the
+   * microtasks of the task run (a child's result reaching the loop), then the loop must be blocked on
+   * something not yet true. Issues no command.
+   */
+  const settled = () => {
+    let drained = false;
+    void Promise.resolve().then(() => {
+      drained = true;
+    });
+    return condition(() => drained && (finished || (waitsFor !== undefined && !waitsFor())));
+  };
+
   // The handlers: validate, record, return. None of them issues a command.
   const refuse = (problem: string | undefined) => {
     if (problem) throw new Error(problem);
@@ -75,11 +104,16 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
   setHandler(gameDayQuery, () => j);
   setHandler(
     approveGateUpdate,
-    (a) => {
+    async (a) => {
+      if (!legacy) {
+        await settled();
+        const problem = approvalProblem(st, a);
+        if (problem) throw ApplicationFailure.create({ type: 'ApprovalRefused', message: problem, nonRetryable: true });
+      }
       recordApproval(st, a, now());
       return j;
     },
-    { validator: (a) => refuse(approvalProblem(st, a)) },
+    { validator: (a) => refuse(legacy ? approvalProblem(st, a) : approvalRefusal(st, a)) },
   );
   setHandler(
     addNoteUpdate,
@@ -117,7 +151,7 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
     rec.status = 'waiting';
     j.waitingAt = rec.name;
     details();
-    await condition(() => !!approvedBy(st, rec.name) || !!st.abort || skipped(rec.name));
+    await block(() => !!approvedBy(st, rec.name) || !!st.abort || skipped(rec.name));
     j.waitingAt = undefined;
     return !!approvedBy(st, rec.name) && !st.abort && !skipped(rec.name);
   };
@@ -178,21 +212,25 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
           },
           () => undefined,
         );
-    let done = false;
     const children = scope
       .run(() => Promise.all(step.experiments.map((e, i) => runChild(rec, e, i))))
       .catch((err: unknown) => {
         if (!isCancellation(err)) throw err;
-      })
-      .finally(() => {
+      });
+    if (legacy) await children;
+    else {
+      let done = false;
+      const ended = children.finally(() => {
         done = true;
       });
-    // The one place a step's experiments are stopped: its deadline, a skip of it, an abort.
-    await condition(() => done || timedOut || !!st.abort || skipped(step.name));
-    if (!done) scope.cancel();
-    await children;
+      // The one place a step's experiments are stopped: its deadline, a skip of it, an abort.
+      await block(() => done || timedOut || !!st.abort || skipped(step.name));
+      if (!done) scope.cancel();
+      await block(() => done);
+      await ended;
+    }
     timer.cancel();
-    await condition(() => running === 0);
+    await block(() => running === 0);
     stepScope = undefined;
     const bad = rec.children.filter((c) => c.verdict !== 'passed');
     if (st.abort) {
@@ -252,6 +290,10 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
   }
   for (const s of j.steps) if (s.status === 'pending') s.status = 'skipped';
 
+  if (!legacy) {
+    finished = true;
+    await condition(allHandlersFinished); // an approval that came too late is refused, not left unanswered
+  }
   const outcome = decideGameDay({ title: input.title, steps: j.steps, events: j.events, abort: st.abort });
   j.verdict = outcome.verdict;
   j.reason = outcome.reason;

@@ -172,13 +172,13 @@ describe('a failed step is never a pass', () => {
     await waitingAt(h, 'latency-and-pause');
     await approve(h, 'bob', 'latency-and-pause');
     const j = await finish(h);
+    expect(j.verdict).toBe('refuted');
     expect(statuses(j)).toEqual([
       'warm-up passed passed',
       'go-no-go passed passed',
       'latency-and-pause failed refuted',
       'step-4 done -',
     ]);
-    expect(j.verdict).toBe('refuted');
     expect(j.reason).toBe(
       'step latency-and-pause failed (aborted: aborted, aborted: aborted); on failure: ask, bob said go on, so the game day went on',
     );
@@ -191,8 +191,8 @@ describe('a failed step is never a pass', () => {
   it('onFailure continue: a refuted step, then a passed one: refuted, naming the step', async () => {
     const h = await start(gameDay([step('breaks', ['refuted'], 'continue'), step('after', ['passed'])]), 'gd-continue');
     const j = await finish(h);
-    expect(statuses(j)).toEqual(['breaks failed refuted', 'after passed passed']);
     expect(j.verdict).toBe('refuted');
+    expect(statuses(j)).toEqual(['breaks failed refuted', 'after passed passed']);
     expect(j.reason).toBe('step breaks failed (refuted: refuted); on failure: continue, so the game day went on');
   });
 
@@ -242,8 +242,8 @@ describe('approvals name their step', () => {
     expect((await h.query(gameDayQuery)).waitingAt).toBe('breaks');
     await approve(h, 'carol', 'breaks');
     const j = await finish(h);
-    expect(statuses(j)).toEqual(['go passed passed', 'breaks failed refuted', 'after passed passed']);
     expect(j.verdict).toBe('refuted');
+    expect(statuses(j)).toEqual(['go passed passed', 'breaks failed refuted', 'after passed passed']);
     expect(j.reason).toBe(
       'step breaks failed (refuted: refuted); on failure: ask, carol said go on, so the game day went on',
     );
@@ -299,6 +299,7 @@ describe('long game days and operators', () => {
     await env.sleep('2h'); // the approver answers two hours later
     await approve(h, 'bob', 'after-lunch');
     const j = await finish(h); // the rest of the day
+    expect(j.verdict).toBe('refuted');
     const hours = (a?: string, b?: string) => (Date.parse(b ?? '') - Date.parse(a ?? '')) / 3_600_000;
     const took = j.steps.map((s) => Math.round(hours(s.startedAt, s.finishedAt) * 100) / 100);
     expect(statuses(j)).toEqual([
@@ -344,6 +345,7 @@ describe('long game days and operators', () => {
     await waitingAt(h, 'go-no-go');
     await h.executeUpdate(abortGameDayUpdate, { args: [{ reason: 'not today', who: 'alice' }] });
     const j = await finish(h);
+    expect(j.verdict).toBe('aborted');
     expect(statuses(j)).toEqual([
       'warm-up passed passed',
       'go-no-go aborted aborted',

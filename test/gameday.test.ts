@@ -1,8 +1,10 @@
 // Game days end to end: a parent workflow with one child experiment workflow per step, on the real dev
-// server and Docker with the demo target. It waits at its gate, continues on an approver's word, stops at
-// a refuted step under the stop policy, and an abort returns only once the running child has reverted.
-// SIGKILLing the worker mid-game-day loses nothing and leaves no target held.
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// server and Docker with the demo target. It waits at its gate, continues on an approver's word naming the
+// gate (a late one is refused), stops at a refuted step under the stop policy, and an abort returns only
+// once the running child has reverted. The shipped example, whose parallel step's children both abort, is
+// refuted even though its `ask` was approved. SIGKILLing the worker mid-game-day loses nothing and leaves
+// no target held.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { containerState, inProcessWorker, killProcess, runCli, uniqueId, workerP
 import { freePort } from '../cli/dev-server.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { openReport } from './support/chromium.ts';
+import { PROJECT_ROOT } from '../config.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;
@@ -106,19 +109,31 @@ steps:
     const notApprover = await runCli(['gameday', 'approve', id, '--who', 'mallory']);
     expect(notApprover.status).toBe(2);
     expect(notApprover.stderr).toContain('mallory is not an approver');
+    const notWaiting = await runCli(['gameday', 'approve', id, '--step', 'breaks', '--who', 'bob']);
+    expect(notWaiting.status).toBe(2);
+    expect(notWaiting.stderr).toContain('step breaks never waits for an approval');
+    expect(notWaiting.stderr).toContain('waiting: go-no-go');
     await cliJson('gameday', 'note', id, 'dashboards look fine', '--who', 'carol');
-    await cliJson('gameday', 'approve', id, '--who', 'bob');
+    // No --step: the one step waiting, and the command says which.
+    const approved = await runCli(['gameday', 'approve', id, '--who', 'bob']);
+    expect(approved.status, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain('approved go-no-go by bob (the step waiting; --step names one)');
+    // The same approval again, late: refused, naming the gate, and nothing else is opened.
+    const late = await runCli(['gameday', 'approve', id, '--step', 'go-no-go', '--who', 'bob']);
+    expect(late.status).toBe(2);
+    expect(late.stderr).toMatch(/step go-no-go is not waiting for an approval \(it is passed, approved by bob\)/);
 
     const j = await waitForGameDay(fc, id);
     expect(j.verdict).toBe('refuted');
     expect(j.steps.map((s) => s.status)).toEqual(['passed', 'passed', 'failed', 'skipped']);
     expect(j.steps[2]?.children[0]?.verdict).toBe('refuted');
     expect(j.reason).toMatch(/step breaks failed .*stopped/);
-    expect(j.events.map((e) => [e.what, e.who])).toEqual([
-      ['note', 'carol'],
-      ['approve', 'bob'],
+    expect(j.events.map((e) => [e.what, e.who, e.step])).toEqual([
+      ['note', 'carol', 'go-no-go'],
+      ['approve', 'bob', 'go-no-go'],
     ]);
-    expect(j.summary).toMatch(/refuted · 2 passed, 1 failed, 1 skipped/);
+    expect(j.steps.map((s) => s.verdict)).toEqual(['passed', 'passed', 'refuted', undefined]);
+    expect(j.summary).toMatch(/refuted · 2 passed, 1 failed \(breaks\), 1 skipped/);
     expect([await containerState(b1), await containerState(b2)]).toEqual(['running', 'running']);
 
     // The UI shows the children under the parent; history lists the game day and its children.
@@ -146,6 +161,7 @@ steps:
     const text = readFileSync(html, 'utf8');
     for (const want of ['Game day: gate and stop', 'dashboards look fine', 'go-no-go', 'warm-up', 'breaks'])
       expect(text).toContain(want);
+    expect(text).toContain('<span class="verdict v-refuted">refuted</span> step breaks failed');
     // FAULTLINE_KEEP_JOURNALS=DIR keeps this real game day's report (the README's screenshot comes from it)
     if (process.env.FAULTLINE_KEEP_JOURNALS)
       copyFileSync(html, path.join(process.env.FAULTLINE_KEEP_JOURNALS, 'gameday.html'));
@@ -160,6 +176,78 @@ steps:
       expect(c?.inked, run).toBeGreaterThan(1000);
     }
     expect(r.png).toBe(true);
+  });
+
+  it('the shipped example: both children of its parallel step abort, bob approves its `ask`: refuted, never passed', async () => {
+    const tq = uniqueId('gd-shipped');
+    if (!stack.proxyAdminUrl) throw new Error('the demo stack came up without its fault proxy');
+    stops.push(
+      (
+        await inProcessWorker(tq, {
+          FAULTLINE_PROXY_URL: stack.proxyAdminUrl,
+          FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '',
+        })
+      ).stop,
+    );
+    // experiments/examples/gameday.yaml and its experiments as shipped, pointed at this test's demo stack.
+    const examples = path.join(PROJECT_ROOT, 'experiments', 'examples');
+    const shipped = path.join(dir, 'shipped');
+    mkdirSync(shipped, { recursive: true });
+    const front = new URL(stack.frontUrl).port;
+    for (const f of [
+      'gameday.yaml',
+      'kill-one-backend.yaml',
+      'latency-between-services.yaml',
+      'pause-all-backends.yaml',
+    ])
+      writeFileSync(
+        path.join(shipped, f),
+        readFileSync(path.join(examples, f), 'utf8')
+          .replaceAll('127.0.0.1:18080', `127.0.0.1:${front}`)
+          .replaceAll('faultline.demo: faultline-demo', `faultline.demo: ${stack.prefix}`),
+      );
+    const { workflowId: id } = (await cliJson(
+      'gameday',
+      'run',
+      path.join(shipped, 'gameday.yaml'),
+      '--task-queue',
+      tq,
+    )) as {
+      workflowId: string;
+    };
+    await until(
+      async () => ((await gameDayStatus(fc, id)).journal?.waitingAt === 'go-no-go' ? true : undefined),
+      'the gate',
+    );
+    await cliJson('gameday', 'approve', id, '--step', 'go-no-go', '--who', 'bob');
+    const asked = await until(async () => {
+      const s = await gameDayStatus(fc, id);
+      return s.journal?.waitingAt === 'latency-and-pause' ? s.journal : undefined;
+    }, 'the ask of latency-and-pause');
+    expect(asked.steps[2]?.children.map((c) => c.verdict)).toEqual(['aborted', 'aborted']);
+    await cliJson('gameday', 'approve', id, '--step', 'latency-and-pause', '--who', 'bob');
+    const j = await waitForGameDay(fc, id);
+    expect(j.verdict, j.reason).not.toBe('passed');
+    expect(j.verdict).toBe('refuted');
+    expect(j.steps.map((s) => [s.name, s.status, s.verdict])).toEqual([
+      ['warm-up', 'passed', 'passed'],
+      ['go-no-go', 'passed', 'passed'],
+      ['latency-and-pause', 'failed', 'refuted'],
+      ['step-4', 'done', undefined],
+    ]);
+    expect(j.reason).toMatch(
+      /^step latency-and-pause failed \(.*: aborted, .*: aborted\); on failure: ask, bob said go on/,
+    );
+    expect(j.summary).toMatch(/: refuted · 2 passed, 1 failed \(latency-and-pause\)/);
+    // gameday status shows each step's own verdict, and says refuted (exit 1).
+    const status = await runCli(['gameday', 'status', id]);
+    expect(status.status).toBe(1);
+    expect(status.stdout).toMatch(/^\s+refuted\s+latency-and-pause: /m);
+    const rep = await runCli(['report', id, '--html', path.join(dir, 'shipped.html')]);
+    expect(rep.status, rep.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'shipped.html'), 'utf8')).toContain(
+      '<span class="verdict v-refuted">refuted</span>',
+    );
   });
 
   it('abort reverts the running child before it returns', async () => {

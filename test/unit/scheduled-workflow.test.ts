@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ObserveResult } from '../../activities/index.ts';
 import type { Verdict } from '../../experiments/journal.ts';
 import { SCHEDULED_RUN_TYPE, experimentChild, type ScheduledRunResult } from '../../workflows/scheduled.ts';
-import { callsOf, taskQueue, timeSkippingEnv, withWorker } from './support/workflow-env.ts';
+import { callsOf, sharedWorker, timeSkippingEnv } from './support/workflow-env.ts';
 import { fakeChaos, runInput, sample, serverNow } from './support/fake-chaos.ts';
 
 let env: TestWorkflowEnvironment;
@@ -19,18 +19,22 @@ afterAll(async () => {
 
 const PAUSE_ON: Verdict[] = ['aborted', 'refuted'];
 
-async function scheduledRun(chaos: ReturnType<typeof fakeChaos>, id: string): Promise<ScheduledRunResult> {
-  const queue = taskQueue('scheduled');
-  return withWorker(
-    env,
-    { taskQueue: queue, activities: chaos.activities },
-    () =>
-      env.client.workflow.execute(SCHEDULED_RUN_TYPE, {
-        taskQueue: queue,
-        workflowId: id,
-        args: [{ scheduleId: 'nightly', ...experimentChild(runInput()), pauseOn: PAUSE_ON }],
-      }) as Promise<ScheduledRunResult>,
-  );
+let shared: Awaited<ReturnType<typeof sharedWorker>>;
+beforeAll(async () => {
+  shared = await sharedWorker(env, Object.keys(fakeChaos().activities));
+});
+afterAll(async () => {
+  await shared?.stop();
+});
+
+/** A scheduled run of the experiment (its child `ID-run` gets the same mocks). */
+function scheduledRun(chaos: ReturnType<typeof fakeChaos>, id: string): Promise<ScheduledRunResult> {
+  shared.route(id, chaos.activities);
+  return env.client.workflow.execute(SCHEDULED_RUN_TYPE, {
+    taskQueue: shared.taskQueue,
+    workflowId: id,
+    args: [{ scheduleId: 'nightly', ...experimentChild(runInput()), pauseOn: PAUSE_ON }],
+  }) as Promise<ScheduledRunResult>;
 }
 
 describe('scheduled run', () => {

@@ -183,6 +183,33 @@ export async function withWorker<R>(
   }
 }
 
+/**
+ * One worker for a whole test file (a worker takes about half a second to start): each run's activities
+ * are the mocks routed to its workflow ID, or to the ID it begins with followed by '-' (a scheduled run's
+ * child `ID-run`). `names`: every activity name the file's mocks define.
+ */
+export async function sharedWorker(env: TestWorkflowEnvironment, names: string[]) {
+  const queue = taskQueue('shared');
+  const routes = new Map<string, Record<string, AnyFn>>();
+  const mockFor = (name: string): AnyFn => {
+    const id = Context.current().info.workflowExecution?.workflowId ?? '';
+    const key = [...routes.keys()]
+      .filter((k) => id === k || id.startsWith(`${k}-`))
+      .sort((a, b) => b.length - a.length)[0];
+    const fn = key === undefined ? undefined : routes.get(key)?.[name];
+    if (!fn) throw new Error(`no mock of activity ${name} routed to workflow ${id}`);
+    return fn;
+  };
+  const activities = Object.fromEntries(names.map((n) => [n, (...args: never[]) => mockFor(n)(...args)]));
+  const w = await startWorker(env, { taskQueue: queue, activities });
+  return {
+    ...w,
+    taskQueue: queue,
+    /** The mocks of one run (and its children). */
+    route: (workflowId: string, mocks: object) => void routes.set(workflowId, mocks as Record<string, AnyFn>),
+  };
+}
+
 let queues = 0;
 /** A task queue of its own for each test (workflows of one file share the server). */
 export const taskQueue = (name: string) => `${name}-${process.pid}-${++queues}`;

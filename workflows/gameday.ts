@@ -125,7 +125,12 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
   );
   setHandler(
     skipStepUpdate,
-    (a) => {
+    async (a) => {
+      if (!legacy) {
+        await settled(); // a step that ended in this very task is not skipped after the fact
+        const problem = skipProblem(st, a);
+        if (problem) throw ApplicationFailure.create({ type: 'SkipRefused', message: problem, nonRetryable: true });
+      }
       recordSkip(st, a, now());
       if (legacy && st.current === a.step) stepScope?.cancel();
       return j;

@@ -15,6 +15,7 @@ import { judgeReport, type Baseline, type JudgeReport, type JudgeState } from '.
 import type { Judge } from '../experiments/schema.ts';
 import type { Groups } from './plan.ts';
 import { addSample, createSeries } from '../judge/series.ts';
+import { revertAndReport } from './revert.ts';
 
 export interface GuardFault {
   index: number;
@@ -22,6 +23,8 @@ export interface GuardFault {
   handle: Record<string, unknown>;
   /** Epoch ms when this fault's own window ends (its inject completed + its duration). */
   endsAt: number;
+  /** ISO time before its inject (its intent), where its target's record of an undo is read from. */
+  since?: string;
 }
 
 export interface ObserveInput {
@@ -140,8 +143,13 @@ export async function runGuard(
 
   const revert = async (f: GuardFault) => {
     try {
-      await kindOf(f.kind).revert(ports, f.handle);
-      state.reverted[f.index] = iso();
+      // A retried guard may find it undone by its earlier attempt (or by the warden): the report says when.
+      const r = await revertAndReport(ports, kindOf(f.kind), f.handle, {
+        since: f.since,
+        earlier: ctx.info.attempt > 1,
+      });
+      state.reverted[f.index] = r.at;
+      (state.revertReports ??= {})[f.index] = r;
     } catch (e) {
       state.revertErrors[f.index] = (e as Error).message; // the workflow's sweep retries it
     }

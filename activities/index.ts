@@ -18,10 +18,11 @@ import { INJECT_ACTIVITY_MS } from '../faults/limits.ts';
 import { runProbe } from './probes.ts';
 import { needsFleet, needsUpstreams, planFaults, routesOf, type FaultPlan, type Groups } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
-import type { GuardViolation, ProbeSample, SelectedTarget, WardenRevert } from '../experiments/journal.ts';
+import type { GuardViolation, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
 import { FaultlineError, UnknownFaultKind } from '../errors.ts';
 import type { Judge } from '../experiments/schema.ts';
 import { measureBaseline, type BaselineResult } from './judge.ts';
+import { revertAndReport, type RevertOptions, type RevertReport } from './revert.ts';
 
 export type { FaultPlan } from './plan.ts';
 
@@ -114,7 +115,7 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
       revert: async (p, h: Record<string, unknown>) => {
         const l = leaseOf(h);
         if (l) await leases.release(l.id);
-        await k.revert(p, h);
+        return k.revert(p, h);
       },
       renew: async (_p, h: Record<string, unknown>) => {
         const l = leaseOf(h);
@@ -230,17 +231,14 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
     ),
 
     /**
-     * Idempotent; retried by the workflow until it succeeds. A container fault's lease is released first;
-     * when the warden had taken it (it lapsed), what the warden did comes back for the journal.
+     * Idempotent; retried by the workflow until it succeeds. A container fault's lease is released first.
+     * Reports whether it undid the fault or found it undone already, and then when and by whom (./revert.ts).
      */
-    revertFault: async (kind: string, handle: Record<string, unknown>): Promise<RevertResult> =>
-      heartbeating(async () => {
-        await leased(kindOf(kind)).revert(ports, handle);
-        const at = new Date().toISOString();
-        const l = leaseOf(handle);
-        const w = l && leases ? await leases.lapsed(l.id) : undefined;
-        return w ? { at, warden: { lapsedAt: w.lapsedAt, revertedAt: w.revertedAt, error: w.error } } : { at };
-      }),
+    revertFault: async (
+      kind: string,
+      handle: Record<string, unknown>,
+      opts: RevertOptions = {},
+    ): Promise<RevertResult> => heartbeating(() => revertAndReport(ports, leased(kindOf(kind)), handle, opts)),
 
     /** The fault window: see ./guard.ts. Heartbeats its progress; cancelled on abort. */
     observe: async (input: ObserveInput): Promise<ObserveResult> =>
@@ -250,9 +248,7 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export interface RevertResult {
-  at: string;
-  /** The warden reverted it first, because its lease lapsed. */
-  warden?: WardenRevert;
-}
+/** What revertFault reports (results recorded before reports carry only `at` and `warden`). */
+export type RevertResult = RevertReport;
+export type { RevertOptions, RevertReport } from './revert.ts';
 export type { ControlActivities } from './control.ts';

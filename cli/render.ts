@@ -1,5 +1,11 @@
 // Text rendering of journals, progress and history for the terminal. Pure: returns strings.
-import { wardenLine, type GuardProgress, type Journal, type ProbeSample } from '../experiments/journal.ts';
+import {
+  revertedByText,
+  wardenLine,
+  type GuardProgress,
+  type Journal,
+  type ProbeSample,
+} from '../experiments/journal.ts';
 import { formatMs } from '../faults/duration.ts';
 import type { GameDayJournal } from '../experiments/gameday-types.ts';
 import type { HistoryRow } from './client.ts';
@@ -39,11 +45,15 @@ export function summary(j: Journal, url?: string): string {
     lines.push('  faults:');
     for (const f of j.faults) {
       lines.push(
-        `    ${f.status.padEnd(12)} ${f.summary}  injected ${time(f.injectedAt)}  reverted ${time(f.revertedAt)}${f.errors.length ? `  errors: ${f.errors.length}` : ''}`,
+        `    ${f.status.padEnd(12)} ${f.summary}  injected ${time(f.injectedAt)}  reverted ${time(f.revertedAt)}${f.revertedBy ? ` ${revertedByText(f.revertedBy)}` : ''}${f.errors.length ? `  errors: ${f.errorCount ?? f.errors.length}` : ''}`,
       );
       if (f.warden) lines.push(`      ${wardenLine(f.warden)}`);
     }
   }
+  if (j.stuck)
+    lines.push(
+      `  REVERT STUCK${j.stuckSince ? ` since ${time(j.stuckSince)}` : ''}: a fault may still be applied; retried with backoff until it is reverted${j.stuckReason ? ` (${j.stuckReason})` : ''}`,
+    );
   for (const s of j.steadyStateBefore) lines.push(`  before: ${sampleLine(s)}`);
   if (j.guardSamples.count)
     lines.push(

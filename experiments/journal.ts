@@ -74,6 +74,10 @@ export interface FaultRecord {
   injectedAt?: string;
   /** Its own window end: injectedAt plus its duration (each fault's clock starts when its inject completed). */
   endsAt?: string;
+  /**
+   * When the fault was undone: the first revert that took effect (see revertedBy), from the daemon's own
+   * event log where a revert found it undone already; never the time of a later no-op revert.
+   */
   revertedAt?: string;
   /** The first few errors only (see errorCount): a revert failing for days must not grow the journal. */
   errors: string[];
@@ -84,9 +88,43 @@ export interface FaultRecord {
   revertAttempts: number;
   /** Times a rule the proxy had lost was put back while the fault was still active. */
   restoredAt?: string[];
-  /** Set when the warden beside the daemon reverted it first: its lease lapsed (nobody renewed it in time). */
-  revertedBy?: 'warden';
+  /** Who undid it (see RevertedBy); absent on runs from before it was recorded. */
+  revertedBy?: RevertedBy;
+  /** The warden took its lease because it lapsed (nobody renewed it in time): what the warden did. */
   warden?: WardenRevert;
+}
+
+/**
+ * Who undid a fault: `workflow` the run's own revert (its guard at the window's end or its revert phase),
+ * `warden` the warden beside the daemon (the lease lapsed), `earlier-attempt` an earlier attempt of the
+ * run's own revert whose result was lost (its worker died), `unknown` nothing says (revertedAt is then
+ * when the run found it undone: no later than that).
+ */
+export type RevertedBy = 'workflow' | 'warden' | 'earlier-attempt' | 'unknown';
+
+/** What one revert found (activities/revert.ts): the revert activity's result, and the guard's per fault. */
+export interface RevertReport {
+  /**
+   * When the fault was undone: by this revert, its own time; undone already, the time the target's own
+   * record gives (Docker's event log), else the warden's recorded time, else this revert's (by 'unknown').
+   */
+  at: string;
+  by: RevertedBy;
+  /** This revert undid it. */
+  tookEffect: boolean;
+  /** When this revert saw the fault undone. */
+  confirmedAt: string;
+  /** The warden took the fault's lease because it lapsed: what it recorded. */
+  warden?: WardenRevert;
+}
+
+/** A fault's revert in a few words (status and report). */
+export function revertedByText(by: RevertedBy | undefined): string {
+  if (by === 'workflow') return 'by the run';
+  if (by === 'warden') return 'by the warden';
+  if (by === 'earlier-attempt') return "by an earlier attempt of the run's revert";
+  if (by === 'unknown') return 'found undone (by whom unknown; no later than this)';
+  return '';
 }
 
 /** What the warden recorded when it took a lapsed lease (see activities/adapters/lease-ledger.ts). */
@@ -141,6 +179,9 @@ export interface Journal {
   failure?: FailureRecord;
   /** Set while some revert keeps failing (also the FaultlineStuck search attribute). */
   stuck?: boolean;
+  /** Since when it is stuck, and the latest reason (a fault and its error: no agent picked it up...). */
+  stuckSince?: string;
+  stuckReason?: string;
   /** Runs this journal was carried over from (continue-as-new while a revert kept failing). */
   continuedFrom?: string[];
   verdict?: Verdict;
@@ -168,6 +209,8 @@ export interface GuardProgress {
   violation?: GuardViolation;
   /** fault index -> when the guard reverted it (its own end, or the violation's fast revert). */
   reverted: Record<number, string>;
+  /** fault index -> what the guard's revert found (undone by it, or already: when and by whom). */
+  revertReports?: Record<number, RevertReport>;
   revertErrors: Record<number, string>;
   /** fault index -> times a lost rule was put back while the fault was active. */
   restored: Record<number, string[]>;

@@ -30,19 +30,44 @@ const settled = (s: string) => (s === 'restarting' ? 'running' : s);
 
 /**
  * Brings a container back to its state before the fault: a container that ran runs again (unpaused or
- * started); one that was paused is paused again. Idempotent. Containers that were down are left alone.
+ * started); one that was paused is paused again. Idempotent; true when it changed anything (false: it
+ * found the container as it was already). Containers that were down are left alone.
  */
-export async function restoreState(ports: Ports, h: ContainerHandle): Promise<void> {
+export async function restoreState(ports: Ports, h: ContainerHandle): Promise<boolean> {
   const was = settled(h.wasState);
-  if (was !== 'running' && was !== 'paused') return;
+  if (was !== 'running' && was !== 'paused') return false;
   let now = await ports.containers.inspect(h.containerId);
-  if (!now) return; // removed by someone else: nothing left to revert
-  if (now.state === 'paused' && was === 'running') await ports.containers.unpause(h.containerId);
+  if (!now) return false; // removed by someone else: nothing left to revert
+  let changed = false;
+  if (now.state === 'paused' && was === 'running') {
+    await ports.containers.unpause(h.containerId);
+    changed = true;
+  }
   if (now.state !== 'running' && now.state !== 'paused' && now.state !== 'restarting') {
     await ports.containers.start(h.containerId);
+    changed = true;
     now = await ports.containers.inspect(h.containerId);
   }
-  if (now?.state === 'running' && was === 'paused') await ports.containers.pause(h.containerId);
+  if (now?.state === 'running' && was === 'paused') {
+    await ports.containers.pause(h.containerId);
+    changed = true;
+  }
+  return changed;
+}
+
+/** The daemon's actions that undo a container fault (the container runs again), and those that apply one. */
+const UNDO = ['unpause', 'start'];
+const APPLY = ['pause', 'die', 'kill', 'stop'];
+
+/**
+ * When a container fault was undone, from the daemon's event log: the first unpause or start after the
+ * first pause, kill, stop or die since `since`. undefined when the port keeps no log or it shows none.
+ */
+export async function containerUndoneAt(ports: Ports, h: ContainerHandle, since: string): Promise<string | undefined> {
+  const log = await ports.containers.events?.(h.containerId, since);
+  if (!log) return undefined;
+  const applied = log.findIndex((e) => APPLY.includes(e.action));
+  return log.slice(applied + 1).find((e) => UNDO.includes(e.action))?.at;
 }
 
 /** After a revert: the container is observed in its state from before the experiment, or the revert fails. */

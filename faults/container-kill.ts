@@ -12,6 +12,7 @@ import {
   expectRestored,
   processEnded,
   restoreState,
+  containerUndoneAt,
   type ContainerHandle,
 } from './container-common.ts';
 
@@ -68,7 +69,9 @@ export const containerKill: FaultKind<typeof spec, ContainerHandle> = {
     if (isKill(s.signal)) await expectEffect(ports, h, 'kill', processEnded(h), 'exited', 10_000);
   },
   revert: async (ports, h) => {
-    await restoreState(ports, h);
+    const changed = await restoreState(ports, h);
     await expectRestored(ports, h, 'kill');
+    return { changed };
   },
+  undoneAt: containerUndoneAt,
 };

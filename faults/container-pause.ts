@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
-import { containerOf, expectEffect, expectRestored, restoreState, type ContainerHandle } from './container-common.ts';
+import {
+  containerOf,
+  expectEffect,
+  expectRestored,
+  restoreState,
+  containerUndoneAt,
+  type ContainerHandle,
+} from './container-common.ts';
 
 const spec = z.strictObject({ kind: z.literal('container.pause'), ...faultBase });
 export type ContainerPauseSpec = z.infer<typeof spec>;
@@ -20,7 +27,9 @@ export const containerPause: FaultKind<typeof spec, ContainerHandle> = {
     await expectEffect(ports, h, 'pause', (c) => c.state === 'paused', 'paused');
   },
   revert: async (ports, h) => {
-    await restoreState(ports, h);
+    const changed = await restoreState(ports, h);
     await expectRestored(ports, h, 'pause');
+    return { changed };
   },
+  undoneAt: containerUndoneAt,
 };

@@ -8,6 +8,7 @@ import {
   expectRestored,
   processEnded,
   restoreState,
+  containerUndoneAt,
   type ContainerHandle,
 } from './container-common.ts';
 
@@ -39,7 +40,9 @@ export const containerRestart: FaultKind<typeof spec, ContainerHandle> = {
     );
   },
   revert: async (ports, h) => {
-    await restoreState(ports, h);
+    const changed = await restoreState(ports, h);
     await expectRestored(ports, h, 'restart');
+    return { changed };
   },
+  undoneAt: containerUndoneAt,
 };

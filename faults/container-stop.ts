@@ -9,6 +9,7 @@ import {
   expectRestored,
   processEnded,
   restoreState,
+  containerUndoneAt,
   type ContainerHandle,
 } from './container-common.ts';
 
@@ -32,7 +33,9 @@ export const containerStop: FaultKind<typeof spec, ContainerHandle> = {
     await expectEffect(ports, h, 'stop', processEnded(h), 'exited');
   },
   revert: async (ports, h) => {
-    await restoreState(ports, h);
+    const changed = await restoreState(ports, h);
     await expectRestored(ports, h, 'stop');
+    return { changed };
   },
+  undoneAt: containerUndoneAt,
 };

@@ -43,15 +43,15 @@ export const networkPartition: FaultKind<typeof spec, PartitionHandle> = {
   },
   revert: async (ports, h) => {
     const now = await ports.containers.inspect(h.containerId);
-    if (!now) return; // removed by someone else: nothing left to revert
+    if (!now) return { changed: false }; // removed by someone else: nothing left to revert
     const on = now.networks[h.network];
+    const partial = !!on && h.aliases.some((a) => !on.includes(a));
     // Back on the network without its aliases (an earlier, half-done revert): reconnect properly.
-    if (on && h.aliases.some((a) => !on.includes(a))) await ports.containers.disconnect(h.network, h.containerId);
-    if (!on || h.aliases.some((a) => !on.includes(a)))
-      await ports.containers.connect(h.network, h.containerId, h.aliases);
+    if (partial) await ports.containers.disconnect(h.network, h.containerId);
+    if (!on || partial) await ports.containers.connect(h.network, h.containerId, h.aliases);
     // Observed, not assumed: back on the network with every alias it had before the experiment.
     const after = await ports.containers.inspect(h.containerId);
-    if (!after) return;
+    if (!after) return { changed: !on || partial };
     const aliases = after.networks[h.network];
     if (!aliases)
       throw new RevertIncomplete(`partition of ${h.containerName} not reverted: it is not on network ${h.network}`);
@@ -60,5 +60,13 @@ export const networkPartition: FaultKind<typeof spec, PartitionHandle> = {
       throw new RevertIncomplete(
         `partition of ${h.containerName} not reverted: on network ${h.network} without the aliases ${missing.join(', ')} it had before`,
       );
+    return { changed: !on || partial };
+  },
+  // The daemon's network events: the first connect to the network after the partition's disconnect.
+  undoneAt: async (ports, h, since) => {
+    const log = await ports.containers.events?.(h.containerId, since, h.network);
+    if (!log) return undefined;
+    const cut = log.findIndex((e) => e.action === 'disconnect');
+    return log.slice(cut + 1).find((e) => e.action === 'connect')?.at;
   },
 };

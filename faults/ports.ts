@@ -29,6 +29,19 @@ export interface ContainerPort {
   unpause(id: string): Promise<void>;
   disconnect(network: string, id: string): Promise<void>;
   connect(network: string, id: string, aliases: string[]): Promise<void>;
+  /**
+   * The daemon's own event log for one container from `since` (ISO) until now, oldest first: its container
+   * events (pause, unpause, die, start...), or with `network` that network's connect and disconnect events
+   * for it. Times to the millisecond (Docker's timeNano). Optional: a port without it has no record.
+   */
+  events?(id: string, since: string, network?: string): Promise<ContainerEvent[]>;
+}
+
+/** One entry of a daemon's event log. */
+export interface ContainerEvent {
+  action: string;
+  /** ISO time, to the millisecond. */
+  at: string;
 }
 
 /** A toxic as Toxiproxy's API describes it, plus Faultline's additive lease field. */
@@ -85,6 +98,8 @@ export interface LapsedLease {
   lease: Lease;
   lapsedAt: string;
   revertedAt?: string;
+  /** false when its revert found the fault undone already (someone else undid it); absent in older records. */
+  changed?: boolean;
   error?: string;
 }
 

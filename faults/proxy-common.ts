@@ -3,6 +3,7 @@
 // toxics by itself within FAULT_LEASE_MS.
 import { z } from 'zod';
 import type { Ports, ToxicSpec } from './ports.ts';
+import type { RevertEffect } from './types.ts';
 import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 import {
   HEADER_NAME_PATTERN,
@@ -172,16 +173,28 @@ async function expectProxyReverted(ports: Ports, h: ProxyFaultHandle): Promise<v
   if (problems.length) throw new RevertIncomplete(`not reverted: ${problems.join('; ')}`);
 }
 
-/** Idempotent; tries every rule and reports every failure together. */
-export async function revertProxyFault(ports: Ports, h: ProxyFaultHandle): Promise<void> {
+/**
+ * Idempotent; tries every rule and reports every failure together. `changed` when a rule of the fault was
+ * still on a proxy (or a route still disabled) just before: false means someone else undid it already.
+ */
+export async function revertProxyFault(ports: Ports, h: ProxyFaultHandle): Promise<RevertEffect> {
   const errors: Error[] = [];
+  let changed = false;
   for (const p of h.proxies) {
+    const before = await ports.proxy.inspectProxy(p).catch(() => undefined);
+    // Unknown (the inspect failed): the rules are removed anyway, and counted as undone here.
+    if (
+      before === undefined ||
+      (before && (h.toxics.some((t) => before.toxics.includes(t.name)) || (h.disable && !before.enabled)))
+    )
+      changed = true;
     for (const t of h.toxics) await ports.proxy.removeToxic(p, t.name).catch((e: Error) => errors.push(e));
     if (h.disable) await ports.proxy.setEnabled(p, true).catch((e: Error) => errors.push(e));
   }
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
   await expectProxyReverted(ports, h);
+  return { changed };
 }
 
 /**

@@ -14,7 +14,8 @@ export type FaultSpecSchema = z.ZodObject<{ kind: z.ZodLiteral<string> } & z.cor
 /**
  * A fault kind. `prepare` reads the state it will need to undo the fault (aliases, whether the
  * container was running) and returns the handle; the workflow records the handle as the intent
- * BEFORE `inject` runs. `revert` must be idempotent: "already reverted" and "already gone" succeed.
+ * BEFORE `inject` runs. `revert` must be idempotent: "already reverted" and "already gone" succeed, and
+ * it says which (`changed`).
  * Handles are plain JSON: they travel through workflow history.
  */
 export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string, unknown>> {
@@ -27,7 +28,13 @@ export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string
   describe(spec: z.output<Spec>, target: FaultTarget): string;
   prepare(ports: Ports, spec: z.output<Spec>, target: FaultTarget): Promise<H>;
   inject(ports: Ports, spec: z.output<Spec>, handle: H): Promise<void>;
-  revert(ports: Ports, handle: H): Promise<void>;
+  revert(ports: Ports, handle: H): Promise<RevertEffect>;
+  /**
+   * When the fault was undone, from the target's own record (the daemon's event log): the first undo after
+   * its apply, both after `since` (ISO, before the inject). For a revert that found it undone already, so
+   * the journal keeps the real time and not the no-op's. undefined when the record does not say.
+   */
+  undoneAt?(ports: Ports, handle: H, since: string): Promise<string | undefined>;
   /**
    * Optional lease renewal, called periodically while the fault is active. Renews only: it never puts
    * anything back, and returns how many of the fault's rules were missing (0 when all were renewed).
@@ -38,6 +45,11 @@ export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string
    * ever called before the fault's revert began, and journaled. Kinds with leases provide it.
    */
   restore?(ports: Ports, handle: H): Promise<void>;
+}
+
+/** What a revert did: `changed` when it undid the fault itself, false when it found it undone already. */
+export interface RevertEffect {
+  changed: boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

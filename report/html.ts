@@ -4,7 +4,7 @@
 // by side and the allowed multiple of the control) and its e-value against the abort threshold; each probe
 // over time (guard series, steady state before and after). Fault windows are shaded, the abort is a red
 // line. A game day's report is its timeline (steps, approvals, notes, aborts) and every child run's section.
-import { wardenLine, type Journal } from '../experiments/journal.ts';
+import { revertedByText, wardenLine, type Journal } from '../experiments/journal.ts';
 import type { GameDayJournal } from '../experiments/gameday-types.ts';
 
 export interface ChartSpec {
@@ -234,7 +234,7 @@ export function runSection(j: Journal, prefix = '', heading = 'h1'): { html: str
   const faults = j.faults
     .map(
       (f) =>
-        `<tr><td>${esc(f.summary)}</td><td>${esc(f.status)}</td><td>${f.injectedAt ? `${sec(j, f.injectedAt)} s` : '–'}</td><td>${f.revertedAt ? `${sec(j, f.revertedAt)} s` : '–'}${f.warden ? ` <small>(${esc(wardenLine(f.warden))})</small>` : ''}</td></tr>`,
+        `<tr><td>${esc(f.summary)}</td><td>${esc(f.status)}</td><td>${f.injectedAt ? `${sec(j, f.injectedAt)} s` : '–'}</td><td>${f.revertedAt ? `${sec(j, f.revertedAt)} s` : '–'}${f.revertedBy ? ` <small>${esc(revertedByText(f.revertedBy))}</small>` : ''}${f.warden ? ` <small>(${esc(wardenLine(f.warden))})</small>` : ''}</td></tr>`,
     )
     .join('\n');
   const html = `<${heading}>${esc(j.experiment.title)}</${heading}>

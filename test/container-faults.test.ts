@@ -98,10 +98,18 @@ describe('container fault kinds', () => {
       await c.during(name);
       await kind.inject(ports, spec, handle); // retried (worker died before reporting): no second effect
       await c.during(name);
-      await kind.revert(ports, handle);
+      // The revert says whether it undid anything (a restart is back by itself: nothing to undo).
+      expect(await kind.revert(ports, handle)).toEqual({ changed: !!c.reverted });
       expect(await state(name)).toBe('running');
-      await kind.revert(ports, handle); // idempotent
+      expect(await kind.revert(ports, handle)).toEqual({ changed: false }); // idempotent, and says so
       expect(await state(name)).toBe('running');
+      // When it was undone, from the daemon's own event log (a later no-op revert never moves it): the
+      // undo after the fault, to the millisecond of Docker's timeNano.
+      const undo = c.reverted ?? 'start';
+      const times = await eventTimes(info.Id, spec.kind === 'network.partition' ? stack.network : undefined, since);
+      expect(await kind.undoneAt?.(ports, handle, new Date(since).toISOString())).toBe(
+        times.find((e) => e.action === undo)?.at,
+      );
       const net = (await networks(name))[stack.network];
       expect(net, 'still on its network').toBeDefined();
       expect(net?.Aliases ?? []).toEqual(
@@ -210,6 +218,23 @@ method:
 /** The real Docker port with some calls replaced: a daemon that acknowledges but does not act. */
 function lying(over: Partial<ContainerPort>): Ports {
   return { containers: { ...ports.containers, ...over } } as Ports;
+}
+
+/** A container's events (or, with network, that network's events for it) since sinceMs, with their times. */
+async function eventTimes(id: string, network: string | undefined, sinceMs: number) {
+  const stream = await docker.getEvents({
+    since: Math.floor(sinceMs / 1000) - 1,
+    until: Math.ceil(Date.now() / 1000) + 1,
+    filters: network ? { type: ['network'], network: [network] } : { type: ['container'], container: [id] },
+  });
+  let raw = '';
+  for await (const chunk of stream) raw += String(chunk);
+  return raw
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { Action: string; timeNano: number; Actor: { Attributes: Record<string, string> } })
+    .filter((e) => e.timeNano / 1e6 >= sinceMs && (!network || e.Actor.Attributes.container === id))
+    .map((e) => ({ action: e.Action, at: new Date(Math.floor(e.timeNano / 1e6)).toISOString() }));
 }
 
 async function networkEvents(network: string, containerId: string, sinceMs: number): Promise<string[]> {

@@ -178,6 +178,18 @@ function checkInvariants(p: Plan, j: Journal, calls: Call[], killedAt: number | 
         const eff = on.find((c) => c.effect === 'revert' && c.t >= applies[0]!.t);
         if (!rec.revertedAt || (eff && Date.parse(rec.revertedAt) < eff.t - 5))
           bad.push(`${key}: journal revertedAt ${rec.revertedAt} before the effective revert at ${eff?.t}`);
+        // A revert that found a container fault undone already (a dead worker's attempt did it) keeps the
+        // daemon's time of the undo, never its own later one; who did it is named.
+        if (!rec.revertedBy) bad.push(`${key}: reverted, but the journal does not say by whom`);
+        if (
+          eff &&
+          key.startsWith('container:') &&
+          rec.revertedBy !== 'workflow' &&
+          Date.parse(rec.revertedAt ?? '') !== eff.t
+        )
+          bad.push(
+            `${key}: journal revertedAt ${rec.revertedAt} by ${rec.revertedBy}, but it was undone at ${new Date(eff.t).toISOString()}`,
+          );
         // How late past its own end a fault held at the crash was reverted (runs ending by time only).
         if (killedAt && !j.abort && rec.endsAt && applies[0]!.t < killedAt && eff && eff.t > killedAt)
           takeovers.push(eff.t - Math.max(killedAt, Date.parse(rec.endsAt)));

@@ -124,8 +124,8 @@ describe('proxy.latency', () => {
     expect(on[0]!.attributes).toEqual({ latency: 200, jitter: 0 });
     expect(Date.parse(on[0]!.expires_at!)).toBeLessThanOrEqual(Date.now() + FAULT_LEASE_MS);
     expect(await rtt(c, 'ping')).toBeGreaterThanOrEqual(199);
-    await kind.revert(ports, h);
-    await kind.revert(ports, h);
+    expect(await kind.revert(ports, h)).toEqual({ changed: true });
+    expect(await kind.revert(ports, h)).toEqual({ changed: false }); // gone already: says so
     expect(await toxicsOn('api')).toEqual([]);
     c.destroy();
   });

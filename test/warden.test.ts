@@ -51,6 +51,23 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The times (ISO, to the millisecond of Docker's timeNano) of a container's events of one action since sinceMs. */
+async function dockerEventTimes(name: string, action: string, sinceMs: number): Promise<string[]> {
+  const stream = await docker.getEvents({
+    since: Math.floor(sinceMs / 1000) - 1,
+    until: Math.ceil(Date.now() / 1000),
+    filters: { container: [name], event: [action] },
+  });
+  let raw = '';
+  for await (const chunk of stream) raw += String(chunk);
+  return raw
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { timeNano: number })
+    .filter((e) => e.timeNano / 1e6 >= sinceMs)
+    .map((e) => new Date(Math.floor(e.timeNano / 1e6)).toISOString());
+}
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   for (const end = Date.now() + ms; ; await sleep(100)) {
     const v = await fn();
@@ -94,14 +111,18 @@ afterCheck: { recoveryTimeout: 2s }
       const [ok] = await lapsed;
       expect(ok?.revertedAt).toBeDefined();
       expect(j.verdict, j.reason).toBe('passed');
+      // The warden's unpause, as the daemon's event log has it (the guard's own revert later was a no-op).
+      const unpause = h.world.calls.find((c) => c.op === 'unpause' && c.key === 'container:api-1-id');
+      expect(unpause?.worker).toBe('warden');
       expect(j.faults[0]).toMatchObject({
         status: 'reverted',
         revertedBy: 'warden',
         warden: { lapsedAt: ok?.lapsedAt, revertedAt: ok?.revertedAt },
-        revertedAt: ok?.revertedAt, // the warden's time, earlier than the guard's own revert
+        revertedAt: new Date(unpause?.t ?? 0).toISOString(),
         errors: [],
       });
       expect(summary(j)).toContain(`reverted by the warden: lease lapsed`);
+      expect(summary(j)).toMatch(/reverted \S+ \S+ by the warden/);
 
       // The warden's unpause fails: the run's own revert still puts it back, and the journal keeps the error.
       h.world.failOn('unpause', 'container:api-2', 1);
@@ -109,7 +130,12 @@ afterCheck: { recoveryTimeout: 2s }
       j = await h.result(await h.start(pause('api-2')));
       const [failed] = await lapsed;
       expect(failed?.error).toMatch(/injected failure/);
-      expect(j.faults[0]).toMatchObject({ status: 'reverted', revertedBy: 'warden', warden: { error: failed?.error } });
+      // The run's own revert undid it: the journal names the run, and keeps the warden's error.
+      expect(j.faults[0]).toMatchObject({
+        status: 'reverted',
+        revertedBy: 'workflow',
+        warden: { error: failed?.error },
+      });
       expect(j.faults[0]?.warden?.revertedAt).toBeUndefined();
       expect(j.faults[0]?.errors).toEqual([expect.stringMatching(/^warden revert: .*injected failure/)]);
       expect(summary(j)).toContain('its revert failed');
@@ -117,7 +143,8 @@ afterCheck: { recoveryTimeout: 2s }
       // Nobody lapses: the run reverted it itself, and the journal says nothing of a warden.
       j = await h.result(await h.start(pause('api-3')));
       expect(j.faults[0]?.status).toBe('reverted');
-      expect(j.faults[0]?.revertedBy).toBeUndefined();
+      expect(j.faults[0]?.revertedBy).toBe('workflow');
+      expect(j.faults[0]?.warden).toBeUndefined();
       expect(h.world.leftovers()).toEqual([]);
     } finally {
       await h.close();
@@ -162,14 +189,21 @@ method: [ { kind: container.pause, duration: 15s } ]
     }
     const j = await waitForResult(fc, workflowId);
     expect(j.verdict, j.reason).toBe('passed');
+    // The guard's revert at the window's end found it running (a no-op): the journal keeps the warden's
+    // unpause at the time Docker's own event log gives (to its millisecond), not the no-op's time.
+    const unpauses = await dockerEventTimes(victim, 'unpause', Date.parse(j.faults[0]?.intentAt ?? ''));
+    expect(unpauses).toHaveLength(1);
     expect(j.faults[0]).toMatchObject({
       status: 'reverted',
       revertedBy: 'warden',
       warden: { lapsedAt: rec.lapsedAt, revertedAt: rec.revertedAt },
-      revertedAt: rec.revertedAt,
+      revertedAt: unpauses[0],
     });
     const st = await runCli(['status', workflowId], env);
     expect(st.stdout).toContain('reverted by the warden: lease lapsed');
+    expect(st.stdout).toContain(
+      `reverted ${(unpauses[0] as string).replace('T', ' ').replace(/\.\d+Z$/, 'Z')} by the warden`,
+    );
     await killProcess(w);
     worker = undefined;
   });

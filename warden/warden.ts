@@ -42,8 +42,10 @@ export async function runWarden(o: WardenOptions): Promise<void> {
     try {
       const kind = faultKind(lease.kind);
       if (!kind) throw new Error(`unknown fault kind ${lease.kind}`);
-      await kind.revert(o.ports, lease.handle);
-      await settleLease(o.dir, { lease, lapsedAt, revertedAt: new Date().toISOString() });
+      const effect = (await kind.revert(o.ports, lease.handle)) as { changed?: boolean } | undefined;
+      const revertedAt = new Date().toISOString();
+      // changed false: undone already (by someone else), so the run's journal does not credit the warden.
+      await settleLease(o.dir, { lease, lapsedAt, revertedAt, changed: effect?.changed !== false });
       lastTry.delete(lease.id);
       log(`reverted ${what} (lapsed ${lapsedAt})`);
     } catch (e) {

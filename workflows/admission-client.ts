@@ -7,6 +7,8 @@ import type { AdmitRequest, Decision } from '../experiments/admission.ts';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '30s',
+  // Bounded as a whole (every attempt and the pauses between them), like every activity of a run.
+  scheduleToCloseTimeout: '11m',
   retry: { initialInterval: '200ms', maximumInterval: '2s', maximumAttempts: 20 },
 });
 

@@ -25,9 +25,27 @@ export interface Tuning {
   stuckAfterAttempts: number;
   /** Continue-as-new once history has this many events (or when Temporal suggests it). */
   historyEventsLimit: number;
+  /**
+   * How long a revert waits for a worker of its queue (a container fault's host agent) to pick it up before
+   * that attempt times out: the run is then marked stuck and retries with backoff (runs with bounded waits).
+   */
+  revertScheduleToStartMs: number;
 }
 
-export const DEFAULT_TUNING: Tuning = { revertBackoffMaxMs: 60_000, stuckAfterAttempts: 3, historyEventsLimit: 4_000 };
+/** Runs from before bounded waits: no schedule-to-start on reverts, and history handed over at 4,000 events. */
+export const DEFAULT_TUNING: Tuning = {
+  revertBackoffMaxMs: 60_000,
+  stuckAfterAttempts: 3,
+  historyEventsLimit: 4_000,
+  revertScheduleToStartMs: 0,
+};
+
+/**
+ * Runs with bounded waits (patch 'bounded-reverts'): a revert nobody picks up within 30 s is stuck, and each
+ * run's history stays under 1,000 events however long a revert waits (hand-over at 600, leaving room for
+ * the attempts in flight of every other fault).
+ */
+export const BOUNDED_TUNING: Partial<Tuning> = { historyEventsLimit: 600, revertScheduleToStartMs: 30_000 };
 
 export interface AbortRequest {
   reason: string;

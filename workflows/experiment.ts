@@ -15,6 +15,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   allHandlersFinished,
+  log,
 } from '@temporalio/workflow';
 import type { Activities, ControlActivities, GuardFault, HostInventory, ObserveResult } from '../activities/index.ts';
 import { hostTaskQueue, type HostEntry } from '../experiments/hosts.ts';
@@ -24,6 +25,7 @@ import { durationMs, formatMs } from '../faults/duration.ts';
 import { ACTIVITY_SLACK_MS, INJECT_ACTIVITY_MS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
 import {
   abortExperimentUpdate,
+  BOUNDED_TUNING,
   DEFAULT_TUNING,
   guardRecordQuery,
   guardViolationSignal,
@@ -31,49 +33,75 @@ import {
   type RunInput,
 } from './definitions.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, STUCK_KEY, VERDICT_KEY } from './search-attributes.ts';
-import { errorText, noteError, Reverts } from './reverts.ts';
+import { errorText, noteError, noteRevert, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';
 import { leaveAdmission, waitForAdmission } from './admission-client.ts';
 import { targetsOf } from '../experiments/admission.ts';
 import type { Baseline } from '../judge/guard.ts';
 
 // One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add
-// only their summary and window-dependent timeouts.
+// only their summary and window-dependent timeouts. Every activity is bounded as a whole (schedule-to-close:
+// every attempt, the waits for a worker and between attempts), so no wait of a run is unbounded; a call
+// that lengthens an attempt lengthens that bound with it (see within()).
+/** Besides its attempts, what a bounded activity may spend waiting for a worker and between attempts. */
+const WAIT_SLACK_MS = 60_000;
+/** The schedule-to-close of an activity: attempts times its start-to-close, plus the waits. */
+const within = (startToCloseMs: number, attempts: number) => attempts * startToCloseMs + WAIT_SLACK_MS;
+const PLAN_MS = 30_000;
+const PROBE_ATTEMPTS = 2;
+/** A guard that fails on every attempt ends the run (failed) instead of retrying for its whole window. */
+const GUARD_ATTEMPTS = 20;
 // Probes heartbeat on a timer: a slow round against a broken system is a finding, not a timeout.
 const probing = proxyActivities<Activities>({
   startToCloseTimeout: PROBE_ACTIVITY_MS,
+  scheduleToCloseTimeout: within(PROBE_ACTIVITY_MS, PROBE_ATTEMPTS),
   heartbeatTimeout: '10s',
-  retry: { maximumAttempts: 2 },
+  retry: { maximumAttempts: PROBE_ATTEMPTS },
+});
+/** A probing call that gives each attempt ms: its whole bound grows with it. */
+const probeBudget = (ms: number) => ({
+  startToCloseTimeout: ms,
+  scheduleToCloseTimeout: within(ms, PROBE_ATTEMPTS),
 });
 const planning = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: PLAN_MS,
+  scheduleToCloseTimeout: within(PLAN_MS, 5),
   retry: { maximumAttempts: 5, initialInterval: '200ms' },
 });
 // Injects hold a fault: they heartbeat (a dead worker's inject moves on within seconds), and an abort
 // waits until the inject has really stopped, so a revert never overtakes it and no retry follows it.
 const injecting = proxyActivities<Activities>({
   startToCloseTimeout: INJECT_ACTIVITY_MS,
+  scheduleToCloseTimeout: within(INJECT_ACTIVITY_MS, 3),
   heartbeatTimeout: '3s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
-// The guard owns the fault window: retried without limit (a live worker takes over within the heartbeat
-// timeout), and awaited until it has really stopped when cancelled, because it renews and reverts.
+// The guard owns the fault window: retried (a live worker takes over within the heartbeat timeout) up to
+// GUARD_ATTEMPTS and within its window plus slack (guardBudget), then the run fails: a window nobody can
+// watch is never `passed`. Awaited until it has really stopped when cancelled: it renews and reverts.
 const guarding = proxyActivities<Activities>({
   startToCloseTimeout: '2m',
   heartbeatTimeout: '3s',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '200ms', maximumInterval: '1s' },
+  retry: { initialInterval: '200ms', maximumInterval: '1s', maximumAttempts: GUARD_ATTEMPTS },
+});
+/** A guard (or a host's holder) over windowMs: each attempt and the whole are bounded by the window. */
+const guardBudget = (windowMs: number) => ({
+  startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
+  scheduleToCloseTimeout: windowMs + 2 * ACTIVITY_SLACK_MS,
 });
 
 // The fleet: the registry, and each host's containers from its own agent. An agent that does not take the
 // listing within seconds is not there (its host's inventory would be missing from the union).
 const registry = proxyActivities<ControlActivities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: PLAN_MS,
+  scheduleToCloseTimeout: within(PLAN_MS, 5),
   retry: { maximumAttempts: 5, initialInterval: '200ms' },
 });
 const listing = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: PLAN_MS,
+  scheduleToCloseTimeout: within(PLAN_MS, 3),
   scheduleToStartTimeout: '5s',
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
@@ -81,6 +109,11 @@ const listing = proxyActivities<Activities>({
 const RENEW_EVERY_MS = 3_000;
 /** Runs started from this version on route container faults to their host's agents (the patch marker). */
 const FLEET_PATCH = 'fleet-routing';
+/**
+ * Runs started from this version on bound every revert's wait for a worker (a host with no agent: stuck at
+ * once, alerted, retried with backoff) and hand their history over before 1,000 events (workflows/reverts.ts).
+ */
+const BOUNDED_PATCH = 'bounded-reverts';
 
 /** Everything a run holds; the phases below read and write it. */
 interface Run {
@@ -100,6 +133,8 @@ interface Run {
   handingOver: boolean;
   /** Container faults run on their host's queue (runs that began before the fleet ran everything here). */
   routed: boolean;
+  /** Reverts wait a bounded time for a worker and mark the run stuck at once when none picks them up. */
+  bounded: boolean;
   /** Admission was asked (so the run leaves it after its reverts); its refusal, naming the holder or window. */
   askedAdmission?: boolean;
   refused?: string;
@@ -147,13 +182,17 @@ function start(input: RunInput): Run {
     revertsDone: false,
     handingOver: false,
     routed: patched(FLEET_PATCH),
+    bounded: patched(BOUNDED_PATCH),
     reverts: undefined as unknown as Reverts,
   };
   run.reverts = new Reverts(
-    { ...DEFAULT_TUNING, ...input.tuning },
+    { ...DEFAULT_TUNING, ...(run.bounded ? BOUNDED_TUNING : {}), ...input.tuning },
     run.attempted,
-    () => markStuck(run, true),
+    (why) => markStuck(run, true, false, why),
     (rec) => onHost(run, rec),
+    // The guard (or the host's holder) held it, so it may have reverted it already.
+    (rec) => !!journal.windowEndsAt && !!rec.endsAt,
+    run.bounded,
   );
 
   setHandler(journalQuery, () => journal);
@@ -193,6 +232,9 @@ function start(input: RunInput): Run {
     ]);
   }
   if (input.resume && journal.stuck) markStuck(run, true, true);
+  // Carried over with pending reverts: its first run was admitted (it applied faults), so it leaves admission
+  // once they are done (runs from before left it to admission to notice the closed run).
+  if (input.resume && run.bounded) run.askedAdmission = true;
   setPhase(run, input.resume ? 'reverting' : 'starting');
   return run;
 }
@@ -233,7 +275,7 @@ async function steadyStateBefore(run: Run): Promise<boolean> {
     const r = await probing.measureBaseline.executeWithOptions(
       {
         summary: `baseline over ${judge.baseline.window}: ${judge.metrics.map((m) => m.name).join(', ')}`,
-        startToCloseTimeout: durationMs(judge.baseline.window) + ACTIVITY_SLACK_MS,
+        ...probeBudget(durationMs(judge.baseline.window) + ACTIVITY_SLACK_MS),
       },
       [judge],
     );
@@ -261,7 +303,7 @@ async function plan(run: Run): Promise<void> {
     const r = await probing.measureBaseline.executeWithOptions(
       {
         summary: `baseline over ${judge.baseline.window}, experiment group ${p.groups.experiment.join(', ')} and control group ${p.groups.control.join(', ')}`,
-        startToCloseTimeout: durationMs(judge.baseline.window) + ACTIVITY_SLACK_MS,
+        ...probeBudget(durationMs(judge.baseline.window) + ACTIVITY_SLACK_MS),
       },
       [judge, p.groups],
     );
@@ -427,6 +469,7 @@ async function observe(run: Run): Promise<void> {
       kind: f.kind,
       handle: f.handle as Record<string, unknown>,
       endsAt: Date.parse(f.endsAt as string),
+      since: f.intentAt,
     }));
   const lastEnd = Math.max(...faults.map((f) => f.endsAt));
   j.windowEndsAt = new Date(lastEnd).toISOString();
@@ -445,10 +488,9 @@ async function observe(run: Run): Promise<void> {
       }
     : undefined;
   if (!run.routed) {
-    const obs = await guarding.observe.executeWithOptions(
-      { summary, startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS },
-      [{ guard: e.guard, judge, faults, renewEveryMs: RENEW_EVERY_MS }],
-    );
+    const obs = await guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
+      { guard: e.guard, judge, faults, renewEveryMs: RENEW_EVERY_MS },
+    ]);
     recordGuard(run, obs);
     return;
   }
@@ -471,10 +513,9 @@ async function observe(run: Run): Promise<void> {
           {
             summary: `hold ${hf.map((f) => j.faults[f.index]?.summary).join('; ')} for ${formatMs(windowMs)}`,
             taskQueue,
-            startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS,
             // A host whose agents are all gone gives up the window (its warden reverts on its own); the
             // reverts then wait for an agent of the host, retried until done.
-            scheduleToCloseTimeout: windowMs + 2 * ACTIVITY_SLACK_MS,
+            ...guardBudget(windowMs),
           },
           [{ faults: hf, renewEveryMs: RENEW_EVERY_MS }],
         ),
@@ -485,7 +526,7 @@ async function observe(run: Run): Promise<void> {
     () => holders.cancel(),
     () => undefined,
   );
-  const guard = guarding.observe.executeWithOptions({ summary, startToCloseTimeout: windowMs + ACTIVITY_SLACK_MS }, [
+  const guard = guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
     { guard: e.guard, judge, faults: here, until: lastEnd, renewEveryMs: RENEW_EVERY_MS },
   ]);
   void guard.then(
@@ -522,7 +563,8 @@ function recordReverts(run: Run, obs: ObserveResult): void {
   const j = run.journal;
   for (const [index, at] of Object.entries(obs.reverted)) {
     const rec = j.faults[Number(index)];
-    if (rec) rec.revertedAt ??= at; // the sweep confirms it
+    const report = obs.revertReports?.[Number(index)];
+    if (rec) noteRevert(rec, report ?? { at }); // the revert phase confirms it
   }
   for (const [index, msg] of Object.entries(obs.revertErrors)) {
     const rec = j.faults[Number(index)];
@@ -576,7 +618,7 @@ async function afterPhase(run: Run): Promise<void> {
       probing.awaitSteadyState.executeWithOptions(
         {
           summary: `steady state after (recovery up to ${e.afterCheck.recoveryTimeout})`,
-          startToCloseTimeout: recovery + ACTIVITY_SLACK_MS,
+          ...probeBudget(recovery + ACTIVITY_SLACK_MS),
         },
         [e.hypothesis.probes, recovery],
       ),
@@ -627,9 +669,23 @@ function setPhase(run: Run, phase: Phase): void {
   if (run.input.searchAttributes) upsertSearchAttributes([{ key: PHASE_KEY, value: phase }]);
 }
 
-/** A revert keeps failing: visible in the journal and searchable (FaultlineStuck), set once. */
-function markStuck(run: Run, stuck: boolean, force = false): void {
-  if (run.journal.stuck === stuck && !force) return;
-  run.journal.stuck = stuck;
+/**
+ * A revert keeps failing (or nobody picks it up): visible in the journal and searchable (FaultlineStuck), set
+ * once, and alerted in the worker's log; bounded runs also keep since when and why (status shows it).
+ */
+function markStuck(run: Run, stuck: boolean, force = false, why?: string): void {
+  const j = run.journal;
+  if (run.bounded && stuck && why) {
+    j.stuckSince ??= now();
+    j.stuckReason = why;
+  }
+  if (j.stuck === stuck && !force) return;
+  j.stuck = stuck;
+  if (stuck) log.error('revert stuck: a fault may still be applied', { workflowId: j.workflowId, why });
+  else if (run.bounded) {
+    j.stuckSince = undefined;
+    j.stuckReason = undefined;
+    log.info('revert no longer stuck: every fault is reverted', { workflowId: j.workflowId });
+  }
   if (run.input.searchAttributes) upsertSearchAttributes([{ key: STUCK_KEY, value: stuck ? 'true' : 'false' }]);
 }

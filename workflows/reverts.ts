@@ -3,14 +3,29 @@
 // bounded (the first few and a count); after a few attempts the run is marked stuck; the pause between
 // attempts grows to about a minute; and when history grows large a loop stops between two attempts so
 // the run can continue as new, carrying the journal and the pending reverts over.
-import { ActivityFailure, ApplicationFailure, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.ts';
-import type { FaultRecord, WardenRevert } from '../experiments/journal.ts';
+// Runs with bounded waits (patch 'bounded-reverts'): an attempt nobody picks up (a container fault's host
+// with no agent) times out on schedule-to-start, marks the run stuck at once and alerts; a sibling's
+// hand-over wakes the loops that are backing off, so every run's history stays bounded.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  sleep,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import type { Activities, RevertResult } from '../activities/index.ts';
+import type { FaultRecord, RevertedBy, WardenRevert } from '../experiments/journal.ts';
 import type { Tuning } from './definitions.ts';
+import { formatMs } from '../faults/duration.ts';
 
 // One attempt per activity: the loop below counts, backs off and records every attempt itself.
+const REVERT_START_TO_CLOSE_MS = 30_000;
 const reverting = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: REVERT_START_TO_CLOSE_MS,
   heartbeatTimeout: '3s',
   retry: { maximumAttempts: 1 },
 });
@@ -19,14 +34,20 @@ export type RevertOutcome = 'done' | 'handed-over';
 
 export class Reverts {
   private readonly loops = new Map<number, Promise<RevertOutcome>>();
+  /** A loop decided to hand over (bounded runs): the others stop at their next pause. */
+  private handingOver = false;
 
   constructor(
     private readonly tuning: Tuning,
     /** Faults whose inject was attempted (a fault with only an intent was never applied). */
     private readonly attempted: Set<number>,
-    private readonly onStuck: () => void,
+    private readonly onStuck: (why: string) => void,
     /** Where a fault's revert runs: its host's agents for a container fault across a fleet. */
     private readonly placeOf: (rec: FaultRecord) => { taskQueue?: string } = () => ({}),
+    /** Whether the run's guard (or a host's holder) held the fault, so it may have reverted it already. */
+    private readonly guarded: (rec: FaultRecord) => boolean = () => false,
+    /** Runs with bounded waits (the patch marker, decided once by the run). */
+    private readonly bounded = false,
   ) {}
 
   /** Whether history is large enough to hand the pending reverts to a new run. */
@@ -45,6 +66,16 @@ export class Reverts {
     return p;
   }
 
+  /** Activity options of one attempt: bounded runs wait at most revertScheduleToStartMs for a worker. */
+  private options(rec: FaultRecord) {
+    const wait = this.bounded ? this.tuning.revertScheduleToStartMs : 0;
+    return {
+      summary: `revert: ${rec.summary}`,
+      ...this.placeOf(rec),
+      ...(wait ? { scheduleToStartTimeout: wait, scheduleToCloseTimeout: wait + REVERT_START_TO_CLOSE_MS } : {}),
+    };
+  }
+
   private async loop(rec: FaultRecord): Promise<RevertOutcome> {
     if (rec.status === 'reverted' || rec.status === 'not-applied') return 'done';
     const neverApplied =
@@ -57,32 +88,78 @@ export class Reverts {
     for (;;) {
       rec.revertAttempts++;
       try {
-        const r = await reverting.revertFault.executeWithOptions(
-          { summary: `revert: ${rec.summary}`, ...this.placeOf(rec) },
-          [rec.kind, rec.handle as Record<string, unknown>],
-        );
+        const r = await reverting.revertFault.executeWithOptions(this.options(rec), [
+          rec.kind,
+          rec.handle as Record<string, unknown>,
+          { since: rec.intentAt, earlier: rec.revertAttempts > 1 || this.guarded(rec) },
+        ]);
         rec.status = 'reverted';
-        rec.revertedAt ??= r.at; // the guard's earlier revert time stays when it reverted first
-        if (r.warden) recordWarden(rec, r.warden);
+        noteRevert(rec, r);
         return 'done';
       } catch (err) {
-        noteError(rec, `revert attempt ${rec.revertAttempts}: ${errorText(err)}`);
-        log.warn('revert failed, retrying', { fault: rec.summary, attempt: rec.revertAttempts });
-        if (rec.revertAttempts >= this.tuning.stuckAfterAttempts) this.onStuck();
-        if (this.handOverDue()) return 'handed-over';
-        await sleep(Math.min(this.tuning.revertBackoffMaxMs, 250 * 2 ** Math.min(rec.revertAttempts, 10)));
-        if (this.handOverDue()) return 'handed-over';
+        const unpicked = this.bounded && notPickedUp(err);
+        const text = unpicked
+          ? `no worker of ${this.options(rec).taskQueue ?? 'its queue'} picked it up within ${formatMs(this.tuning.revertScheduleToStartMs)} (is its agent running?)`
+          : errorText(err);
+        noteError(rec, `revert attempt ${rec.revertAttempts}: ${text}`);
+        log.warn('revert failed, retrying', { fault: rec.summary, attempt: rec.revertAttempts, error: text });
+        if (unpicked || rec.revertAttempts >= this.tuning.stuckAfterAttempts) this.onStuck(`${rec.summary}: ${text}`);
+        if (this.handOverDue()) return this.handOver();
+        const backoff = Math.min(this.tuning.revertBackoffMaxMs, 250 * 2 ** Math.min(rec.revertAttempts, 10));
+        if (this.bounded) await condition(() => this.handingOver, backoff);
+        else await sleep(backoff); // runs from before: exactly their commands (a timer, never cancelled)
+        if (this.handingOver || this.handOverDue()) return this.handOver();
       }
     }
   }
+
+  private handOver(): RevertOutcome {
+    if (this.bounded) this.handingOver = true;
+    return 'handed-over';
+  }
 }
 
-/** The warden reverted it first (its lease lapsed): the journal says so, with the warden's own time. */
+/** The attempt timed out waiting for a worker to pick it up: nobody polls its queue. */
+function notPickedUp(err: unknown): boolean {
+  return (
+    err instanceof ActivityFailure &&
+    err.cause instanceof TimeoutFailure &&
+    err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
+  );
+}
+
+/** Who outranks whom for a fault's revertedAt: a revert that took effect, then the warden, then the rest. */
+const RANK: Record<RevertedBy, number> = { workflow: 3, warden: 2, 'earlier-attempt': 1, unknown: 0 };
+
+/**
+ * Records what a revert found. The journal keeps the first revert that took effect (the run's own, the
+ * warden's, an earlier attempt's per Docker's event log), never a later no-op's time. Results recorded
+ * before reports (no `by`) keep the first time seen, and the warden's when it was earlier.
+ */
+export function noteRevert(rec: FaultRecord, r: RevertResult | { at: string; warden?: WardenRevert }): void {
+  if (r.warden) recordWarden(rec, r.warden);
+  if (!('by' in r) || !r.by) {
+    rec.revertedAt ??= r.at;
+    const w = r.warden;
+    if (w) {
+      rec.revertedBy = 'warden';
+      if (w.revertedAt && (!rec.revertedAt || w.revertedAt < rec.revertedAt)) rec.revertedAt = w.revertedAt;
+    }
+    return;
+  }
+  const have = rec.revertedBy && rec.revertedAt ? RANK[rec.revertedBy] : -1;
+  const mine = RANK[r.by];
+  if (mine > have || (mine === have && r.at < (rec.revertedAt as string))) {
+    rec.revertedAt = r.at;
+    rec.revertedBy = r.by;
+  }
+}
+
+/** The warden took the fault's lease (it lapsed): the journal keeps what it did, and its error. */
 function recordWarden(rec: FaultRecord, w: WardenRevert): void {
-  rec.revertedBy = 'warden';
+  const seen = rec.warden?.error === w.error; // the guard's revert and the revert phase's both report it
   rec.warden = w;
-  if (w.revertedAt && (!rec.revertedAt || w.revertedAt < rec.revertedAt)) rec.revertedAt = w.revertedAt;
-  if (w.error) noteError(rec, `warden revert: ${w.error}`);
+  if (w.error && !seen) noteError(rec, `warden revert: ${w.error}`);
 }
 
 /** How many errors a fault record keeps verbatim. */

@@ -6,7 +6,11 @@ import type { ControlActivities } from '../activities/index.ts';
 import type { Journal, Verdict } from '../experiments/journal.ts';
 import { WORKFLOW_TYPE, type RunInput } from './definitions.ts';
 
-const control = proxyActivities<ControlActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
+const control = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '30s',
+  scheduleToCloseTimeout: '6m', // every attempt and the pauses between them
+  retry: { maximumAttempts: 10 },
+});
 
 export const SCHEDULED_RUN_TYPE = 'scheduledRun';
 

@@ -2,7 +2,7 @@
 // Operations are idempotent-friendly: "already in the wanted state" answers from the daemon are
 // success, a missing container is FaultTargetGone, an unreachable daemon is InfrastructureError.
 import Dockerode from 'dockerode';
-import type { ContainerInfo, ContainerPort } from '../../faults/ports.ts';
+import type { ContainerEvent, ContainerInfo, ContainerPort } from '../../faults/ports.ts';
 import { FaultTargetGone, InfrastructureError, InvalidInput } from '../../errors.ts';
 
 const STATES: readonly ContainerInfo['state'][] = [
@@ -192,6 +192,40 @@ export function createDockerContainerPort(docker: Dockerode = new Dockerode()): 
         () => docker.getNetwork(network).connect({ Container: id, EndpointConfig: { Aliases: aliases } }),
         (_e, m) => /already exists in network|is already attached to network/i.test(m),
       ),
+
+    // The daemon's event log up to now (an `until` in the future would hold the stream open until then).
+    // Network events name the container in an attribute, so they are filtered by network and then here.
+    async events(id, since, network) {
+      const filters: Dockerode.GetEventsOptions['filters'] = network
+        ? { type: ['network'], network: [network] }
+        : { type: ['container'], container: [id] };
+      let raw = '';
+      try {
+        const stream = await docker.getEvents({
+          since: Date.parse(since) / 1000,
+          until: (Date.now() + 1) / 1000,
+          filters,
+        });
+        for await (const chunk of stream) raw += chunk.toString();
+      } catch (err) {
+        const e = asDockerError(err);
+        throw new InfrastructureError(`events of ${id}: ${e.code ?? daemonMessage(e)}`);
+      }
+      const out: ContainerEvent[] = [];
+      for (const line of raw.split('\n')) {
+        if (!line.trim()) continue;
+        const ev = JSON.parse(line) as {
+          Action?: string;
+          time?: number;
+          timeNano?: number;
+          Actor?: { ID?: string; Attributes?: Record<string, string> };
+        };
+        if (network && ev.Actor?.Attributes?.container !== id) continue;
+        const ms = ev.timeNano ? Math.floor(ev.timeNano / 1e6) : (ev.time ?? 0) * 1000;
+        if (ev.Action) out.push({ action: ev.Action, at: new Date(ms).toISOString() });
+      }
+      return out;
+    },
   };
 }
 

@@ -234,6 +234,22 @@ export class MemoryWorld {
           c.networks[network] = [...aliases];
           return { effect: 'revert', value: undefined };
         }),
+      // The daemon's event log: the calls that changed something, as Docker names them.
+      events: (id, since, network) => {
+        const key = network ? `net:${id}:${network}` : `container:${id}`;
+        const from = Date.parse(since);
+        const actions: Record<string, string[]> = {
+          kill: ['die'],
+          stop: ['die'],
+          restart: ['die', 'start'],
+        };
+        return call('events', key, () => ({
+          effect: 'none',
+          value: this.calls
+            .filter((c) => c.key === key && c.effect !== 'none' && c.effect !== 'renew' && c.t >= from)
+            .flatMap((c) => (actions[c.op] ?? [c.op]).map((action) => ({ action, at: new Date(c.t).toISOString() }))),
+        }));
+      },
     };
   }
 

@@ -29,6 +29,8 @@
 // - a worker shut down while an activity runs cancels it (the mock sees ctx.cancelled, the server retries
 //   it on the next worker); a mock that waits on something else (a query of its own run) must race
 //   ctx.cancelled, or the shutdown waits for it.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -70,18 +72,67 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 /**
- * The SDK gives the server 5 s to answer, then kills it: on a machine busy with parallel test files a JVM
- * can miss that, so a start that timed out is tried again (twice).
+ * The SDK gives the server 5 s to answer, then kills it. On a busy machine (several test files and other
+ * work on two cores) a JVM can take longer: then this starts the same executable itself, waits up to
+ * a minute for it to listen, and connects the SDK's environment to it with time skipping on (the SDK's
+ * own factory for that, which createTimeSkipping uses too, is not public: checked at run time).
  */
-async function startServer(attempt = 1): Promise<TestWorkflowEnvironment> {
+async function startServer(): Promise<TestWorkflowEnvironment> {
   try {
     return await TestWorkflowEnvironment.createTimeSkipping({
       server: { executable: { type: 'existing-path', path: TEST_SERVER } },
     });
   } catch (e) {
-    if (attempt >= 3 || !/did not start within/.test(String(e))) throw e;
-    return startServer(attempt + 1);
+    if (!/did not start within/.test(String(e))) throw e;
   }
+  const create = (TestWorkflowEnvironment as unknown as { create?: (o: object) => Promise<TestWorkflowEnvironment> })
+    .create;
+  if (typeof create !== 'function') throw new Error("the test server did not start within the SDK's 5 s");
+  const port = await freePort();
+  const server = spawn(TEST_SERVER, [String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  server.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
+  const kill = () => void server.kill('SIGKILL');
+  process.once('exit', kill);
+  for (const end = Date.now() + 60_000; !(await listening(port)); await new Promise((r) => setTimeout(r, 100))) {
+    if (server.exitCode !== null || Date.now() > end) {
+      kill();
+      throw new Error(`the test server (${TEST_SERVER}) did not listen within 60 s: ${stderr.slice(-2000)}`);
+    }
+  }
+  const env = await create.call(TestWorkflowEnvironment, {
+    server: { type: 'existing' },
+    address: `127.0.0.1:${port}`,
+    namespace: 'default',
+    supportsTimeSkipping: true,
+  });
+  const teardown = env.teardown.bind(env);
+  env.teardown = async () => {
+    await teardown();
+    kill();
+  };
+  return env;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.once('error', reject);
+  });
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
 }
 
 let bundle: Promise<{ codePath: string }> | undefined;

@@ -24,6 +24,7 @@ const WORKFLOW_VALUES = [
   'experiments/admission.ts',
   'experiments/blackout.ts',
   'experiments/hosts.ts',
+  'experiments/coverage.ts',
 ];
 
 const names = (list, message) => list.map((name) => ({ name, message }));

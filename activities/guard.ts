@@ -3,12 +3,24 @@
 // guard probes and, on a violation, reports it to the workflow (durable) and then reverts everything.
 // Renewals and reverts run in one sequential loop, so nothing is renewed or re-applied after its revert
 // began; a retried guard resumes from its heartbeat details and the workflow's record of a violation.
+// Coverage (../experiments/coverage.ts): samples follow a schedule anchored at the first fault's inject; each
+// is counted against it, and a gap longer than guard.maxGap while a fault is active (the guard was dead,
+// stalled or late) is concluded like a violation, so the faults are reverted.
 import type { Context } from '@temporalio/activity';
 import type { Ports } from '../faults/ports.ts';
 import type { AnyFaultKind } from '../faults/types.ts';
 import type { Guard } from '../experiments/schema.ts';
 import type { GuardProgress, GuardViolation, ProbeSample } from '../experiments/journal.ts';
-import { durationMs } from '../faults/duration.ts';
+import { durationMs, formatMs } from '../faults/duration.ts';
+import {
+  blindNow,
+  countSample,
+  coveragePlan,
+  nextSampleAt,
+  startCoverage,
+  type CoveragePlan,
+  type CoverageWindow,
+} from '../experiments/coverage.ts';
 import { runProbe } from './probes.ts';
 import { runJudge } from './judge.ts';
 import { judgeReport, type Baseline, type JudgeReport, type JudgeState } from '../judge/guard.ts';
@@ -38,6 +50,11 @@ export interface ObserveInput {
     controlBaselines?: Record<string, Baseline | undefined>;
   };
   faults: GuardFault[];
+  /**
+   * Every fault window of the run (held here or on a host), epoch ms: the guard's schedule runs from the
+   * first inject to the last end and is counted against them (absent: runs scheduled before coverage).
+   */
+  windows?: CoverageWindow[];
   /** Epoch ms the guard runs until even when it holds no fault (across a fleet, hosts hold theirs). */
   until?: number;
   renewEveryMs: number;
@@ -221,17 +238,23 @@ export async function runGuard(
     if (a && !holderDone && !cancelled()) await conclude(judgeViolation(a, state.judge));
   };
 
-  // Samples the guard probes.
+  // Samples the guard probes, on the schedule of its coverage plan.
   const sampler = async () => {
     const g = input.guard;
     if (!g || state.violation) return;
     const interval = durationMs(g.interval);
+    const plan: CoveragePlan | undefined = input.windows?.length ? coveragePlan(g, input.windows) : undefined;
+    const cov = plan ? (state.coverage ??= startCoverage(plan)) : undefined;
     while (!holderDone && !cancelled()) {
+      // Unwatched for longer than maxGap while a fault is active (dead, stalled, late): revert for it.
+      const blind = plan && cov ? blindNow(plan, cov, Date.now()) : undefined;
+      if (blind) return conclude(blindViolation(blind, plan!.maxGapMs));
       const tick = Date.now();
       const startedAt = iso();
       const samples = await Promise.all(g.probes.map((p) => runProbe(p, signal)));
       if (holderDone || cancelled()) return; // an interrupted sample says nothing about the system
       const v = judgeTick(g, state, samples, startedAt, iso());
+      if (plan && cov) countSample(plan, cov, tick);
       // Each probe over time, for the report: bounded buckets, not every sample.
       for (const sm of samples) {
         const series = ((state.series ??= {})[sm.probe] ??= createSeries(
@@ -243,7 +266,7 @@ export async function runGuard(
       }
       beat();
       if (v) return conclude(v);
-      const wait = tick + interval - Date.now();
+      const wait = (plan && cov ? nextSampleAt(plan, cov) : tick + interval) - Date.now();
       if (wait > 0) await nap(wait);
     }
   };
@@ -284,4 +307,26 @@ export function judgeViolation(a: NonNullable<JudgeState['abort']>, s: JudgeStat
     errorSamples: [],
   };
   return { failing, detectedAt: a.at, firstFailureAt: a.at };
+}
+
+/** A gap longer than guard.maxGap while a fault was active, as a violation (its stand-in sample names it). */
+export function blindViolation(gap: { ms: number; from: number; to: number }, maxGapMs: number): GuardViolation {
+  const from = new Date(gap.from).toISOString();
+  const to = new Date(gap.to).toISOString();
+  const text = `no guard sample for ${formatMs(gap.ms)} (${from} to ${to}), longer than guard.maxGap ${formatMs(maxGapMs)}`;
+  const failing: ProbeSample = {
+    probe: 'guard coverage',
+    at: to,
+    ok: false,
+    requests: 0,
+    errors: 0,
+    errorRate: 0,
+    p50Ms: 0,
+    p95Ms: 0,
+    p99Ms: 0,
+    maxMs: 0,
+    violations: [text],
+    errorSamples: [],
+  };
+  return { failing, detectedAt: to, firstFailureAt: from, blind: { ms: gap.ms, from, to, maxGapMs } };
 }

@@ -167,9 +167,11 @@ export async function getStatus(fc: FaultlineClient, id: string, opts: { query?:
   const pending = desc.raw.pendingActivities ?? [];
   for (const a of pending) {
     if (a.activityType?.name !== 'observe' || !a.heartbeatDetails?.payloads?.length) continue;
-    guard = fc.client.options.loadedDataConverter.payloadConverter.fromPayload(
+    const g = fc.client.options.loadedDataConverter.payloadConverter.fromPayload(
       a.heartbeatDetails.payloads[0] as never,
     ) as GuardProgress;
+    // Across a fleet, hosts' holders heartbeat too: the guard is the one that samples.
+    if (!guard || g.coverage || g.samples) guard = g;
   }
   return {
     workflowId: id,

@@ -2,6 +2,7 @@
 import {
   revertedByText,
   wardenLine,
+  type GuardCoverage,
   type GuardProgress,
   type Journal,
   type ProbeSample,
@@ -23,11 +24,30 @@ export function progressLine(j: Journal | undefined, g: GuardProgress | undefine
     j.windowEndsAt && j.phase === 'observing'
       ? ` · ${formatMs(Math.max(0, Date.parse(j.windowEndsAt) - nowMs))} left`
       : '';
+  const c = g?.coverage;
+  // Live: the gap since the guard's last sample counts even while no guard runs (the heartbeat is its last word).
+  const live = c
+    ? ` · ${c.taken} of ${Math.max(c.taken, Math.ceil((Math.min(nowMs, c.end) - c.anchor) / c.cadenceMs))} samples due, ${c.onTime} on time, last ${formatMs(Math.max(0, nowMs - (c.lastStart ?? c.anchor)))} ago`
+    : '';
   const guard =
     j.phase === 'observing' && g
-      ? ` · guard #${g.samples}${g.consecutiveFailures ? ` (${g.consecutiveFailures} failing)` : ''}: ${sampleLine(g.last)}`
+      ? ` · guard #${g.samples}${g.consecutiveFailures ? ` (${g.consecutiveFailures} failing)` : ''}${live}: ${sampleLine(g.last)}`
       : '';
   return `[${j.phase}]${left}${guard}`;
+}
+
+const pct = (x: number) => `${+(x * 100).toFixed(1)}%`;
+
+/** The guard's coverage in one line, then one per fault window below its share (status and run --wait). */
+export function coverageLines(c: GuardCoverage): string[] {
+  const lines = [
+    `  guard coverage: ${c.taken} of ${c.due} samples due taken, ${c.onTime} on time (±50 ms); longest gap ${formatMs(c.longestGap.ms)} (maxGap ${formatMs(c.maxGapMs)}); watched ${pct(c.share)} of the least-watched window (min ${pct(c.minCoverage)})`,
+  ];
+  if (c.blind)
+    lines.push(`    blind: no sample for ${formatMs(c.blind.ms)}, ${time(c.blind.from)} to ${time(c.blind.to)}`);
+  for (const w of c.windows)
+    if (w.share < c.minCoverage) lines.push(`    fault ${w.fault}: watched ${pct(w.share)} of its window`);
+  return lines;
 }
 
 export function summary(j: Journal, url?: string): string {
@@ -59,6 +79,7 @@ export function summary(j: Journal, url?: string): string {
     lines.push(
       `  guard: ${j.guardSamples.count} samples, ${j.guardSamples.failed} failing; worst: ${sampleLine(j.guardSamples.worst)}`,
     );
+  if (j.guardSamples.coverage) lines.push(...coverageLines(j.guardSamples.coverage));
   if (j.abort)
     lines.push(
       `  abort: by ${j.abort.by}${j.abort.who ? ` (${j.abort.who})` : ''} at ${time(j.abort.at)}: ${j.abort.reason}`,

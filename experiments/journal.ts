@@ -5,8 +5,9 @@ import type { JudgeReport, JudgeState } from '../judge/guard.ts';
 import type { Series } from '../judge/series.ts';
 
 /**
- * inconclusive: the judge could not say whether the steady state held (a judged metric had no data for more
- * than its maxNoData share of the ticks, or no event at all); never a pass.
+ * inconclusive: nobody can say whether the steady state held: the judge had too little data (a judged metric had
+ * no data for more than its maxNoData share of the ticks, or no event at all), or the guard did not watch the
+ * fault window as scheduled (experiments/coverage.ts); never a pass.
  */
 export const VERDICTS = ['passed', 'refuted', 'aborted', 'not-started', 'failed', 'inconclusive'] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -26,7 +27,7 @@ export type Phase = (typeof PHASES)[number];
 
 /**
  * Exit codes of `faultline run --wait` (and status, gameday): 0 passed, 1 refuted, aborted or not started,
- * 2 invalid input, 3 error (failed, or no verdict), 4 inconclusive (the judge had too little data to say).
+ * 2 invalid input, 3 error (failed, or no verdict), 4 inconclusive (too little data, or a window not watched).
  */
 export function exitCodeFor(v: Verdict | undefined): number {
   if (v === 'passed') return 0;
@@ -173,7 +174,15 @@ export interface Journal {
   controlGroup?: { experiment: string[]; control: string[] };
   faults: FaultRecord[];
   steadyStateBefore: ProbeSample[];
-  guardSamples: { count: number; failed: number; first?: ProbeSample; last?: ProbeSample; worst?: ProbeSample };
+  guardSamples: {
+    count: number;
+    failed: number;
+    first?: ProbeSample;
+    last?: ProbeSample;
+    worst?: ProbeSample;
+    /** How much of each fault window the guard watched, against its schedule (runs with a guard). */
+    coverage?: GuardCoverage;
+  };
   steadyStateAfter: ProbeSample[];
   abort?: AbortRecord;
   failure?: FailureRecord;
@@ -218,12 +227,71 @@ export interface GuardProgress {
   judge?: JudgeState;
   /** Each guard probe over time (bounded buckets). */
   series?: Record<string, Series>;
+  /** The guard's coverage so far (experiments/coverage.ts), so a retried guard counts the span it was gone. */
+  coverage?: CoverageState;
 }
 
 export interface GuardViolation {
+  /** The failing sample (a blind guard: a stand-in naming the gap). */
   failing: ProbeSample;
+  /** Set when the guard concluded because no sample was taken for longer than guard.maxGap. */
+  blind?: CoverageGap & { maxGapMs: number };
   /** When the guard concluded the violation. */
   detectedAt: string;
   /** When the first sample of the failing streak started. */
   firstFailureAt: string;
+}
+
+/** A stretch of a fault window with no guard sample: from one sample's start (or the window's) to the next. */
+export interface CoverageGap {
+  ms: number;
+  from: string;
+  to: string;
+}
+
+/**
+ * Guard coverage, in the journal: the schedule (a sample due every intervalMs from the first fault's inject
+ * until the last window's end, or until the guard concluded), what was taken, and each window's watched share.
+ * A sample watches from 50 ms before it starts until one interval and 50 ms after.
+ */
+export interface GuardCoverage {
+  /** The schedule's step: guard.interval, or the probes' fixed measuring time when that is longer. */
+  intervalMs: number;
+  maxGapMs: number;
+  minCoverage: number;
+  from: string;
+  to: string;
+  due: number;
+  taken: number;
+  /** Samples that started within 50 ms of their slot. */
+  onTime: number;
+  longestGap: CoverageGap;
+  /** The first stretch without a sample longer than maxGap, when there was one. */
+  blind?: CoverageGap;
+  windows: { fault: number; from: string; to: string; watchedMs: number; share: number }[];
+  /** The lowest watched share of any window (1 with no window). */
+  share: number;
+}
+
+/** The guard's running coverage count (epoch ms), heartbeated with its progress. See experiments/coverage.ts. */
+export interface CoverageState {
+  /** Slot 0 of the schedule: the first window's start. */
+  anchor: number;
+  /** The last window's end. */
+  end: number;
+  /** The schedule's step and maxGap (for live progress). */
+  cadenceMs: number;
+  maxGapMs: number;
+  taken: number;
+  onTime: number;
+  /** The slot of the last sample counted (-1: none). */
+  lastSlot: number;
+  /** When the last sample started. */
+  lastStart?: number;
+  /** Where the watched stretches counted so far end. */
+  watchedUntil: number;
+  /** Ms watched per window, in the plan's window order. */
+  watched: number[];
+  longestGap?: { ms: number; from: number; to: number };
+  blind?: { ms: number; from: number; to: number };
 }

@@ -5,6 +5,7 @@ import { formatBound } from '../faults/common-schema.ts';
 import { ACTIVITY_SLACK_MS, DEFAULT_PROBE_REQUESTS, PROBE_ACTIVITY_MS } from '../faults/limits.ts';
 import { durationMs } from '../faults/duration.ts';
 import { faultKind } from '../faults/registry.ts';
+import { guardCadenceMs, ON_TIME_MS } from './coverage.ts';
 
 import type { Rule as DocumentRule, Violation } from './document.ts';
 
@@ -236,6 +237,23 @@ const guardProbeFitsWindow: Rule = {
   },
 };
 
+const maxGapAboveCadence: Rule = {
+  name: 'guard-max-gap-above-cadence',
+  check: (e) => {
+    if (!e.guard?.maxGap) return [];
+    const cadence = guardCadenceMs(e.guard);
+    const need = cadence + ON_TIME_MS;
+    return durationMs(e.guard.maxGap) < need
+      ? [
+          {
+            path: ['guard', 'maxGap'],
+            message: `maxGap ${e.guard.maxGap} is shorter than one guard cadence (${formatBound(cadence)}) plus ${ON_TIME_MS}ms: every gap between samples on schedule would break it; give at least ${formatBound(need)}`,
+          },
+        ]
+      : [];
+  },
+};
+
 const probesFitActivity: Rule = {
   name: 'probes-fit-their-activity',
   check: (e) => {
@@ -444,5 +462,6 @@ export const rules: Rule[] = [
   trafficWithinBlastRadius,
   guardCanTrip,
   guardProbeFitsWindow,
+  maxGapAboveCadence,
   probesFitActivity,
 ];

@@ -249,6 +249,19 @@ export const guardSchema = z.strictObject({
   probes: z.array(probeSchema).min(1).max(20),
   interval: interval().default('1s').describe('Time between guard samples, 50ms to 24h; sub-second allowed.'),
   failuresToAbort: z.number().int().min(1).max(100).default(1).describe('Consecutive failing samples that abort.'),
+  maxGap: interval()
+    .optional()
+    .describe(
+      'Longest a fault window may go without a guard sample (a dead, stalled or late guard); longer is a guard failure: the faults are reverted. Default three intervals, at least 1s.',
+    ),
+  minCoverage: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.95)
+    .describe(
+      'Share of each fault window the guard must watch (and of the samples due it must take), 0..1; below it a run is never passed.',
+    ),
 });
 
 export const blastRadiusSchema = z

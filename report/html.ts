@@ -228,6 +228,30 @@ function judgeSection(j: Journal): string {
 <tbody>${rows}</tbody></table>${groupsTable}`;
 }
 
+/** The guard's coverage: the schedule against what was taken, the longest gap, each window's watched share. */
+function coverageSection(j: Journal): string {
+  const c = j.guardSamples.coverage;
+  if (!c) return '';
+  const pct = (x: number) => `${+(x * 100).toFixed(1)}%`;
+  const ms = (x: number) => (x < 1000 ? `${Math.round(x)} ms` : `${+(x / 1000).toFixed(2)} s`);
+  const low = (share: number) => (share < c.minCoverage ? ' class="c-fail"' : ' class="c-pass"');
+  const windows = c.windows
+    .map(
+      (w) =>
+        `<tr><td>${esc(j.faults[w.fault]?.summary ?? `fault ${w.fault}`)}</td><td>${sec(j, w.from)} s</td><td>${sec(j, w.to)} s</td><td>${ms(w.watchedMs)}</td><td${low(w.share)}>${pct(w.share)}</td></tr>`,
+    )
+    .join('\n');
+  const gapLine = (g: { ms: number; from: string; to: string }) =>
+    `${ms(g.ms)} (${sec(j, g.from)} s to ${sec(j, g.to)} s)`;
+  return `<h2>Guard coverage</h2>
+<p>A sample due every ${ms(c.intervalMs)} from ${sec(j, c.from)} s to ${sec(j, c.to)} s: <b>${c.taken}</b> of <b>${c.due}</b> due taken${
+    c.due ? ` (${pct(c.taken / c.due)})` : ''
+  }, <b>${c.onTime}</b> on time (within 50 ms); longest gap ${gapLine(c.longestGap)}, guard.maxGap ${ms(c.maxGapMs)}; guard.minCoverage ${pct(c.minCoverage)}.${
+    c.blind ? ` <b class="c-fail">Blind: no sample for ${gapLine(c.blind)}.</b>` : ''
+  }</p>
+<table class="coverage"><thead><tr><th>fault window</th><th>from</th><th>to</th><th>watched</th><th>share</th></tr></thead><tbody>${windows}</tbody></table>`;
+}
+
 /** One run's sections (header, faults, judge, charts), its chart ids prefixed so several share a page. */
 export function runSection(j: Journal, prefix = '', heading = 'h1'): { html: string; charts: ChartSpec[] } {
   const charts = chartsFor(j, prefix);
@@ -245,6 +269,7 @@ export function runSection(j: Journal, prefix = '', heading = 'h1'): { html: str
   } · times on the charts are seconds since the start; shaded: fault windows; red line: abort</p>
 <h2>Faults</h2>
 <table><thead><tr><th>fault</th><th>status</th><th>injected</th><th>reverted</th></tr></thead><tbody>${faults}</tbody></table>
+${coverageSection(j)}
 ${judgeSection(j)}
 <h2>Over time</h2>
 <div class="grid">${charts.map((c) => `<div class="chart"><canvas id="${esc(c.id)}"></canvas></div>`).join('')}</div>`;

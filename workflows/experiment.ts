@@ -37,6 +37,7 @@ import { errorText, noteError, noteRevert, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';
 import { leaveAdmission, waitForAdmission } from './admission-client.ts';
 import { targetsOf } from '../experiments/admission.ts';
+import { closeCoverage, coveragePlan, type CoverageWindow } from '../experiments/coverage.ts';
 import type { Baseline } from '../judge/guard.ts';
 
 // One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add
@@ -473,6 +474,8 @@ async function observe(run: Run): Promise<void> {
     }));
   const lastEnd = Math.max(...faults.map((f) => f.endsAt));
   j.windowEndsAt = new Date(lastEnd).toISOString();
+  // The guard's schedule and coverage span every window, held here or on a host (pure data: no new command).
+  const windows = e.guard ? coverageWindows(j) : undefined;
   setPhase(run, 'observing');
   const windowMs = Math.max(0, lastEnd - Date.now());
   const summary =
@@ -489,7 +492,7 @@ async function observe(run: Run): Promise<void> {
     : undefined;
   if (!run.routed) {
     const obs = await guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
-      { guard: e.guard, judge, faults, renewEveryMs: RENEW_EVERY_MS },
+      { guard: e.guard, judge, faults, windows, renewEveryMs: RENEW_EVERY_MS },
     ]);
     recordGuard(run, obs);
     return;
@@ -527,7 +530,7 @@ async function observe(run: Run): Promise<void> {
     () => undefined,
   );
   const guard = guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
-    { guard: e.guard, judge, faults: here, until: lastEnd, renewEveryMs: RENEW_EVERY_MS },
+    { guard: e.guard, judge, faults: here, windows, until: lastEnd, renewEveryMs: RENEW_EVERY_MS },
   ]);
   void guard.then(
     (obs) => obs.violated && holders.cancel(),
@@ -546,9 +549,35 @@ async function observe(run: Run): Promise<void> {
   recordGuard(run, g.value);
 }
 
+/** Each injected fault's window, from its inject to its own end (epoch ms). */
+function coverageWindows(j: Journal): CoverageWindow[] {
+  return j.faults
+    .filter((f) => f.status === 'injected' && f.injectedAt && f.endsAt)
+    .map((f) => ({ fault: f.index, from: Date.parse(f.injectedAt as string), to: Date.parse(f.endsAt as string) }));
+}
+
 function recordGuard(run: Run, obs: ObserveResult): void {
   const j = run.journal;
-  j.guardSamples = { count: obs.samples, failed: obs.failed, first: obs.first, last: obs.last, worst: obs.worst };
+  const guard = run.input.experiment.guard;
+  const violation = run.violation ?? obs.violation;
+  // Closed against the windows' ends (or the guard's conclusion): the span after the last sample counts,
+  // whether or not a guard was running then.
+  const coverage =
+    guard && obs.coverage
+      ? closeCoverage(
+          coveragePlan(guard, coverageWindows(j)),
+          obs.coverage,
+          violation ? Date.parse(violation.detectedAt) : undefined,
+        )
+      : undefined;
+  j.guardSamples = {
+    count: obs.samples,
+    failed: obs.failed,
+    first: obs.first,
+    last: obs.last,
+    worst: obs.worst,
+    ...(coverage ? { coverage } : {}),
+  };
   if (obs.judgeReport) j.judge = obs.judgeReport;
   if (obs.series) j.guardSeries = obs.series;
   recordReverts(run, obs);
@@ -577,6 +606,8 @@ function recordReverts(run: Run, obs: ObserveResult): void {
 }
 
 function guardAbort(v: GuardViolation, phase: Phase): AbortRecord {
+  if (v.blind)
+    return { by: 'guard', reason: `the guard was blind: ${v.failing.violations.join('; ')}`, at: v.detectedAt, phase };
   return {
     by: 'guard',
     reason: `guard probe ${v.failing.probe} failed: ${v.failing.violations.join('; ')}`,
@@ -644,6 +675,7 @@ async function finish(run: Run): Promise<Journal> {
         after: run.after,
         judged: j.judge?.scorecard,
         judgeNoData: j.judge?.inconclusive,
+        coverage: j.guardSamples.coverage,
       });
   j.verdict = verdict;
   j.reason = reason;

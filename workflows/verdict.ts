@@ -1,6 +1,7 @@
 // The verdict of a run, decided in one place from what the run established. Pure: no Temporal, no I/O,
 // so it is tested with a table (test/verdict.test.ts) and the workflow only gathers the facts.
-import type { AbortRecord, FailureRecord, ProbeSample, Verdict } from '../experiments/journal.ts';
+import type { AbortRecord, FailureRecord, GuardCoverage, ProbeSample, Verdict } from '../experiments/journal.ts';
+import { coverageShortfall } from '../experiments/coverage.ts';
 import type { Scorecard } from '../judge/classify.ts';
 import type { NoDataFinding } from '../judge/guard.ts';
 
@@ -21,6 +22,8 @@ export interface VerdictFacts {
   judged?: Scorecard;
   /** The judged metrics the window says too little about (judge report's inconclusive): no data is never a pass. */
   judgeNoData?: NoDataFinding[];
+  /** How much of each fault window the guard watched (runs with a guard; closed against the windows' ends). */
+  coverage?: GuardCoverage;
 }
 
 const who = (a: AbortRecord): string =>
@@ -95,6 +98,17 @@ export function decideVerdict(f: VerdictFacts): { verdict: Verdict; reason: stri
       verdict: 'inconclusive',
       reason: `observing: the judge cannot tell whether the steady state held: ${f.judgeNoData.map(noDataText).join('; ')}`,
     };
+  // A window nobody watched is not a healthy one: never passed (aborted when the guard reverted for it, above).
+  const short = f.coverage && coverageShortfall(f.coverage);
+  if (short)
+    return {
+      verdict: 'inconclusive',
+      reason: `observing: the fault window was not watched as scheduled: ${short}; the steady state held after, but nothing can be concluded about the window`,
+    };
+  const c = f.coverage;
+  const watched = c
+    ? `; the guard took ${c.taken} of ${c.due} samples due and watched at least ${+(c.share * 100).toFixed(1)}% of every fault window`
+    : '';
   const note = card ? `; the judge scored the window ${card.score} (${card.result}; ${groups(card)})` : '';
-  return { verdict: 'passed', reason: `the steady state held: ${f.statement}${note}` };
+  return { verdict: 'passed', reason: `the steady state held: ${f.statement}${note}${watched}` };
 }

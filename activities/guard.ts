@@ -17,6 +17,8 @@ import {
   countSample,
   coveragePlan,
   nextSampleAt,
+  seen,
+  SEEN_EVERY_MS,
   startCoverage,
   type CoveragePlan,
   type CoverageWindow,
@@ -208,8 +210,10 @@ export async function runGuard(
   };
 
   // A violation is made durable (signal) before the holder acts on it.
+  let concluding = false;
   const conclude = async (v: GuardViolation) => {
-    if (state.violation) return;
+    if (state.violation || concluding) return;
+    concluding = true;
     stopRenewing = true;
     // Durable before acting; bounded, so an unreachable server delays the revert by seconds at most
     // (the activity's result carries the violation too).
@@ -245,16 +249,34 @@ export async function runGuard(
     const interval = durationMs(g.interval);
     const plan: CoveragePlan | undefined = input.windows?.length ? coveragePlan(g, input.windows) : undefined;
     const cov = plan ? (state.coverage ??= startCoverage(plan)) : undefined;
-    while (!holderDone && !cancelled()) {
-      // Unwatched for longer than maxGap while a fault is active (dead, stalled, late): revert for it.
-      const blind = plan && cov ? blindNow(plan, cov, Date.now()) : undefined;
-      if (blind) return conclude(blindViolation(blind, plan!.maxGapMs));
+    // Unwatched for longer than maxGap while a fault is active (dead, stalled, late): revert for it.
+    const blindAt = (t: number) => {
+      const b = plan && cov ? blindNow(plan, cov, t) : undefined;
+      if (b) void conclude(blindViolation(b, plan!.maxGapMs));
+      return !!b;
+    };
+    while (!holderDone && !cancelled() && !concluding) {
       const tick = Date.now();
+      if (blindAt(tick)) return;
       const startedAt = iso();
-      const samples = await Promise.all(g.probes.map((p) => runProbe(p, signal)));
-      if (holderDone || cancelled()) return; // an interrupted sample says nothing about the system
+      if (plan && cov) seen(plan, cov, tick);
+      // While the probes run, the guard sees as long as its process runs: a stall shows as a gap.
+      const ticker =
+        plan && cov
+          ? setInterval(() => {
+              const t = Date.now();
+              if (!blindAt(t)) seen(plan, cov, t);
+            }, SEEN_EVERY_MS)
+          : undefined;
+      const samples = await Promise.all(g.probes.map((p) => runProbe(p, signal))).finally(() => clearInterval(ticker));
+      if (holderDone || cancelled() || concluding) return; // an interrupted sample says nothing about the system
+      const done = Date.now();
+      if (blindAt(done)) return;
       const v = judgeTick(g, state, samples, startedAt, iso());
-      if (plan && cov) countSample(plan, cov, tick);
+      if (plan && cov) {
+        seen(plan, cov, done);
+        countSample(plan, cov, tick, done);
+      }
       // Each probe over time, for the report: bounded buckets, not every sample.
       for (const sm of samples) {
         const series = ((state.series ??= {})[sm.probe] ??= createSeries(
@@ -313,7 +335,7 @@ export function judgeViolation(a: NonNullable<JudgeState['abort']>, s: JudgeStat
 export function blindViolation(gap: { ms: number; from: number; to: number }, maxGapMs: number): GuardViolation {
   const from = new Date(gap.from).toISOString();
   const to = new Date(gap.to).toISOString();
-  const text = `no guard sample for ${formatMs(gap.ms)} (${from} to ${to}), longer than guard.maxGap ${formatMs(maxGapMs)}`;
+  const text = `the guard saw nothing for ${formatMs(gap.ms)} (${from} to ${to}), longer than guard.maxGap ${formatMs(maxGapMs)}`;
   const failing: ProbeSample = {
     probe: 'guard coverage',
     at: to,

@@ -27,7 +27,7 @@ export function progressLine(j: Journal | undefined, g: GuardProgress | undefine
   const c = g?.coverage;
   // Live: the gap since the guard's last sample counts even while no guard runs (the heartbeat is its last word).
   const live = c
-    ? ` · ${c.taken} of ${Math.max(c.taken, Math.ceil((Math.min(nowMs, c.end) - c.anchor) / c.cadenceMs))} samples due, ${c.onTime} on time, last ${formatMs(Math.max(0, nowMs - (c.lastStart ?? c.anchor)))} ago`
+    ? ` · ${c.taken} of ${Math.max(c.taken, Math.ceil((Math.min(nowMs, c.end) - c.anchor) / c.cadenceMs))} samples due, ${c.onTime} on time, saw ${formatMs(Math.max(0, nowMs - (c.lastSeen ?? c.anchor)))} ago`
     : '';
   const guard =
     j.phase === 'observing' && g

@@ -4,17 +4,21 @@
 // the windows' ends, so the span after the last sample counts too, whoever ran (or did not run) the guard.
 //
 // The schedule: a sample is due every `cadence` from the first fault's inject (slot 0) until the last
-// window's end. A sample is on time when it starts within ON_TIME_MS of its slot; it watches from ON_TIME_MS
-// before its start until one cadence and ON_TIME_MS after. A gap is the time from one sample's start (or the
-// first window's start) to the next sample's start (or the last window's end); a gap longer than maxGap is
-// blind: while a fault is still active the guard concludes on it (the faults are reverted), after the window
-// the run is inconclusive.
+// window's end (a slot less than ON_TIME_MS before the end is not due); a sample is on time when it starts
+// within ON_TIME_MS of its slot. The guard sees the system at each sample's start and end and, while a sample
+// is in flight, every SEEN_EVERY_MS its process runs (a slow probe is watching; a stalled or dead process is
+// not); each such moment watches from ON_TIME_MS before it until one cadence and ON_TIME_MS after. A gap is
+// the time between two such moments (or from the first window's start, or to the last window's end); a gap
+// longer than maxGap is blind: while a fault is still active the guard concludes on it (the faults are
+// reverted), after the window the run is inconclusive.
 import type { CoverageState, GuardCoverage } from './journal.ts';
 import type { Guard } from './schema.ts';
 import { durationMs } from '../faults/duration.ts';
 
 /** A sample within this many ms of its slot is on time. */
 export const ON_TIME_MS = 50;
+/** How often a guard with a sample in flight marks that it still sees (its process runs). */
+export const SEEN_EVERY_MS = 100;
 /** guard.maxGap's default: this many cadences, and at least MIN_DEFAULT_MAX_GAP_MS. */
 export const DEFAULT_MAX_GAP_CADENCES = 3;
 export const MIN_DEFAULT_MAX_GAP_MS = 1_000;
@@ -85,9 +89,9 @@ export function startCoverage(plan: CoveragePlan): CoverageState {
 
 const overlap = (a: number, b: number, from: number, to: number) => Math.max(0, Math.min(b, to) - Math.max(a, from));
 
-/** The gap open at `at`: from the last sample's start (or the schedule's start) to `at`, inside the windows. */
+/** The gap open at `at`: from the last moment the guard saw (or the schedule's start) to `at`, inside the windows. */
 export function openGap(st: CoverageState, at: number): { ms: number; from: number; to: number } {
-  const from = Math.max(st.lastStart ?? st.anchor, st.anchor);
+  const from = Math.min(Math.max(st.lastSeen ?? st.anchor, st.anchor), st.end);
   const to = Math.min(at, st.end);
   return { ms: Math.max(0, to - from), from, to: Math.max(from, to) };
 }
@@ -111,25 +115,42 @@ function noteGap(plan: CoveragePlan, st: CoverageState, g: { ms: number; from: n
   if (!st.blind && g.ms > plan.maxGapMs) st.blind = g;
 }
 
-/** Folds in a sample that started at `start` (epoch ms) and completed. */
-export function countSample(plan: CoveragePlan, st: CoverageState, start: number): void {
-  if (start >= st.end) return; // after the last window: nothing was due
-  noteGap(plan, st, openGap(st, start));
-  const slot = Math.max(0, Math.floor((start - st.anchor) / plan.cadenceMs));
-  if (slot > st.lastSlot) {
-    st.taken++;
-    if (start - (st.anchor + slot * plan.cadenceMs) <= ON_TIME_MS) st.onTime++;
-    st.lastSlot = slot;
-  }
-  const a = Math.max(start - ON_TIME_MS, st.watchedUntil);
-  const b = start + plan.cadenceMs + ON_TIME_MS;
+/**
+ * The guard saw the system at `t` (a sample's start or end, or a sample in flight while its process runs):
+ * closes the gap since the last such moment and watches from 50 ms before `t` to one cadence and 50 ms after.
+ */
+export function seen(plan: CoveragePlan, st: CoverageState, t: number): void {
+  if (st.lastSeen !== undefined && t <= st.lastSeen) return;
+  noteGap(plan, st, openGap(st, t));
+  const a = Math.max(t - ON_TIME_MS, st.watchedUntil);
+  const b = t + plan.cadenceMs + ON_TIME_MS;
   if (b > a) {
     plan.windows.forEach((w, i) => {
       st.watched[i] = (st.watched[i] ?? 0) + overlap(a, b, w.from, w.to);
     });
     st.watchedUntil = b;
   }
-  st.lastStart = Math.max(st.lastStart ?? start, start);
+  st.lastSeen = t;
+}
+
+/** Counts a completed sample against the schedule: the slot it started in, and whether it was on time. */
+export function countSample(plan: CoveragePlan, st: CoverageState, start: number, finish = start): void {
+  st.slowestMs = Math.max(st.slowestMs ?? 0, finish - start);
+  if (start >= st.end) return; // after the last window: nothing was due
+  const slot = Math.max(0, Math.floor((start - st.anchor) / plan.cadenceMs));
+  if (slot > st.lastSlot) {
+    st.taken++;
+    st.lastOnTime = start - (st.anchor + slot * plan.cadenceMs) <= ON_TIME_MS;
+    if (st.lastOnTime) st.onTime++;
+    st.lastSlot = slot;
+  }
+}
+
+/** A sample that started at `start` and completed at `finish`: the guard saw at both, and it is counted. */
+export function sampled(plan: CoveragePlan, st: CoverageState, start: number, finish = start): void {
+  seen(plan, st, start);
+  seen(plan, st, finish);
+  countSample(plan, st, start, finish);
 }
 
 /** When the next sample is due: the slot after the last one taken (at once when that slot has passed). */
@@ -148,7 +169,14 @@ export function closeCoverage(plan: CoveragePlan, state: CoverageState, cutoff?:
   const st: CoverageState = { ...state, watched: [...state.watched] }; // noteGap replaces, never mutates, its gaps
   const end = Math.max(st.anchor, Math.min(st.end, cutoff ?? Infinity));
   noteGap(plan, st, openGap(st, end));
-  const due = Math.max(0, Math.ceil((end - st.anchor) / plan.cadenceMs));
+  // A slot is due when its sample could start on time before the end (a window ending within 50 ms of a
+  // slot does not call for it).
+  const due = Math.max(0, Math.ceil((end - st.anchor - ON_TIME_MS) / plan.cadenceMs));
+  // A sample in a slot that was not due (the last one, less than 50 ms before the end) is not counted.
+  if (st.lastSlot >= due && st.taken > 0) {
+    st.taken--;
+    if (st.lastOnTime) st.onTime--;
+  }
   const windows = plan.windows.map((w, i) => {
     const to = Math.max(w.from, Math.min(w.to, end));
     // What was counted past the end (a sample watches ahead) did not happen.
@@ -164,6 +192,7 @@ export function closeCoverage(plan: CoveragePlan, state: CoverageState, cutoff?:
   });
   const gap = (g: { ms: number; from: number; to: number }) => ({ ms: g.ms, from: iso(g.from), to: iso(g.to) });
   return {
+    ...(st.slowestMs !== undefined ? { slowestSampleMs: st.slowestMs } : {}),
     intervalMs: plan.cadenceMs,
     maxGapMs: plan.maxGapMs,
     minCoverage: plan.minCoverage,
@@ -171,7 +200,7 @@ export function closeCoverage(plan: CoveragePlan, state: CoverageState, cutoff?:
     to: iso(end),
     due,
     taken: Math.min(st.taken, due),
-    onTime: Math.min(st.onTime, due),
+    onTime: Math.min(st.onTime, st.taken, due),
     longestGap: gap(st.longestGap ?? { ms: 0, from: st.anchor, to: st.anchor }),
     ...(st.blind ? { blind: gap(st.blind) } : {}),
     windows,
@@ -189,7 +218,7 @@ export function coverageShortfall(c: GuardCoverage): string | undefined {
   const why: string[] = [];
   if (c.blind)
     why.push(
-      `no guard sample for ${s(c.blind.ms)} (${c.blind.from} to ${c.blind.to}), longer than guard.maxGap ${s(c.maxGapMs)}`,
+      `the guard saw nothing for ${s(c.blind.ms)} (${c.blind.from} to ${c.blind.to}), longer than guard.maxGap ${s(c.maxGapMs)}`,
     );
   const low = c.windows.filter((w) => w.share < c.minCoverage);
   if (low.length) {
@@ -199,6 +228,10 @@ export function coverageShortfall(c: GuardCoverage): string | undefined {
     );
   }
   if (c.due > 0 && c.taken / c.due < c.minCoverage)
-    why.push(`it took ${c.taken} of the ${c.due} samples due (${pct(c.taken / c.due)})`);
+    why.push(
+      `it took ${c.taken} of the ${c.due} samples due (${pct(c.taken / c.due)})${
+        (c.slowestSampleMs ?? 0) > c.intervalMs ? `; its slowest sample took ${s(c.slowestSampleMs ?? 0)}` : ''
+      }`,
+    );
   return why.length ? why.join('; ') : undefined;
 }

@@ -242,7 +242,7 @@ export interface GuardViolation {
   firstFailureAt: string;
 }
 
-/** A stretch of a fault window with no guard sample: from one sample's start (or the window's) to the next. */
+/** A stretch of the fault windows in which the guard saw nothing (no sample started, ran or ended). */
 export interface CoverageGap {
   ms: number;
   from: string;
@@ -252,7 +252,7 @@ export interface CoverageGap {
 /**
  * Guard coverage, in the journal: the schedule (a sample due every intervalMs from the first fault's inject
  * until the last window's end, or until the guard concluded), what was taken, and each window's watched share.
- * A sample watches from 50 ms before it starts until one interval and 50 ms after.
+ * Each moment the guard saw (a sample's start and end, a sample in flight) watches until one interval and 50 ms after.
  */
 export interface GuardCoverage {
   /** The schedule's step: guard.interval, or the probes' fixed measuring time when that is longer. */
@@ -265,6 +265,8 @@ export interface GuardCoverage {
   taken: number;
   /** Samples that started within 50 ms of their slot. */
   onTime: number;
+  /** The longest a sample took (a sample longer than the interval makes the next one late). */
+  slowestSampleMs?: number;
   longestGap: CoverageGap;
   /** The first stretch without a sample longer than maxGap, when there was one. */
   blind?: CoverageGap;
@@ -284,10 +286,13 @@ export interface CoverageState {
   maxGapMs: number;
   taken: number;
   onTime: number;
-  /** The slot of the last sample counted (-1: none). */
+  /** The slot of the last sample counted (-1: none), and whether that sample was on time. */
   lastSlot: number;
-  /** When the last sample started. */
-  lastStart?: number;
+  lastOnTime?: boolean;
+  /** The last moment the guard saw the system (a sample's start or end, or a sample in flight). */
+  lastSeen?: number;
+  /** The longest a sample took. */
+  slowestMs?: number;
   /** Where the watched stretches counted so far end. */
   watchedUntil: number;
   /** Ms watched per window, in the plan's window order. */

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshProgress, runGuard, type ObserveInput, type RunLink } from '../../activities/guard.ts';
-import { countSample, coveragePlan, startCoverage, type CoverageWindow } from '../../experiments/coverage.ts';
+import { coveragePlan, sampled, startCoverage, type CoverageWindow } from '../../experiments/coverage.ts';
 import type { GuardProgress, GuardViolation } from '../../experiments/journal.ts';
 import type { Guard } from '../../experiments/schema.ts';
 import { faultKind } from '../../faults/registry.ts';
@@ -86,7 +86,7 @@ describe('the guard activity and its coverage', () => {
     const plan = coveragePlan(g, windows);
     // The first attempt's last heartbeat: samples on schedule until 3 s ago, then its worker died.
     const cov = startCoverage(plan);
-    for (let t = now - 5_000; t <= now - 3_000; t += 500) countSample(plan, cov, t);
+    for (let t = now - 5_000; t <= now - 3_000; t += 500) sampled(plan, cov, t);
     const details: GuardProgress = { ...freshProgress(), samples: 5, coverage: cov };
     const { id, ports, fault } = await pausedContainer(world, 'c1', now + 4_000);
     const { ctx } = context(2, details);
@@ -99,7 +99,7 @@ describe('the guard activity and its coverage', () => {
     expect(r.violation?.blind).toMatchObject({ from: new Date(now - 3_000).toISOString(), maxGapMs: 1_500 });
     expect(r.violation!.blind!.ms).toBeGreaterThanOrEqual(3_000);
     expect(r.violation!.failing.violations[0]).toMatch(
-      /^no guard sample for 3(\.\d)?s \(.* to .*\), longer than guard\.maxGap 1\.5s$/,
+      /^the guard saw nothing for 3(\.\d)?s \(.* to .*\), longer than guard\.maxGap 1\.5s$/,
     );
     expect(reported).toEqual([r.violation]); // durable first
     expect(r.samples).toBe(5); // no sample taken: the gap was concluded before one
@@ -134,6 +134,6 @@ describe('the guard activity and its coverage', () => {
     expect(unpausedAt(world, id)).toBeLessThan(fault.endsAt);
     // The heartbeat carries the coverage a retried guard would resume from.
     expect(beats.at(-1)?.coverage?.taken).toBeGreaterThan(0);
-    expect(beats.at(-1)?.coverage?.lastStart).toBeLessThanOrEqual(Date.parse(r.violation!.blind!.from));
+    expect(beats.at(-1)?.coverage?.lastSeen).toBeLessThanOrEqual(Date.parse(r.violation!.blind!.from));
   });
 });

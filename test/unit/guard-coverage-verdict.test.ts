@@ -57,7 +57,7 @@ const base: VerdictFacts = { statement: 'it holds', recoveryTimeout: '30s', anyA
 const blindAbort = {
   by: 'guard' as const,
   reason:
-    'the guard was blind: no guard sample for 3.1s (2026-01-01T00:00:02.510Z to 2026-01-01T00:00:05.600Z), longer than guard.maxGap 1.5s',
+    'the guard was blind: the guard saw nothing for 3.1s (2026-01-01T00:00:02.510Z to 2026-01-01T00:00:05.600Z), longer than guard.maxGap 1.5s',
   at: '2026-01-01T00:00:05.600Z',
   phase: 'observing' as const,
 };
@@ -73,7 +73,7 @@ const table: [string, Partial<VerdictFacts>, string, RegExp][] = [
     'the guard died 7 s into its 9 s window and was not back before the end: inconclusive, naming the gap',
     { ...healthy, coverage: diedAt7 },
     'inconclusive',
-    /^observing: the fault window was not watched as scheduled: no guard sample for 2\.5 s \(2026-01-01T00:00:06\.510Z to 2026-01-01T00:00:09\.000Z\), longer than guard\.maxGap 1\.5 s; the guard watched 78\.4% of fault 0's window, less than guard\.minCoverage 95%; it took 14 of the 18 samples due \(77\.8%\); the steady state held after/,
+    /^observing: the fault window was not watched as scheduled: the guard saw nothing for 2\.5 s \(2026-01-01T00:00:06\.510Z to 2026-01-01T00:00:09\.000Z\), longer than guard\.maxGap 1\.5 s; the guard watched 78\.4% of fault 0's window, less than guard\.minCoverage 95%; it took 14 of the 18 samples due \(77\.8%\); the steady state held after/,
   ],
   [
     'coverage below minCoverage with no gap above maxGap: inconclusive',
@@ -85,7 +85,7 @@ const table: [string, Partial<VerdictFacts>, string, RegExp][] = [
     'the guard reverted for a blind gap: aborted, naming the gap (not inconclusive)',
     { ...healthy, abort: blindAbort, coverage: { ...diedAt7, to: blindAbort.at } },
     'aborted',
-    /^the guard aborted the experiment during observing: the guard was blind: no guard sample for 3\.1s .*longer than guard\.maxGap 1\.5s; every fault was reverted; the steady state recovered$/,
+    /^the guard aborted the experiment during observing: the guard was blind: the guard saw nothing for 3\.1s .*longer than guard\.maxGap 1\.5s; every fault was reverted; the steady state recovered$/,
   ],
   [
     'an operator abort outranks the coverage',

@@ -6,12 +6,13 @@ import { describe, expect, it } from 'vitest';
 import {
   blindNow,
   closeCoverage,
-  countSample,
   coveragePlan,
   coverageShortfall,
   guardCadenceMs,
   guardMaxGapMs,
   nextSampleAt,
+  sampled,
+  seen,
   startCoverage,
   type CoveragePlan,
 } from '../../experiments/coverage.ts';
@@ -31,10 +32,10 @@ const guard = (g: Partial<Guard> = {}): Guard =>
 const plan9 = (g: Partial<Guard> = {}): CoveragePlan =>
   coveragePlan(guard(g), [{ fault: 0, from: T0, to: T0 + 9_000 }]);
 
-/** Samples at these offsets (ms after T0), counted in order. */
-function sampled(plan: CoveragePlan, offsets: number[]) {
+/** Instant samples at these offsets (ms after T0), counted in order. */
+function samples(plan: CoveragePlan, offsets: number[]) {
   const st = startCoverage(plan);
-  for (const o of offsets) countSample(plan, st, T0 + o);
+  for (const o of offsets) sampled(plan, st, T0 + o);
   return st;
 }
 const every = (from: number, to: number, step: number, late = 0) =>
@@ -43,7 +44,7 @@ const every = (from: number, to: number, step: number, late = 0) =>
 describe('guard coverage', () => {
   it('a guard on schedule: every sample due taken and on time, longest gap one interval, the window fully watched', () => {
     const p = plan9();
-    const c = closeCoverage(p, sampled(p, every(10, 9_000, 500)));
+    const c = closeCoverage(p, samples(p, every(10, 9_000, 500)));
     expect(c).toMatchObject({ intervalMs: 500, maxGapMs: 1_500, due: 18, taken: 18, onTime: 18, share: 1 });
     expect(c.longestGap.ms).toBe(500);
     expect(c.blind).toBeUndefined();
@@ -52,7 +53,7 @@ describe('guard coverage', () => {
 
   it('the torture run: a guard that died 7 s into its 9 s window and was not back before the end is blind for the last 2 s', () => {
     const p = plan9();
-    const c = closeCoverage(p, sampled(p, every(10, 7_000, 500))); // its last sample at 6.51 s
+    const c = closeCoverage(p, samples(p, every(10, 7_000, 500))); // its last sample at 6.51 s
     expect(c).toMatchObject({ due: 18, taken: 14, onTime: 14 });
     expect(c.blind).toEqual({ ms: 2_490, from: '2026-01-01T00:00:06.510Z', to: '2026-01-01T00:00:09.000Z' });
     expect(c.longestGap).toEqual(c.blind);
@@ -60,7 +61,7 @@ describe('guard coverage', () => {
     expect(c.windows[0]!.watchedMs).toBe(7_060);
     expect(c.share).toBeCloseTo(7_060 / 9_000, 6);
     expect(coverageShortfall(c)).toMatch(
-      /^no guard sample for 2\.5 s \(2026-01-01T00:00:06\.510Z to 2026-01-01T00:00:09\.000Z\), longer than guard\.maxGap 1\.5 s; the guard watched 78\.4% of fault 0's window, less than guard\.minCoverage 95%; it took 14 of the 18 samples due \(77\.8%\)$/,
+      /^the guard saw nothing for 2\.5 s \(2026-01-01T00:00:06\.510Z to 2026-01-01T00:00:09\.000Z\), longer than guard\.maxGap 1\.5 s; the guard watched 78\.4% of fault 0's window, less than guard\.minCoverage 95%; it took 14 of the 18 samples due \(77\.8%\)$/,
     );
   });
 
@@ -73,12 +74,12 @@ describe('guard coverage', () => {
 
   it('a retried guard: the span before it resumed counts (live: blind while a fault is active), then it carries on', () => {
     const p = plan9();
-    const st = sampled(p, every(10, 3_000, 500)); // the heartbeated state: last sample at 2.51 s
+    const st = samples(p, every(10, 3_000, 500)); // the heartbeated state: last sample at 2.51 s
     expect(blindNow(p, st, T0 + 3_900)).toBeUndefined(); // 1.39 s: within maxGap
     expect(blindNow(p, st, T0 + 5_600)).toEqual({ ms: 3_090, from: T0 + 2_510, to: T0 + 5_600 });
     // Resumed: the next sample is due at once (its slot passed), then on the schedule again.
     expect(nextSampleAt(p, st)).toBe(T0 + 3_000);
-    for (const o of [5_600, 6_000, 6_500, 7_000, 7_500, 8_000, 8_500]) countSample(p, st, T0 + o);
+    for (const o of [5_600, 6_000, 6_500, 7_000, 7_500, 8_000, 8_500]) sampled(p, st, T0 + o);
     const c = closeCoverage(p, st);
     expect(c).toMatchObject({ due: 18, taken: 13, onTime: 12 }); // 5.6 s took slot 11, 100 ms late
     expect(c.blind).toEqual({ ms: 3_090, from: '2026-01-01T00:00:02.510Z', to: '2026-01-01T00:00:05.600Z' });
@@ -95,7 +96,7 @@ describe('guard coverage', () => {
 
   it('samples 60 ms late are taken but not on time, and watch all but the first 10 ms', () => {
     const p = plan9();
-    const c = closeCoverage(p, sampled(p, every(0, 9_000, 500, 60)));
+    const c = closeCoverage(p, samples(p, every(0, 9_000, 500, 60)));
     expect(c).toMatchObject({ due: 18, taken: 18, onTime: 0 });
     expect(c.windows[0]!.watchedMs).toBe(8_990);
     expect(coverageShortfall(c)).toBeUndefined();
@@ -105,7 +106,7 @@ describe('guard coverage', () => {
     const p = plan9();
     const c = closeCoverage(
       p,
-      sampled(
+      samples(
         p,
         every(0, 9_000, 500).filter((_, i) => i % 3 !== 2),
       ),
@@ -117,9 +118,32 @@ describe('guard coverage', () => {
     expect(coverageShortfall(c)).toMatch(/watched 72\.8% of fault 0's window.*it took 12 of the 18 samples due/);
   });
 
+  it('a slow sample is watching while its process runs (no gap), but the samples it made late are missing', () => {
+    const p = plan9();
+    const st = startCoverage(p);
+    // Each sample takes 2 s (a front that waits on frozen replicas); in flight, the guard sees every 100 ms.
+    for (let s = 0; s < 9_000; s += 2_000) {
+      for (let t = s; t < s + 2_000; t += 100) seen(p, st, T0 + t);
+      sampled(p, st, T0 + s, T0 + s + 2_000);
+    }
+    const c = closeCoverage(p, st);
+    expect(c.longestGap.ms).toBe(100);
+    expect(c.blind).toBeUndefined();
+    expect(c.share).toBe(1);
+    expect(c).toMatchObject({ due: 18, taken: 5, slowestSampleMs: 2_000 });
+    expect(coverageShortfall(c)).toBe('it took 5 of the 18 samples due (27.8%); its slowest sample took 2 s');
+  });
+
+  it('a process that stalls for 2 s with a sample in flight: the stall is a gap', () => {
+    const p = plan9();
+    const st = samples(p, [0, 500, 1_000]);
+    for (const t of [1_100, 1_200]) seen(p, st, T0 + t);
+    expect(blindNow(p, st, T0 + 3_200)).toEqual({ ms: 2_000, from: T0 + 1_200, to: T0 + 3_200 });
+  });
+
   it('the guard concluded at 3 s: nothing was due after it', () => {
     const p = plan9();
-    const c = closeCoverage(p, sampled(p, every(0, 3_000, 500)), T0 + 3_000);
+    const c = closeCoverage(p, samples(p, every(0, 3_000, 500)), T0 + 3_000);
     expect(c).toMatchObject({ due: 6, taken: 6, onTime: 6, share: 1, to: '2026-01-01T00:00:03.000Z' });
     expect(c.windows[0]!.watchedMs).toBe(3_000);
   });
@@ -129,17 +153,20 @@ describe('guard coverage', () => {
       { fault: 0, from: T0, to: T0 + 5_000 },
       { fault: 1, from: T0 + 100, to: T0 + 20_100 },
     ]);
-    const c = closeCoverage(p, sampled(p, every(0, 10_000, 500)));
+    const c = closeCoverage(p, samples(p, every(0, 10_000, 500)));
     expect(c.due).toBe(41); // 20.1 s from the first inject at 500 ms
     expect(c.windows.map((w) => w.share)).toEqual([1, (10_050 - 100) / 20_000]);
     expect(c.share).toBe(c.windows[1]!.share);
-    expect(coverageShortfall(c)).toMatch(/no guard sample for 10\.6 s .*the guard watched 49\.8% of fault 1's window/);
+    expect(coverageShortfall(c)).toMatch(
+      /the guard saw nothing for 10\.6 s .*the guard watched 49\.8% of fault 1's window/,
+    );
   });
 
-  it('a sample after the last window is not counted; samples in one slot count once', () => {
-    const p = plan9();
-    const c = closeCoverage(p, sampled(p, [0, 100, 500, 9_000, 9_400]));
-    expect(c).toMatchObject({ taken: 2, onTime: 2 });
+  it('a sample after the last window, or in a slot less than 50 ms before its end, is not counted; samples in one slot count once', () => {
+    const p = coveragePlan(guard(), [{ fault: 0, from: T0, to: T0 + 1_030 }]);
+    expect(closeCoverage(p, samples(p, [0, 100, 500, 1_030, 1_400]))).toMatchObject({ due: 2, taken: 2, onTime: 2 });
+    // A late first sample, then the last slot (1 s) 30 ms before the end: 2 due, 2 taken, 1 on time.
+    expect(closeCoverage(p, samples(p, [130, 500, 1_000]))).toMatchObject({ due: 2, taken: 2, onTime: 1 });
   });
 
   it("maxGap's default: three cadences, at least 1 s; the cadence is the probes' fixed measuring time when longer", () => {

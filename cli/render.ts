@@ -44,7 +44,7 @@ export function coverageLines(c: GuardCoverage): string[] {
     `  guard coverage: ${c.taken} of ${c.due} samples due taken, ${c.onTime} on time (±50 ms); longest gap ${formatMs(c.longestGap.ms)} (maxGap ${formatMs(c.maxGapMs)}); watched ${pct(c.share)} of the least-watched window (min ${pct(c.minCoverage)})`,
   ];
   if (c.blind)
-    lines.push(`    blind: no sample for ${formatMs(c.blind.ms)}, ${time(c.blind.from)} to ${time(c.blind.to)}`);
+    lines.push(`    blind: saw nothing for ${formatMs(c.blind.ms)}, ${time(c.blind.from)} to ${time(c.blind.to)}`);
   for (const w of c.windows)
     if (w.share < c.minCoverage) lines.push(`    fault ${w.fault}: watched ${pct(w.share)} of its window`);
   return lines;

@@ -25,6 +25,7 @@ import {
 } from './helpers.ts';
 import { freePort, startDevServer } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
+import type { Journal } from '../experiments/journal.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;
@@ -70,10 +71,8 @@ async function waitForPhase(id: string, phase: string): Promise<void> {
   throw new Error(`phase ${phase} not reached`);
 }
 
-/** The run passed, its one pause was undone, and Docker saw exactly one pause and one unpause. */
-async function expectPassedAndRevertedOnce(workflowId: string, backend: string, since: number): Promise<void> {
-  const j = await waitForResult(fc, workflowId);
-  expect(j.verdict, j.reason).toBe('passed');
+/** The run's one pause was undone, and Docker saw exactly one pause and one unpause. */
+async function expectRevertedOnce(j: Journal, backend: string, since: number): Promise<void> {
   expect(j.faults[0]?.status).toBe('reverted');
   expect(await containerState(backend)).toBe('running');
   const ev = await dockerEvents([j.faults[0]!.target!.id], ['pause', 'unpause'], since);
@@ -87,17 +86,25 @@ async function startWorker(tq: string) {
 }
 
 describe('durability', () => {
-  it('a SIGKILLed worker: the fault stays until a new worker reverts it exactly once', async () => {
+  it('a SIGKILLed worker: the fault stays until a new worker reverts it exactly once, at once: the guard was blind meanwhile', async () => {
     const tq = uniqueId('dur-worker');
     const backend = stack.containers.backends[0]!;
     const since = Date.now();
     const first = await startWorker(tq);
-    const { workflowId } = await startExperiment(fc, pauseOne(backend, '6s'), { taskQueue: tq });
+    const { workflowId } = await startExperiment(fc, pauseOne(backend, '30s'), { taskQueue: tq });
     await waitForPhase(workflowId, 'observing');
     await killProcess(first, 'SIGKILL');
     expect(await containerState(backend)).toBe('paused'); // the fault outlives the dead worker, for now
     await startWorker(tq);
-    await expectPassedAndRevertedOnce(workflowId, backend, since);
+    const j = await waitForResult(fc, workflowId);
+    // The new worker's guard resumes the window, finds it went unwatched for longer than guard.maxGap and
+    // reverts for that, long before the window's end.
+    expect(j.verdict, j.reason).toBe('aborted');
+    expect(j.reason).toMatch(
+      /^the guard aborted the experiment during observing: the guard was blind: the guard saw nothing for /,
+    );
+    expect(Date.parse(j.faults[0]!.revertedAt!)).toBeLessThan(Date.parse(j.windowEndsAt!));
+    await expectRevertedOnce(j, backend, since);
   });
 
   it('a SIGKILLed Temporal server restarted on the same database: the run completes and reverts', async () => {
@@ -123,7 +130,14 @@ describe('durability', () => {
       process.env.FAULTLINE_TEST_SERVER_FACTS as string,
       JSON.stringify({ ...facts, pid: server.process.pid }),
     );
-    await expectPassedAndRevertedOnce(workflowId, backend, since);
+    const j = await waitForResult(fc, workflowId);
+    // The worker lived: passed only if its guard kept watching throughout (its attempt outlived the outage);
+    // else the attempt was timed out meanwhile and the span since its last durable heartbeat is a gap.
+    const c = j.guardSamples.coverage!;
+    if (j.verdict === 'passed') expect(c.blind, j.reason).toBeUndefined();
+    else expect(j.reason).toMatch(/the guard saw nothing for \d|samples due/);
+    expect(['passed', 'aborted', 'inconclusive']).toContain(j.verdict);
+    await expectRevertedOnce(j, backend, since);
   });
 
   it('operator abort: returns once the fault is reverted, with reason and who in the journal', async () => {

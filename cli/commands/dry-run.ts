@@ -19,7 +19,8 @@ import { readGroups } from '../../activities/judge.ts';
 import type { CounterReading } from '../../judge/counters.ts';
 import { prometheusFor } from '../../activities/adapters/prometheus.ts';
 import { MAX_BASELINE_MS, noSeriesReason } from '../../judge/guard.ts';
-import { durationMs } from '../../faults/duration.ts';
+import { durationMs, formatMs } from '../../faults/duration.ts';
+import { DEFAULT_MIN_COVERAGE, guardMaxGapMs } from '../../experiments/coverage.ts';
 import type { Io } from '../io.ts';
 
 const describeProbe = (p: Experiment['hypothesis']['probes'][number]): string =>
@@ -91,7 +92,9 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
   );
 
   if (e.guard) {
-    out(`guard: every ${e.guard.interval}, abort after ${e.guard.failuresToAbort} failing sample(s) in a row`);
+    out(
+      `guard: every ${e.guard.interval}, abort after ${e.guard.failuresToAbort} failing sample(s) in a row; reverts when it sees nothing for more than ${formatMs(guardMaxGapMs(e.guard))} (maxGap); a window watched less than ${+((e.guard.minCoverage ?? DEFAULT_MIN_COVERAGE) * 100).toFixed(1)}% is never passed`,
+    );
     for (const p of e.guard.probes) out(`  - ${p.name}: ${describeProbe(p)}`);
   } else out('guard: none (faults are held for their duration)');
 

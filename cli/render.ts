@@ -43,6 +43,10 @@ export function coverageLines(c: GuardCoverage): string[] {
   const lines = [
     `  guard coverage: ${c.taken} of ${c.due} samples due taken, ${c.onTime} on time (±50 ms); longest gap ${formatMs(c.longestGap.ms)} (maxGap ${formatMs(c.maxGapMs)}); watched ${pct(c.share)} of the least-watched window (min ${pct(c.minCoverage)})`,
   ];
+  if ((c.slowestSampleMs ?? 0) > c.intervalMs)
+    lines.push(
+      `    its slowest sample took ${formatMs(c.slowestSampleMs ?? 0)}, longer than the interval: the samples after it were late`,
+    );
   if (c.blind)
     lines.push(`    blind: saw nothing for ${formatMs(c.blind.ms)}, ${time(c.blind.from)} to ${time(c.blind.to)}`);
   for (const w of c.windows)

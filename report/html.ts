@@ -247,7 +247,7 @@ function coverageSection(j: Journal): string {
 <p>A sample due every ${ms(c.intervalMs)} from ${sec(j, c.from)} s to ${sec(j, c.to)} s: <b>${c.taken}</b> of <b>${c.due}</b> due taken${
     c.due ? ` (${pct(c.taken / c.due)})` : ''
   }, <b>${c.onTime}</b> on time (within 50 ms); longest gap ${gapLine(c.longestGap)}, guard.maxGap ${ms(c.maxGapMs)}; guard.minCoverage ${pct(c.minCoverage)}.${
-    c.blind ? ` <b class="c-fail">Blind: no sample for ${gapLine(c.blind)}.</b>` : ''
+    c.blind ? ` <b class="c-fail">Blind: the guard saw nothing for ${gapLine(c.blind)}.</b>` : ''
   }</p>
 <table class="coverage"><thead><tr><th>fault window</th><th>from</th><th>to</th><th>watched</th><th>share</th></tr></thead><tbody>${windows}</tbody></table>`;
 }

@@ -3,7 +3,7 @@
 // `passed`: the guard reverts for a gap longer than guard.maxGap when it is back while the fault is still
 // active (aborted, naming the gap), and a run whose guard was not back before the window ended is
 // `inconclusive`, naming the gap after its last sample. The journal records due, taken, on time, the longest
-// gap and each window's watched share.
+// gap and each window's watched share. A worker whose event loop stalls is blind for as long.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experiment, harness, type Harness } from './support/workflow-harness.ts';
 import type { Journal } from '../experiments/journal.ts';
@@ -108,6 +108,25 @@ describe('guard coverage', () => {
     expect(c.share).toBeLessThan(0.95);
     expect(paused('late')).toEqual([]); // reverted all the same
     expect(j.faults.map((f) => f.status)).toEqual(['reverted', 'reverted']);
+  });
+
+  it("the guard's worker stalls (its event loop blocked for 5 s) 2 s into a 20 s window: the faults are reverted for the gap, aborted naming it", async () => {
+    const run = await h.start(pauseAll('stall', '20s'));
+    const j0 = await injected(run);
+    const start = Math.min(...j0.faults.map((f) => Date.parse(f.injectedAt!)));
+    await sleep(start + 2_000 - Date.now());
+    const stalledAt = Date.now();
+    for (const end = Date.now() + 5_000; Date.now() < end;); // worker, guard and service in this process
+    const j = await h.result(run);
+    expect(j.verdict, j.reason).toBe('aborted');
+    expect(j.reason).toMatch(
+      /^the guard aborted the experiment during observing: the guard was blind: the guard saw nothing for \d+(\.\d)?s \(\S+ to \S+\), longer than guard\.maxGap 1\.5s; every fault was reverted/,
+    );
+    const c = j.guardSamples.coverage!;
+    expect(c.blind!.ms).toBeGreaterThanOrEqual(5_000);
+    expect(Date.parse(c.blind!.from)).toBeLessThanOrEqual(stalledAt);
+    for (const f of j.faults) expect(Date.parse(f.revertedAt!)).toBeLessThan(Date.parse(j.windowEndsAt!));
+    expect(paused('stall')).toEqual([]);
   });
 
   it('the worker dies 2 s into a 20 s window and a new one takes over: the guard reverts at once for the gap, aborted naming it', async () => {

@@ -73,13 +73,13 @@ const table: [string, Partial<VerdictFacts>, string, RegExp][] = [
     'the guard died 7 s into its 9 s window and was not back before the end: inconclusive, naming the gap',
     { ...healthy, coverage: diedAt7 },
     'inconclusive',
-    /^observing: the fault window was not watched as scheduled: the guard saw nothing for 2\.5 s \(2026-01-01T00:00:06\.510Z to 2026-01-01T00:00:09\.000Z\), longer than guard\.maxGap 1\.5 s; the guard watched 78\.4% of fault 0's window, less than guard\.minCoverage 95%; it took 14 of the 18 samples due \(77\.8%\); the steady state held after/,
+    /^observing: the fault window was not watched as scheduled: the guard saw nothing for 2\.5 s \(2026-01-01T00:00:06\.510Z to 2026-01-01T00:00:09\.000Z\), longer than guard\.maxGap 1\.5 s; the guard watched 78\.4% of fault 0's window, less than guard\.minCoverage 95%; it took 14 of the 18 samples due; the steady state held after/,
   ],
   [
     'coverage below minCoverage with no gap above maxGap: inconclusive',
     { ...healthy, coverage: patchy },
     'inconclusive',
-    /^observing: the fault window was not watched as scheduled: the guard watched 92% of fault 0's window, less than guard\.minCoverage 95%; the steady/,
+    /^observing: the fault window was not watched as scheduled: the guard watched 92% of fault 0's window, less than guard\.minCoverage 95%; it took 18 of the 18 samples due; the steady/,
   ],
   [
     'the guard reverted for a blind gap: aborted, naming the gap (not inconclusive)',

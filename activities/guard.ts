@@ -263,10 +263,13 @@ export async function runGuard(
       // While the probes run, the guard sees as long as its process runs: a stall shows as a gap.
       const ticker =
         plan && cov
-          ? setInterval(() => {
-              const t = Date.now();
-              if (!blindAt(t)) seen(plan, cov, t);
-            }, SEEN_EVERY_MS)
+          ? setInterval(
+              () => {
+                const t = Date.now();
+                if (!blindAt(t)) seen(plan, cov, t);
+              },
+              Math.max(10, Math.min(SEEN_EVERY_MS, plan.maxGapMs / 4)),
+            )
           : undefined;
       const samples = await Promise.all(g.probes.map((p) => runProbe(p, signal))).finally(() => clearInterval(ticker));
       if (holderDone || cancelled() || concluding) return; // an interrupted sample says nothing about the system

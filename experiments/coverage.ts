@@ -209,20 +209,21 @@ export function closeCoverage(plan: CoveragePlan, state: CoverageState, cutoff?:
 }
 
 /**
- * Whether a window was watched for less than minCoverage. One cadence unwatched is always allowed: in a short
- * window, the guard's start (a workflow task after the inject) is a share no guard could meet.
+ * Whether a window was watched for less than minCoverage. Up to maxGap unwatched in all is always allowed
+ * (as much as one blind span may be): in a short window the guard's own start, a workflow task after the
+ * inject, is a share no guard could meet.
  */
 export function belowCoverage(
-  c: Pick<GuardCoverage, 'minCoverage' | 'intervalMs'>,
+  c: Pick<GuardCoverage, 'minCoverage' | 'maxGapMs'>,
   w: GuardCoverage['windows'][number],
 ): boolean {
   const len = Date.parse(w.to) - Date.parse(w.from);
-  return w.share < c.minCoverage && len - w.watchedMs > Math.max((1 - c.minCoverage) * len, c.intervalMs);
+  return w.share < c.minCoverage && len - w.watchedMs > Math.max((1 - c.minCoverage) * len, c.maxGapMs);
 }
 
 /**
  * Why a closed coverage record does not let the run pass, or undefined when it does: a gap longer than
- * maxGap, or a window watched for less than minCoverage (beyond one cadence). Samples taken against those due
+ * maxGap, or a window watched for less than minCoverage (and for more than maxGap unwatched). Samples taken against those due
  * are recorded, not enforced: a slow sample makes the next ones late, but the guard watched while it ran.
  */
 export function coverageShortfall(c: GuardCoverage): string | undefined {

@@ -43,15 +43,19 @@ const diedAt7: GuardCoverage = {
   windows: [{ ...window, watchedMs: 7_060, share: 7_060 / 9_000 }],
   share: 7_060 / 9_000,
 };
-/** Samples skipped now and then: no gap above maxGap, but 8% of the window unwatched. */
+/** A 20 s window with samples skipped now and then: no gap above maxGap, but 8% (1.6 s) of it unwatched. */
 const patchy: GuardCoverage = {
   ...full,
-  taken: 18,
-  onTime: 10,
+  to: at(20),
+  due: 40,
+  taken: 36,
+  onTime: 30,
   longestGap: { ms: 1_200, from: at(3), to: at(4) },
-  windows: [{ ...window, watchedMs: 8_280, share: 0.92 }],
+  windows: [{ ...window, to: at(20), watchedMs: 18_400, share: 0.92 }],
   share: 0.92,
 };
+/** The same share of a 9 s window: 720 ms unwatched, less than maxGap: allowed. */
+const shortPatchy: GuardCoverage = { ...patchy, windows: [{ ...window, watchedMs: 8_280, share: 0.92 }] };
 const healthy = { after: { ok: true, samples: [sample(true)] } };
 const base: VerdictFacts = { statement: 'it holds', recoveryTimeout: '30s', anyApplied: true };
 const blindAbort = {
@@ -76,10 +80,16 @@ const table: [string, Partial<VerdictFacts>, string, RegExp][] = [
     /^observing: the fault window was not watched as scheduled: the guard saw nothing for 2\.5 s \(2026-01-01T00:00:06\.510Z to 2026-01-01T00:00:09\.000Z\), longer than guard\.maxGap 1\.5 s; the guard watched 78\.4% of fault 0's window, less than guard\.minCoverage 95%; it took 14 of the 18 samples due; the steady state held after/,
   ],
   [
-    'coverage below minCoverage with no gap above maxGap: inconclusive',
+    'a 20 s window watched 92% with no gap above maxGap: inconclusive',
     { ...healthy, coverage: patchy },
     'inconclusive',
-    /^observing: the fault window was not watched as scheduled: the guard watched 92% of fault 0's window, less than guard\.minCoverage 95%; it took 18 of the 18 samples due; the steady/,
+    /^observing: the fault window was not watched as scheduled: the guard watched 92% of fault 0's window, less than guard\.minCoverage 95%; it took 36 of the 40 samples due; the steady/,
+  ],
+  [
+    'the same share of a 9 s window is less than maxGap unwatched in all: passed',
+    { ...healthy, coverage: { ...shortPatchy, share: 0.92 } },
+    'passed',
+    /watched at least 92% of every fault window$/,
   ],
   [
     'the guard reverted for a blind gap: aborted, naming the gap (not inconclusive)',

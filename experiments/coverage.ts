@@ -208,22 +208,26 @@ export function closeCoverage(plan: CoveragePlan, state: CoverageState, cutoff?:
   };
 }
 
+/** Unwatched time a short window may always have (the guard starts a workflow task after the inject). */
+export const START_ALLOWANCE_MS = 500;
+
 /**
- * Whether a window was watched for less than minCoverage. Up to maxGap unwatched in all is always allowed
- * (as much as one blind span may be): in a short window the guard's own start, a workflow task after the
- * inject, is a share no guard could meet.
+ * Whether a window was watched for less than minCoverage. A short window may always miss one cadence, and
+ * at least START_ALLOWANCE_MS, but never more than half of it: the guard's own start (a workflow task after
+ * the inject, 80-300 ms measured) is a share of a 1 s window that no guard could meet.
  */
 export function belowCoverage(
-  c: Pick<GuardCoverage, 'minCoverage' | 'maxGapMs'>,
+  c: Pick<GuardCoverage, 'minCoverage' | 'intervalMs'>,
   w: GuardCoverage['windows'][number],
 ): boolean {
   const len = Date.parse(w.to) - Date.parse(w.from);
-  return w.share < c.minCoverage && len - w.watchedMs > Math.max((1 - c.minCoverage) * len, c.maxGapMs);
+  const allowed = Math.max((1 - c.minCoverage) * len, Math.min(Math.max(c.intervalMs, START_ALLOWANCE_MS), len / 2));
+  return w.share < c.minCoverage && len - w.watchedMs > allowed;
 }
 
 /**
  * Why a closed coverage record does not let the run pass, or undefined when it does: a gap longer than
- * maxGap, or a window watched for less than minCoverage (and for more than maxGap unwatched). Samples taken against those due
+ * maxGap, or a window watched for less than minCoverage (beyond a short window's allowance). Samples taken against those due
  * are recorded, not enforced: a slow sample makes the next ones late, but the guard watched while it ran.
  */
 export function coverageShortfall(c: GuardCoverage): string | undefined {

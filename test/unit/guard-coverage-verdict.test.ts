@@ -54,8 +54,18 @@ const patchy: GuardCoverage = {
   windows: [{ ...window, to: at(20), watchedMs: 18_400, share: 0.92 }],
   share: 0.92,
 };
-/** The same share of a 9 s window: 720 ms unwatched, less than maxGap: allowed. */
-const shortPatchy: GuardCoverage = { ...patchy, windows: [{ ...window, watchedMs: 8_280, share: 0.92 }] };
+/** A 9 s window with 480 ms unwatched (94.7%): within a short window's allowance (one cadence, at least 500 ms). */
+const shortPatchy: GuardCoverage = {
+  ...full,
+  windows: [{ ...window, watchedMs: 8_520, share: 8_520 / 9_000 }],
+  share: 8_520 / 9_000,
+};
+/** 720 ms of it unwatched (92%): beyond the allowance. */
+const shortPatchier: GuardCoverage = {
+  ...full,
+  windows: [{ ...window, watchedMs: 8_280, share: 0.92 }],
+  share: 0.92,
+};
 const healthy = { after: { ok: true, samples: [sample(true)] } };
 const base: VerdictFacts = { statement: 'it holds', recoveryTimeout: '30s', anyApplied: true };
 const blindAbort = {
@@ -86,10 +96,30 @@ const table: [string, Partial<VerdictFacts>, string, RegExp][] = [
     /^observing: the fault window was not watched as scheduled: the guard watched 92% of fault 0's window, less than guard\.minCoverage 95%; it took 36 of the 40 samples due; the steady/,
   ],
   [
-    'the same share of a 9 s window is less than maxGap unwatched in all: passed',
-    { ...healthy, coverage: { ...shortPatchy, share: 0.92 } },
+    'a 9 s window with 480 ms unwatched (the allowance of a short window): passed',
+    { ...healthy, coverage: shortPatchy },
     'passed',
-    /watched at least 92% of every fault window$/,
+    /watched at least 94\.7% of every fault window$/,
+  ],
+  [
+    'a 9 s window with 720 ms unwatched: inconclusive',
+    { ...healthy, coverage: shortPatchier },
+    'inconclusive',
+    /the guard watched 92% of fault 0's window, less than guard\.minCoverage 95%/,
+  ],
+  [
+    'a window watched not at all is never passed, whatever the allowance (a 1.5 s window before the guard started)',
+    {
+      ...healthy,
+      coverage: {
+        ...full,
+        maxGapMs: 10_000,
+        windows: [{ fault: 1, from: at(0), to: '2026-01-01T00:00:01.500Z', watchedMs: 0, share: 0 }, full.windows[0]!],
+        share: 0,
+      },
+    },
+    'inconclusive',
+    /the guard watched 0% of fault 1's window/,
   ],
   [
     'the guard reverted for a blind gap: aborted, naming the gap (not inconclusive)',

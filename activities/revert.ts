@@ -37,16 +37,23 @@ export async function revertAndReport(
   const w = warden ? { warden } : {};
   if (effect?.changed !== false) return { at: confirmedAt, by: 'workflow', tookEffect: true, confirmedAt, ...w };
   // Undone already: when, from the target's own record; by whom, from the warden's ledger or the run.
-  const recorded =
+  const undone =
     opts.since && kind.undoneAt
       ? await kind.undoneAt(ports, handle, opts.since).then(
-          (t) => (t && t <= confirmedAt ? t : undefined),
+          (u) => (u && u.at <= confirmedAt ? u : undefined),
           () => undefined,
         )
       : undefined;
+  const recorded = undone?.at;
   const byWarden = !!lapsed?.revertedAt && lapsed.changed !== false;
   // An earlier attempt is named only when the target's record shows the undo (and the run had tried).
-  const by: RevertedBy = byWarden ? 'warden' : opts.earlier && recorded ? 'earlier-attempt' : 'unknown';
+  const by: RevertedBy = byWarden
+    ? 'warden'
+    : undone?.lapsed
+      ? 'proxy'
+      : opts.earlier && recorded
+        ? 'earlier-attempt'
+        : 'unknown';
   const at = recorded ?? (byWarden ? (lapsed?.revertedAt as string) : confirmedAt);
   return { at, by, tookEffect: false, confirmedAt, ...w };
 }

@@ -1,7 +1,7 @@
 // Shared pieces of the container fault kinds: the handle (the state before the experiment), bringing
 // the container back to that state, and checking it, so every revert is observed and not assumed.
 import type { ContainerInfo, Ports } from './ports.ts';
-import type { FaultTarget } from './types.ts';
+import type { FaultTarget, Undone } from './types.ts';
 import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 
 export interface ContainerHandle extends Record<string, unknown> {
@@ -63,11 +63,12 @@ const APPLY = ['pause', 'die', 'kill', 'stop'];
  * When a container fault was undone, from the daemon's event log: the first unpause or start after the
  * first pause, kill, stop or die since `since`. undefined when the port keeps no log or it shows none.
  */
-export async function containerUndoneAt(ports: Ports, h: ContainerHandle, since: string): Promise<string | undefined> {
+export async function containerUndoneAt(ports: Ports, h: ContainerHandle, since: string): Promise<Undone | undefined> {
   const log = await ports.containers.events?.(h.containerId, since);
   if (!log) return undefined;
   const applied = log.findIndex((e) => APPLY.includes(e.action));
-  return log.slice(applied + 1).find((e) => UNDO.includes(e.action))?.at;
+  const at = log.slice(applied + 1).find((e) => UNDO.includes(e.action))?.at;
+  return at ? { at } : undefined;
 }
 
 /** After a revert: the container is observed in its state from before the experiment, or the revert fails. */

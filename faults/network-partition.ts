@@ -67,6 +67,7 @@ export const networkPartition: FaultKind<typeof spec, PartitionHandle> = {
     const log = await ports.containers.events?.(h.containerId, since, h.network);
     if (!log) return undefined;
     const cut = log.findIndex((e) => e.action === 'disconnect');
-    return log.slice(cut + 1).find((e) => e.action === 'connect')?.at;
+    const at = log.slice(cut + 1).find((e) => e.action === 'connect')?.at;
+    return at ? { at } : undefined;
   },
 };

@@ -68,6 +68,12 @@ export interface ProxyPort {
   inspectProxy(proxy: string): Promise<ProxyState | null>;
   /** Pushes the lease of a disabled proxy forward; false (and nothing changed) when it is enabled or gone. */
   renewDisabled(proxy: string, leaseMs: number): Promise<boolean>;
+  /**
+   * When a toxic that is no longer on the proxy was removed, and why (a removal through the API, or its lease
+   * lapsing in the proxy); null when the proxy does not remember it (never there, or the proxy restarted).
+   * Optional: Toxiproxy itself keeps no such record.
+   */
+  removedToxic?(proxy: string, toxicName: string): Promise<{ at: string; by: 'api' | 'lease' } | null>;
 }
 
 export interface ProxyState {

@@ -3,7 +3,7 @@
 // toxics by itself within FAULT_LEASE_MS.
 import { z } from 'zod';
 import type { Ports, ToxicSpec } from './ports.ts';
-import type { RevertEffect } from './types.ts';
+import type { RevertEffect, Undone } from './types.ts';
 import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 import {
   HEADER_NAME_PATTERN,
@@ -198,6 +198,24 @@ export async function revertProxyFault(ports: Ports, h: ProxyFaultHandle): Promi
 }
 
 /**
+ * When a proxy fault was undone, from the proxy's record of removed rules: when its last rule went, and
+ * whether that was its lease lapsing in the proxy (nobody renewed it). undefined when any rule is not
+ * remembered, or the fault disabled a route (the proxy keeps no record of re-enabling).
+ */
+export async function proxyUndoneAt(ports: Ports, h: ProxyFaultHandle): Promise<Undone | undefined> {
+  const removedToxic = ports.proxy.removedToxic?.bind(ports.proxy);
+  if (!removedToxic || h.disable) return undefined;
+  let last: { at: string; by: 'api' | 'lease' } | undefined;
+  for (const p of h.proxies)
+    for (const t of h.toxics) {
+      const r = await removedToxic(p, t.name);
+      if (!r) return undefined;
+      if (!last || r.at > last.at) last = r;
+    }
+  return last ? { at: last.at, ...(last.by === 'lease' ? { lapsed: true } : {}) } : undefined;
+}
+
+/**
  * Renews every lease and nothing else: a rule the proxy lost is counted, never re-added here (only the
  * guard may restore it, and only while the fault is still active). Returns how many rules were missing.
  */
@@ -216,4 +234,5 @@ export const proxyFaultOps = {
   revert: (ports: Ports, h: ProxyFaultHandle) => revertProxyFault(ports, h),
   renew: (ports: Ports, h: ProxyFaultHandle) => renewProxyFault(ports, h),
   restore: (ports: Ports, h: ProxyFaultHandle) => injectProxyFault(ports, h),
+  undoneAt: (ports: Ports, h: ProxyFaultHandle) => proxyUndoneAt(ports, h),
 };

@@ -30,11 +30,12 @@ export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string
   inject(ports: Ports, spec: z.output<Spec>, handle: H): Promise<void>;
   revert(ports: Ports, handle: H): Promise<RevertEffect>;
   /**
-   * When the fault was undone, from the target's own record (the daemon's event log): the first undo after
-   * its apply, both after `since` (ISO, before the inject). For a revert that found it undone already, so
-   * the journal keeps the real time and not the no-op's. undefined when the record does not say.
+   * When the fault was undone, from the target's own record (the daemon's event log, the fault proxy's record
+   * of removed rules): the first undo after its apply, both after `since` (ISO, before the inject). For a
+   * revert that found it undone already, so the journal keeps the real time and not the no-op's. undefined
+   * when the record does not say.
    */
-  undoneAt?(ports: Ports, handle: H, since: string): Promise<string | undefined>;
+  undoneAt?(ports: Ports, handle: H, since: string): Promise<Undone | undefined>;
   /**
    * Optional lease renewal, called periodically while the fault is active. Renews only: it never puts
    * anything back, and returns how many of the fault's rules were missing (0 when all were renewed).
@@ -45,6 +46,12 @@ export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string
    * ever called before the fault's revert began, and journaled. Kinds with leases provide it.
    */
   restore?(ports: Ports, handle: H): Promise<void>;
+}
+
+/** When a fault was undone, per its target; `lapsed` when the target dropped it itself (a proxy's lease). */
+export interface Undone {
+  at: string;
+  lapsed?: boolean;
 }
 
 /** What a revert did: `changed` when it undid the fault itself, false when it found it undone already. */

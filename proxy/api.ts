@@ -234,6 +234,19 @@ function routes(
       },
     ],
     [/^\/proxies\/([^/]+)\/toxics\/([^/]+)$/, toxic],
+    // Faultline: when a toxic that is no longer there was removed, and why (a DELETE, or its lease lapsing).
+    [
+      /^\/proxies\/([^/]+)\/toxics\/([^/]+)\/removed$/,
+      {
+        GET: {
+          run: ([p, t]) => {
+            const r = c.get(p as string).toxics.removed(t as string);
+            if (!r) throw ErrToxicNotFound;
+            return { status: 200, body: r };
+          },
+        },
+      },
+    ],
   ];
 }
 

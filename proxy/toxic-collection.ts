@@ -89,8 +89,22 @@ function attributes(type: AnyToxicType, base: Record<string, unknown>, given: un
   return r.data as Record<string, unknown>;
 }
 
+/** Why a toxic left its proxy: an API call (DELETE, reset) or its lease lapsing (nobody renewed it). */
+export type RemovedBy = 'api' | 'lease';
+
+/** Faultline: when a toxic left its proxy and why, so a revert that finds it gone can tell when. */
+export interface RemovedToxic {
+  name: string;
+  removed_at: string;
+  by: RemovedBy;
+}
+
+/** Removed toxics remembered per proxy (the oldest forgotten first). */
+export const REMEMBERED_REMOVALS = 256;
+
 export class ToxicCollection {
   private readonly byStream: Record<Stream, Toxic[]> = { upstream: [], downstream: [] };
+  private readonly gone = new Map<string, RemovedToxic>();
 
   constructor(
     private readonly links: LinkSet,
@@ -132,6 +146,7 @@ export class ToxicCollection {
       attributes: attributes(type, type.defaults, body.attributes),
     };
     const lease = leaseOf(body);
+    this.gone.delete(name); // on its proxy again: not gone
     this.byStream[stream].push(t);
     if (lease) this.lease(t, lease);
     this.links.forEachLink(stream, (l) => l.add(t));
@@ -158,16 +173,24 @@ export class ToxicCollection {
     return t;
   }
 
-  remove(name: string): void {
+  remove(name: string, by: RemovedBy = 'api'): void {
     const t = this.get(name);
     if (!t) throw ErrToxicNotFound;
     this.unlease(t);
+    this.gone.delete(name);
+    this.gone.set(name, { name, removed_at: new Date().toISOString(), by });
+    if (this.gone.size > REMEMBERED_REMOVALS) this.gone.delete(this.gone.keys().next().value as string);
     const list = this.byStream[t.stream];
     list.splice(list.indexOf(t), 1);
     // The rule is gone for every new connection now; the live ones hand on what the toxic holds and
     // close the gap right after, in batches, so the API never waits on them however many there are.
     this.links.forEachLinkSoon(t.stream, (l) => l.remove(t));
     this.onChange();
+  }
+
+  /** When a toxic no longer on this proxy was removed, and why; undefined when it is not remembered. */
+  removed(name: string): RemovedToxic | undefined {
+    return this.get(name) ? undefined : this.gone.get(name);
   }
 
   reset(): void {
@@ -179,7 +202,7 @@ export class ToxicCollection {
     t.expiresAt = Date.now() + ms;
     t.timer = setTimeout(() => {
       t.timer = undefined;
-      if (this.get(t.name) === t) this.remove(t.name);
+      if (this.get(t.name) === t) this.remove(t.name, 'lease');
     }, ms);
     t.timer.unref();
   }

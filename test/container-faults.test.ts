@@ -107,7 +107,7 @@ describe('container fault kinds', () => {
       // undo after the fault, to the millisecond of Docker's timeNano.
       const undo = c.reverted ?? 'start';
       const times = await eventTimes(info.Id, spec.kind === 'network.partition' ? stack.network : undefined, since);
-      expect(await kind.undoneAt?.(ports, handle, new Date(since).toISOString())).toBe(
+      expect((await kind.undoneAt?.(ports, handle, new Date(since).toISOString()))?.at).toBe(
         times.find((e) => e.action === undo)?.at,
       );
       const net = (await networks(name))[stack.network];

@@ -14,6 +14,7 @@ beforeAll(async () => {
   h.world.addContainer('api-1');
   h.world.addContainer('api-2');
   h.world.addProxy('route-a');
+  h.world.addProxy('route-b');
 });
 
 afterAll(async () => {
@@ -112,5 +113,34 @@ afterCheck: { recoveryTimeout: 2s }
     const removes = h.world.calls.filter((c) => c.op === 'removeToxic' && c.key.startsWith('toxic:route-a/'));
     expect(removes.map((c) => c.effect)).toEqual(['none', 'none']);
     expect(Date.parse(k.faults[0]?.revertedAt ?? '')).toBeLessThan(removes[1]?.t ?? 0);
+  });
+
+  it("a proxy rule whose lease lapsed in the proxy before the guard's revert: by the proxy, at the lease's expiry", async () => {
+    await h.startWorker(`w${++seq}`);
+    const e = experiment(
+      `
+title: latency lapses in the proxy
+hypothesis: { statement: it answers, probes: [ { name: ok, type: http, url: "\${URL}", requests: 1 } ] }
+method: [ { kind: proxy.latency, proxy: route-b, latency: 50ms, duration: 2s } ]
+afterCheck: { recoveryTimeout: 2s }
+`,
+      h.url,
+    );
+    let expiredAt = 0;
+    h.world.onCall = (c) => {
+      if (c.op !== 'renewToxic' || c.activity !== 'observe') return;
+      h.world.onCall = undefined;
+      // Right after the guard's first renewal its lease runs out (as if it could not renew it again): the
+      // proxy drops the rule at its next look, long before the guard's revert at the window's end.
+      setTimeout(() => {
+        for (const rule of h.world.toxics.get('route-b')?.values() ?? []) rule.expiresAt = expiredAt = Date.now() - 1;
+      }, 50);
+    };
+    const j = await h.result(await h.start(e));
+    expect(j.verdict, j.reason).toBe('passed');
+    expect(expiredAt).toBeGreaterThan(0);
+    expect(j.faults[0]?.revertedBy).toBe('proxy');
+    expect(j.faults[0]?.revertedAt).toBe(new Date(expiredAt).toISOString());
+    expect(summary(j)).toContain('by the fault proxy (its lease lapsed)');
   });
 });

@@ -123,6 +123,15 @@ export class ProxyClient implements ProxyPort {
     };
   }
 
+  /** Faultline's proxy only: when a toxic no longer there was removed, and why; null when it does not say. */
+  async removedToxic(proxy: string, toxicName: string): Promise<{ at: string; by: 'api' | 'lease' } | null> {
+    const r = await this.call('GET', `${ProxyClient.path(proxy, toxicName)}/removed`);
+    if (r.status !== 200) return null; // not remembered, no such route, or a Toxiproxy without the record
+    const j = r.json as { removed_at?: unknown; by?: unknown };
+    if (typeof j.removed_at !== 'string' || (j.by !== 'api' && j.by !== 'lease')) return null;
+    return { at: j.removed_at, by: j.by };
+  }
+
   async renewDisabled(proxy: string, leaseMs: number): Promise<boolean> {
     const g = await this.call('GET', `/proxies/${encodeURIComponent(proxy)}`);
     if (g.status === 404) return false;

@@ -293,6 +293,20 @@ export class MemoryWorld {
             value: r ? { enabled: !this.disabled.has(p), toxics: [...r.keys()] } : null,
           };
         }),
+      // The proxy's record of removed rules: the last removal that took effect (a DELETE or its lease lapsing).
+      removedToxic: (p, name) =>
+        this.call(worker, 'removedToxic', `toxic:${p}/${name}`, () => {
+          if (rules(p).has(name)) return { effect: 'none', value: null };
+          const last = this.calls.filter((c) => c.key === `toxic:${p}/${name}` && c.effect !== 'none').at(-1);
+          const value =
+            last && last.effect === 'revert'
+              ? {
+                  at: new Date(last.t).toISOString(),
+                  by: last.op === 'leaseExpired' ? ('lease' as const) : ('api' as const),
+                }
+              : null;
+          return { effect: 'none', value };
+        }),
       renewDisabled: (p, leaseMs) =>
         this.call(worker, 'renewDisabled', `proxy:${p}`, () => {
           rules(p);

@@ -57,6 +57,15 @@ function kindOf(name: string) {
   return k;
 }
 
+/** The workflow of the activity running now; undefined when called directly (unit tests). */
+function currentWorkflowId(): string | undefined {
+  try {
+    return Context.current().info.workflowExecution?.workflowId;
+  } catch {
+    return undefined;
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type { ObserveInput, ObserveResult, RunLink } from './guard.ts';
@@ -193,12 +202,13 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
      */
     prepareFault: classified(
       async (spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> => {
-        const t: FaultTarget = target ? { container: target } : {};
+        const run = currentWorkflowId();
+        const t: FaultTarget = target ? { container: target, ...(run ? { run } : {}) } : {};
         const kind = kindOf(spec.kind);
         if (!kind.needsContainer || !leases) return kind.prepare(ports, spec, t);
         await leases.ready();
         const handle = await kind.prepare(ports, spec, t);
-        const wf = Context.current().info.workflowExecution?.workflowId ?? 'run';
+        const wf = run ?? 'run';
         const id = `${wf.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 120)}.${randomBytes(6).toString('hex')}`;
         return { ...handle, lease: { id, ms: CONTAINER_LEASE_MS } };
       },

@@ -23,7 +23,7 @@ export async function revertAndReport(
   handle: Record<string, unknown>,
   opts: RevertOptions = {},
 ): Promise<RevertReport> {
-  const effect = (await kind.revert(ports, handle)) as { changed?: boolean } | undefined;
+  const effect = (await kind.revert(ports, handle)) as { changed?: boolean; note?: string } | undefined;
   const confirmedAt = new Date().toISOString();
   const l = leaseOf(handle);
   const lapsed = l && ports.leases ? await ports.leases.lapsed(l.id) : undefined;
@@ -34,7 +34,7 @@ export async function revertAndReport(
         ...(lapsed.error ? { error: lapsed.error } : {}),
       }
     : undefined;
-  const w = warden ? { warden } : {};
+  const w = { ...(warden ? { warden } : {}), ...(effect?.note ? { note: effect.note } : {}) };
   if (effect?.changed !== false) return { at: confirmedAt, by: 'workflow', tookEffect: true, confirmedAt, ...w };
   // Undone already: when, from the target's own record; by whom, from the warden's ledger or the run.
   const undone =

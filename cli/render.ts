@@ -72,6 +72,7 @@ export function summary(j: Journal, url?: string): string {
         `    ${f.status.padEnd(12)} ${f.summary}  injected ${time(f.injectedAt)}  reverted ${time(f.revertedAt)}${f.revertedBy ? ` ${revertedByText(f.revertedBy)}` : ''}${f.errors.length ? `  errors: ${f.errorCount ?? f.errors.length}` : ''}`,
       );
       if (f.warden) lines.push(`      ${wardenLine(f.warden)}`);
+      if (f.revertNote) lines.push(`      ${f.revertNote}`);
     }
   }
   if (j.stuck)

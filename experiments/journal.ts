@@ -91,6 +91,8 @@ export interface FaultRecord {
   restoredAt?: string[];
   /** Who undid it (see RevertedBy); absent on runs from before it was recorded. */
   revertedBy?: RevertedBy;
+  /** What a revert found that there was nothing to undo, in one line (the fault went with a restarted target's namespace). */
+  revertNote?: string;
   /** The warden took its lease because it lapsed (nobody renewed it in time): what the warden did. */
   warden?: WardenRevert;
 }
@@ -118,6 +120,8 @@ export interface RevertReport {
   confirmedAt: string;
   /** The warden took the fault's lease because it lapsed: what it recorded. */
   warden?: WardenRevert;
+  /** Why there was nothing to undo, when the fault kind says (RevertEffect.note). */
+  note?: string;
 }
 
 /** A fault's revert in a few words (status and report). */

@@ -1,5 +1,6 @@
 // Narrow ports that fault kinds depend on. Only adapters (activities/adapters/*) implement them with
 // dockerode or an HTTP client; fault kinds, the schema and the CLI's validator never load those.
+import type { KernelPort } from './kernel-ports.ts';
 
 export interface ContainerInfo {
   id: string;
@@ -139,4 +140,6 @@ export interface Ports {
   proxy: ProxyPort;
   /** Leases for container faults; without it (in-memory ports, tests) container faults carry none. */
   leases?: LeasePort;
+  /** Namespaces and cgroups of containers (network.loss, network.bandwidth, stress.*); see ./kernel-ports.ts. */
+  kernel?: KernelPort;
 }

@@ -6,6 +6,7 @@ import { containerStop } from './container-stop.ts';
 import { containerRestart } from './container-restart.ts';
 import { containerPause } from './container-pause.ts';
 import { networkPartition } from './network-partition.ts';
+import { networkLoss } from './network-loss.ts';
 import { proxyLatency } from './proxy-latency.ts';
 import { proxyPartition } from './proxy-partition.ts';
 import { proxyBandwidth } from './proxy-bandwidth.ts';
@@ -19,6 +20,7 @@ export const faultKinds = [
   containerRestart,
   containerPause,
   networkPartition,
+  networkLoss,
   proxyLatency,
   proxyPartition,
   proxyBandwidth,

@@ -5,6 +5,8 @@ import type { ContainerInfo, Ports } from './ports.ts';
 /** Where a fault lands: a container chosen by the target selector, or a proxy named by the fault. */
 export interface FaultTarget {
   container?: Pick<ContainerInfo, 'id' | 'name'>;
+  /** The run (workflow id) preparing the fault, when known: rules a fault adds are named after it. */
+  run?: string;
 }
 
 /** A fault entry's zod schema: an object whose `kind` is a literal, so the experiment schema can
@@ -57,6 +59,11 @@ export interface Undone {
 /** What a revert did: `changed` when it undid the fault itself, false when it found it undone already. */
 export interface RevertEffect {
   changed: boolean;
+  /**
+   * Why there was nothing to undo, in one line, when the reason is worth the journal's keeping (the fault went
+   * with a restarted container's network namespace).
+   */
+  note?: string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

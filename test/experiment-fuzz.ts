@@ -14,6 +14,8 @@ import { ACTIVITY_SLACK_MS, MAX_TIMER_MS } from '../faults/limits.ts';
 import type { ContainerInfo, Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { ProxyFaultHandle } from '../faults/proxy-common.ts';
+import { lossChains } from '../faults/network-loss.ts';
+import { chainBase, MAX_CHAIN_NAME } from '../faults/netfilter.ts';
 import { toxicType } from '../proxy/toxics/registry.ts';
 import type { Problem } from '../errors.ts';
 
@@ -102,6 +104,33 @@ const fault = fc.oneof(
   fc.record({ kind: fc.constant('container.restart'), gracePeriod: fc.integer({ min: 0, max: 25 }) }),
   fc.record({ kind: fc.constant('container.pause') }),
   fc.record({ kind: fc.constant('network.partition'), network: fc.constantFrom('demo', 'bridge') }),
+  fc.record(
+    {
+      kind: fc.constant('network.loss'),
+      share: fc.oneof(
+        fc.double({ min: 0.001, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 100 }).map((n) => `${n}%`),
+      ),
+      direction: fc.constantFrom('ingress', 'egress', 'both'),
+      peers: fc.record(
+        {
+          cidrs: fc.array(
+            fc
+              .tuple(
+                fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }),
+                fc.integer({ min: 0, max: 32 }),
+              )
+              .map(([o, b]) => `${o.join('.')}/${b}`),
+            { minLength: 1, maxLength: 4 },
+          ),
+          containers: fc.constant(['api-2']),
+          ports: fc.array(fc.integer({ min: 1, max: 65535 }), { minLength: 1, maxLength: 15 }),
+        },
+        { requiredKeys: [] },
+      ),
+    },
+    { requiredKeys: ['kind', 'share'] },
+  ),
   fc.record({
     kind: fc.constant('proxy.latency'),
     proxy: route,
@@ -242,6 +271,11 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     set(['method', 0, 'kind'], 'container.explode'),
     set(['method', 0, 'kind'], { nested: 'kind' }),
     set(['method', 0, 'toxicity'], 0),
+    set(['method', 0, 'share'], '150%'),
+    set(['method', 0, 'share'], 1.01),
+    set(['method', 0, 'peers'], { cidrs: ['10.0.0.0/33'] }),
+    set(['method', 0, 'peers'], { cidrs: ['10.0.0.256'] }),
+    set(['method', 0, 'peers'], { ports: [0] }),
     set(['hypothesis', 'probes', 0, 'type'], undefined),
     set(['hypothesis', 'probes', 0, 'url'], 'ftp://x/'),
   ),
@@ -462,6 +496,16 @@ export async function planDefects(e: Experiment, seed: number): Promise<string[]
     if (!kind) {
       out.push(`unknown kind ${f.kind}`);
       continue;
+    }
+    if (f.kind === 'network.loss') {
+      // The rules iptables would be given: named within its limit, a probability it accepts, a rule per chain.
+      const o = lossChains(f, f.peers?.cidrs, f.peers?.ports, chainBase('run-'.repeat(60), 'zzzzzz'), 'c');
+      for (const c of o.chains) if (c.length > MAX_CHAIN_NAME) out.push(`method.${i}: chain name ${c} too long`);
+      for (const r of o.rules) {
+        const p = Number(r[r.indexOf('--probability') + 1]);
+        if (!(p > 0 && p <= 1)) out.push(`method.${i}: probability ${p}`);
+      }
+      if (o.chains.some((c) => !o.rules.some((r) => r[0] === c))) out.push(`method.${i}: a chain without rules`);
     }
     if (kind.needsContainer) continue;
     // The proxy must accept every rule as prepared: same attribute schema the admin API applies.

@@ -27,6 +27,7 @@ import { checkSameDaemon, registered, registerHost } from '../activities/hosts.t
 import { hostNameProblem, hostTaskQueue, type HostRecord } from '../experiments/hosts.ts';
 import { HostConflict, InfrastructureError, InvalidInput } from '../errors.ts';
 import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { createDockerKernelPort, createDockerKernelPortAt } from '../activities/adapters/kernel.ts';
 import { ensureWarden } from '../activities/adapters/warden-container.ts';
 import { createProxyPort } from './proxy-port.ts';
 import { createSweepActivities } from '../activities/sweep.ts';
@@ -130,7 +131,12 @@ function writeAtomic(file: string, text: string): void {
 }
 
 export function defaultPorts(): Ports {
-  return { containers: createDockerContainerPort(), proxy: createProxyPort(), leases: createLeaseLedger(WARDEN_DIR) };
+  return {
+    containers: createDockerContainerPort(),
+    proxy: createProxyPort(),
+    leases: createLeaseLedger(WARDEN_DIR),
+    kernel: createDockerKernelPort(),
+  };
 }
 
 /**
@@ -409,7 +415,12 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
       const client = new Client({ connection, namespace: target.namespace });
       checkSameDaemon({ host, daemonId: daemon.id, dockerHost }, await registered(client, fleetQueue, host));
     }
-    const ports: Ports = { containers, proxy: createProxyPort(), leases: createLeaseLedger(wardenDir) };
+    const ports: Ports = {
+      containers,
+      proxy: createProxyPort(),
+      leases: createLeaseLedger(wardenDir),
+      kernel: createDockerKernelPortAt(o.endpoint),
+    };
     // The daemon is asked again inside (with a bound), so a daemon that stops answering is caught there.
     const agent = await createAgentWorker({
       connection,

@@ -138,6 +138,7 @@ const RANK: Record<RevertedBy, number> = { workflow: 3, warden: 2, proxy: 2, 'ea
  */
 export function noteRevert(rec: FaultRecord, r: RevertResult | { at: string; warden?: WardenRevert }): void {
   if (r.warden) recordWarden(rec, r.warden);
+  if ('note' in r && r.note) rec.revertNote ??= r.note;
   if (!('by' in r) || !r.by) {
     rec.revertedAt ??= r.at;
     const w = r.warden;

@@ -247,7 +247,8 @@ export function endpointSocket(e: DockerEndpoint, env: NodeJS.ProcessEnv = proce
   return url.startsWith('unix://') ? url.slice(7) || '/var/run/docker.sock' : undefined;
 }
 
-function dockerAt(e: DockerEndpoint): Dockerode {
+/** A Dockerode client for an endpoint (an agent's own daemon). */
+export function dockerAt(e: DockerEndpoint): Dockerode {
   const url = endpointUrl(e);
   if (url.startsWith('unix://')) return new Dockerode({ socketPath: url.slice(7) || '/var/run/docker.sock' });
   let u: URL;

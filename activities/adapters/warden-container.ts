@@ -34,6 +34,8 @@ function sourceHash(): string {
     'errors.ts',
     'package-lock.json',
     'activities/adapters/docker.ts',
+    'activities/adapters/kernel.ts',
+    'activities/adapters/tools-image.ts',
     'activities/adapters/lease-ledger.ts',
     'activities/adapters/warden-container.ts',
     'demo/image.ts',

@@ -16,6 +16,14 @@ import type {
   ToxicSpec,
 } from '../../faults/ports.ts';
 import { faultKind } from '../../faults/registry.ts';
+import type {
+  KernelPort,
+  NetnsResult,
+  NetnsSnapshot,
+  OwnedChains,
+  ProcessInfo,
+  ResourceLimits,
+} from '../../faults/kernel-ports.ts';
 
 export type Effect = 'apply' | 'revert' | 'renew' | 'none';
 
@@ -357,6 +365,173 @@ export class MemoryWorld {
       containers: this.containerPort(worker, host),
       proxy: this.proxyPort(worker),
       ...(this.leasesOn ? { leases: this.leasePort(worker) } : {}),
+      kernel: this.kernelPort(worker),
+    };
+  }
+
+  // --- the kernel port: network namespaces (rules, qdiscs) and stressors in containers' cgroups -------------
+
+  /** container id -> its network namespace: identity, rules in iptables-save form, root qdiscs by device. */
+  readonly namespaces = new Map<
+    string,
+    { netns: string; rules: string[]; qdiscs: Map<string, string>; links: { name: string; mac: string }[] }
+  >();
+  /** stressor name -> the container it runs in and its stress-ng arguments. */
+  readonly stressors = new Map<string, { containerId: string; args: string[] }>();
+  /** Resource limits per container id (none: no limit). */
+  readonly limits = new Map<string, Omit<ResourceLimits, 'hostCpus' | 'hostMemoryBytes'>>();
+  /** Addresses per container id (a peer a fault names). */
+  readonly addresses = new Map<string, string[]>();
+  private netnsSeq = 4026532000;
+
+  private namespaceOf(id: string) {
+    let ns = this.namespaces.get(id);
+    if (!ns) {
+      ns = {
+        netns: `net:[${this.netnsSeq++}]`,
+        rules: [],
+        qdiscs: new Map([['eth0', 'qdisc noqueue 0: dev eth0 root refcnt 2']]),
+        links: [{ name: 'eth0', mac: '02:42:ac:11:00:02' }],
+      };
+      this.namespaces.set(id, ns);
+    }
+    return ns;
+  }
+
+  /** The container restarted: a new network namespace, empty; the old one's rules are gone with it. */
+  renewNamespace(id: string): string {
+    this.namespaces.delete(id);
+    for (const [n, st] of this.stressors) if (st.containerId === id) this.stressors.delete(n);
+    return this.namespaceOf(id).netns;
+  }
+
+  /** Faultline's chains, qdiscs and stressors still in place. */
+  kernelLeftovers(): string[] {
+    const out: string[] = [];
+    for (const [id, ns] of this.namespaces) {
+      for (const l of ns.rules) if (/^:FL-/.test(l)) out.push(`chain:${id}:${l.slice(1).split(' ')[0]}`);
+      for (const [dev, q] of ns.qdiscs) if (!q.includes(' 0: ')) out.push(`qdisc:${id}:${dev}`);
+    }
+    for (const n of this.stressors.keys()) out.push(`stressor:${n}`);
+    return out;
+  }
+
+  kernelPort(worker: string): KernelPort {
+    const snapshot = (id: string): NetnsSnapshot => {
+      const ns = this.namespaceOf(id);
+      return {
+        netns: ns.netns,
+        rules: [...ns.rules],
+        qdiscs: [...ns.qdiscs.values()],
+        links: structuredClone(ns.links),
+      };
+    };
+    const inNs = (
+      op: string,
+      id: string,
+      expect: string | undefined,
+      fn?: () => boolean,
+      effect: Effect = 'apply',
+    ): Promise<NetnsResult> =>
+      this.call(worker, op, `netns:${id}`, (): { effect: Effect; value: NetnsResult } => {
+        const c = this.containers.get(id);
+        if (!c) return { effect: 'none', value: { state: 'none', why: 'the container no longer exists' } };
+        if (c.state !== 'running' && c.state !== 'paused')
+          return { effect: 'none', value: { state: 'none', why: `the container is ${c.state}` } };
+        const ns = this.namespaceOf(id);
+        if (expect && ns.netns !== expect) return { effect: 'none', value: { state: 'changed', netns: ns.netns } };
+        const changed = fn ? fn() : false;
+        return { effect: changed ? effect : 'none', value: { state: 'ok', snapshot: snapshot(id), changed } };
+      });
+    const quote = (a: string) => (/\s/.test(a) ? `"${a}"` : a);
+    const remove = (id: string, owned: OwnedChains): boolean => {
+      const ns = this.namespaceOf(id);
+      const before = ns.rules.length;
+      ns.rules = ns.rules.filter(
+        (l) => !owned.chains.some((c) => l === `:${c} - [0:0]` || l.startsWith(`-A ${c} `) || l.endsWith(`-j ${c}`)),
+      );
+      return ns.rules.length !== before;
+    };
+    return {
+      netns: (id, expect) => inNs('netns', id, expect),
+      addChains: (id, expect, owned) =>
+        inNs('addChains', id, expect, () => {
+          remove(id, owned);
+          const ns = this.namespaceOf(id);
+          const body = ns.rules.filter((l) => l !== '*filter' && l !== 'COMMIT');
+          const decl = body.filter((l) => l.startsWith(':'));
+          const rules = body.filter((l) => !l.startsWith(':'));
+          ns.rules = [
+            '*filter',
+            ...(decl.length ? decl : [':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]']),
+            ...owned.chains.map((c) => `:${c} - [0:0]`),
+            ...owned.hooks.map(([chain = '', ...rest]) => `-A ${chain} ${rest.map(quote).join(' ')}`),
+            ...rules,
+            ...owned.rules.map(([chain = '', ...rest]) => `-A ${chain} ${rest.map(quote).join(' ')}`),
+            'COMMIT',
+          ];
+          return true;
+        }),
+      removeChains: (id, expect, owned) => inNs('removeChains', id, expect, () => remove(id, owned), 'revert'),
+      addQdisc: (id, expect, q) =>
+        inNs('addQdisc', id, expect, () => {
+          this.namespaceOf(id).qdiscs.set(q.dev, `qdisc ${q.args[0]} ${q.handle} dev ${q.dev} root refcnt 2`);
+          return true;
+        }),
+      removeQdisc: (id, expect, q) =>
+        inNs(
+          'removeQdisc',
+          id,
+          expect,
+          () => {
+            const ns = this.namespaceOf(id);
+            if (!ns.qdiscs.get(q.dev)?.includes(` ${q.handle} `)) return false;
+            ns.qdiscs.set(q.dev, `qdisc noqueue 0: dev ${q.dev} root refcnt 2`);
+            return true;
+          },
+          'revert',
+        ),
+      addresses: (id) =>
+        this.call(worker, 'addresses', `container:${id}`, () => {
+          const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.name === id);
+          return { effect: 'none', value: c ? (this.addresses.get(c.id) ?? []) : null };
+        }),
+      limits: (id) =>
+        this.call(worker, 'limits', `container:${id}`, () => ({
+          effect: 'none',
+          value: this.containers.has(id)
+            ? { ...this.limits.get(id), hostCpus: 8, hostMemoryBytes: 16 * 2 ** 30 }
+            : null,
+        })),
+      startStressor: (id, st) =>
+        this.call(worker, 'startStressor', `stressor:${st.name}`, () => {
+          if (this.stressors.has(st.name)) return { effect: 'none', value: undefined };
+          this.stressors.set(st.name, { containerId: id, args: [...st.args] });
+          return { effect: 'apply', value: undefined };
+        }),
+      stopStressor: (name) =>
+        this.call(worker, 'stopStressor', `stressor:${name}`, () => ({
+          effect: this.stressors.delete(name) ? 'revert' : 'none',
+          value: undefined,
+        })),
+      stressorRunning: (name) =>
+        this.call(worker, 'stressorRunning', `stressor:${name}`, () => ({
+          effect: 'none',
+          value: this.stressors.has(name),
+        })),
+      processes: (id) =>
+        this.call(worker, 'processes', `container:${id}`, (): { effect: Effect; value: ProcessInfo[] | null } => {
+          const c = this.containers.get(id);
+          if (!c || c.state !== 'running') return { effect: 'none', value: null };
+          const stress = [...this.stressors.values()].filter((x) => x.containerId === id);
+          return {
+            effect: 'none',
+            value: [
+              { pid: 1, command: 'app' },
+              ...stress.map((x, i) => ({ pid: 100 + i, command: `/usr/bin/stress-ng ${x.args.join(' ')}` })),
+            ],
+          };
+        }),
     };
   }
 }

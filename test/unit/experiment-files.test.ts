@@ -66,6 +66,18 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     message: /selects one replica \(shop-backend-1\): nothing is left for the control group/,
   },
   'bad-url.json': { line: 6, column: 49, path: 'hypothesis.probes.0.url', message: /http:\/\/ or https:\/\// },
+  'network-loss-share-over-100.yaml': {
+    line: 11,
+    column: 12,
+    path: 'method.0.share',
+    message: /must be at most 100%/,
+  },
+  'network-loss-bad-cidr.yaml': {
+    line: 13,
+    column: 28,
+    path: 'method.0.peers.cidrs.1',
+    message: /must be an IPv4 address or network such as 172\.18\.0\.5 or 10\.0\.0\.0\/8/,
+  },
 };
 
 describe('experiment files', () => {

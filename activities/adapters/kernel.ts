@@ -1,0 +1,413 @@
+// KernelPort on the Docker API (faults/kernel-ports.ts): everything happens in short-lived helper containers
+// of the faultline-tools image (./tools-image.ts), so the agent and the warden (which has only the daemon's
+// socket) act the same way and need no access to the host's /proc.
+//  - network namespace: a helper that shares the target's (NetworkMode container:<id>, CAP_NET_ADMIN only)
+//    runs iptables, tc and ip there, each call first checking the namespace is the one expected;
+//  - cgroups: a stressor container whose shell writes itself into the target's cgroup.procs under every
+//    controller (the host's cgroup tree bind-mounted), then execs stress-ng: every stress-ng process is in
+//    the target's cgroups from its first instruction, accounted and limited as the container. It is PID 1 of
+//    its own PID namespace, so removing the container (SIGKILL) ends every worker of it.
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import Dockerode from 'dockerode';
+import type {
+  KernelPort,
+  NetnsResult,
+  NetnsSnapshot,
+  OwnedChains,
+  ProcessInfo,
+  ResourceLimits,
+  StressorSpec,
+} from '../../faults/kernel-ports.ts';
+import { FaultTargetGone, InfrastructureError } from '../../errors.ts';
+import { ensureToolsImage } from './tools-image.ts';
+import { dockerAt, type DockerEndpoint } from './docker.ts';
+
+export const HELPER_COMPONENT = 'kernel-helper';
+export const STRESSOR_COMPONENT = 'stressor';
+/** A helper outlives its call by at most this long if the process that started it dies mid-call. */
+const HELPER_LIFETIME_S = 120;
+
+interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+type Exec = (argv: string[], env?: string[]) => Promise<ExecResult>;
+
+const statusOf = (e: unknown) => (e as { statusCode?: number }).statusCode;
+const messageOf = (e: unknown) =>
+  ((e as { json?: { message?: string } }).json?.message ?? (e as Error).message ?? String(e)).trim();
+
+/** What the daemon says when a container has no namespace to join: it is stopped, restarting or gone. */
+function noNamespace(e: unknown): string | undefined {
+  const m = messageOf(e);
+  if (statusOf(e) === 404 || /no such container/i.test(m)) return 'the container no longer exists';
+  if (/non running container|not running|is restarting|is paused|cannot join network/i.test(m))
+    return `the container has no network namespace to enter (${m})`;
+  return undefined;
+}
+
+const SNAPSHOT_SCRIPT = [
+  'readlink /proc/self/ns/net',
+  'echo @@rules',
+  'iptables-save',
+  'echo @@qdiscs',
+  'tc qdisc show',
+  'echo @@links',
+  'ip -o link show',
+].join('; ');
+
+export function parseSnapshot(text: string): NetnsSnapshot {
+  const parts: Record<string, string[]> = { netns: [], rules: [], qdiscs: [], links: [] };
+  let at = 'netns';
+  for (const line of text.split('\n')) {
+    const m = /^@@(rules|qdiscs|links)$/.exec(line.trim());
+    if (m) at = m[1] as string;
+    else if (line.trim()) parts[at]?.push(line);
+  }
+  const links = (parts.links ?? [])
+    .map((l) => /^\d+:\s+([^:@\s]+)(?:@(\S+))?:.*link\/ether\s+([0-9a-f:]{17})/.exec(l))
+    .filter((m): m is RegExpExecArray => !!m && m[1] !== 'lo');
+  // The namespace's inode number alone is reused by the kernel (a restarted container's new namespace may
+  // get the old one's); its veth peers on the host side are new interfaces with new indexes every time.
+  const peers = links.map((m) => `${m[1]}@${m[2] ?? '-'}`).sort();
+  const ino = (parts.netns?.[0] ?? '').trim();
+  return {
+    netns: peers.length ? `${ino} ${peers.join(',')}` : ino,
+    rules: (parts.rules ?? []).filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]')),
+    qdiscs: (parts.qdiscs ?? []).map((l) => l.trim()),
+    links: links.map((m) => ({ name: m[1] as string, mac: m[3] as string })),
+  };
+}
+
+/** An iptables-save line as arguments (double-quoted words kept whole). */
+export function splitRule(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line))
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string));
+  return out;
+}
+
+function restoreLine(args: string[]): string {
+  return args
+    .map((a) => {
+      if (/["\\\n]/.test(a)) throw new InfrastructureError(`a rule argument holds a quote or a newline: ${a}`);
+      return /\s/.test(a) || a === '' ? `"${a}"` : a;
+    })
+    .join(' ');
+}
+
+/** The hook rules of a snapshot (rules in built-in chains jumping to one of ours), as -D arguments. */
+function hooksIn(s: NetnsSnapshot, owned: OwnedChains): string[][] {
+  let table = '';
+  const out: string[][] = [];
+  for (const line of s.rules) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    if (table !== owned.table || !line.startsWith('-A ')) continue;
+    const args = splitRule(line);
+    const j = args.indexOf('-j');
+    const chain = args[1] ?? '';
+    if (j > 0 && owned.chains.includes(args[j + 1] ?? '') && !owned.chains.includes(chain)) out.push(args.slice(1));
+  }
+  return out;
+}
+
+function chainsIn(s: NetnsSnapshot, owned: OwnedChains): string[] {
+  let table = '';
+  const found: string[] = [];
+  for (const line of s.rules) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    const m = /^:(\S+)\s/.exec(line);
+    if (table === owned.table && m && owned.chains.includes(m[1] ?? '')) found.push(m[1] as string);
+  }
+  return found;
+}
+
+/** The kernel port of the daemon at an endpoint (an agent's own daemon). */
+export function createDockerKernelPortAt(e: DockerEndpoint): KernelPort {
+  return createDockerKernelPort(dockerAt(e));
+}
+
+export function createDockerKernelPort(docker: Dockerode = new Dockerode()): KernelPort {
+  const image = (fresh = false) => ensureToolsImage(docker, fresh);
+  /** Creates a helper; an image removed since it was found is looked for (or built) again, once. */
+  const create = async (opts: Dockerode.ContainerCreateOptions, stress = false): Promise<Dockerode.Container> => {
+    const { ref } = await image();
+    try {
+      return await docker.createContainer({ ...opts, Image: ref });
+    } catch (e) {
+      if (statusOf(e) !== 404 || !/no such image/i.test(messageOf(e))) throw e;
+      const again = await image(true);
+      if (stress && !again.stress) throw e;
+      return docker.createContainer({ ...opts, Image: again.ref });
+    }
+  };
+
+  const execIn =
+    (c: Dockerode.Container): Exec =>
+    async (argv, env) => {
+      const ex = await c.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, ...(env ? { Env: env } : {}) });
+      const stream = await ex.start({ hijack: true, stdin: false });
+      const out = new PassThrough();
+      const err = new PassThrough();
+      let stdout = '';
+      let stderr = '';
+      out.on('data', (d: Buffer) => (stdout += d.toString()));
+      err.on('data', (d: Buffer) => (stderr += d.toString()));
+      docker.modem.demuxStream(stream, out, err);
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      const info = await ex.inspect();
+      return { code: info.ExitCode ?? -1, stdout, stderr };
+    };
+
+  /** Runs fn with a helper in the container's network namespace; `none` when there is no namespace. */
+  async function inNetns(containerId: string, fn: (exec: Exec) => Promise<NetnsResult>): Promise<NetnsResult> {
+    let helper: Dockerode.Container;
+    try {
+      helper = await create({
+        name: `faultline-netns-${randomBytes(5).toString('hex')}`,
+        Cmd: ['/usr/bin/sleep', String(HELPER_LIFETIME_S)],
+        Labels: { 'faultline.component': HELPER_COMPONENT, 'faultline.helper.target': containerId },
+        HostConfig: {
+          NetworkMode: `container:${containerId}`,
+          CapDrop: ['ALL'],
+          CapAdd: ['NET_ADMIN', 'NET_RAW'],
+          AutoRemove: true,
+        },
+      });
+    } catch (e) {
+      const why = noNamespace(e);
+      if (why) return { state: 'none', why };
+      throw new InfrastructureError(`cannot create a helper in ${containerId}'s namespace: ${messageOf(e)}`);
+    }
+    try {
+      try {
+        await helper.start();
+      } catch (e) {
+        const why = noNamespace(e);
+        if (why) return { state: 'none', why };
+        throw new InfrastructureError(`cannot start a helper in ${containerId}'s namespace: ${messageOf(e)}`);
+      }
+      return await fn(execIn(helper));
+    } finally {
+      await helper.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  async function snapshot(exec: Exec): Promise<NetnsSnapshot> {
+    const r = await exec(['/bin/sh', '-c', SNAPSHOT_SCRIPT]);
+    if (r.code !== 0) throw new InfrastructureError(`reading the network namespace failed: ${r.stderr.trim()}`);
+    return parseSnapshot(r.stdout);
+  }
+
+  async function must(exec: Exec, argv: string[], what: string, env?: string[]): Promise<void> {
+    const r = await exec(argv, env);
+    if (r.code !== 0) throw new InfrastructureError(`${what}: ${(r.stderr || r.stdout).trim()}`);
+  }
+
+  /** Takes a snapshot; `changed` (and nothing else happens) when the namespace is not the expected one. */
+  const checked =
+    (expect: string | undefined, then?: (exec: Exec, s: NetnsSnapshot) => Promise<boolean>) =>
+    async (exec: Exec): Promise<NetnsResult> => {
+      const s = await snapshot(exec);
+      if (expect && s.netns !== expect) return { state: 'changed', netns: s.netns };
+      if (!then) return { state: 'ok', snapshot: s };
+      const changed = await then(exec, s);
+      return { state: 'ok', snapshot: changed ? await snapshot(exec) : s, changed };
+    };
+
+  async function removeOwned(exec: Exec, s: NetnsSnapshot, owned: OwnedChains): Promise<boolean> {
+    const hooks = hooksIn(s, owned);
+    const chains = chainsIn(s, owned);
+    for (const h of hooks) await must(exec, ['iptables', '-w', '5', '-t', owned.table, '-D', ...h], 'deleting a hook');
+    for (const c of chains) await must(exec, ['iptables', '-w', '5', '-t', owned.table, '-F', c], `flushing ${c}`);
+    for (const c of chains) await must(exec, ['iptables', '-w', '5', '-t', owned.table, '-X', c], `deleting ${c}`);
+    return hooks.length + chains.length > 0;
+  }
+
+  const rootOf = (s: NetnsSnapshot, dev: string) =>
+    s.qdiscs.find((l) => new RegExp(`^qdisc \\S+ \\S+ dev ${dev.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} root`).test(l));
+
+  return {
+    netns: (containerId, expect) => inNetns(containerId, checked(expect)),
+
+    addChains: (containerId, expect, owned) =>
+      inNetns(
+        containerId,
+        checked(expect, async (exec, s) => {
+          await removeOwned(exec, s, owned); // a retried inject: its earlier chains go first
+          const text = [
+            `*${owned.table}`,
+            ...owned.chains.map((c) => `:${c} - [0:0]`),
+            ...owned.rules.map((r) => `-A ${restoreLine(r)}`),
+            // Hooks at the head of the built-in chains, so nothing before them decides first.
+            ...owned.hooks.map(([chain = '', ...rest]) => `-I ${chain} 1 ${restoreLine(rest)}`),
+            'COMMIT',
+            '',
+          ].join('\n');
+          await must(
+            exec,
+            ['/bin/sh', '-c', 'printf "%s" "$FL_RULES" | iptables-restore -w 5 --noflush'],
+            'iptables-restore',
+            [`FL_RULES=${text}`],
+          );
+          return true;
+        }),
+      ),
+
+    removeChains: (containerId, expect, owned) =>
+      inNetns(
+        containerId,
+        checked(expect, (exec, s) => removeOwned(exec, s, owned)),
+      ),
+
+    addQdisc: (containerId, expect, q) =>
+      inNetns(
+        containerId,
+        checked(expect, async (exec, s) => {
+          const root = rootOf(s, q.dev);
+          if (root?.startsWith(`qdisc tbf ${q.handle} `))
+            await must(exec, ['tc', 'qdisc', 'del', 'dev', q.dev, 'root'], 'tc qdisc del');
+          await must(exec, ['tc', 'qdisc', 'add', 'dev', q.dev, 'root', 'handle', q.handle, ...q.args], 'tc qdisc add');
+          return true;
+        }),
+      ),
+
+    removeQdisc: (containerId, expect, q) =>
+      inNetns(
+        containerId,
+        checked(expect, async (exec, s) => {
+          const root = rootOf(s, q.dev);
+          if (!root || !root.split(' ')[2]?.startsWith(q.handle)) return false; // not ours: never touched
+          await must(exec, ['tc', 'qdisc', 'del', 'dev', q.dev, 'root', 'handle', q.handle], 'tc qdisc del');
+          return true;
+        }),
+      ),
+
+    async addresses(idOrName) {
+      try {
+        const i = await docker.getContainer(idOrName).inspect();
+        const nets = Object.values(i.NetworkSettings?.Networks ?? {}) as { IPAddress?: string }[];
+        const own = (i.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress;
+        return [...new Set([own, ...nets.map((n) => n.IPAddress)].filter((a): a is string => !!a))];
+      } catch (e) {
+        if (statusOf(e) === 404) return null;
+        throw e;
+      }
+    },
+
+    async limits(containerId): Promise<ResourceLimits | null> {
+      let i: Dockerode.ContainerInspectInfo;
+      try {
+        i = await docker.getContainer(containerId).inspect();
+      } catch (e) {
+        if (statusOf(e) === 404) return null;
+        throw e;
+      }
+      const info = (await docker.info()) as { NCPU?: number; MemTotal?: number };
+      const hc = i.HostConfig as { NanoCpus?: number; CpuQuota?: number; CpuPeriod?: number; Memory?: number };
+      const cpus = hc.NanoCpus
+        ? hc.NanoCpus / 1e9
+        : hc.CpuQuota && hc.CpuQuota > 0
+          ? hc.CpuQuota / (hc.CpuPeriod || 100_000)
+          : undefined;
+      return {
+        ...(cpus ? { cpus } : {}),
+        ...(hc.Memory ? { memoryBytes: hc.Memory } : {}),
+        hostCpus: info.NCPU ?? 1,
+        hostMemoryBytes: info.MemTotal ?? 0,
+      };
+    },
+
+    async startStressor(containerId, s: StressorSpec) {
+      const existing = await docker
+        .getContainer(s.name)
+        .inspect()
+        .catch((e: unknown) => {
+          if (statusOf(e) === 404) return null;
+          throw e;
+        });
+      if (existing?.State.Running) return; // a retried inject: it runs already
+      if (existing) await docker.getContainer(s.name).remove({ force: true });
+      if (!(await image()).stress)
+        throw new FaultTargetGone(
+          "stress-ng is not installed on this host, so Faultline's helper image has none: install Debian's stress-ng (scripts/setup.sh), then run again",
+        );
+      let target: Dockerode.ContainerInspectInfo;
+      try {
+        target = await docker.getContainer(containerId).inspect();
+      } catch (e) {
+        if (statusOf(e) === 404) throw new FaultTargetGone(`container ${containerId} no longer exists`);
+        throw e;
+      }
+      if (!target.State.Running)
+        throw new FaultTargetGone(`container ${target.Name.replace(/^\//, '')} is not running`);
+      const info = (await docker.info()) as { CgroupDriver?: string };
+      const parent = (target.HostConfig as { CgroupParent?: string }).CgroupParent;
+      const cgroup =
+        info.CgroupDriver === 'systemd'
+          ? `/${parent || 'system.slice'}/docker-${target.Id}.scope`
+          : `${parent || '/docker'}/${target.Id}`;
+      // The shell moves itself (0: the writer) into the target's cgroup under every controller, then becomes
+      // stress-ng: nothing of the stressor ever runs outside the target's cgroups.
+      const script = [
+        'set -e',
+        'n=0',
+        'for c in /cg/*; do f="$c$FL_CGROUP/cgroup.procs"; if [ -f "$f" ]; then echo 0 > "$f"; n=$((n+1)); fi; done',
+        '[ "$n" -gt 0 ] || { echo "no cgroup $FL_CGROUP under the host\'s cgroup tree" >&2; exit 70; }',
+        'exec /usr/bin/stress-ng "$@"',
+      ].join('\n');
+      const c = await create(
+        {
+          name: s.name,
+          Cmd: ['/bin/sh', '-c', script, 'stressor', ...s.args, '--timeout', `${s.timeoutSeconds}s`],
+          Env: [`FL_CGROUP=${cgroup}`],
+          Labels: { 'faultline.component': STRESSOR_COMPONENT, 'faultline.stress.target': target.Id },
+          HostConfig: { Binds: ['/sys/fs/cgroup:/cg:rw'], NetworkMode: 'none', CapDrop: ['NET_RAW', 'MKNOD'] },
+        },
+        true,
+      );
+      await c.start();
+    },
+
+    async stopStressor(name) {
+      await docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch((e: unknown) => {
+          if (statusOf(e) === 404 || /removal of container .* is already in progress/i.test(messageOf(e))) return;
+          throw e;
+        });
+    },
+
+    async stressorRunning(name) {
+      try {
+        return (await docker.getContainer(name).inspect()).State.Running;
+      } catch (e) {
+        if (statusOf(e) === 404) return false;
+        throw e;
+      }
+    },
+
+    async processes(containerId): Promise<ProcessInfo[] | null> {
+      let top: { Titles?: string[]; Processes?: string[][] };
+      try {
+        top = (await docker.getContainer(containerId).top()) as typeof top;
+      } catch (e) {
+        if (statusOf(e) === 404 || /is not running/i.test(messageOf(e))) return null;
+        throw e;
+      }
+      const titles = top.Titles ?? [];
+      const pid = titles.indexOf('PID');
+      const cmd = titles.indexOf('CMD') >= 0 ? titles.indexOf('CMD') : titles.length - 1;
+      return (top.Processes ?? []).map((p) => ({ pid: Number(p[pid]), command: p[cmd] ?? '' }));
+    },
+  };
+}

@@ -92,6 +92,8 @@ export interface KernelPort {
   removeQdisc(containerId: string, expect: string, q: OwnedQdisc): Promise<NetnsResult>;
   /** A container's IPv4 addresses on its networks (a peer named by a fault); null when there is no such container. */
   addresses(idOrName: string): Promise<string[] | null>;
+  /** The container's hardware address on a Docker network (its interface there); undefined when not on it. */
+  macOn(containerId: string, network: string): Promise<string | undefined>;
   /** The container's CPU and memory limits; null when it no longer exists. */
   limits(containerId: string): Promise<ResourceLimits | null>;
   /** Starts stress-ng inside every cgroup of the container (it is accounted and limited as the container). */

@@ -7,6 +7,7 @@ import { containerRestart } from './container-restart.ts';
 import { containerPause } from './container-pause.ts';
 import { networkPartition } from './network-partition.ts';
 import { networkLoss } from './network-loss.ts';
+import { networkBandwidth } from './network-bandwidth.ts';
 import { proxyLatency } from './proxy-latency.ts';
 import { proxyPartition } from './proxy-partition.ts';
 import { proxyBandwidth } from './proxy-bandwidth.ts';
@@ -21,6 +22,7 @@ export const faultKinds = [
   containerPause,
   networkPartition,
   networkLoss,
+  networkBandwidth,
   proxyLatency,
   proxyPartition,
   proxyBandwidth,

@@ -106,6 +106,16 @@ const fault = fc.oneof(
   fc.record({ kind: fc.constant('network.partition'), network: fc.constantFrom('demo', 'bridge') }),
   fc.record(
     {
+      kind: fc.constant('network.bandwidth'),
+      rate: fc
+        .tuple(fc.integer({ min: 1, max: 100 }), fc.constantFrom('kbit', 'mbit', 'gbit'))
+        .map(([n, u]) => `${u === 'kbit' ? n * 8 : n}${u}`),
+      network: fc.constantFrom('demo', 'bridge'),
+    },
+    { requiredKeys: ['kind', 'rate'] },
+  ),
+  fc.record(
+    {
       kind: fc.constant('network.loss'),
       share: fc.oneof(
         fc.double({ min: 0.001, max: 1, noNaN: true }),
@@ -276,6 +286,8 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     set(['method', 0, 'peers'], { cidrs: ['10.0.0.0/33'] }),
     set(['method', 0, 'peers'], { cidrs: ['10.0.0.256'] }),
     set(['method', 0, 'peers'], { ports: [0] }),
+    set(['method', 0, 'rate'], '10 MB/s'),
+    set(['method', 0, 'rate'], '1kbit'),
     set(['hypothesis', 'probes', 0, 'type'], undefined),
     set(['hypothesis', 'probes', 0, 'url'], 'ftp://x/'),
   ),

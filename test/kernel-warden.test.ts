@@ -13,11 +13,13 @@ import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../cli/client.ts';
 import { ruleset } from '../faults/netfilter.ts';
 import type { LossHandle } from '../faults/network-loss.ts';
+import { rootOf, type BandwidthHandle } from '../faults/network-bandwidth.ts';
 import { demoExperiment, killProcess, uniqueId, workerProcess } from './helpers.ts';
 import {
   createNetwork,
   docker,
   hostLoss,
+  hostThroughput,
   removeContainers,
   removeNetwork,
   startTarget,
@@ -113,5 +115,20 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
       `network.loss: the worker SIGKILLed, the warden reverted it ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
     );
     expect(await hostLoss(target.ip, 9001)).toBeLessThanOrEqual(0.02);
+  });
+
+  it("network.bandwidth: Faultline's qdisc is gone and each interface's root is the one recorded at prepare", async () => {
+    const { lease, rec, killedAt } = await killedDuring('{ kind: network.bandwidth, rate: 1mbit, duration: 5m }');
+    const h = lease.handle as BandwidthHandle;
+    expect(lease.kind).toBe('network.bandwidth');
+    const now = await kernel.netns(target.id);
+    expect(now.state).toBe('ok');
+    if (now.state !== 'ok') return;
+    for (const [dev, root] of Object.entries(h.rootsBefore)) expect(rootOf(now.snapshot, dev)).toBe(root);
+    expect(rec.error).toBeUndefined();
+    console.log(
+      `network.bandwidth: the worker SIGKILLed, the warden reverted it ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
+    );
+    expect(await hostThroughput(target.ip)).toBeGreaterThan(8e6);
   });
 });

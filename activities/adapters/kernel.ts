@@ -303,6 +303,16 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
       }
     },
 
+    async macOn(containerId, network) {
+      try {
+        const i = await docker.getContainer(containerId).inspect();
+        return (i.NetworkSettings?.Networks?.[network] as { MacAddress?: string } | undefined)?.MacAddress || undefined;
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined;
+        throw e;
+      }
+    },
+
     async limits(containerId): Promise<ResourceLimits | null> {
       let i: Dockerode.ContainerInspectInfo;
       try {

@@ -155,3 +155,31 @@ export async function inTargetNetns(target: string, cmd: string[]): Promise<stri
     await c.remove({ force: true }).catch(() => undefined);
   }
 }
+
+/**
+ * Bits per second the target sends to this host through TCP (its source on 9101 writes as fast as it may):
+ * what arrives in `ms` after the first `warmMs` (slow start and the token bucket's first burst left out).
+ */
+export async function hostThroughput(ip: string, port = 9101, ms = 3_000, warmMs = 1_000): Promise<number> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, ip);
+    let bytes = 0;
+    let from = 0;
+    const t0 = Date.now();
+    sock.on('data', (d: Buffer) => {
+      const now = Date.now();
+      if (now - t0 < warmMs) return;
+      if (!from) {
+        from = now; // this chunk arrived before the measurement began
+        return;
+      }
+      bytes += d.length;
+      if (now - from >= ms) {
+        sock.destroy();
+        resolve((bytes * 8 * 1000) / (now - from));
+      }
+    });
+    sock.on('error', reject);
+  });
+}

@@ -496,6 +496,11 @@ export class MemoryWorld {
           const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.name === id);
           return { effect: 'none', value: c ? (this.addresses.get(c.id) ?? []) : null };
         }),
+      macOn: (id, network) =>
+        this.call(worker, 'macOn', `container:${id}`, () => ({
+          effect: 'none',
+          value: this.containers.get(id)?.networks[network] ? this.namespaceOf(id).links[0]?.mac : undefined,
+        })),
       limits: (id) =>
         this.call(worker, 'limits', `container:${id}`, () => ({
           effect: 'none',

@@ -72,6 +72,12 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'method.0.share',
     message: /must be at most 100%/,
   },
+  'network-bandwidth-not-a-rate.yaml': {
+    line: 11,
+    column: 11,
+    path: 'method.0.rate',
+    message: /must be a rate such as 512kbit, 10mbit or 1gbit/,
+  },
   'network-loss-bad-cidr.yaml': {
     line: 13,
     column: 28,

@@ -1,7 +1,7 @@
 // Control activities: the few things a workflow asks of Temporal itself (admission with
 // update-with-start, liveness of holders, pausing a schedule). They use a Client on the worker's own
 // connection; nothing here touches Docker or the proxy.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AdmissionState, AdmitRequest, Decision } from '../experiments/admission.ts';
 import type { HostEntry } from '../experiments/hosts.ts';
@@ -23,6 +23,9 @@ export function admissionWorkflowId(taskQueue: string): string {
 
 export interface AdmissionInput {
   state?: AdmissionState;
+  /** Tests: how often held runs are checked (default 15 s) and the history length that continues as new. */
+  sweepEveryMs?: number;
+  maxHistory?: number;
 }
 
 export function admissionStart(
@@ -42,13 +45,17 @@ export function createControlActivities(client: Client) {
     /** Asks the admission workflow of this task queue, starting it when it does not run yet. */
     async admitRun(req: AdmitRequest): Promise<Decision> {
       const taskQueue = Context.current().info.taskQueue;
-      return client.workflow.executeUpdateWithStart<(input: AdmissionInput) => Promise<void>, Decision, [AdmitRequest]>(
-        ADMIT_UPDATE,
-        {
-          args: [req],
-          startWorkflowOperation: admissionStart(taskQueue),
-        },
-      );
+      const d = await client.workflow.executeUpdateWithStart<
+        (input: AdmissionInput) => Promise<void>,
+        Decision,
+        [AdmitRequest]
+      >(ADMIT_UPDATE, {
+        args: [req],
+        startWorkflowOperation: admissionStart(taskQueue),
+      });
+      // Admission is handing over to a new run: not an answer; the retry asks the new run.
+      if (!d.admitted && d.transient) throw ApplicationFailure.retryable(d.reason, 'AdmissionBusy');
+      return d;
     },
 
     /** Leaves admission; a missing admission workflow holds nothing, so that is success too. */

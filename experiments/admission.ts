@@ -61,6 +61,8 @@ export type Decision =
       admitted: false;
       /** true: the same request may succeed later (a holder leaves, an approval comes). */
       retryable: boolean;
+      /** Admission itself is busy (continuing as new): ask again at once; the admitRun activity does. */
+      transient?: boolean;
       reason: string;
       /** The holds that block it (when it is about targets or limits). */
       blockers?: Hold[];

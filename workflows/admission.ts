@@ -4,17 +4,43 @@
 // that never came back) cannot keep a hold: before refusing because of a holder, and every 15 s while
 // anything is held, the workflow asks Temporal whether the holders' runs are still open and drops the
 // closed ones. Continues as new when the history grows.
+//
+// Determinism under every interleaving. The message handlers only record: each message goes to the inbox,
+// and an update waits for its answer. Timers and activity results only set a flag. One place, the pass
+// below, makes every decision and issues every command, after the activation's jobs are all applied (the
+// `settled` barrier). The jobs of one activation are not the same, nor in the same order, on a worker
+// that runs the workflow live and on one that replays the history it wrote: (1) a worker that starts on a
+// history whose last task issued no command (a timer that fired, an activity's result, a release) gets
+// that task's jobs in one activation with a new `admit`, and the SDK applies updates before timers and
+// activity results, while a replay gets them in two activations; (2) in one activation, a new update may
+// come before a signal that history, and so a replay, puts first. So the pass applies what happened
+// before the messages (an activity's result, the sweep's timer) first, and what it decides there reads
+// nothing a message changed (such a task issued no command the first time, so it issues none the second);
+// then the messages, signals before updates, updates in the order they were accepted.
 import {
   allHandlersFinished,
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/index.ts';
-import { admit, evaluate, initialState, release, type Hold } from '../experiments/admission.ts';
+import {
+  admit,
+  evaluate,
+  initialState,
+  release,
+  type AdmissionState,
+  type AdmitRequest,
+  type Decision,
+  type Hold,
+  type Lever,
+  type Policy,
+} from '../experiments/admission.ts';
 import {
   admissionStateQuery,
   admitUpdate,
@@ -25,88 +51,190 @@ import {
   setPolicyUpdate,
   type AdmissionInput,
 } from './admission-definitions.ts';
+import { admissionV1 } from './admission-v1.ts';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3, initialInterval: '200ms' },
 });
 
-const SWEEP_EVERY = '15s';
+/** Runs with this marker decide in the main loop; runs without it replay ./admission-v1.ts. */
+export const DECIDE_IN_LOOP_PATCH = 'admission-decide-in-loop';
+export const SWEEP_EVERY_MS = 15_000;
 const MAX_HISTORY = 4_000;
 
 export async function admission(input: AdmissionInput = {}): Promise<void> {
-  const state = input.state ?? initialState();
-  const now = () => new Date().toISOString();
+  if (!patched(DECIDE_IN_LOOP_PATCH)) return admissionV1(input, () => patched(DECIDE_IN_LOOP_PATCH));
+  return decideInLoop(input);
+}
 
-  /** Drops holds whose runs have closed. On a failed check the holds stay: refusing is the safe side. */
-  const dropClosed = async (holds: Hold[]) => {
-    if (!holds.length) return;
-    try {
-      const closed = await control.closedRuns(holds.map((h) => ({ workflowId: h.workflowId, runId: h.runId })));
-      for (const c of closed) {
-        release(state, c.workflowId, c.runId);
-        log.info('dropped the hold of a closed run', c);
-      }
-    } catch (err) {
-      log.warn('could not check holders', { error: String(err) });
-    }
-  };
+type Message =
+  | { kind: 'admit'; req: AdmitRequest; answer: (d: Decision) => void; holdersChecked?: boolean }
+  | { kind: 'release'; workflowId: string; runId?: string }
+  | { kind: 'setPolicy'; policy: Policy; answer: (s: AdmissionState) => void }
+  | { kind: 'pullLever'; reason: string; who?: string; answer: (h: Hold[]) => void }
+  | { kind: 'releaseLever'; answer: (l: Lever | undefined) => void }
+  | { kind: 'approve'; workflowId: string; who: string; answer: (s: AdmissionState) => void };
+
+type RunRef = { workflowId: string; runId: string };
+const runKey = (r: RunRef) => `${r.workflowId}\u0000${r.runId}`;
+
+/**
+ * Resolves once every job of the current activation has been applied and every promise callback it
+ * caused has run: the condition is false when created and true when the SDK next evaluates it, which it
+ * does only after the microtasks have drained.
+ */
+function settled(): Promise<void> {
+  let asked = false;
+  return condition(() => {
+    if (asked) return true;
+    asked = true;
+    return false;
+  });
+}
+
+async function decideInLoop(input: AdmissionInput): Promise<void> {
+  const state = input.state ?? initialState();
+  const sweepEvery = input.sweepEveryMs ?? SWEEP_EVERY_MS;
+  const maxHistory = input.maxHistory ?? MAX_HISTORY;
+  const now = () => new Date().toISOString();
+  const inbox: Message[] = [];
+
+  // Set by callbacks, applied by the pass.
+  /** The sweep's timer: armed while anything is held, for the runs held when it was armed. */
+  let sweep: { due: boolean; runs: Set<string> } | undefined;
+  /** The one closedRuns call in flight (for the admit at the head of the inbox, or for the sweep). */
+  let checking: { forAdmit?: Extract<Message, { kind: 'admit' }> } | undefined;
+  let checked: { closed: RunRef[] } | { error: string } | undefined;
 
   setHandler(admissionStateQuery, () => state);
-  setHandler(
-    admitUpdate,
-    async (req) => {
-      let d = evaluate(state, req, Date.now());
-      if (!d.admitted && d.blockers?.length) {
-        await dropClosed(d.blockers);
-        d = evaluate(state, req, Date.now()); // synchronous from here to admit: no interleaving
-      }
-      if (d.admitted) admit(state, req, now());
-      return d;
+  setHandler(admitUpdate, (req) => new Promise<Decision>((answer) => inbox.push({ kind: 'admit', req, answer })), {
+    validator: (req) => {
+      if (!req?.workflowId || !req.runId) throw new Error('admit needs workflowId and runId');
     },
-    {
-      validator: (req) => {
-        if (!req?.workflowId || !req.runId) throw new Error('admit needs workflowId and runId');
-      },
-    },
-  );
+  });
   setHandler(releaseSignal, ({ workflowId, runId }) => {
-    release(state, workflowId, runId);
+    inbox.push({ kind: 'release', workflowId, runId });
   });
-  setHandler(setPolicyUpdate, (policy) => {
-    state.policy = policy;
-    return state;
-  });
+  setHandler(setPolicyUpdate, (policy) => new Promise((answer) => inbox.push({ kind: 'setPolicy', policy, answer })));
   setHandler(
     pullLeverUpdate,
-    ({ reason, who }) => {
-      state.lever ??= { reason, who, at: now() };
-      return [...state.holds];
-    },
+    ({ reason, who }) => new Promise((answer) => inbox.push({ kind: 'pullLever', reason, who, answer })),
     {
       validator: (req) => {
         if (!req?.reason?.trim()) throw new Error('pulling the lever needs a reason');
       },
     },
   );
-  setHandler(releaseLeverUpdate, () => {
-    const was = state.lever;
-    state.lever = undefined;
-    return was;
-  });
-  setHandler(approveUpdate, ({ workflowId, who }) => {
-    if (!state.approvals.some((a) => a.workflowId === workflowId)) state.approvals.push({ workflowId, who, at: now() });
-    return state;
-  });
+  setHandler(
+    releaseLeverUpdate,
+    () => new Promise<Lever | undefined>((answer) => inbox.push({ kind: 'releaseLever', answer })),
+  );
+  setHandler(
+    approveUpdate,
+    ({ workflowId, who }) => new Promise((answer) => inbox.push({ kind: 'approve', workflowId, who, answer })),
+  );
 
+  const startCheck = (runs: RunRef[], forAdmit?: Extract<Message, { kind: 'admit' }>) => {
+    checking = { forAdmit };
+    control.closedRuns(runs.map((r) => ({ workflowId: r.workflowId, runId: r.runId }))).then(
+      (closed) => {
+        checked = { closed };
+      },
+      (err: unknown) => {
+        checked = { error: String(err) };
+      },
+    );
+  };
+
+  const arm = () => {
+    const armed = { due: false, runs: new Set(state.holds.map(runKey)) };
+    sweep = armed;
+    sleep(sweepEvery).then(
+      () => {
+        armed.due = true;
+      },
+      () => undefined, // the workflow was cancelled; the loop's own condition ends it
+    );
+  };
+
+  /** One message; false when it waits for a holder check (it stays at the head of the inbox). */
+  const handle = (m: Message): boolean => {
+    switch (m.kind) {
+      case 'admit': {
+        const d = evaluate(state, m.req, Date.now());
+        if (!d.admitted && d.retryable && d.blockers?.length && !m.holdersChecked) {
+          startCheck(d.blockers, m);
+          return false;
+        }
+        if (d.admitted) admit(state, m.req, now());
+        m.answer(d);
+        return true;
+      }
+      case 'release':
+        release(state, m.workflowId, m.runId);
+        return true;
+      case 'setPolicy':
+        state.policy = m.policy;
+        m.answer(state);
+        return true;
+      case 'pullLever':
+        state.lever ??= { reason: m.reason, who: m.who, at: now() };
+        m.answer([...state.holds]);
+        return true;
+      case 'releaseLever': {
+        const was = state.lever;
+        state.lever = undefined;
+        m.answer(was);
+        return true;
+      }
+      case 'approve':
+        if (!state.approvals.some((a) => a.workflowId === m.workflowId))
+          state.approvals.push({ workflowId: m.workflowId, who: m.who, at: now() });
+        m.answer(state);
+        return true;
+    }
+  };
+
+  /** Every decision: first what happened before this task's messages, then the messages, then the sweep. */
+  const pass = () => {
+    if (checked) {
+      const result = checked;
+      const forAdmit = checking?.forAdmit;
+      checked = undefined;
+      checking = undefined;
+      if ('closed' in result)
+        for (const c of result.closed) {
+          release(state, c.workflowId, c.runId);
+          log.info('dropped the hold of a closed run', c);
+        }
+      else log.warn('could not check holders', { error: result.error }); // the holds stay: refusing is the safe side
+      if (forAdmit) forAdmit.holdersChecked = true;
+    }
+    if (sweep?.due && !checking) {
+      const due = state.holds.filter((h) => sweep?.runs.has(runKey(h)));
+      sweep = undefined;
+      if (due.length) startCheck(due);
+    }
+    // Signals before updates: within one activation a new update may come before a signal that history
+    // (and so a replay) puts first; updates keep the order they were accepted in, signals history's.
+    inbox.sort((x, y) => Number(x.kind !== 'release') - Number(y.kind !== 'release'));
+    while (inbox.length && !checking) {
+      if (!handle(inbox[0] as Message)) break;
+      inbox.shift();
+    }
+    if (!sweep && state.holds.length) arm();
+  };
+
+  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
   for (;;) {
-    const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY;
-    if (state.holds.length) {
-      if (!(await condition(tooLong, SWEEP_EVERY))) await dropClosed([...state.holds]);
-    } else await condition(() => tooLong() || state.holds.length > 0);
-    if (tooLong()) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof admission>({ state });
+    await condition(() => !!checked || (!checking && (inbox.length > 0 || !!sweep?.due || tooLong())));
+    await settled();
+    pass();
+    if (tooLong() && !checking && !inbox.length) {
+      // Every answered update finishes first; a message that arrives meanwhile is handled, not dropped.
+      await condition(() => allHandlersFinished() || inbox.length > 0);
+      if (!inbox.length) await continueAsNew<typeof admission>({ ...input, state });
     }
   }
 }

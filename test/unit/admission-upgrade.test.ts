@@ -1,0 +1,116 @@
+// An admission workflow started by the previous code (decisions in the `admit` handler) is handed to a
+// worker of the current code: the new worker replays its history with the previous code's path, and at
+// its first live task answers the admit with a transient refusal (the admitRun activity asks again),
+// continues as new into the current code and keeps the state: holds, approvals, policy. Both runs'
+// histories replay against the current code.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { admissionStart, admissionWorkflowId } from '../../activities/control.ts';
+import type { AdmissionState, AdmitRequest, Decision, Policy } from '../../experiments/admission.ts';
+import {
+  admissionStateQuery,
+  admitUpdate,
+  approveUpdate,
+  releaseSignal,
+  setPolicyUpdate,
+} from '../../workflows/admission-definitions.ts';
+import { DECIDE_IN_LOOP_PATCH } from '../../workflows/admission.ts';
+import { mockActivities, startWorker, taskQueue, timeSkippingEnv, workflowBundle } from './support/workflow-env.ts';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const req = (workflowId: string, keys: string[], environment?: string): AdmitRequest => ({
+  workflowId,
+  runId: `${workflowId}-run`,
+  title: workflowId,
+  ...(environment ? { environment } : {}),
+  targets: keys.map((key) => ({ key, label: key })),
+});
+
+describe('admission across the upgrade to decisions in the main loop', () => {
+  it('a run of the previous code moves to the current code at its first live task, with its holds, approvals and policy; both histories replay', async () => {
+    const queue = taskQueue('adm-upgrade');
+    const mocks = mockActivities({ closedRuns: async () => [] });
+    const previous = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./support/admission-before-loop.ts', import.meta.url)),
+      logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never,
+    });
+    const admit = (r: AdmitRequest) =>
+      env.client.workflow.executeUpdateWithStart(admitUpdate, {
+        args: [r],
+        startWorkflowOperation: admissionStart(queue),
+      }) as Promise<Decision>;
+    const handle = env.client.workflow.getHandle(admissionWorkflowId(queue));
+    const policy: Policy = {
+      exclusiveTargets: true,
+      environments: { gated: { requireApproval: true } },
+      blackouts: [],
+    };
+
+    const old = await startWorker(env, {
+      taskQueue: queue,
+      activities: mocks.activities,
+      workflowBundle: previous,
+      maxCachedWorkflows: 0,
+    });
+    try {
+      await env.client.workflow.executeUpdateWithStart(setPolicyUpdate, {
+        args: [policy],
+        startWorkflowOperation: admissionStart(queue),
+      });
+      expect(await admit(req('holder', ['container:x']))).toEqual({ admitted: true });
+      await handle.executeUpdate(approveUpdate, { args: [{ workflowId: 'gated-run', who: 'lead' }] });
+      expect(await admit(req('gone', ['container:y']))).toEqual({ admitted: true });
+      await handle.signal(releaseSignal, { workflowId: 'gone' });
+    } finally {
+      await old.stop();
+    }
+    const first = (await handle.describe()).runId;
+
+    const current = await startWorker(env, { taskQueue: queue, activities: mocks.activities, maxCachedWorkflows: 0 });
+    try {
+      const moving = await admit(req('blocked', ['container:x']));
+      expect(moving).toMatchObject({ admitted: false, retryable: true, transient: true });
+      // Asked again (as the admitRun activity does): the new run answers, from the state carried over.
+      const blocked = await admit(req('blocked', ['container:x']));
+      expect(blocked).toMatchObject({ admitted: false, retryable: true });
+      expect(blocked.admitted || blocked.reason).toContain('container:x is held by holder');
+      expect(await admit(req('gated-run', ['container:z'], 'gated'))).toEqual({ admitted: true });
+      const state = (await handle.query(admissionStateQuery)) as AdmissionState;
+      expect(state.policy).toEqual(policy);
+      expect(state.holds.map((h) => h.workflowId)).toEqual(['holder', 'gated-run']);
+      const second = (await handle.describe()).runId;
+      expect(second).not.toBe(first);
+
+      const bundle = await workflowBundle();
+      const oldHistory = await env.client.workflow.getHandle(handle.workflowId, first).fetchHistory();
+      // The previous code recorded no marker; the current code recorded its marker at the move.
+      const markers = (oldHistory.events ?? []).filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_patch',
+      );
+      const patchIds = markers.map((e) =>
+        Object.values(e.markerRecordedEventAttributes?.details ?? {})
+          .flatMap((p) => p.payloads ?? [])
+          .map((p) => Buffer.from(p.data ?? []).toString())
+          .join(' '),
+      );
+      expect(patchIds).toEqual([expect.stringContaining(DECIDE_IN_LOOP_PATCH)]);
+      await Worker.runReplayHistory({ workflowBundle: bundle }, oldHistory, 'previous run');
+      await Worker.runReplayHistory(
+        { workflowBundle: bundle },
+        await env.client.workflow.getHandle(handle.workflowId, second).fetchHistory(),
+        'current run',
+      );
+    } finally {
+      await current.stop();
+    }
+  });
+});

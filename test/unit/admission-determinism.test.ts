@@ -5,7 +5,7 @@
 // mocked (the runs a test declares crashed are closed).
 //
 // The randomized test prints its seed on failure; `ADMISSION_SEED=<n>` runs that one seed,
-// `ADMISSION_SEEDS=<n>` runs that many (default 4), `ADMISSION_STEPS=<n>` messages each (default 20).
+// `ADMISSION_SEEDS=<n>` runs that many (default 3), `ADMISSION_STEPS=<n>` messages each (default 20).
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -226,7 +226,7 @@ describe('admission determinism', () => {
 
   const seeds = process.env.ADMISSION_SEED
     ? [Number(process.env.ADMISSION_SEED)]
-    : Array.from({ length: Number(process.env.ADMISSION_SEEDS ?? 4) }, (_, i) => 1000 + i * 7919);
+    : Array.from({ length: Number(process.env.ADMISSION_SEEDS ?? 3) }, (_, i) => 1000 + i * 7919);
 
   it.each(seeds)(
     'seed %i: random admits, releases, approvals, lever, policies, crashes and timer advances, a fresh worker for every task, then replay',

@@ -96,7 +96,7 @@ TS_VERSION="$(sed -n 's:.*<temporal.version>\(.*\)</temporal.version>.*:\1:p' "$
 if [ -f "$TS_LIB/temporal-test-server-$TS_VERSION.jar" ]; then
   say "test server: $TS_LIB has temporal-test-server $TS_VERSION"
 else
-  command -v java >/dev/null 2>&1 || die "test server: java not found (Java 17+ runs Temporal's test server; apt-get install openjdk-17-jre-headless)"
+  command -v java >/dev/null 2>&1 || die "test server: java not found (Java 17+ runs Temporal's test server; apt-get install openjdk-17-jdk-headless)"
   command -v mvn >/dev/null 2>&1 || die "test server: mvn not found (it fetches Temporal's test server from Maven Central; apt-get install maven)"
   say "test server: fetching temporal-test-server $TS_VERSION from Maven Central (log: .state/test-server-mvn.log)"
   rm -rf "$TS_LIB.tmp"
@@ -106,6 +106,11 @@ else
   rm -f "$TS_LIB/../classes.jsa"
   say "test server: installed in $TS_LIB"
 fi
+# scripts/test-server/KeepAliveTestServer.java starts it permitting the clients' keepalive pings (the stock
+# main drops every connection after about 90 s); compiled here once, javac from a JDK 17+.
+command -v javac >/dev/null 2>&1 || die "test server: javac not found (a JDK 17+ compiles scripts/test-server/KeepAliveTestServer.java; apt-get install openjdk-17-jdk-headless)"
+"$ROOT/scripts/temporal-test-server" --build || die "test server: could not compile scripts/test-server/KeepAliveTestServer.java"
+say "test server: KeepAliveTestServer compiled"
 # A class-data archive of the server's own start halves the JVM's start (the SDK gives it 5 s, on a busy
 # machine too). Optional: without it the server starts all the same.
 TS_JSA="$ROOT/.tools/test-server/classes.jsa"

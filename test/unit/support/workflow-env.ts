@@ -5,9 +5,9 @@
 // .tools/test-server/lib by scripts/setup.sh, run by scripts/temporal-test-server). The SDK starts it as an
 // `existing-path` executable with the arguments `<port>`; it starts in about a second. The script runs it
 // through scripts/test-server/KeepAliveTestServer.java, which permits the keepalive pings the TS client and
-// the worker's native connection send every 30 s (neither is configurable for the native one in SDK 1.24):
-// the stock main's server sends GOAWAY "too_many_pings" after about 90 s of real time and the worker then
-// stalls (test/unit/test-server-keepalive.test.ts). Time skips whenever
+// the worker's native connection send every 30 s (the native one's are not configurable in SDK 1.24): the
+// stock main's server answers them with GOAWAY "too_many_pings" after about 90 s of real time, closing the
+// connection and the calls open on it (test/unit/test-server-keepalive.test.ts). Time skips whenever
 // every workflow is blocked on a timer and no activity is running: a 6-hour sleep takes milliseconds.
 //
 // What the Java test server (1.32.1) does, tried through the TS SDK 1.24.0 client and worker:

@@ -322,7 +322,9 @@ describe('the sweep across the fleet', () => {
             kind: 'container.pause',
             handle: { containerId: ids[host], containerName: victim, wasState: 'running' },
             leaseMs: 10_000,
-            grantedAt: new Date().toISOString(),
+            // Left behind a minute ago: a lease granted after the sweep began (or within its clock margin)
+            // is never swept, whatever run it names.
+            grantedAt: new Date(Date.now() - 60_000).toISOString(),
             workflowId: `${id}-closed-run`,
           },
           3_600_000,

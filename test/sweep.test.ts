@@ -324,7 +324,7 @@ method: [ { kind: container.pause, duration: 20s } ]
     const j = (await fc.client.workflow.getHandle(workflowId).result()) as Journal;
     expect(j.verdict, j.reason).toBe('passed');
     expect(j.faults[0]?.status).toBe('reverted');
-    expect(j.faults[0]?.revertedBy).toBeUndefined(); // not the warden either
+    expect(j.faults[0]?.revertedBy).toBe('workflow'); // its own revert, not the warden's
     expect(await containerState(victim)).toBe('running');
     const info = await docker.getContainer(victim).inspect();
     expect((await dockerEvents([info.Id], ['pause', 'unpause'], since)).map((x) => x.action)).toEqual([

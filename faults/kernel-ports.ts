@@ -96,6 +96,8 @@ export interface KernelPort {
   macOn(containerId: string, network: string): Promise<string | undefined>;
   /** The container's CPU and memory limits; null when it no longer exists. */
   limits(containerId: string): Promise<ResourceLimits | null>;
+  /** Whether a stressor can be started here (stress-ng is installed on the host). */
+  stressAvailable(): Promise<boolean>;
   /** Starts stress-ng inside every cgroup of the container (it is accounted and limited as the container). */
   startStressor(containerId: string, s: StressorSpec): Promise<void>;
   /** Kills the stressor (every process of it) and removes it; idempotent. */

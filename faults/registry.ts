@@ -8,6 +8,8 @@ import { containerPause } from './container-pause.ts';
 import { networkPartition } from './network-partition.ts';
 import { networkLoss } from './network-loss.ts';
 import { networkBandwidth } from './network-bandwidth.ts';
+import { stressCpu } from './stress-cpu.ts';
+import { stressMemory } from './stress-memory.ts';
 import { proxyLatency } from './proxy-latency.ts';
 import { proxyPartition } from './proxy-partition.ts';
 import { proxyBandwidth } from './proxy-bandwidth.ts';
@@ -23,6 +25,8 @@ export const faultKinds = [
   networkPartition,
   networkLoss,
   networkBandwidth,
+  stressCpu,
+  stressMemory,
   proxyLatency,
   proxyPartition,
   proxyBandwidth,

@@ -201,4 +201,12 @@ else
   apt_install chromium
 fi
 
+# --- stress-ng (the stress.* fault kinds: Debian's, copied into Faultline's locally built tools image) ---
+if command -v stress-ng >/dev/null 2>&1; then
+  say "stress-ng: $(command -v stress-ng) present"
+else
+  say "stress-ng: installing Debian's stress-ng (apt-get)"
+  apt_install stress-ng
+fi
+
 say "ready"

@@ -114,6 +114,13 @@ const fault = fc.oneof(
     },
     { requiredKeys: ['kind', 'rate'] },
   ),
+  fc.record({ kind: fc.constant('stress.cpu'), cores: fc.double({ min: 0.01, max: 64, noNaN: true }) }),
+  fc.record({
+    kind: fc.constant('stress.memory'),
+    size: fc
+      .tuple(fc.integer({ min: 1, max: 4096 }), fc.constantFrom('MiB', 'MB', 'GiB'))
+      .map(([n, u]) => `${u === 'GiB' ? Math.ceil(n / 1024) : n}${u}`),
+  }),
   fc.record(
     {
       kind: fc.constant('network.loss'),
@@ -288,6 +295,8 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     set(['method', 0, 'peers'], { ports: [0] }),
     set(['method', 0, 'rate'], '10 MB/s'),
     set(['method', 0, 'rate'], '1kbit'),
+    set(['method', 0, 'cores'], 0),
+    set(['method', 0, 'size'], '1 pint'),
     set(['hypothesis', 'probes', 0, 'type'], undefined),
     set(['hypothesis', 'probes', 0, 'url'], 'ftp://x/'),
   ),

@@ -14,6 +14,7 @@ import { connectClient, getStatus, startExperiment, type FaultlineClient } from 
 import { ruleset } from '../faults/netfilter.ts';
 import type { LossHandle } from '../faults/network-loss.ts';
 import { rootOf, type BandwidthHandle } from '../faults/network-bandwidth.ts';
+import { isStressor, type StressHandle } from '../faults/stress-common.ts';
 import { demoExperiment, killProcess, uniqueId, workerProcess } from './helpers.ts';
 import {
   createNetwork,
@@ -131,4 +132,19 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
     );
     expect(await hostThroughput(target.ip)).toBeGreaterThan(8e6);
   });
+
+  for (const method of [
+    '{ kind: stress.cpu, cores: 0.5, duration: 5m }',
+    '{ kind: stress.memory, size: 32MiB, duration: 5m }',
+  ])
+    it(`${method.split(',')[0]?.slice(8)}: the stressor dies with its lease, no stress-ng process is left in the container`, async () => {
+      const { lease, rec, killedAt } = await killedDuring(method);
+      const h = lease.handle as StressHandle;
+      expect(rec.error).toBeUndefined();
+      expect(((await kernel.processes(target.id)) ?? []).filter(isStressor)).toEqual([]);
+      expect(await docker.listContainers({ all: true, filters: { name: [h.stressor] } })).toEqual([]);
+      console.log(
+        `${lease.kind}: the worker SIGKILLed, the warden ended the stressor ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
+      );
+    });
 });

@@ -336,6 +336,8 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
       };
     },
 
+    stressAvailable: async () => (await image()).stress,
+
     async startStressor(containerId, s: StressorSpec) {
       const existing = await docker
         .getContainer(s.name)

@@ -508,6 +508,7 @@ export class MemoryWorld {
             ? { ...this.limits.get(id), hostCpus: 8, hostMemoryBytes: 16 * 2 ** 30 }
             : null,
         })),
+      stressAvailable: async () => true,
       startStressor: (id, st) =>
         this.call(worker, 'startStressor', `stressor:${st.name}`, () => {
           if (this.stressors.has(st.name)) return { effect: 'none', value: undefined };
@@ -533,7 +534,10 @@ export class MemoryWorld {
             effect: 'none',
             value: [
               { pid: 1, command: 'app' },
-              ...stress.map((x, i) => ({ pid: 100 + i, command: `/usr/bin/stress-ng ${x.args.join(' ')}` })),
+              ...stress.flatMap((x, i) => [
+                { pid: 100 + 2 * i, command: `/usr/bin/stress-ng ${x.args.join(' ')}` },
+                { pid: 101 + 2 * i, command: `stress-ng-${(x.args[0] ?? '--cpu').slice(2)} [run]` },
+              ]),
             ],
           };
         }),

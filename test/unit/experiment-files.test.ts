@@ -78,6 +78,12 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'method.0.rate',
     message: /must be a rate such as 512kbit, 10mbit or 1gbit/,
   },
+  'stress-memory-not-a-size.yaml': {
+    line: 11,
+    column: 11,
+    path: 'method.0.size',
+    message: /must be a size such as 256MiB, 1GiB or 500MB/,
+  },
   'network-loss-bad-cidr.yaml': {
     line: 13,
     column: 28,

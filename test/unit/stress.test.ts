@@ -1,0 +1,114 @@
+// stress.cpu and stress.memory without a kernel: the language (cores, sizes; refused with their position),
+// stress-ng's arguments, and the lifecycle on the in-memory kernel port: sized against the container's own
+// limit (or the host's without one) and refused at prepare with nothing started when larger, a retried inject
+// starts one stressor, the revert ends it and leaves no stress-ng process, the warden ends a lapsed one.
+import { describe, expect, it } from 'vitest';
+import { parseExperiment } from '../../experiments/parse.ts';
+import { formatProblem } from '../../errors.ts';
+import { cpuArgs, stressCpu } from '../../faults/stress-cpu.ts';
+import { memoryArgs, sizeBytes, stressMemory } from '../../faults/stress-memory.ts';
+import type { StressHandle } from '../../faults/stress-common.ts';
+import { MemoryWorld } from '../support/memory-ports.ts';
+
+const problems = (fault: string): string[] => {
+  const r = parseExperiment(
+    `title: t
+hypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }
+targets: { names: [ api-1 ] }
+method:
+  - ${fault}
+`,
+    'stress.yaml',
+  );
+  return r.ok ? [] : r.problems.map(formatProblem);
+};
+
+describe('stress: the language', () => {
+  it('cores and sizes out of range or not sizes are refused with their position', () => {
+    expect(problems('{ kind: stress.cpu, cores: 0, duration: 5s }')).toEqual([
+      expect.stringMatching(/^stress\.yaml:5:\d+ method\.0\.cores: must be at least 0\.01/),
+    ]);
+    expect(problems('{ kind: stress.cpu, cores: 2000, duration: 5s }')).toEqual([
+      expect.stringMatching(/method\.0\.cores: must be at most 1024/),
+    ]);
+    expect(problems('{ kind: stress.memory, size: lots, duration: 5s }')).toEqual([
+      expect.stringMatching(/^stress\.yaml:5:\d+ method\.0\.size: must be a size such as 256MiB, 1GiB or 500MB/),
+    ]);
+    expect(problems('{ kind: stress.memory, size: 10KiB, duration: 5s }')).toEqual([
+      expect.stringMatching(/method\.0\.size: must be at least 1MiB/),
+    ]);
+    expect(problems('{ kind: stress.memory, duration: 5s }')).toEqual([
+      expect.stringMatching(/method\.0\.size: required field "size" is missing/),
+    ]);
+  });
+
+  it("sizes in SI or binary units, and stress-ng's arguments", () => {
+    expect([sizeBytes('256MiB'), sizeBytes('1.5GiB'), sizeBytes('500MB'), sizeBytes('4096 KiB')]).toEqual([
+      256 * 2 ** 20,
+      1.5 * 2 ** 30,
+      500e6,
+      4 * 2 ** 20,
+    ]);
+    expect(cpuArgs(1.5)).toEqual(['--cpu', '2', '--cpu-load', '75', '--cpu-method', 'matrixprod', '--quiet']);
+    expect(cpuArgs(0.25)).toEqual(['--cpu', '1', '--cpu-load', '25', '--cpu-method', 'matrixprod', '--quiet']);
+    expect(memoryArgs(2 ** 20)).toEqual(['--vm', '1', '--vm-bytes', '1048576', '--vm-keep', '--quiet']);
+  });
+});
+
+describe('stress on the in-memory kernel port', () => {
+  const setup = () => {
+    const w = new MemoryWorld();
+    const id = w.addContainer('api-1');
+    w.limits.set(id, { cpus: 1, memoryBytes: 256 * 2 ** 20 });
+    return { w, id, ports: w.ports('agent'), target: { container: { id, name: 'api-1' }, run: 'r' } };
+  };
+
+  it("larger than the container's limit: refused at prepare, nothing started; without a limit the host's bounds it", async () => {
+    const { w, id, ports, target } = setup();
+    await expect(
+      stressCpu.prepare(ports, stressCpu.spec.parse({ kind: 'stress.cpu', cores: 1.5, duration: '5s' }), target),
+    ).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: 'cores: 1.5 cores is more than api-1 may use (its CPU limit is 1 core); nothing injected',
+    });
+    await expect(
+      stressMemory.prepare(
+        ports,
+        stressMemory.spec.parse({ kind: 'stress.memory', size: '1GiB', duration: '5s' }),
+        target,
+      ),
+    ).rejects.toThrow(/^size: 1GiB is more than api-1 may hold \(its memory limit is 256 MiB\); nothing injected$/);
+    w.limits.delete(id);
+    await expect(
+      stressCpu.prepare(ports, stressCpu.spec.parse({ kind: 'stress.cpu', cores: 9, duration: '5s' }), target),
+    ).rejects.toThrow(/no CPU limit: the host has 8 cores/);
+    expect(w.calls.filter((c) => c.effect !== 'none')).toEqual([]);
+    expect(w.kernelLeftovers()).toEqual([]);
+  });
+
+  it('a retried inject starts one stressor; the revert ends it; the warden ends a lapsed one', async () => {
+    const { w, ports, target } = setup();
+    const s = stressMemory.spec.parse({ kind: 'stress.memory', size: '64MiB', duration: '5s' });
+    const h = (await stressMemory.prepare(ports, s, target)) as StressHandle;
+    expect(h.stressor).toMatch(/^faultline-stress-\w{6}-\w{6}$/);
+    expect(h.timeoutSeconds).toBe(5 + 120);
+    await stressMemory.inject(ports, s, h);
+    await stressMemory.inject(ports, s, h);
+    expect(w.calls.filter((c) => c.op === 'startStressor' && c.effect === 'apply')).toHaveLength(1);
+    expect(await stressMemory.revert(ports, h)).toEqual({ changed: true });
+    expect(await stressMemory.revert(ports, h)).toEqual({ changed: false });
+    expect(w.kernelLeftovers()).toEqual([]);
+
+    w.useLeases();
+    const c = stressCpu.spec.parse({ kind: 'stress.cpu', cores: 0.5, duration: '5s' });
+    const h2 = (await stressCpu.prepare(ports, c, target)) as StressHandle;
+    await stressCpu.inject(ports, c, h2);
+    expect(w.kernelLeftovers()).toEqual([`stressor:${h2.stressor}`]);
+    await w
+      .leasePort('agent')
+      .grant({ id: 'l3', kind: 'stress.cpu', handle: h2, leaseMs: 1, grantedAt: new Date().toISOString() });
+    const [rec] = await w.lapse();
+    expect(rec?.revertedAt).toBeDefined();
+    expect(w.kernelLeftovers()).toEqual([]);
+  });
+});

@@ -52,6 +52,8 @@ diagnostics.subscribe('undici:request:error', (m) => {
 
 // --- the guard activity: when it started against when it was scheduled, and its heartbeats ----------------
 const guardStartWaitMs: number[] = [];
+/** Per run (workflow ID): its guard's first attempt, scheduled and started (epoch ms). */
+const guardStarts: Record<string, { scheduled: number; started: number }> = {};
 let guardAttempts = 0;
 let heartbeats = 0;
 const interceptors = {
@@ -60,7 +62,12 @@ const interceptors = {
       // The guard is `observe` on the fleet queue; a host's holder of container faults is `observe` on the host's.
       if (ctx.info.activityType !== 'observe' || ctx.info.taskQueue !== taskQueue) return {};
       guardAttempts++;
-      guardStartWaitMs.push(Date.now() - ctx.info.currentAttemptScheduledTimestampMs);
+      const started = Date.now();
+      guardStartWaitMs.push(started - ctx.info.currentAttemptScheduledTimestampMs);
+      guardStarts[ctx.info.workflowExecution?.workflowId ?? '?'] ??= {
+        scheduled: ctx.info.currentAttemptScheduledTimestampMs,
+        started,
+      };
       const c = ctx as unknown as { heartbeatFn: (d?: unknown) => void };
       const beat = c.heartbeatFn;
       c.heartbeatFn = (d) => {
@@ -135,6 +142,7 @@ process.on('message', (m: { cmd: string }) => {
         probeMs,
         probeErrors,
         guardStartWaitMs,
+        guardStarts,
         guardAttempts,
         heartbeats,
         activitySlots,

@@ -92,6 +92,7 @@ interface WorkerReport {
   probeMs: number[];
   probeErrors: number;
   guardStartWaitMs: number[];
+  guardStarts: Record<string, { scheduled: number; started: number }>;
   guardAttempts: number;
   heartbeats: number;
   activitySlots?: number;
@@ -102,6 +103,8 @@ interface WorkerReport {
   peakRssMiB: number;
   leftovers: string[];
 }
+
+let current: Awaited<ReturnType<typeof startWorker>> | undefined;
 
 /** The bench's worker process (./concurrency-worker.ts), talked to over IPC. */
 async function startWorker(env: Record<string, string>): Promise<{
@@ -115,7 +118,7 @@ async function startWorker(env: Record<string, string>): Promise<{
     ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'concurrency-worker.ts')],
     {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
+      env: { FAULTLINE_LOG_LEVEL: 'ERROR', ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
   );
@@ -193,7 +196,7 @@ async function measure(client: Client, mode: 'memory' | 'demo', n: number, demo:
       : undefined;
   if (service) await new Promise<void>((r) => service.listen(0, '127.0.0.1', r));
   const url = service ? `http://127.0.0.1:${(service.address() as AddressInfo).port}/` : `${demo?.frontUrl}/`;
-  const worker = await startWorker({
+  const worker = (current = await startWorker({
     BENCH_MODE: mode,
     BENCH_N: String(n),
     BENCH_QUEUE: taskQueue,
@@ -204,7 +207,7 @@ async function measure(client: Client, mode: 'memory' | 'demo', n: number, demo:
     ...(demo?.proxyAdminUrl
       ? { FAULTLINE_PROXY_URL: demo.proxyAdminUrl, FAULTLINE_PROXY_TOKEN: demo.proxyToken ?? '' }
       : {}),
-  });
+  }));
   const text = (i: number) =>
     mode === 'memory'
       ? `
@@ -214,7 +217,7 @@ targets: { names: [ c${i} ] }
 method: [ { kind: container.pause, duration: ${window} } ]
 admission: { wait: 60m }
 afterCheck: { recoveryTimeout: 1s }
-guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}g?fl-guard=${i}", requests: 1, timeout: 200ms } ] }
+guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}g?fl-guard=${i}", requests: 1, timeout: 1s } ] }
 `
       : `
 title: conc demo ${i}
@@ -259,10 +262,18 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
   const admission: number[] = [];
   const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
     Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+  // The guard activity (observe on the fleet queue) scheduled, per run, from history.
+  const guardScheduled = new Map<string, number>();
   for (let k = 0; k < handles.length; k += 25)
     await Promise.all(
       handles.slice(k, k + 25).map(async (h: WorkflowHandle) => {
         const events = (await h.fetchHistory()).events ?? [];
+        const guard = events.find(
+          (ev) =>
+            ev.activityTaskScheduledEventAttributes?.activityType?.name === 'observe' &&
+            ev.activityTaskScheduledEventAttributes.taskQueue?.name === taskQueue,
+        );
+        if (guard) guardScheduled.set(h.workflowId, at(guard));
         const started = events[0] ? at(events[0]) : NaN;
         const admits = new Set<string>();
         let admitted: number | undefined;
@@ -280,20 +291,47 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
   const perRun: { due: number; taken: number; onTime: number }[] = [];
   const journalCov: { due: number; taken: number; onTime: number; share: number }[] = [];
   const lateness: number[] = [];
+  const latenessAfterFirst: number[] = [];
+  // Where the guard's start goes: the inject's completion to the guard scheduled (a workflow task), to the
+  // guard activity started by the worker (polling, slots), to its first sample.
+  const start = {
+    injectToScheduled: [] as number[],
+    scheduledToStarted: [] as number[],
+    startedToFirstSample: [] as number[],
+    injectToFirstSample: [] as number[],
+  };
   const windows: [number, number][] = [];
   let dueAgree = 0;
   let dueMaxDiff = 0;
   let takenMaxDiff = 0;
+  // Why runs did not pass, by kind (numbers blanked, so like reasons count together).
+  const reasons: Record<string, number> = {};
   journals.forEach((j, i) => {
     const v = j?.verdict ?? 'workflow failed';
     verdicts[v] = (verdicts[v] ?? 0) + 1;
     if (!j) return;
+    if (v !== 'passed') {
+      const why = `${v}: ${(j.reason ?? j.abort?.reason ?? '')
+        .replace(/\d+(\.\d+)?/g, '#')
+        .replace(/\(#-#-#T[^)]*\)/g, '')
+        .slice(0, 140)}`;
+      reasons[why] = (reasons[why] ?? 0) + 1;
+    }
     const c = countRun(j, report.sent[String(i)] ?? [], cadenceMs);
     const jc = j.guardSamples?.coverage;
     if (c) {
       perRun.push(c);
       lateness.push(...c.lateness);
+      latenessAfterFirst.push(...c.lateness.slice(1));
       windows.push([c.anchor, c.end]);
+      const id = handles[i]?.workflowId ?? '';
+      const scheduled = guardScheduled.get(id);
+      const g = report.guardStarts[id];
+      const first = (report.sent[String(i)] ?? []).find((t) => t >= c.anchor);
+      if (scheduled !== undefined) start.injectToScheduled.push(scheduled - c.anchor);
+      if (g) start.scheduledToStarted.push(g.started - g.scheduled);
+      if (g && first !== undefined) start.startedToFirstSample.push(first - g.started);
+      if (first !== undefined) start.injectToFirstSample.push(first - c.anchor);
     }
     if (jc) journalCov.push({ due: jc.due, taken: jc.taken, onTime: jc.onTime, share: jc.share });
     if (c && jc) {
@@ -327,6 +365,7 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
     window,
     ...(starve.slots || starve.blockMs ? { starve } : {}),
     verdicts,
+    reasons,
     runsWithWindow: perRun.length,
     peakConcurrentWindows: peakWindows,
     samplesDuePerRunMedian: pct(
@@ -336,6 +375,11 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
     coverageTaken: dist(takenCov),
     coverageOnTime: dist(onTimeCov),
     latenessMs: { p50: pct(lateness, 50), p99: pct(lateness, 99), max: Math.max(...lateness) },
+    latenessAfterFirstSlotMs: {
+      p50: pct(latenessAfterFirst, 50),
+      p99: pct(latenessAfterFirst, 99),
+      max: Math.max(...latenessAfterFirst),
+    },
     journal: {
       runs: journalCov.length,
       coverageOnTime: dist(ratio(journalCov, (x: { onTime: number }) => x.onTime)),
@@ -348,6 +392,12 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
       cpuPercentOfOneCore: Math.round((report.cpuSeconds * 1000 * 100) / wallMs),
       peakRssMiB: report.peakRssMiB,
     },
+    guardStart: Object.fromEntries(
+      Object.entries(start).map(([k, xs]) => [
+        `${k}Ms`,
+        { runs: xs.length, p50: pct(xs, 50), p99: pct(xs, 99), max: Math.max(...xs) },
+      ]),
+    ),
     guardTime: {
       startWaitMs: {
         p50: pct(report.guardStartWaitMs, 50),
@@ -416,6 +466,15 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   const prefix = `fl-conc-${process.pid}`;
   let demo: DemoStack | undefined;
+  // Interrupted: the worker, the demo and the server go too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      current?.child.kill('SIGKILL');
+      void (demo ? demoDown({ prefix }) : Promise.resolve())
+        .catch(() => undefined)
+        .then(() => server.stop())
+        .finally(() => process.exit(130));
+    });
   const rows: Row[] = [];
   try {
     if (MODES.includes('demo')) {

@@ -1,13 +1,17 @@
 // One Temporal dev server for the whole test run (or the user's cluster when TEMPORAL_ADDRESS is set),
-// and a check that the Docker daemon answers. Server facts go to a JSON file so the server-kill suite
-// can SIGKILL it and restart it on the same database; teardown stops whichever process is current.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+// and a check that the Docker daemon answers. Server facts go to a JSON file (a file with a server of its
+// own, test/helpers.ts ownDevServer, writes its own); teardown stops whichever process the file names.
+// What every e2e file would otherwise build for itself is built here once, while the server starts: the
+// workflow bundle (webpack, into the cache every worker process of the run reads) and the demo image.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { freePort, startDevServer } from '../cli/dev-server.ts';
 import { removeWarden } from '../activities/adapters/warden-container.ts';
-import { WARDEN_DIR } from '../config.ts';
+import { ensureDemoImage } from '../demo/image.ts';
+import { PROJECT_ROOT, STATE_DIR, WARDEN_DIR } from '../config.ts';
 
 export interface ServerFacts {
   address: string;
@@ -23,11 +27,17 @@ let factsFile = '';
 let dir = '';
 
 export async function setup(): Promise<void> {
+  // Two projects (e2e, e2e-alone) name this file: the first one to start sets the run up, for both.
+  if (process.env.FAULTLINE_TEST_SERVER_FACTS) return;
   await new Dockerode().ping().catch((e: unknown) => {
     throw new Error(`the Docker daemon does not answer (${String(e)}): run bash scripts/setup.sh`);
   });
   dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-test-'));
   factsFile = path.join(dir, 'server.json');
+  const stateDir = path.join(dir, 'state');
+  mkdirSync(stateDir);
+  const built = Promise.all([buildWorkflowBundle(stateDir), ensureDemoImage(new Dockerode())]);
+  built.catch(() => undefined); // awaited below, after the server started
   let facts: ServerFacts;
   if (process.env.TEMPORAL_ADDRESS) {
     facts = {
@@ -49,10 +59,9 @@ export async function setup(): Promise<void> {
     process.env.TEMPORAL_ADDRESS = server.address;
     process.env.FAULTLINE_UI_URL = server.uiUrl;
   }
-  // Tests never touch what a user has running: their own state directory (demo.json, bundles, screenshots),
+  // Tests never touch what a user has running: their own state directory (demo.json, wardens, screenshots),
   // demo name and ports, and the embedded-server ports pointed at this run's server.
-  process.env.FAULTLINE_STATE_DIR = path.join(dir, 'state');
-  mkdirSync(process.env.FAULTLINE_STATE_DIR);
+  process.env.FAULTLINE_STATE_DIR = stateDir;
   process.env.FAULTLINE_DEMO_PREFIX = `fl-test-${process.pid}`;
   process.env.FAULTLINE_DEMO_PORT = String(await freePort());
   process.env.FAULTLINE_DEMO_PROXY_PORT = String(await freePort());
@@ -62,9 +71,57 @@ export async function setup(): Promise<void> {
   }
   writeFileSync(factsFile, JSON.stringify(facts));
   process.env.FAULTLINE_TEST_SERVER_FACTS = factsFile;
+  await built;
+}
+
+/**
+ * The run's state directory shares the project's bundle cache (.state/cache: keyed by the text of every
+ * bundled file and the lock file, written atomically), so a second run with unchanged workflows builds
+ * nothing. Built in a child process: the bundler wants a Temporal runtime, which this (vitest's) process
+ * should not carry.
+ */
+async function buildWorkflowBundle(stateDir: string): Promise<void> {
+  const shared = path.join(STATE_DIR, 'cache');
+  mkdirSync(shared, { recursive: true });
+  symlinkSync(shared, path.join(stateDir, 'cache'));
+  const code = `const { cachedWorkflowBundle } = await import(${JSON.stringify(path.join(PROJECT_ROOT, 'worker', 'worker.ts'))}); await cachedWorkflowBundle();`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, FAULTLINE_STATE_DIR: stateDir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const status = await new Promise<number | null>((r) => child.once('exit', r));
+  if (status !== 0) throw new Error(`bundling workflows/ failed (exit ${status}): ${err}`);
+}
+
+/** Stops the dev server a facts file names (SIGTERM, then SIGKILL after 5 s), if the run started it. */
+export async function stopServer(file: string): Promise<void> {
+  const facts = JSON.parse(readFileSync(file, 'utf8')) as ServerFacts;
+  if (!facts.managed || !facts.pid) return;
+  try {
+    process.kill(facts.pid, 'SIGTERM');
+  } catch {
+    return; // already gone
+  }
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(facts.pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  try {
+    process.kill(facts.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 export async function teardown(): Promise<void> {
+  if (!dir) return; // the other project's setup set the run up
   // Workers of this run started the warden of the run's ledger (under the state directory set above, which
   // config.ts's WARDEN_DIR, read before setup, does not know); it has a restart policy, so remove it.
   const stateDir = process.env.FAULTLINE_STATE_DIR;
@@ -72,27 +129,7 @@ export async function teardown(): Promise<void> {
     dir: process.env.FAULTLINE_WARDEN_DIR ?? (stateDir ? path.join(stateDir, 'warden') : WARDEN_DIR),
   });
   try {
-    const facts = JSON.parse(readFileSync(factsFile, 'utf8')) as ServerFacts;
-    if (facts.managed && facts.pid) {
-      try {
-        process.kill(facts.pid, 'SIGTERM');
-      } catch {
-        /* already gone */
-      }
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(facts.pid, 0);
-        } catch {
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      try {
-        process.kill(facts.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
+    await stopServer(factsFile);
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }

@@ -1,16 +1,17 @@
 // Shared test fixtures: a Temporal client on the run's dev server, workers in-process or as killable
 // child processes, demo experiments built from YAML, and Docker event counting.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseExperiment } from '../experiments/parse.ts';
 import type { Experiment } from '../experiments/schema.ts';
-import { createWorker, WORKFLOWS_PATH } from '../worker/worker.ts';
+import { cachedWorkflowBundle, createWorker } from '../worker/worker.ts';
 import { PROJECT_ROOT, temporalTarget } from '../config.ts';
-import type { ServerFacts } from './global-setup.ts';
+import { freePort, startDevServer } from '../cli/dev-server.ts';
+import { stopServer, type ServerFacts } from './global-setup.ts';
 
 export const docker = new Dockerode();
 
@@ -23,12 +24,51 @@ export async function temporalClient(): Promise<{ client: Client; connection: Co
   return { client: new Client({ connection, namespace: temporalTarget().namespace }), connection };
 }
 
-let bundle: WorkflowBundleWithSourceMap | undefined;
-export async function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never,
+/**
+ * A dev server of this test file's own instead of the run's shared one, for a file that kills its server
+ * or acts on every run on it (SIGKILL and restart, `revert --all`), so it can run beside the other files.
+ * From here on this process and the processes it spawns use it (TEMPORAL_ADDRESS, the facts file a test
+ * may rewrite after a restart); stop() ends whichever process the facts file names. Against a user's own
+ * cluster (TEMPORAL_ADDRESS given to the run) nothing is started and stop() does nothing.
+ */
+export async function ownDevServer(name: string): Promise<{ stop: () => Promise<void> }> {
+  if (!serverFacts().managed) return { stop: async () => undefined };
+  const dir = mkdtempSync(path.join(os.tmpdir(), `faultline-test-${name}-`));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const dbFile = path.join(dir, 'temporal.db');
+  const logFile = path.join(dir, 'temporal.log');
+  const server = await startDevServer({ dbFile, port, uiPort, logFile, detached: true });
+  const pid = server.process.pid ?? 0;
+  const factsFile = path.join(dir, 'server.json');
+  writeFileSync(
+    factsFile,
+    JSON.stringify({ address: server.address, pid, dbFile, port, uiPort, logFile, managed: true }),
+  );
+  Object.assign(process.env, {
+    TEMPORAL_ADDRESS: server.address,
+    FAULTLINE_UI_URL: server.uiUrl,
+    FAULTLINE_TEMPORAL_PORT: String(port),
+    FAULTLINE_TEMPORAL_UI_PORT: String(uiPort),
+    FAULTLINE_TEST_SERVER_FACTS: factsFile,
   });
+  return {
+    stop: async () => {
+      try {
+        await stopServer(factsFile);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+/**
+ * The worker's bundle of workflows/ (webpack), built once per test run by test/global-setup.ts into the
+ * content-keyed cache every worker process of the run also reads (worker/worker.ts cachedWorkflowBundle).
+ */
+export function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= cachedWorkflowBundle().then(({ codePath }) => ({ code: readFileSync(codePath, 'utf8') }));
   return bundle;
 }
 

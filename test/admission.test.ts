@@ -14,6 +14,7 @@ import {
   dockerEvents,
   inProcessWorker,
   killProcess,
+  ownDevServer,
   runCli,
   uniqueId,
   workerProcess,
@@ -26,6 +27,8 @@ const stops: (() => Promise<void>)[] = [];
 const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-admission-'));
 
 beforeAll(async () => {
+  // Its own server: the safety lever aborts every running experiment on it, the other files' too.
+  stops.push((await ownDevServer('admission')).stop);
   stack = await demoUp({ prefix: uniqueId('fl-adm'), frontPort: await freePort(), proxyAdminPort: await freePort() });
   fc = await connectClient();
 });

@@ -19,6 +19,7 @@ import {
   demoExperiment,
   dockerEvents,
   killProcess,
+  ownDevServer,
   serverFacts,
   uniqueId,
   workerProcess,
@@ -29,9 +30,12 @@ import type { Journal } from '../experiments/journal.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;
+let server: Awaited<ReturnType<typeof ownDevServer>> | undefined;
 const workers: Awaited<ReturnType<typeof workerProcess>>[] = [];
 
 beforeAll(async () => {
+  // Its own server: this file SIGKILLs it, and `revert --all` would abort the other files' runs.
+  server = await ownDevServer('durability');
   stack = await demoUp({ prefix: uniqueId('fl-dur'), frontPort: await freePort(), proxyAdminPort: await freePort() });
   fc = await connectClient();
 });
@@ -40,6 +44,7 @@ afterAll(async () => {
   for (const w of workers) await killProcess(w, 'SIGTERM');
   await fc?.close();
   if (stack) await demoDown({ prefix: stack.prefix });
+  await server?.stop();
 });
 
 /** Pauses one named backend for `duration`; the front retries the others, so the guard holds. */

@@ -141,7 +141,7 @@ steps:
     for await (const w of fc.client.workflow.list({ query: `ParentWorkflowId = '${id}'` })) kids.push(w.workflowId);
     expect(kids.sort()).toEqual([`${id}-breaks`, `${id}-warm-up`]);
     const rows = await until(async () => {
-      const r = await history(fc, 50);
+      const r = await history(fc, 500);
       return r.filter((x) => x.gameDay === id).length === 3 ? r : undefined;
     }, 'history rows');
     expect(rows.find((r) => r.workflowId === id)?.kind).toBe('game day');

@@ -85,12 +85,12 @@ describe('history reads well', () => {
   });
 
   it('faultline history --json lists the run with its verdict from visibility', async () => {
-    let rows = await history(fc, 50);
+    let rows = await history(fc, 500);
     for (let i = 0; i < 50 && !rows.find((r) => r.workflowId === workflowId)?.verdict; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      rows = await history(fc, 50);
+      rows = await history(fc, 500);
     }
-    const r = cli('history', '--json', '--limit', '50');
+    const r = cli('history', '--json', '--limit', '500');
     expect(r.status, r.stderr).toBe(0);
     const row = (
       JSON.parse(r.stdout) as {

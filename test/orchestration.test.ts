@@ -348,7 +348,7 @@ afterCheck: { recoveryTimeout: 2s }
     try {
       // `faultline history` shows it (visibility is eventually consistent: wait for the row).
       await until('history shows the stuck run', async () =>
-        historyTable(await history(fc, 50))
+        historyTable(await history(fc, 500))
           .split('\n')
           .some((l) => l.startsWith(run.workflowId) && l.includes('RUNNING (revert stuck)')),
       );

@@ -1,34 +1,59 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects. `unit`: every test file in a `unit/` folder (test/unit/, proxy/test/unit/), pure code and
+// Projects. `unit`: every test file in a `unit/` folder (test/unit/, proxy/test/unit/), pure code and
 // workflows on Temporal's Java time-skipping test server (one per file, started in about a second by
-// test/unit/support/workflow-env.ts), neither Docker nor the dev server; no global setup; `npm run
-// test:unit` runs its files in parallel.
+// test/unit/support/workflow-env.ts), neither Docker nor the dev server; no global setup.
 // `e2e`: every other `*.test.ts`, against the real Temporal dev server (started once by
-// test/global-setup.ts), the real Docker daemon and the real proxy. `npm test` runs both. Forks, not threads
-// (Temporal's bundled workflows crash inside worker threads); e2e files run one at a time: they share one
-// dev server and one Docker daemon on two cores.
+// test/global-setup.ts), the real Docker daemon and the real proxy. `npm test` runs all of them. Forks, not
+// threads (Temporal's bundled workflows crash inside worker threads).
+// Files run side by side, WORKERS at a time, unit and e2e alike: most of an e2e file's time is spent
+// waiting (fault windows, timers, polls), not computing. Each e2e file has its own task queues, demo
+// name, containers and, where it needs one, ledger; a file that kills its server or acts on every run on
+// it (durability: SIGKILL, revert --all; admission: the safety lever) starts a server of its own
+// (test/helpers.ts ownDevServer).
+// `e2e-alone` runs first, before anything else starts: files whose verdict reads latencies or lease
+// timings off this machine with a thin margin (the quickstart's example judges p95 < 250 ms; every runner
+// dead: each fault gone within its lease + 2 s), so a busy suite beside them cannot fail them.
 const UNIT = ['test/unit/**/*.test.ts', 'proxy/test/unit/**/*.test.ts'];
+const ALONE = ['test/quickstart.test.ts', 'test/dead-runner.test.ts'];
+const WORKERS = Number(process.env.FAULTLINE_TEST_WORKERS ?? 4);
 
 export default defineConfig({
   test: {
     pool: 'forks',
-    fileParallelism: false, // per run, not per project (vitest 3.2); `npm run test:unit` turns it back on
+    maxWorkers: WORKERS,
+    minWorkers: 1,
     testTimeout: 180_000,
     hookTimeout: 240_000,
     reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: UNIT, testTimeout: 30_000, hookTimeout: 60_000 },
+        test: {
+          name: 'e2e-alone',
+          include: ALONE,
+          globalSetup: ['test/global-setup.ts'],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
+        },
       },
       {
         extends: true,
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts', 'proxy/**/*.test.ts'],
-          exclude: UNIT,
+          exclude: [...UNIT, ...ALONE],
           globalSetup: ['test/global-setup.ts'],
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -14,6 +14,7 @@ import {
   demoExperiment,
   dockerEvents,
   killProcess,
+  ownDevServer,
   serverFacts,
   uniqueId,
   workerProcess,
@@ -23,10 +24,12 @@ import type { Journal } from '../experiments/journal.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;
+let server: Awaited<ReturnType<typeof ownDevServer>> | undefined;
 const workers: Awaited<ReturnType<typeof workerProcess>>[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 beforeAll(async () => {
+  server = await ownDevServer('guard-coverage-kill'); // its own: this file SIGKILLs it
   stack = await demoUp({ prefix: uniqueId('fl-cov'), frontPort: await freePort(), proxyAdminPort: await freePort() });
   fc = await connectClient();
 });
@@ -35,6 +38,7 @@ afterAll(async () => {
   for (const w of workers) await killProcess(w, 'SIGTERM');
   await fc?.close();
   if (stack) await demoDown({ prefix: stack.prefix });
+  await server?.stop();
 });
 
 async function startWorker(tq: string) {

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/support/sequencer.ts';
 
 // Projects. `unit`: every test file in a `unit/` folder (test/unit/, proxy/test/unit/), pure code and
 // workflows on Temporal's Java time-skipping test server (one per file, started in about a second by
@@ -26,6 +27,7 @@ export default defineConfig({
     testTimeout: 180_000,
     hookTimeout: 240_000,
     reporters: ['default', './test/summary-reporter.ts'],
+    sequence: { sequencer: LongestFirst }, // the longest files start first (test/support/sequencer.ts)
     projects: [
       {
         extends: true,

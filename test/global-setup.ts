@@ -4,7 +4,7 @@
 // What every e2e file would otherwise build for itself is built here once, while the server starts: the
 // workflow bundle (webpack, into the cache every worker process of the run reads) and the demo image.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -25,6 +25,7 @@ export interface ServerFacts {
 
 let factsFile = '';
 let dir = '';
+let stopRecording: (() => void) | undefined;
 
 export async function setup(): Promise<void> {
   // Two projects (e2e, e2e-alone) name this file: the first one to start sets the run up, for both.
@@ -36,6 +37,8 @@ export async function setup(): Promise<void> {
   factsFile = path.join(dir, 'server.json');
   const stateDir = path.join(dir, 'state');
   mkdirSync(stateDir);
+  process.env.FAULTLINE_TEST_DOCKER_EVENTS = path.join(dir, 'docker-events.jsonl');
+  stopRecording = await recordDockerEvents(process.env.FAULTLINE_TEST_DOCKER_EVENTS);
   const built = Promise.all([buildWorkflowBundle(stateDir), ensureDemoImage(new Dockerode())]);
   built.catch(() => undefined); // awaited below, after the server started
   let facts: ServerFacts;
@@ -72,6 +75,25 @@ export async function setup(): Promise<void> {
   writeFileSync(factsFile, JSON.stringify(facts));
   process.env.FAULTLINE_TEST_SERVER_FACTS = factsFile;
   await built;
+}
+
+/**
+ * Docker keeps only its last 256 events (`docker events --since` replays no more): with files side by side
+ * (and anyone else on the daemon) a test reading a fault's events back could miss them. Every container and
+ * network event from the run's start goes to a file instead, which test/helpers.ts dockerEvents reads.
+ */
+async function recordDockerEvents(file: string): Promise<() => void> {
+  const stream = (await new Dockerode().getEvents({
+    since: Math.floor(Date.now() / 1000) - 1,
+    filters: { type: ['container', 'network'] },
+  })) as NodeJS.ReadableStream & { destroy: () => void };
+  const out = createWriteStream(file, { flags: 'a' });
+  stream.pipe(out);
+  return () => {
+    stream.unpipe(out);
+    stream.destroy();
+    out.end();
+  };
 }
 
 /**
@@ -122,6 +144,7 @@ export async function stopServer(file: string): Promise<void> {
 
 export async function teardown(): Promise<void> {
   if (!dir) return; // the other project's setup set the run up
+  stopRecording?.();
   // Workers of this run started the warden of the run's ledger (under the state directory set above, which
   // config.ts's WARDEN_DIR, read before setup, does not know); it has a restart policy, so remove it.
   const stateDir = process.env.FAULTLINE_STATE_DIR;

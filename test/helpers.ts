@@ -1,7 +1,7 @@
 // Shared test fixtures: a Temporal client on the run's dev server, workers in-process or as killable
 // child processes, demo experiments built from YAML, and Docker event counting.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -154,7 +154,18 @@ export function demoExperiment(yaml: string, vars: { prefix: string; frontUrl: s
   return r.experiment;
 }
 
-/** Docker events of the given kinds for the containers since `sinceMs` (epoch ms), up to now. */
+interface DockerEvent {
+  Action: string;
+  timeNano: number;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+}
+
+/**
+ * Docker events of the given kinds for the containers since `sinceMs` (epoch ms), up to now, in order. The
+ * daemon replays only its last 256 events, so those of the run are also read from the recording
+ * test/global-setup.ts keeps; an event both have is counted once. Matched as the daemon's own filter does:
+ * the event's actor ID (or name) starts with one of `ids`, and its action is one of `kinds`.
+ */
 export async function dockerEvents(
   ids: string[],
   kinds: string[],
@@ -168,12 +179,21 @@ export async function dockerEvents(
   })) as NodeJS.ReadableStream;
   let raw = '';
   for await (const chunk of stream) raw += chunk.toString();
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { id: string; Action: string; timeNano: number })
-    .filter((e) => e.timeNano / 1e6 >= sinceMs)
-    .map((e) => ({ id: e.id, action: e.Action }));
+  const file = process.env.FAULTLINE_TEST_DOCKER_EVENTS;
+  const recorded = file && existsSync(file) ? readFileSync(file, 'utf8') : '';
+  // The recording may end in half a line (being written): only whole lines.
+  const lines = [...raw.split('\n'), ...recorded.slice(0, recorded.lastIndexOf('\n') + 1).split('\n')];
+  const ours = (e: DockerEvent) =>
+    ids.some((id) => e.Actor?.ID?.startsWith(id) || e.Actor?.Attributes?.name?.startsWith(id));
+  const events = new Map<string, DockerEvent>();
+  for (const line of lines.filter(Boolean)) {
+    const e = JSON.parse(line) as DockerEvent;
+    if (e.timeNano / 1e6 >= sinceMs && kinds.includes(e.Action) && ours(e))
+      events.set(`${e.Actor?.ID}|${e.Action}|${e.timeNano}`, e);
+  }
+  return [...events.values()]
+    .sort((a, b) => a.timeNano - b.timeNano)
+    .map((e) => ({ id: e.Actor?.ID ?? '', action: e.Action }));
 }
 
 export async function containerState(name: string): Promise<string> {

@@ -199,7 +199,7 @@ const pct = (xs: number[], p: number) =>
 
 async function main(): Promise<void> {
   // The lock the e2e suites share: containers and a second daemon are created here.
-  const lock = openSync('/tmp/faultline-e2e.lock', 'r');
+  const lock = openSync('/tmp/faultline-e2e.lock', 'a');
   execFileSync('flock', ['-x', String(3)], { stdio: ['ignore', 'inherit', 'inherit', lock] });
   const commit = measuredCommit();
   const first = new Dockerode();

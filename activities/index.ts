@@ -104,6 +104,45 @@ export function contextRunLink(): RunLink {
   };
 }
 
+/** One target of a batch (a host's faults in one activity): its result, or its own error. */
+export type TargetResult<T> =
+  | { index: number; ok: true; value: T }
+  | { index: number; ok: false; error: { type: string; message: string; nonRetryable: boolean } };
+export interface BatchPrepare {
+  index: number;
+  spec: FaultEntry;
+  target: SelectedTarget | undefined;
+}
+export interface BatchInject {
+  index: number;
+  spec: FaultEntry;
+  handle: Record<string, unknown>;
+}
+export interface BatchRevert {
+  index: number;
+  kind: string;
+  handle: Record<string, unknown>;
+  opts?: RevertOptions;
+}
+
+/** Runs one target's step of a batch: its value, or its error as data (retryable as its activity's would be). */
+async function perTarget<T>(index: number, step: () => Promise<T>): Promise<TargetResult<T>> {
+  try {
+    return { index, ok: true, value: await step() };
+  } catch (e) {
+    if (e instanceof FaultlineError)
+      return { index, ok: false, error: { type: e.name, message: e.message, nonRetryable: !e.retryable } };
+    if (e instanceof ApplicationFailure)
+      return {
+        index,
+        ok: false,
+        error: { type: e.type ?? 'Error', message: e.message, nonRetryable: !!e.nonRetryable },
+      };
+    const err = e instanceof Error ? e : new Error(String(e));
+    return { index, ok: false, error: { type: err.name, message: err.message, nonRetryable: false } };
+  }
+}
+
 export interface ActivityDeps {
   /** How the guard reaches its workflow run; tests wrap it to simulate a dead worker. */
   runLink?: () => RunLink;
@@ -136,6 +175,46 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
     const out: ProbeSample[] = [];
     for (const p of probes) out.push(await runProbe(p, signal));
     return out;
+  }
+
+  /**
+   * Reads what the revert will need; the workflow records the handle before injecting. A container
+   * fault's handle also names its lease, and is refused here (nothing injected) when no warden watches.
+   */
+  async function prepareOne(spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> {
+    const run = currentWorkflowId();
+    const t: FaultTarget = target ? { container: target, ...(run ? { run } : {}) } : {};
+    const kind = kindOf(spec.kind);
+    if (!kind.needsContainer || !leases) return kind.prepare(ports, spec, t);
+    await leases.ready();
+    const handle = await kind.prepare(ports, spec, t);
+    const wf = run ?? 'run';
+    const id = `${wf.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 120)}.${randomBytes(6).toString('hex')}`;
+    return { ...handle, lease: { id, ms: CONTAINER_LEASE_MS } };
+  }
+
+  /**
+   * One fault's inject. The lease goes to the warden before the side effect, so a runner dying right after
+   * still leaves it. It is held for the inject budget first: the guard renews it only once every inject of
+   * the method has settled, and a sibling stop may wait its grace period meanwhile.
+   */
+  async function injectOne(spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> {
+    const lease = leaseOf(handle);
+    if (lease && leases) {
+      const { workflowId, runId } = Context.current().info.workflowExecution ?? {};
+      const granted = {
+        id: lease.id,
+        kind: spec.kind,
+        handle,
+        leaseMs: lease.ms,
+        grantedAt: new Date().toISOString(),
+        workflowId,
+        runId,
+      };
+      await leases.grant(granted, INJECT_ACTIVITY_MS + lease.ms);
+    }
+    await kindOf(spec.kind).inject(ports, spec, handle);
+    return { at: new Date().toISOString() };
   }
 
   return {
@@ -200,45 +279,59 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
      * Reads what the revert will need; the workflow records the handle before injecting. A container
      * fault's handle also names its lease, and is refused here (nothing injected) when no warden watches.
      */
-    prepareFault: classified(
-      async (spec: FaultEntry, target: SelectedTarget | undefined): Promise<Record<string, unknown>> => {
-        const run = currentWorkflowId();
-        const t: FaultTarget = target ? { container: target, ...(run ? { run } : {}) } : {};
-        const kind = kindOf(spec.kind);
-        if (!kind.needsContainer || !leases) return kind.prepare(ports, spec, t);
-        await leases.ready();
-        const handle = await kind.prepare(ports, spec, t);
-        const wf = run ?? 'run';
-        const id = `${wf.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 120)}.${randomBytes(6).toString('hex')}`;
-        return { ...handle, lease: { id, ms: CONTAINER_LEASE_MS } };
-      },
-    ),
+    prepareFault: classified(prepareOne),
+
+    /**
+     * A host's container faults in one call (runs from 'fleet-batches' on, for a host with two or more):
+     * each target's prepareFault, all at once, each with its own result.
+     */
+    prepareFaults: async (items: BatchPrepare[]): Promise<TargetResult<Record<string, unknown>>[]> =>
+      Promise.all(items.map((it) => perTarget(it.index, () => prepareOne(it.spec, it.target)))),
 
     /** Heartbeats, so a dead worker's inject moves on within seconds; an abort that arrived first wins. */
     injectFault: classified(async (spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> =>
       heartbeating(async (signal) => {
         signal?.throwIfAborted();
-        // The lease goes to the warden before the side effect, so a runner dying right after still leaves it.
-        // It is held for the inject budget first: the guard renews it only once every inject of the method
-        // has settled, and a sibling stop may wait its grace period meanwhile.
-        const lease = leaseOf(handle);
-        if (lease && leases) {
-          const { workflowId, runId } = Context.current().info.workflowExecution ?? {};
-          const granted = {
-            id: lease.id,
-            kind: spec.kind,
-            handle,
-            leaseMs: lease.ms,
-            grantedAt: new Date().toISOString(),
-            workflowId,
-            runId,
-          };
-          await leases.grant(granted, INJECT_ACTIVITY_MS + lease.ms);
-        }
-        await kindOf(spec.kind).inject(ports, spec, handle);
-        return { at: new Date().toISOString() };
+        return injectOne(spec, handle);
       }),
     ),
+
+    /**
+     * A host's container faults injected in one call (runs from 'fleet-batches' on), all at once, each with
+     * its own result. A retried attempt applies nothing twice: every target applied is in the heartbeat's
+     * details, and the next attempt returns its recorded time without touching it again (and each kind's
+     * inject is idempotent for what a lost heartbeat did not record). Cancelled (an abort), it starts no
+     * other target, waits for those in flight and fails as cancelled: the run reverts every one.
+     */
+    injectFaults: async (items: BatchInject[]): Promise<TargetResult<{ at: string }>[]> => {
+      let ctx: Context | undefined;
+      try {
+        ctx = Context.current();
+      } catch {
+        ctx = undefined; // called directly (unit tests)
+      }
+      const before = (ctx?.info.heartbeatDetails as { applied?: Record<number, string> } | undefined)?.applied;
+      const applied: Record<number, string> = { ...before };
+      const results = await heartbeating(
+        (signal) =>
+          Promise.all(
+            items.map((it) =>
+              perTarget(it.index, async () => {
+                const at = applied[it.index];
+                if (at) return { at, retried: true };
+                signal?.throwIfAborted();
+                const r = await injectOne(it.spec, it.handle);
+                applied[it.index] = r.at;
+                ctx?.heartbeat({ applied });
+                return r;
+              }),
+            ),
+          ),
+        () => ({ applied }),
+      );
+      ctx?.cancellationSignal.throwIfAborted();
+      return results;
+    },
 
     /**
      * Idempotent; retried by the workflow until it succeeds. A container fault's lease is released first.
@@ -249,6 +342,19 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
       handle: Record<string, unknown>,
       opts: RevertOptions = {},
     ): Promise<RevertResult> => heartbeating(() => revertAndReport(ports, leased(kindOf(kind)), handle, opts)),
+
+    /**
+     * A host's faults reverted in one call (runs from 'fleet-batches' on): each target's revertFault, all at
+     * once, each with its own result (a target that failed is retried by the run on its own). Idempotent.
+     */
+    revertFaults: async (items: BatchRevert[]): Promise<TargetResult<RevertResult>[]> =>
+      heartbeating(() =>
+        Promise.all(
+          items.map((it) =>
+            perTarget(it.index, () => revertAndReport(ports, leased(kindOf(it.kind)), it.handle, it.opts)),
+          ),
+        ),
+      ),
 
     /** The fault window: see ./guard.ts. Heartbeats its progress; cancelled on abort. */
     observe: async (input: ObserveInput): Promise<ObserveResult> =>

@@ -169,7 +169,11 @@ function checkInvariants(p: Plan, j: Journal, calls: Call[], killedAt: number | 
         if (c.activity === 'observe') bad.push(`${key}: re-applied by the guard (${c.op})`); // no rule is ever lost here
         // An inject attempt scheduled after the abort must not apply (500 ms: abort.at is the workflow
         // task's time, taken before the cancellation is sent).
-        if (abortAt && c.activity === 'injectFault' && (c.scheduledAt ?? 0) > abortAt + 500)
+        if (
+          abortAt &&
+          ['injectFault', 'injectFaults'].includes(c.activity ?? '') &&
+          (c.scheduledAt ?? 0) > abortAt + 500
+        )
           bad.push(`${key}: inject attempt ${c.attempt} scheduled after the abort applied`);
       }
       // The journal matches the calls.

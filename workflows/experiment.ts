@@ -17,7 +17,14 @@ import {
   allHandlersFinished,
   log,
 } from '@temporalio/workflow';
-import type { Activities, ControlActivities, GuardFault, HostInventory, ObserveResult } from '../activities/index.ts';
+import type {
+  Activities,
+  ControlActivities,
+  GuardFault,
+  HostInventory,
+  ObserveResult,
+  TargetResult,
+} from '../activities/index.ts';
 import { hostTaskQueue, type HostEntry } from '../experiments/hosts.ts';
 import type { AbortRecord, FaultRecord, GuardViolation, Journal, Phase, ProbeSample } from '../experiments/journal.ts';
 import type { FaultEntry } from '../experiments/schema.ts';
@@ -115,6 +122,12 @@ const FLEET_PATCH = 'fleet-routing';
  * once, alerted, retried with backoff) and hand their history over before 1,000 events (workflows/reverts.ts).
  */
 const BOUNDED_PATCH = 'bounded-reverts';
+/**
+ * Runs started from this version prepare, inject and revert the container faults of a host with two or
+ * more of them in one activity per host per phase (per-target results; a target that failed is retried on
+ * its own), instead of one activity per fault.
+ */
+const BATCH_PATCH = 'fleet-batches';
 
 /** Everything a run holds; the phases below read and write it. */
 interface Run {
@@ -136,6 +149,8 @@ interface Run {
   routed: boolean;
   /** Reverts wait a bounded time for a worker and mark the run stuck at once when none picks them up. */
   bounded: boolean;
+  /** A host's container faults are prepared, injected and reverted in one activity per host per phase. */
+  batched: boolean;
   /** Admission was asked (so the run leaves it after its reverts); its refusal, naming the holder or window. */
   askedAdmission?: boolean;
   refused?: string;
@@ -184,6 +199,7 @@ function start(input: RunInput): Run {
     handingOver: false,
     routed: patched(FLEET_PATCH),
     bounded: patched(BOUNDED_PATCH),
+    batched: patched(BATCH_PATCH),
     reverts: undefined as unknown as Reverts,
   };
   run.reverts = new Reverts(
@@ -418,22 +434,28 @@ async function admission(run: Run): Promise<boolean> {
 
 /**
  * Every intent first (each handle is in history before any side effect), then every inject at once.
- * Each fault's clock starts when ITS inject completed.
+ * Each fault's clock starts when ITS inject completed. Batched runs do each host's container faults in
+ * one activity per phase (hostBatches); the others one activity per fault.
  */
 async function inject(run: Run): Promise<void> {
   const e = run.input.experiment;
   const j = run.journal;
   setPhase(run, 'injecting');
-  await settleAll(j.faults, async (rec) => {
+  const { batches, single } = hostBatches(run, j.faults);
+  const prepareOne = async (rec: FaultRecord) => {
     rec.status = 'intent';
     rec.intentAt = now();
     rec.handle = await planning.prepareFault.executeWithOptions(
       { summary: `record intent: ${rec.summary}`, ...onHost(run, rec) },
       [e.method[rec.faultIndex] as FaultEntry, rec.target],
     );
-  });
+  };
+  await settle([
+    ...single.map(prepareOne),
+    ...batches.map(([taskQueue, recs]) => prepareOnHost(run, taskQueue, recs, prepareOne)),
+  ]);
   if (j.abort) return; // inject nothing; nothing was applied
-  await settleAll(j.faults, async (rec) => {
+  const injectOne = async (rec: FaultRecord) => {
     const spec = e.method[rec.faultIndex] as FaultEntry;
     run.attempted.add(rec.index);
     try {
@@ -441,20 +463,126 @@ async function inject(run: Run): Promise<void> {
         spec,
         rec.handle as Record<string, unknown>,
       ]);
-      rec.status = 'injected';
-      rec.injectedAt = r.at;
-      rec.endsAt = new Date(Date.parse(r.at) + durationMs(spec.duration)).toISOString();
+      injected(run, rec, r.at);
     } catch (err) {
       rec.status = 'inject-failed';
       if (!isCancellation(err)) noteError(rec, `inject: ${errorText(err)}`);
       throw err;
     }
-  });
+  };
+  await settle([
+    ...single.map(injectOne),
+    ...batches.map(([taskQueue, recs]) => injectOnHost(run, taskQueue, recs, injectOne)),
+  ]);
 }
 
-/** Runs step for every record in parallel and waits for all of them; then rethrows the first failure. */
-async function settleAll(recs: FaultRecord[], step: (rec: FaultRecord) => Promise<void>): Promise<void> {
-  const results = await Promise.allSettled(recs.map(step));
+function injected(run: Run, rec: FaultRecord, at: string): void {
+  const spec = run.input.experiment.method[rec.faultIndex] as FaultEntry;
+  rec.status = 'injected';
+  rec.injectedAt = at;
+  rec.endsAt = new Date(Date.parse(at) + durationMs(spec.duration)).toISOString();
+}
+
+/**
+ * Batched runs: each host with two or more container faults among recs (its agent's queue, its faults);
+ * every other fault on its own. Runs from before: every fault on its own.
+ */
+function hostBatches(run: Run, recs: FaultRecord[]): { batches: [string, FaultRecord[]][]; single: FaultRecord[] } {
+  if (!run.batched) return { batches: [], single: recs };
+  const byHost = new Map<string, FaultRecord[]>();
+  for (const rec of recs) {
+    const q = onHost(run, rec).taskQueue;
+    if (q) byHost.set(q, [...(byHost.get(q) ?? []), rec]);
+  }
+  const batches = [...byHost].filter(([, rs]) => rs.length > 1);
+  const inBatch = new Set(batches.flatMap(([, rs]) => rs.map((r) => r.index)));
+  return { batches, single: recs.filter((r) => !inBatch.has(r.index)) };
+}
+
+/** The summary of a host's batch: the host and each fault's own summary. */
+const batchSummary = (what: string, recs: FaultRecord[]) =>
+  `${what} on host ${recs[0]?.target?.host}: ${recs.map((r) => r.summary).join('; ')}`;
+
+/** A target's error in a batch, as the failure its own activity would have raised. */
+const targetFailure = (err: { type: string; message: string }) =>
+  ApplicationFailure.nonRetryable(err.message, err.type);
+
+/**
+ * A host's intents in one activity: every target's handle, each recorded on its own. A target whose
+ * prepare failed with a retryable error is prepared again on its own (read-only); a non-retryable one
+ * fails the run as its own activity would have (nothing is injected).
+ */
+async function prepareOnHost(
+  run: Run,
+  taskQueue: string,
+  recs: FaultRecord[],
+  one: (rec: FaultRecord) => Promise<void>,
+): Promise<void> {
+  const e = run.input.experiment;
+  for (const rec of recs) {
+    rec.status = 'intent';
+    rec.intentAt = now();
+  }
+  const results = await planning.prepareFaults.executeWithOptions(
+    { summary: batchSummary('record intents', recs), taskQueue },
+    [recs.map((rec) => ({ index: rec.index, spec: e.method[rec.faultIndex] as FaultEntry, target: rec.target }))],
+  );
+  await settle(
+    recs.map(async (rec) => {
+      const r = results.find((x) => x.index === rec.index);
+      if (r?.ok) rec.handle = r.value;
+      else if (r?.error.nonRetryable) throw targetFailure(r.error);
+      else await one(rec);
+    }),
+  );
+}
+
+/**
+ * A host's injects in one activity (a retried attempt applies nothing twice: activities/index.ts). Every
+ * target counts as attempted, so the revert phase reverts each one whatever happened. A target whose inject
+ * failed with a retryable error is injected again on its own (its kind's inject is idempotent); one that
+ * failed for good fails the run, naming its error on its own record; the others keep their results.
+ */
+async function injectOnHost(
+  run: Run,
+  taskQueue: string,
+  recs: FaultRecord[],
+  one: (rec: FaultRecord) => Promise<void>,
+): Promise<void> {
+  const e = run.input.experiment;
+  for (const rec of recs) run.attempted.add(rec.index);
+  let results: TargetResult<{ at: string }>[];
+  try {
+    results = await injecting.injectFaults.executeWithOptions({ summary: batchSummary('inject', recs), taskQueue }, [
+      recs.map((rec) => ({
+        index: rec.index,
+        spec: e.method[rec.faultIndex] as FaultEntry,
+        handle: rec.handle as Record<string, unknown>,
+      })),
+    ]);
+  } catch (err) {
+    for (const rec of recs) {
+      rec.status = 'inject-failed';
+      if (!isCancellation(err)) noteError(rec, `inject: ${errorText(err)}`);
+    }
+    throw err;
+  }
+  await settle(
+    recs.map(async (rec) => {
+      const r = results.find((x) => x.index === rec.index);
+      if (r?.ok) return injected(run, rec, r.value.at);
+      if (r && !r.error.nonRetryable) return one(rec);
+      const failure = targetFailure(r?.error ?? { type: 'Error', message: 'no result for this target' });
+      rec.status = 'inject-failed';
+      noteError(rec, `inject: ${errorText(failure)}`);
+      throw failure;
+    }),
+  );
+}
+
+/** Waits for every step; then rethrows the first failure. */
+async function settle(steps: Promise<void>[]): Promise<void> {
+  const results = await Promise.allSettled(steps);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
@@ -621,9 +749,11 @@ function guardAbort(v: GuardViolation, phase: Phase): AbortRecord {
 async function revertPhase(run: Run): Promise<void> {
   const j = run.journal;
   setPhase(run, 'reverting');
-  const outcomes = await CancellationScope.nonCancellable(() =>
-    Promise.all(j.faults.map((rec) => run.reverts.revert(rec))),
-  );
+  const outcomes = await CancellationScope.nonCancellable(() => {
+    // Batched runs: each host's faults in one activity first; a target it did not revert retries on its own.
+    for (const [, recs] of hostBatches(run, j.faults).batches) run.reverts.batch(recs);
+    return Promise.all(j.faults.map((rec) => run.reverts.revert(rec)));
+  });
   if (outcomes.includes('handed-over')) {
     // History is large and a revert keeps failing: a new run takes the journal and the pending reverts.
     run.handingOver = true;

@@ -76,15 +76,83 @@ export class Reverts {
     };
   }
 
+  /** Whether a fault needs its revert loop to revert it (else the loop records it done or not applied). */
+  private pending(rec: FaultRecord): boolean {
+    if (rec.status === 'reverted' || rec.status === 'not-applied') return false;
+    return !(!rec.handle || rec.status === 'planned' || (rec.status === 'intent' && !this.attempted.has(rec.index)));
+  }
+
+  /**
+   * Runs from 'fleet-batches' on: one host's faults reverted in one activity, as every fault's first attempt
+   * (counted, its error recorded on its own). A target the batch did not revert goes on in its own loop
+   * (backoff, stuck, hand-over as usual). Call before revert(); a fault with a loop already is left to it.
+   */
+  batch(recs: FaultRecord[]): void {
+    const todo = recs.filter((rec) => !this.loops.has(rec.index) && this.pending(rec));
+    if (todo.length < 2) return;
+    for (const rec of todo) {
+      rec.status = 'reverting';
+      rec.revertAttempts++;
+    }
+    const first = todo[0] as FaultRecord;
+    const wait = this.bounded ? this.tuning.revertScheduleToStartMs : 0;
+    const results = reverting.revertFaults
+      .executeWithOptions(
+        {
+          summary: `revert on host ${first.target?.host}: ${todo.map((r) => r.summary).join('; ')}`,
+          ...this.placeOf(first),
+          ...(wait ? { scheduleToStartTimeout: wait, scheduleToCloseTimeout: wait + REVERT_START_TO_CLOSE_MS } : {}),
+        },
+        [
+          todo.map((rec) => ({
+            index: rec.index,
+            kind: rec.kind,
+            handle: rec.handle as Record<string, unknown>,
+            opts: { since: rec.intentAt, earlier: rec.revertAttempts > 1 || this.guarded(rec) },
+          })),
+        ],
+      )
+      .then(
+        (rs) => ({ rs }),
+        (err: unknown) => ({ err }),
+      );
+    for (const rec of todo)
+      this.loops.set(
+        rec.index,
+        results.then(async (o): Promise<RevertOutcome> => {
+          const r = 'rs' in o ? o.rs.find((x) => x.index === rec.index) : undefined;
+          if (r?.ok) {
+            rec.status = 'reverted';
+            noteRevert(rec, r.value);
+            return 'done';
+          }
+          const unpicked = 'err' in o && this.bounded && notPickedUp(o.err);
+          const text = r
+            ? `${r.error.type}: ${r.error.message}`
+            : unpicked
+              ? this.unpickedText(rec)
+              : errorText('err' in o ? o.err : 'no result for this target');
+          return (await this.failed(rec, text, unpicked)) ?? this.attempts(rec);
+        }),
+      );
+  }
+
   private async loop(rec: FaultRecord): Promise<RevertOutcome> {
     if (rec.status === 'reverted' || rec.status === 'not-applied') return 'done';
-    const neverApplied =
-      !rec.handle || rec.status === 'planned' || (rec.status === 'intent' && !this.attempted.has(rec.index));
-    if (neverApplied) {
+    if (!this.pending(rec)) {
       rec.status = 'not-applied';
       return 'done';
     }
     rec.status = 'reverting';
+    return this.attempts(rec);
+  }
+
+  private unpickedText(rec: FaultRecord): string {
+    return `no worker of ${this.options(rec).taskQueue ?? 'its queue'} picked it up within ${formatMs(this.tuning.revertScheduleToStartMs)} (is its agent running?)`;
+  }
+
+  /** Attempts until one succeeds (or the run hands over). */
+  private async attempts(rec: FaultRecord): Promise<RevertOutcome> {
     for (;;) {
       rec.revertAttempts++;
       try {
@@ -98,19 +166,23 @@ export class Reverts {
         return 'done';
       } catch (err) {
         const unpicked = this.bounded && notPickedUp(err);
-        const text = unpicked
-          ? `no worker of ${this.options(rec).taskQueue ?? 'its queue'} picked it up within ${formatMs(this.tuning.revertScheduleToStartMs)} (is its agent running?)`
-          : errorText(err);
-        noteError(rec, `revert attempt ${rec.revertAttempts}: ${text}`);
-        log.warn('revert failed, retrying', { fault: rec.summary, attempt: rec.revertAttempts, error: text });
-        if (unpicked || rec.revertAttempts >= this.tuning.stuckAfterAttempts) this.onStuck(`${rec.summary}: ${text}`);
-        if (this.handOverDue()) return this.handOver();
-        const backoff = Math.min(this.tuning.revertBackoffMaxMs, 250 * 2 ** Math.min(rec.revertAttempts, 10));
-        if (this.bounded) await condition(() => this.handingOver, backoff);
-        else await sleep(backoff); // runs from before: exactly their commands (a timer, never cancelled)
-        if (this.handingOver || this.handOverDue()) return this.handOver();
+        const handedOver = await this.failed(rec, unpicked ? this.unpickedText(rec) : errorText(err), unpicked);
+        if (handedOver) return handedOver;
       }
     }
+  }
+
+  /** A failed attempt: recorded, maybe stuck, then the backoff; 'handed-over' when the run hands over. */
+  private async failed(rec: FaultRecord, text: string, unpicked: boolean): Promise<RevertOutcome | undefined> {
+    noteError(rec, `revert attempt ${rec.revertAttempts}: ${text}`);
+    log.warn('revert failed, retrying', { fault: rec.summary, attempt: rec.revertAttempts, error: text });
+    if (unpicked || rec.revertAttempts >= this.tuning.stuckAfterAttempts) this.onStuck(`${rec.summary}: ${text}`);
+    if (this.handOverDue()) return this.handOver();
+    const backoff = Math.min(this.tuning.revertBackoffMaxMs, 250 * 2 ** Math.min(rec.revertAttempts, 10));
+    if (this.bounded) await condition(() => this.handingOver, backoff);
+    else await sleep(backoff); // runs from before: exactly their commands (a timer, never cancelled)
+    if (this.handingOver || this.handOverDue()) return this.handOver();
+    return undefined;
   }
 
   private handOver(): RevertOutcome {

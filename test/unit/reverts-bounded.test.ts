@@ -265,10 +265,11 @@ describe('every activity is bounded', () => {
         'listContainers',
         'planFaults',
         'admitRun',
-        'prepareFault',
-        'injectFault',
+        // Its two faults are on one host: one activity per phase for both ('fleet-batches').
+        'prepareFaults',
+        'injectFaults',
         'observe',
-        'revertFault',
+        'revertFaults',
         'releaseRun',
         'awaitSteadyState',
       ])

@@ -1,8 +1,15 @@
 // The activities of an experiment run, mocked as a tiny fault system: injects add a fault to `active`,
 // reverts remove it, so a test asserts what is still applied (never just which mocks were called). Every
 // call is recorded with the workflow's time (see workflow-env.ts). Override any activity per test.
-import { Context } from '@temporalio/activity';
-import type { ObserveInput, ObserveResult } from '../../../activities/index.ts';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type {
+  BatchInject,
+  BatchPrepare,
+  BatchRevert,
+  ObserveInput,
+  ObserveResult,
+  TargetResult,
+} from '../../../activities/index.ts';
 import type { Decision } from '../../../experiments/admission.ts';
 import type { ProbeSample } from '../../../experiments/journal.ts';
 import { parseExperiment } from '../../../experiments/parse.ts';
@@ -68,6 +75,17 @@ const settled = (): Omit<ObserveResult, 'violated'> => ({
 /** The route of a proxy fault (the fake's fault id): `route-1` for the first fault of experiment(). */
 export const routeOf = (spec: FaultEntry): string => ('proxy' in spec ? [spec.proxy].flat().join(',') : spec.kind);
 
+/** One target's result in a batch: its value, or its error as data (as activities/index.ts reports it). */
+async function asResult<T>(index: number, step: () => Promise<T>): Promise<TargetResult<T>> {
+  try {
+    return { index, ok: true, value: await step() };
+  } catch (e) {
+    const type = e instanceof ApplicationFailure ? (e.type ?? 'Error') : e instanceof Error ? e.name : 'Error';
+    const nonRetryable = e instanceof ApplicationFailure && !!e.nonRetryable;
+    return { index, ok: false, error: { type, message: e instanceof Error ? e.message : String(e), nonRetryable } };
+  }
+}
+
 /** Waits until the activity is cancelled (heartbeating so the cancellation reaches it), then rethrows it. */
 export async function untilCancelled(): Promise<never> {
   const ctx = Context.current();
@@ -107,7 +125,22 @@ export function fakeChaos(overrides: Record<string, (...args: never[]) => Promis
     },
     observe: async (_input: ObserveInput): Promise<ObserveResult> => ({ violated: false, ...settled() }),
     pauseSchedule: async () => undefined,
+    // A host's faults in one activity (runs from 'fleet-batches' on): each target through the mock of its
+    // own activity (overrides included), its error as data as the real batch activities report it.
+    prepareFaults: async (items: BatchPrepare[]) =>
+      Promise.all(
+        items.map((it) =>
+          asResult(it.index, () =>
+            (merged.prepareFault as (s: FaultEntry, t: unknown) => Promise<unknown>)(it.spec, it.target),
+          ),
+        ),
+      ),
+    injectFaults: async (items: BatchInject[]) =>
+      Promise.all(items.map((it) => asResult(it.index, () => merged.injectFault(it.spec, it.handle)))),
+    revertFaults: async (items: BatchRevert[]) =>
+      Promise.all(items.map((it) => asResult(it.index, () => merged.revertFault(it.kind, it.handle)))),
   };
-  const { activities, calls } = mockActivities({ ...defaults, ...overrides } as typeof defaults);
+  const merged = { ...defaults, ...overrides } as typeof defaults;
+  const { activities, calls } = mockActivities(merged);
   return { activities, calls, active, settled };
 }

@@ -14,7 +14,7 @@ import type { Journal } from '../experiments/journal.ts';
 import { hostTaskQueue } from '../experiments/hosts.ts';
 import { abortExperiment, connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { listHosts } from '../activities/hosts.ts';
-import { demoExperiment, docker, inProcessWorker, killProcess, spawnAgent, uniqueId } from './helpers.ts';
+import { demoExperiment, docker, dockerEvents, inProcessWorker, killProcess, spawnAgent, uniqueId } from './helpers.ts';
 import { startSecondDaemon, type SecondDaemon } from './second-daemon.ts';
 
 const PER_HOST = 3;
@@ -89,8 +89,12 @@ method: [ { kind: container.pause, duration: ${duration} } ]
   );
 }
 
-/** pause/unpause events of a container on its daemon since a time. */
+/**
+ * pause/unpause events of a container on its daemon since a time (the first daemon's through dockerEvents:
+ * it replays only its last 256 events, and other files run beside this one).
+ */
 async function events(dk: Dockerode, cid: string, sinceMs: number): Promise<string[]> {
+  if (dk === docker) return (await dockerEvents([cid], ['pause', 'unpause'], sinceMs)).map((e) => e.action);
   const stream = (await dk.getEvents({
     since: Math.floor(sinceMs / 1000) - 1,
     until: Math.ceil(Date.now() / 1000) + 1,

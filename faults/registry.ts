@@ -10,6 +10,7 @@ import { networkLoss } from './network-loss.ts';
 import { networkBandwidth } from './network-bandwidth.ts';
 import { stressCpu } from './stress-cpu.ts';
 import { stressMemory } from './stress-memory.ts';
+import { stressIo } from './stress-io.ts';
 import { proxyLatency } from './proxy-latency.ts';
 import { proxyPartition } from './proxy-partition.ts';
 import { proxyBandwidth } from './proxy-bandwidth.ts';
@@ -27,6 +28,7 @@ export const faultKinds = [
   networkBandwidth,
   stressCpu,
   stressMemory,
+  stressIo,
   proxyLatency,
   proxyPartition,
   proxyBandwidth,

@@ -115,6 +115,7 @@ const fault = fc.oneof(
     { requiredKeys: ['kind', 'rate'] },
   ),
   fc.record({ kind: fc.constant('stress.cpu'), cores: fc.double({ min: 0.01, max: 64, noNaN: true }) }),
+  fc.record({ kind: fc.constant('stress.io'), workers: fc.integer({ min: 1, max: 64 }) }),
   fc.record({
     kind: fc.constant('stress.memory'),
     size: fc

@@ -136,6 +136,7 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
   for (const method of [
     '{ kind: stress.cpu, cores: 0.5, duration: 5m }',
     '{ kind: stress.memory, size: 32MiB, duration: 5m }',
+    '{ kind: stress.io, workers: 1, duration: 5m }',
   ])
     it(`${method.split(',')[0]?.slice(8)}: the stressor dies with its lease, no stress-ng process is left in the container`, async () => {
       const { lease, rec, killedAt } = await killedDuring(method);

@@ -84,6 +84,12 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'method.0.size',
     message: /must be a size such as 256MiB, 1GiB or 500MB/,
   },
+  'stress-io-workers-zero.yaml': {
+    line: 11,
+    column: 14,
+    path: 'method.0.workers',
+    message: /must be at least 1\b/,
+  },
   'network-loss-bad-cidr.yaml': {
     line: 13,
     column: 28,

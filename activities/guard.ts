@@ -30,6 +30,7 @@ import type { Judge } from '../experiments/schema.ts';
 import type { Groups } from './plan.ts';
 import { addSample, createSeries } from '../judge/series.ts';
 import { revertAndReport } from './revert.ts';
+import { leaseOf } from '../faults/lease.ts';
 
 export interface GuardFault {
   index: number;
@@ -39,6 +40,8 @@ export interface GuardFault {
   endsAt: number;
   /** ISO time before its inject (its intent), where its target's record of an undo is read from. */
   since?: string;
+  /** A fault a host's holder holds (ObserveInput.elsewhere): its host's daemon, as the registry names it. */
+  daemonId?: string;
 }
 
 export interface ObserveInput {
@@ -60,6 +63,17 @@ export interface ObserveInput {
   /** Epoch ms the guard runs until even when it holds no fault (across a fleet, hosts hold theirs). */
   until?: number;
   renewEveryMs: number;
+  /**
+   * Runs from the 'guard-reverts-at-once' patch on: on a conclusion the guard reverts at once, side by side
+   * with reporting it (absent: the report is durable first, then the reverts, as runs from before expect).
+   */
+  atOnce?: boolean;
+  /**
+   * With atOnce: faults a host's holder holds. On a conclusion the guard reverts, through its own ports, each
+   * of these whose daemon its ports reach (the same daemon ID), so the revert waits for no workflow task; the
+   * holder is then cancelled by the workflow and the run's own reverts find them undone.
+   */
+  elsewhere?: GuardFault[];
 }
 
 export interface ObserveResult extends GuardProgress {
@@ -127,6 +141,7 @@ export async function runGuard(
   link: RunLink,
   input: ObserveInput,
   ctx: Context,
+  opts: { reportWaitMs?: number } = {},
 ): Promise<ObserveResult> {
   const state: GuardProgress = { ...freshProgress(), ...(ctx.info.heartbeatDetails as GuardProgress | undefined) };
   // A retry whose last heartbeat did not carry the violation asks the workflow, which got it first.
@@ -134,6 +149,16 @@ export async function runGuard(
     const rec = await link.guardRecord();
     if (rec.violation) state.violation = rec.violation;
   }
+  // The faults held on a host whose daemon these ports reach: the guard reverts them itself on a conclusion.
+  const reachable: Promise<GuardFault[]> = input.elsewhere?.length
+    ? (ports.containers.daemon?.() ?? Promise.resolve(undefined)).then(
+        (d) => (input.elsewhere ?? []).filter((f) => !!d && f.daemonId === d.id),
+        () => [],
+      )
+    : Promise.resolve([]);
+  // Side by side, an earlier attempt may have reverted for a conclusion that never reached the run.
+  if (input.atOnce && ctx.info.attempt > 1 && !state.violation)
+    state.violation = await lostConclusion(ports, kindOf, [...input.faults, ...(await reachable)]);
   let stopRenewing = !!state.violation;
   let holderDone = false;
   const local = new AbortController();
@@ -161,12 +186,15 @@ export async function runGuard(
   const isActive = (f: GuardFault) => !stopRenewing && !cancelled() && !settled(f) && Date.now() < f.endsAt;
 
   const revert = async (f: GuardFault) => {
+    const early = Date.now() < f.endsAt;
     try {
       // A retried guard may find it undone by its earlier attempt (or by the warden): the report says when.
       const r = await revertAndReport(ports, kindOf(f.kind), f.handle, {
         since: f.since,
         earlier: ctx.info.attempt > 1,
       });
+      // Reverted at once for the guard's conclusion (before its window's end): the journal names the guard.
+      if (input.atOnce && state.violation && early && r.tookEffect && r.by === 'workflow') r.by = 'guard';
       state.reverted[f.index] = r.at;
       (state.revertReports ??= {})[f.index] = r;
     } catch (e) {
@@ -209,15 +237,30 @@ export async function runGuard(
     }
   };
 
-  // A violation is made durable (signal) before the holder acts on it.
+  // A conclusion is reported durably (signal) and acted on: side by side (atOnce), else durable first.
   let concluding = false;
   const conclude = async (v: GuardViolation) => {
     if (state.violation || concluding) return;
     concluding = true;
     stopRenewing = true;
-    // Durable before acting; bounded, so an unreachable server delays the revert by seconds at most
-    // (the activity's result carries the violation too).
-    await Promise.race([link.reportViolation(v).catch(() => undefined), sleepMs(REPORT_WAIT_MS)]);
+    // Bounded, so an unreachable server delays nothing by more than seconds (the result carries it too).
+    const report = Promise.race([
+      link.reportViolation(v).catch(() => undefined),
+      sleepMs(opts.reportWaitMs ?? REPORT_WAIT_MS),
+    ]);
+    if (input.atOnce) {
+      // The holder reverts what it holds, and the faults of this daemon held on its host are reverted here,
+      // while the report is on its way. A retry that finds neither its record nor the report knows it from
+      // the targets' own records (lostConclusion).
+      state.violation ??= v;
+      beat();
+      rung = true;
+      ring();
+      const others = await reachable;
+      await Promise.all([report, ...others.filter((f) => !settled(f)).map(revert)]);
+      return;
+    }
+    await report;
     state.violation ??= v;
     beat();
     rung = true;
@@ -312,6 +355,54 @@ export async function runGuard(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * A retried guard with no conclusion on record (neither its heartbeat nor the run has one) looks at the
+ * faults it may revert whose window is still open: one whose warden lease was released (not taken by the
+ * warden), or, without a lease, whose target records it removed through its API (not lapsed), was reverted
+ * by an earlier attempt for a conclusion whose report was lost with its worker. That conclusion stands:
+ * nothing is renewed or restored and the run aborts, naming it.
+ */
+export async function lostConclusion(
+  ports: Ports,
+  kindOf: (name: string) => AnyFaultKind,
+  faults: GuardFault[],
+): Promise<GuardViolation | undefined> {
+  for (const f of faults) {
+    if (Date.now() >= f.endsAt) continue;
+    const k = kindOf(f.kind);
+    const l = leaseOf(f.handle);
+    let at: string | undefined;
+    if (l && ports.leases) {
+      // Renewing only pushes an existing lease forward (the holder does so anyway); gone means released.
+      if (await ports.leases.renew(l.id).catch(() => true)) continue;
+      if (await ports.leases.lapsed(l.id).catch(() => undefined)) continue; // the warden's, not ours
+      const u = f.since && k.undoneAt ? await k.undoneAt(ports, f.handle, f.since).catch(() => undefined) : undefined;
+      at = u?.at ?? new Date().toISOString();
+    } else if (!k.needsContainer && f.since && k.undoneAt) {
+      const u = await k.undoneAt(ports, f.handle, f.since).catch(() => undefined);
+      if (!u || u.lapsed || Date.parse(u.at) >= f.endsAt) continue;
+      at = u.at;
+    } else continue;
+    const text = `an earlier attempt of the guard reverted fault ${f.index + 1} (${f.kind}) by ${at}, before its window's end; its worker was lost before the run heard why`;
+    const failing: ProbeSample = {
+      probe: 'guard',
+      at,
+      ok: false,
+      requests: 0,
+      errors: 0,
+      errorRate: 0,
+      p50Ms: 0,
+      p95Ms: 0,
+      p99Ms: 0,
+      maxMs: 0,
+      violations: [text],
+      errorSamples: [],
+    };
+    return { failing, detectedAt: at, firstFailureAt: at };
+  }
+  return undefined;
 }
 
 /** A judged metric's crossing, in the guard's own terms (the failing "sample" is the metric's counts). */

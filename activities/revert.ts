@@ -23,6 +23,7 @@ export async function revertAndReport(
   handle: Record<string, unknown>,
   opts: RevertOptions = {},
 ): Promise<RevertReport> {
+  const startedAt = new Date().toISOString();
   const effect = (await kind.revert(ports, handle)) as { changed?: boolean; note?: string } | undefined;
   const confirmedAt = new Date().toISOString();
   const l = leaseOf(handle);
@@ -35,7 +36,15 @@ export async function revertAndReport(
       }
     : undefined;
   const w = { ...(warden ? { warden } : {}), ...(effect?.note ? { note: effect.note } : {}) };
-  if (effect?.changed !== false) return { at: confirmedAt, by: 'workflow', tookEffect: true, confirmedAt, ...w };
+  if (effect?.changed !== false) {
+    // When this revert's undo took effect, by the target's own record (Docker's event time, the proxy's
+    // removal), when it keeps one: not the time its check afterwards returned. Only a record of this
+    // revert counts (between its start and its confirmation).
+    const own =
+      opts.since && kind.undoneAt ? await kind.undoneAt(ports, handle, opts.since).catch(() => undefined) : undefined;
+    const at = own && own.at >= startedAt && own.at <= confirmedAt ? own.at : confirmedAt;
+    return { at, by: 'workflow', tookEffect: true, confirmedAt, ...w };
+  }
   // Undone already: when, from the target's own record; by whom, from the warden's ledger or the run.
   const undone =
     opts.since && kind.undoneAt

@@ -99,12 +99,13 @@ export interface FaultRecord {
 
 /**
  * Who undid a fault: `workflow` the run's own revert (its guard at the window's end or its revert phase),
+ * `guard` the run's guard at once on its conclusion (a violation, a blind gap), before the run heard of it,
  * `warden` the warden beside the daemon (the lease lapsed), `proxy` the fault proxy itself (the rule's lease
  * lapsed there), `earlier-attempt` an earlier attempt of the
  * run's own revert whose result was lost (its worker died), `unknown` nothing says (revertedAt is then
  * when the run found it undone: no later than that).
  */
-export type RevertedBy = 'workflow' | 'warden' | 'proxy' | 'earlier-attempt' | 'unknown';
+export type RevertedBy = 'workflow' | 'guard' | 'warden' | 'proxy' | 'earlier-attempt' | 'unknown';
 
 /** What one revert found (activities/revert.ts): the revert activity's result, and the guard's per fault. */
 export interface RevertReport {
@@ -127,6 +128,7 @@ export interface RevertReport {
 /** A fault's revert in a few words (status and report). */
 export function revertedByText(by: RevertedBy | undefined): string {
   if (by === 'workflow') return 'by the run';
+  if (by === 'guard') return 'by the guard, at once on its conclusion';
   if (by === 'warden') return 'by the warden';
   if (by === 'proxy') return 'by the fault proxy (its lease lapsed)';
   if (by === 'earlier-attempt') return "by an earlier attempt of the run's revert";

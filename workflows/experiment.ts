@@ -128,6 +128,11 @@ const BOUNDED_PATCH = 'bounded-reverts';
  * its own), instead of one activity per fault.
  */
 const BATCH_PATCH = 'fleet-batches';
+/**
+ * Runs started from this version on let the guard revert at once on its conclusion, side by side with
+ * reporting it, including the container faults its hosts' holders hold on a daemon its worker reaches.
+ */
+const AT_ONCE_PATCH = 'guard-reverts-at-once';
 
 /** Everything a run holds; the phases below read and write it. */
 interface Run {
@@ -154,6 +159,8 @@ interface Run {
   /** Admission was asked (so the run leaves it after its reverts); its refusal, naming the holder or window. */
   askedAdmission?: boolean;
   refused?: string;
+  /** Each registered host's daemon ID, as planning read the registry (the guard reverts on those it reaches). */
+  daemons?: Record<string, string>;
 }
 
 const now = () => new Date().toISOString();
@@ -359,6 +366,7 @@ async function inventories(run: Run): Promise<HostInventory[]> {
       `targets.hosts: no registered host ${unknown.map((n) => `"${n}"`).join(', ')} (registered: ${known}; see faultline hosts)`,
     );
   const use = wanted ? hosts.filter((h) => wanted.includes(h.host)) : hosts;
+  run.daemons = Object.fromEntries(use.map((h) => [h.host, h.daemonId]));
   if (!use.length)
     throw notStarted('no registered Docker host: container faults need an agent (faultline worker or faultline agent)');
   // One daemon under two host names would put its containers in the union twice (the blast radius and
@@ -657,8 +665,20 @@ async function observe(run: Run): Promise<void> {
     () => holders.cancel(),
     () => undefined,
   );
+  // On a conclusion the guard reverts at once (its faults, and the hosts' faults on a daemon it reaches),
+  // side by side with reporting it; the holders are still cancelled and the reverts below find them undone.
+  const atOnce = patched(AT_ONCE_PATCH)
+    ? {
+        atOnce: true,
+        elsewhere: [...byHost.values()].flat().map((f) => {
+          const host = j.faults[f.index]?.target?.host;
+          const daemonId = host ? run.daemons?.[host] : undefined;
+          return daemonId ? { ...f, daemonId } : f;
+        }),
+      }
+    : {};
   const guard = guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
-    { guard: e.guard, judge, faults: here, windows, until: lastEnd, renewEveryMs: RENEW_EVERY_MS },
+    { guard: e.guard, judge, faults: here, windows, until: lastEnd, renewEveryMs: RENEW_EVERY_MS, ...atOnce },
   ]);
   void guard.then(
     (obs) => obs.violated && holders.cancel(),

@@ -201,7 +201,14 @@ function notPickedUp(err: unknown): boolean {
 }
 
 /** Who outranks whom for a fault's revertedAt: a revert that took effect, then the warden, then the rest. */
-const RANK: Record<RevertedBy, number> = { workflow: 3, warden: 2, proxy: 2, 'earlier-attempt': 1, unknown: 0 };
+const RANK: Record<RevertedBy, number> = {
+  workflow: 3,
+  guard: 3,
+  warden: 2,
+  proxy: 2,
+  'earlier-attempt': 1,
+  unknown: 0,
+};
 
 /**
  * Records what a revert found. The journal keeps the first revert that took effect (the run's own, the

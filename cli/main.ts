@@ -62,6 +62,7 @@ program
   .argument('<file>')
   .option('--wait', 'follow the run until its verdict')
   .option('--json', 'print the final journal (or the IDs) as JSON')
+  .option('--junit <file>', 'write the verdict as JUnit XML for CI (implies --wait)')
   .option('--worker', 'run a worker in this process while waiting')
   .option('--task-queue <queue>', 'Temporal task queue')
   .option('--who <name>', 'who submits it')
@@ -81,8 +82,9 @@ program
         who?: string;
         dryRun?: boolean;
         timeout?: string;
+        junit?: string;
       },
-    ) => set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker }, io))),
+    ) => set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker || !!o.junit }, io))),
   );
 
 program
@@ -100,7 +102,8 @@ program
   .argument('<id>')
   .option('--html <file>', 'where to write the HTML (default .state/reports/ID.html)')
   .option('--json', 'print the journal as JSON')
-  .action((id: string, o: { html?: string; json?: boolean }) =>
+  .option('--junit <file>', 'write the verdict (a game day: each step) as JUnit XML for CI')
+  .action((id: string, o: { html?: string; json?: boolean; junit?: string }) =>
     set(cmd.report().then((m) => m.reportCommand(id, o, io))),
   );
 
@@ -184,6 +187,7 @@ program
   .argument('<action>')
   .argument('[args...]', 'FILE for run; ID (and TEXT for note, STEP for skip) otherwise')
   .option('--wait', 'run: follow the game day until it ends')
+  .option('--junit <file>', "run: write each step's verdict as JUnit XML for CI (implies --wait)")
   .option('--who <name>')
   .option('--reason <text>', 'abort: why')
   .option('--step <name>', 'approve: the gate or failed step approved (default: the one waiting)')
@@ -193,7 +197,15 @@ program
     (
       action: string,
       args: string[],
-      o: { wait?: boolean; who?: string; reason?: string; step?: string; json?: boolean; taskQueue?: string },
+      o: {
+        wait?: boolean;
+        who?: string;
+        reason?: string;
+        step?: string;
+        json?: boolean;
+        taskQueue?: string;
+        junit?: string;
+      },
     ) => set(cmd.gameday().then((m) => m.gameDayCommand(action, args, o, io))),
   );
 

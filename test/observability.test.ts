@@ -3,9 +3,10 @@
 // and the CLI's status/history/run read it all back from Temporal alone.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseJunit, type TestSuites } from 'junit2json';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { connectClient, history, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, VERDICT_KEY } from '../workflows/search-attributes.ts';
@@ -132,11 +133,42 @@ method: [ { kind: container.pause, duration: 30s } ]
 guard: { interval: 250ms, failuresToAbort: 2, probes: [ { name: g, type: http, url: "${stack.frontUrl}/", requests: 2, timeout: 1s } ] }
 `,
     );
-    const r = await runCli(['run', file, '--wait', '--task-queue', TQ]);
+    const xml = path.join(dir, 'ci', 'result.xml');
+    const r = await runCli(['run', file, '--wait', '--task-queue', TQ, '--junit', xml]);
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/\[steady-state-before\]|\[observing\]/);
     expect(r.stdout).toMatch(/^ABORTED {2}obs pause all/m);
     expect(r.stdout).toMatch(/detect → all reverted: \d+ ms/);
     expect(r.stdout).toMatch(/history: http/);
+    // Results where CI reads them: a JUnit parser reads the aborted run as one failed test.
+    expect(r.stdout).toContain(`junit: ${xml}`);
+    const suites = (await parseJunit(readFileSync(xml, 'utf8'))) as TestSuites;
+    expect([suites.tests, suites.failures, suites.errors]).toEqual([1, 1, 0]);
+    const tc = suites.testsuite?.[0]?.testcase?.[0];
+    expect(tc?.name).toBe('the front answers');
+    expect(tc?.failure?.[0]?.type).toBe('aborted');
+  });
+
+  it('faultline run --junit to a place it cannot write: exit 2 naming it, nothing started', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'fl-obs-'));
+    const file = path.join(dir, 'ok.yaml');
+    writeFileSync(
+      file,
+      `
+title: obs junit nowhere
+hypothesis:
+  statement: the front answers
+  probes: [ { name: front-ok, type: http, url: "${stack.frontUrl}/", requests: 1 } ]
+targets: { labels: { faultline.demo: "${stack.prefix}", faultline.role: backend }, mode: one }
+method: [ { kind: container.pause, duration: 1s } ]
+`,
+    );
+    const before = (await history(fc, 500)).filter((h) => h.experiment === 'obs junit nowhere');
+    const r = await runCli(['run', file, '--task-queue', TQ, '--junit', dir]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`--junit ${dir}: cannot write there (${dir} is a folder); nothing started`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const after = (await history(fc, 500)).filter((h) => h.experiment === 'obs junit nowhere');
+    expect(after).toEqual(before);
   });
 });

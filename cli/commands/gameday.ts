@@ -1,4 +1,4 @@
-// faultline gameday run FILE [--wait] | status ID | approve ID --who [--step STEP] | note ID TEXT --who |
+// faultline gameday run FILE [--wait] [--junit F] | status ID | approve ID --who [--step STEP] | note ID TEXT --who |
 // abort ID --reason | skip ID STEP: game days as a parent workflow with child experiment workflows.
 import { InvalidInput } from '../../errors.ts';
 import { parseGameDayFile } from '../../experiments/gameday.ts';
@@ -25,6 +25,8 @@ export interface GameDayOptions {
   /** approve: the gate (or the failed step's `ask`) approved; default: the one step waiting. */
   step?: string;
   taskQueue?: string;
+  /** run: write each step's verdict as JUnit XML to this file (implies wait). */
+  junit?: string;
 }
 
 const ACTIONS = ['run', 'status', 'approve', 'note', 'abort', 'skip'];
@@ -41,6 +43,12 @@ export async function gameDayCommand(action: string, args: string[], o: GameDayO
   if (o.step !== undefined && (action !== 'approve' || !o.step.trim()))
     throw new InvalidInput(action === 'approve' ? '--step needs a step name' : `gameday ${action} takes no --step`);
   if (action === 'abort' && !o.reason?.trim()) throw new InvalidInput('gameday abort needs --reason TEXT');
+  if (o.junit !== undefined) {
+    if (action !== 'run')
+      throw new InvalidInput(`gameday ${action} takes no --junit (\`faultline report ID --junit FILE\` writes one)`);
+    const problem = (await import('../../report/junit.ts')).junitPathProblem(o.junit);
+    if (problem) throw new InvalidInput(`--junit ${o.junit}: cannot write there (${problem}); nothing started`);
+  }
   let input;
   if (action === 'run') {
     const r = await parseGameDayFile(target); // validated before connecting: exit 2, nothing started
@@ -55,7 +63,7 @@ export async function gameDayCommand(action: string, args: string[], o: GameDayO
     switch (action) {
       case 'run': {
         const started = await startGameDay(fc, input!, { taskQueue: o.taskQueue });
-        if (!o.wait) {
+        if (!o.wait && !o.junit) {
           io.out(
             o.json
               ? JSON.stringify(started)
@@ -66,6 +74,10 @@ export async function gameDayCommand(action: string, args: string[], o: GameDayO
         if (!o.json) io.out(`started ${started.workflowId}`);
         const j = await waitForGameDay(fc, started.workflowId);
         show(j);
+        if (o.junit) {
+          const { gameDayJunit, writeJunit } = await import('../../report/junit.ts');
+          (o.json ? io.err : io.out)(`junit: ${writeJunit(gameDayJunit(j), o.junit)}`);
+        }
         return exitCodeFor(j.verdict);
       }
       case 'status': {

@@ -1,5 +1,6 @@
-// faultline report ID [--html FILE] [--json]: one self-contained HTML file of a run or of a game day (its
-// timeline and every child run; charts inlined, no network needed to view it), or the journal(s) as JSON.
+// faultline report ID [--html FILE] [--json] [--junit FILE]: one self-contained HTML file of a run or of a
+// game day (its timeline and every child run; charts inlined, no network needed to view it), the journal(s)
+// as JSON, or the verdict as JUnit XML for CI (a game day: a test case per step; report/junit.ts).
 import { connectClient, getStatus, type FaultlineClient } from '../client.ts';
 import { hasWorker, noWorkerMessage, WorkerUnavailable } from '../workers.ts';
 import { gameDayStatus } from '../gamedays.ts';
@@ -9,6 +10,12 @@ import { GAME_DAY_TYPE } from '../../workflows/gameday-definitions.ts';
 import type { Journal } from '../../experiments/journal.ts';
 import type { Io } from '../io.ts';
 
+export interface ReportOptions {
+  html?: string;
+  json?: boolean;
+  junit?: string;
+}
+
 async function isGameDay(fc: FaultlineClient, id: string): Promise<boolean> {
   const d = await fc.client.workflow
     .getHandle(id)
@@ -17,7 +24,7 @@ async function isGameDay(fc: FaultlineClient, id: string): Promise<boolean> {
   return d?.type === GAME_DAY_TYPE;
 }
 
-export async function reportCommand(id: string, opts: { html?: string; json?: boolean }, io: Io): Promise<number> {
+export async function reportCommand(id: string, opts: ReportOptions, io: Io): Promise<number> {
   const fc = await connectClient();
   try {
     if (await isGameDay(fc, id)) return await gameDayReport(fc, id, opts, io);
@@ -29,6 +36,11 @@ export async function reportCommand(id: string, opts: { html?: string; json?: bo
       s = await getStatus(fc, id);
     }
     if (!s.journal) throw new InvalidInput(`experiment ${id} has no journal yet (status ${s.status})`);
+    if (opts.junit) {
+      const { runJunit, writeJunit } = await import('../../report/junit.ts');
+      (opts.json ? io.err : io.out)(`junit: ${writeJunit(runJunit(s.journal), opts.junit)}`);
+      if (!opts.html && !opts.json) return 0;
+    }
     if (opts.json) {
       io.out(JSON.stringify(s.journal, null, 2));
       if (!opts.html) return 0;
@@ -44,11 +56,16 @@ export async function reportCommand(id: string, opts: { html?: string; json?: bo
 async function gameDayReport(
   fc: FaultlineClient,
   id: string,
-  opts: { html?: string; json?: boolean },
+  opts: ReportOptions,
   io: Io,
 ): Promise<number> {
   const g = await gameDayStatus(fc, id);
   if (!g.journal) throw new InvalidInput(`game day ${id} has no journal yet (status ${g.status})`);
+  if (opts.junit) {
+    const { gameDayJunit, writeJunit } = await import('../../report/junit.ts');
+    (opts.json ? io.err : io.out)(`junit: ${writeJunit(gameDayJunit(g.journal), opts.junit)}`);
+    if (!opts.html && !opts.json) return 0;
+  }
   const runs: Record<string, Journal | undefined> = {};
   for (const c of g.journal.steps.flatMap((st) => st.children))
     runs[c.workflowId] = (await getStatus(fc, c.workflowId).catch(() => undefined))?.journal;

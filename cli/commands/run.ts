@@ -1,4 +1,5 @@
-// faultline run FILE [--wait] [--json] [--timeout D]: validate, start the workflow, optionally follow it live.
+// faultline run FILE [--wait] [--json] [--junit F] [--timeout D]: validate, start the workflow, optionally
+// follow it live; --junit (which implies --wait) writes the verdict as JUnit XML for CI (report/junit.ts).
 // --wait needs a worker on the task queue (said at once, nothing started, exit 3, when none polls it) and
 // follows the run up to --timeout (default: the longest the run can take, see runSpanMs); without --wait a
 // run with no worker is started anyway (it waits for one), with a warning.
@@ -20,12 +21,18 @@ export interface RunOptions {
   dryRun?: boolean;
   /** --wait: how long to follow the run (default runSpanMs of the experiment). */
   timeout?: string;
+  /** Write the verdict as JUnit XML to this file (implies wait). */
+  junit?: string;
 }
 
 export async function runCommand(file: string, opts: RunOptions, io: Io): Promise<number> {
   const parsed = await parseExperimentFile(file);
   if (!parsed.ok) throw new InvalidInput(`${file} is not a valid experiment`, parsed.problems);
   if (opts.dryRun) return (await import('./dry-run.ts')).dryRunCommand(parsed.experiment, file, io);
+  if (opts.junit) {
+    const problem = (await import('../../report/junit.ts')).junitPathProblem(opts.junit);
+    if (problem) throw new InvalidInput(`--junit ${opts.junit}: cannot write there (${problem}); nothing started`);
+  }
   const timeoutMs = timeoutOption(opts.timeout, runSpanMs(parsed.experiment));
   // Temporal's client (gRPC, protobufs) and the worker load only for a valid file: a bad file costs what
   // `validate` costs.
@@ -56,6 +63,10 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
     else io.out(summary(journal, started.url));
     const { writeReport } = await import('../../report/file.ts');
     (opts.json ? io.err : io.out)(`report: ${writeReport(journal)}`);
+    if (opts.junit) {
+      const { runJunit, writeJunit } = await import('../../report/junit.ts');
+      (opts.json ? io.err : io.out)(`junit: ${writeJunit(runJunit(journal), opts.junit)}`);
+    }
     return exitCodeFor(journal.verdict);
   } finally {
     ac.abort();

@@ -1,5 +1,5 @@
 // npm run bench:concurrency [-- 10,50,100,200] [--big] [--modes memory,demo] [--interval 250ms] [--window 10s]
-//   [--slots K] [--block MS] [--block-every MS] [--label NAME]
+//   [--slots K] [--block MS] [--block-every MS] [--label NAME] [--table]   (bench:concurrency:big: N = 500 and 1,000)
 // N experiments at once on ONE worker in its own process (the real Faultline worker: real experiment and
 // admission workflows on a real Temporal dev server), each faulting its own target for one window with a
 // guard, in two modes: `memory` (in-memory container ports, each run pausing its own container, the guard
@@ -50,11 +50,14 @@ const { values: opt, positionals } = parseArgs({
     block: { type: 'string' },
     'block-every': { type: 'string', default: '5000' },
     label: { type: 'string' },
+    table: { type: 'boolean', default: false },
   },
 });
-const SIZES = [...(positionals[0] ?? '10,50,100,200').split(',').map(Number), ...(opt.big ? [500, 1000] : [])].filter(
-  (x, i, a) => a.indexOf(x) === i,
-);
+// The default set fits in minutes; --big is N = 500 and 1,000 (added to the sizes given, if any).
+const SIZES = [
+  ...(positionals[0] ?? (opt.big ? '' : '10,50,100,200')).split(',').filter(Boolean).map(Number),
+  ...(opt.big ? [500, 1000] : []),
+].filter((x, i, a) => a.indexOf(x) === i);
 const MODES = opt.modes.split(',') as ('memory' | 'demo')[];
 for (const s of SIZES)
   if (!Number.isInteger(s) || s < 1) throw new Error(`N must be positive integers, got ${positionals[0]}`);
@@ -233,6 +236,7 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
     return r.experiment;
   });
   worker.ask('start');
+  const load0 = os.loadavg()[0] as number;
   const t0 = Date.now();
   const handles = await Promise.all(
     experiments.map((experiment, i) =>
@@ -414,6 +418,8 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
       probeErrors: report.probeErrors,
     },
     wallMs,
+    // The machine is shared: its 1-minute load average (2 cores) before and after.
+    loadAverage: { before: r3(load0), after: r3(os.loadavg()[0] as number) },
     leftovers: report.leftovers.length,
   };
   return row;
@@ -437,19 +443,31 @@ async function addRoutes(demo: DemoStack, count: number): Promise<void> {
   if (res.status !== 201) throw new Error(`the demo proxy refused ${count} routes: ${res.status} ${await res.text()}`);
 }
 
+const HEADER =
+  '| mode | N | guard / window | windows open at once | due per run | on time of due: min / p1 / median | taken of due: min / median | lateness vs schedule p50 / p99 | guard start after inject: to scheduled + to started, p50 | admission p50 / p99 | worker CPU / peak RSS | load | verdicts |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+
 function cell(r: Row): string {
   const d = (x: unknown) => x as { min: number; p1: number; median: number };
   const p = (x: number) => `${+(x * 100).toFixed(1)}`;
+  const ms = (x: number) => (x >= 10_000 ? `${+(x / 1000).toFixed(1)} s` : `${x} ms`);
   const c = d(r.coverageOnTime);
   const t = d(r.coverageTaken);
   const l = r.latenessMs as { p50: number; p99: number };
   const a = r.admissionMs as { p50: number; p99: number };
   const w = r.worker as { cpuSeconds: number; peakRssMiB: number };
-  const j = (r.journal as { coverageOnTime: { min: number } }).coverageOnTime;
+  const g = r.guardStart as Record<string, { p50: number }> | undefined;
+  const load = r.loadAverage as { before: number; after: number } | undefined;
   const v = Object.entries(r.verdicts as Record<string, number>)
     .map(([k, x]) => `${x} ${k}`)
     .join(', ');
-  return `| ${r.mode} | ${r.n} | ${r.interval} / ${r.window} | ${r.peakConcurrentWindows} | ${r.samplesDuePerRunMedian} | ${p(c.min)} / ${p(c.p1)} / ${p(c.median)} % | ${p(t.min)} / ${p(t.median)} % | ${p(j.min)} % | ${l.p50} / ${l.p99} ms | ${a.p50} / ${a.p99} ms | ${w.cpuSeconds} s / ${w.peakRssMiB} MiB | ${v} |`;
+  const starved = r.starve ? ` (${String(r.label).replace(/^starved: /, '')})` : '';
+  return `| ${r.mode}${starved} | ${r.n} | ${r.interval} / ${r.window} | ${r.peakConcurrentWindows} | ${r.samplesDuePerRunMedian} | ${p(c.min)} / ${p(c.p1)} / ${p(c.median)} % | ${p(t.min)} / ${p(t.median)} % | ${ms(l.p50)} / ${ms(l.p99)} | ${g ? `${ms(g.injectToScheduledMs?.p50 ?? NaN)} + ${ms(g.scheduledToStartedMs?.p50 ?? NaN)}` : '–'} | ${ms(a.p50)} / ${ms(a.p99)} | ${w.cpuSeconds} s / ${w.peakRssMiB} MiB | ${load ? `${load.before}–${load.after}` : '–'} | ${v} |`;
+}
+
+/** The table of every row in the results file (for the README): npm run bench:concurrency -- --table */
+function printTable(rows: Row[]): void {
+  console.log(`\n${HEADER}`);
+  for (const r of rows) console.log(cell(r));
 }
 
 async function main(): Promise<void> {
@@ -496,11 +514,7 @@ async function main(): Promise<void> {
     await connection.close();
     await server.stop();
   }
-  console.log(
-    '\n| mode | N | guard / window | windows open at once (max) | samples due per run | on time of due: min / p1 / median | taken of due: min / median | journal: on time min | lateness vs schedule p50 / p99 | admission p50 / p99 | worker CPU / peak RSS | verdicts |',
-  );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(cell(r));
+  printTable(rows);
   console.log(
     '\nNo peer is measured: no other chaos tool here runs concurrent experiments with a guard on a schedule (Chaos Toolkit runs one experiment per process; Gremlin and AWS FIS publish 10 s health-check periods, not coverage).',
   );
@@ -533,4 +547,6 @@ function save(rows: Row[]): void {
   });
 }
 
-runBench(main);
+if (opt.table) {
+  printTable(existsSync(RESULTS) ? ((JSON.parse(readFileSync(RESULTS, 'utf8')) as { rows?: Row[] }).rows ?? []) : []);
+} else runBench(main);

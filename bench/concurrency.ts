@@ -268,6 +268,10 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
     Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
   // The guard activity (observe on the fleet queue) scheduled, per run, from history.
   const guardScheduled = new Map<string, number>();
+  const wft = new Map<
+    string,
+    { injectCompleted: number; taskScheduled: number; taskStarted: number; taskCompleted: number }
+  >();
   for (let k = 0; k < handles.length; k += 25)
     await Promise.all(
       handles.slice(k, k + 25).map(async (h: WorkflowHandle) => {
@@ -278,6 +282,31 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
             ev.activityTaskScheduledEventAttributes.taskQueue?.name === taskQueue,
         );
         if (guard) guardScheduled.set(h.workflowId, at(guard));
+        // The workflow task between the (last) inject's completion and the guard scheduled, split: the
+        // inject's completion recorded, the task scheduled, started by the worker, completed.
+        const guardIdx = guard ? events.indexOf(guard) : -1;
+        const injects = new Set<string>();
+        let injectDone: number | undefined;
+        for (const [k, ev] of events.entries()) {
+          if (guardIdx >= 0 && k >= guardIdx) break;
+          if (ev.activityTaskScheduledEventAttributes?.activityType?.name === 'injectFault')
+            injects.add(String(ev.eventId));
+          const done = ev.activityTaskCompletedEventAttributes;
+          if (done && injects.has(String(done.scheduledEventId))) injectDone = k;
+        }
+        if (guard && injectDone !== undefined) {
+          const after = events.slice(injectDone, guardIdx);
+          const first = (pick: (ev: (typeof events)[number]) => unknown) => {
+            const ev = after.find((e) => pick(e));
+            return ev ? at(ev) : NaN;
+          };
+          wft.set(h.workflowId, {
+            injectCompleted: at(events[injectDone] as (typeof events)[number]),
+            taskScheduled: first((e) => e.workflowTaskScheduledEventAttributes),
+            taskStarted: first((e) => e.workflowTaskStartedEventAttributes),
+            taskCompleted: first((e) => e.workflowTaskCompletedEventAttributes),
+          });
+        }
         const started = events[0] ? at(events[0]) : NaN;
         const admits = new Set<string>();
         let admitted: number | undefined;
@@ -300,6 +329,12 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
   // guard activity started by the worker (polling, slots), to its first sample.
   const start = {
     injectToScheduled: [] as number[],
+    // ...split: the inject's completion reaching history, the workflow task scheduled, waiting for the worker,
+    // run by the worker (the guard is scheduled when it completes)
+    injectToCompletionRecorded: [] as number[],
+    completionToTaskScheduled: [] as number[],
+    taskScheduledToStarted: [] as number[],
+    taskStartedToCompleted: [] as number[],
     scheduledToStarted: [] as number[],
     startedToFirstSample: [] as number[],
     injectToFirstSample: [] as number[],
@@ -333,6 +368,13 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
       const g = report.guardStarts[id];
       const first = (report.sent[String(i)] ?? []).find((t) => t >= c.anchor);
       if (scheduled !== undefined) start.injectToScheduled.push(scheduled - c.anchor);
+      const w = wft.get(id);
+      if (w && [w.taskScheduled, w.taskStarted, w.taskCompleted].every(Number.isFinite)) {
+        start.injectToCompletionRecorded.push(w.injectCompleted - c.anchor);
+        start.completionToTaskScheduled.push(w.taskScheduled - w.injectCompleted);
+        start.taskScheduledToStarted.push(w.taskStarted - w.taskScheduled);
+        start.taskStartedToCompleted.push(w.taskCompleted - w.taskStarted);
+      }
       if (g) start.scheduledToStarted.push(g.started - g.scheduled);
       if (g && first !== undefined) start.startedToFirstSample.push(first - g.started);
       if (first !== undefined) start.injectToFirstSample.push(first - c.anchor);

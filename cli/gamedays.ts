@@ -55,9 +55,12 @@ export interface GameDayStatus {
   status: string;
   journal?: GameDayJournal;
   url?: string;
+  /** The task queue its worker polls. */
+  taskQueue?: string;
 }
 
-export function gameDayStatus(fc: FaultlineClient, id: string): Promise<GameDayStatus> {
+/** Its status and journal; `query: false` asks no worker (a running game day then has no journal here). */
+export function gameDayStatus(fc: FaultlineClient, id: string, o: { query?: boolean } = {}): Promise<GameDayStatus> {
   return onGameDay(fc, id, async () => {
     const h = fc.client.workflow.getHandle(id);
     const d = await h.describe();
@@ -65,8 +68,10 @@ export function gameDayStatus(fc: FaultlineClient, id: string): Promise<GameDayS
     const journal =
       status === 'COMPLETED'
         ? ((await h.result()) as GameDayJournal)
-        : await h.query(gameDayQuery).catch(() => undefined);
-    return { workflowId: id, status, journal, url: workflowUrl(fc.target, id, d.runId) };
+        : o.query === false
+          ? undefined
+          : await h.query(gameDayQuery).catch(() => undefined);
+    return { workflowId: id, status, journal, url: workflowUrl(fc.target, id, d.runId), taskQueue: d.taskQueue };
   });
 }
 

@@ -188,6 +188,10 @@ program
   .argument('[args...]', 'FILE for run; ID (and TEXT for note, STEP for skip) otherwise')
   .option('--wait', 'run: follow the game day until it ends')
   .option('--junit <file>', "run: write each step's verdict as JUnit XML for CI (implies --wait)")
+  .option(
+    '--timeout <duration>',
+    "run --wait: give up waiting after this long (exit 3; the game day goes on). Default: its experiments' spans plus 1h per gate or ask",
+  )
   .option('--who <name>')
   .option('--reason <text>', 'abort: why')
   .option('--step <name>', 'approve: the gate or failed step approved (default: the one waiting)')
@@ -199,6 +203,7 @@ program
       args: string[],
       o: {
         wait?: boolean;
+        timeout?: string;
         who?: string;
         reason?: string;
         step?: string;

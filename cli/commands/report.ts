@@ -2,7 +2,7 @@
 // game day (its timeline and every child run; charts inlined, no network needed to view it), the journal(s)
 // as JSON, or the verdict as JUnit XML for CI (a game day: a test case per step; report/junit.ts).
 import { connectClient, getStatus, type FaultlineClient } from '../client.ts';
-import { hasWorker, noWorkerMessage, WorkerUnavailable } from '../workers.ts';
+import { ANSWER_TIMEOUT_MS, hasWorker, noWorkerMessage, within, WorkerUnavailable } from '../workers.ts';
 import { gameDayStatus } from '../gamedays.ts';
 import { writeGameDayReport, writeReport } from '../../report/file.ts';
 import { InvalidInput } from '../../errors.ts';
@@ -53,22 +53,29 @@ export async function reportCommand(id: string, opts: ReportOptions, io: Io): Pr
   }
 }
 
-async function gameDayReport(
-  fc: FaultlineClient,
-  id: string,
-  opts: ReportOptions,
-  io: Io,
-): Promise<number> {
-  const g = await gameDayStatus(fc, id);
+async function gameDayReport(fc: FaultlineClient, id: string, opts: ReportOptions, io: Io): Promise<number> {
+  // A running game day's journal and its running children's are queries their worker answers: with none
+  // polling, say so at once; with one, the whole read is bounded.
+  const live = await gameDayStatus(fc, id, { query: false });
+  if (live.status === 'RUNNING' && live.taskQueue && !(await hasWorker(fc, live.taskQueue)))
+    throw new WorkerUnavailable(noWorkerMessage(live.taskQueue, `the report of the running game day ${id}`));
+  const { g, runs } = await within(
+    fc,
+    { what: `the report of game day ${id}`, timeoutMs: ANSWER_TIMEOUT_MS },
+    async () => {
+      const g = live.status === 'RUNNING' ? await gameDayStatus(fc, id) : live;
+      const runs: Record<string, Journal | undefined> = {};
+      for (const c of g.journal?.steps.flatMap((st) => st.children) ?? [])
+        runs[c.workflowId] = (await getStatus(fc, c.workflowId).catch(() => undefined))?.journal;
+      return { g, runs };
+    },
+  );
   if (!g.journal) throw new InvalidInput(`game day ${id} has no journal yet (status ${g.status})`);
   if (opts.junit) {
     const { gameDayJunit, writeJunit } = await import('../../report/junit.ts');
     (opts.json ? io.err : io.out)(`junit: ${writeJunit(gameDayJunit(g.journal), opts.junit)}`);
     if (!opts.html && !opts.json) return 0;
   }
-  const runs: Record<string, Journal | undefined> = {};
-  for (const c of g.journal.steps.flatMap((st) => st.children))
-    runs[c.workflowId] = (await getStatus(fc, c.workflowId).catch(() => undefined))?.journal;
   if (opts.json) {
     io.out(JSON.stringify({ gameDay: g.journal, runs }, null, 2));
     if (!opts.html) return 0;

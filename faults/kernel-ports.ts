@@ -76,6 +76,27 @@ export interface ProcessInfo {
   command: string;
 }
 
+/** A process as the container's own PID namespace lists it (/proc/<pid>/stat and cmdline, read from inside). */
+export interface NsProcess {
+  /** Its PID in the container (1: the container's main process). */
+  pid: number;
+  ppid: number;
+  /** The kernel's state letter: R, S, D, T (stopped), t, Z... */
+  state: string;
+  /** Start time in clock ticks after boot: with the PID, the process's identity (PIDs are reused). */
+  start: number;
+  /** The kernel's name for it (comm, at most 15 characters). */
+  name: string;
+  /** Its command line, arguments separated by spaces ('' for a kernel thread or a zombie). */
+  command: string;
+}
+
+/** A process to signal: sent only when the PID still carries that start time. */
+export interface ProcessRef {
+  pid: number;
+  start: number;
+}
+
 export interface KernelPort {
   /** What the container's network namespace holds; `expect` (a namespace identity) refuses any other. */
   netns(containerId: string, expect?: string): Promise<NetnsResult>;
@@ -106,4 +127,12 @@ export interface KernelPort {
   stressorRunning(name: string): Promise<boolean>;
   /** The processes in the container's cgroup (what `docker top` lists); null when it is not running. */
   processes(containerId: string): Promise<ProcessInfo[] | null>;
+  /** The processes of the container's own PID namespace, read from inside it; null when it is not running. */
+  nsProcesses(containerId: string): Promise<NsProcess[] | null>;
+  /**
+   * Sends `signal` (a name without SIG, or a number) to each process that is still the one referred to (same
+   * PID and start time), from inside the container's PID namespace; returns the PIDs signalled, null when the
+   * container is not running.
+   */
+  signalProcesses(containerId: string, signal: string, procs: ProcessRef[]): Promise<number[] | null>;
 }

@@ -11,6 +11,8 @@ import { networkBandwidth } from './network-bandwidth.ts';
 import { stressCpu } from './stress-cpu.ts';
 import { stressMemory } from './stress-memory.ts';
 import { stressIo } from './stress-io.ts';
+import { processKill } from './process-kill.ts';
+import { processStop } from './process-stop.ts';
 import { proxyLatency } from './proxy-latency.ts';
 import { proxyPartition } from './proxy-partition.ts';
 import { proxyBandwidth } from './proxy-bandwidth.ts';
@@ -29,6 +31,8 @@ export const faultKinds = [
   stressCpu,
   stressMemory,
   stressIo,
+  processKill,
+  processStop,
   proxyLatency,
   proxyPartition,
   proxyBandwidth,

@@ -15,6 +15,7 @@ import { ruleset } from '../faults/netfilter.ts';
 import type { LossHandle } from '../faults/network-loss.ts';
 import { rootOf, type BandwidthHandle } from '../faults/network-bandwidth.ts';
 import { isStressor, type StressHandle } from '../faults/stress-common.ts';
+import type { ProcessHandle } from '../faults/process-common.ts';
 import { demoExperiment, killProcess, uniqueId, workerProcess } from './helpers.ts';
 import {
   createNetwork,
@@ -148,4 +149,19 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
         `${lease.kind}: the worker SIGKILLed, the warden ended the stressor ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
       );
     });
+
+  it('process.stop: the warden continues the stopped process (PID 1 here, through the daemon); none left in state T', async () => {
+    const { lease, rec, killedAt } = await killedDuring(
+      '{ kind: process.stop, name: node, includePid1: true, duration: 5m }',
+    );
+    const h = lease.handle as ProcessHandle;
+    expect(h.procs.map((p) => p.pid)).toEqual([1]);
+    expect(rec.error).toBeUndefined();
+    const now = (await kernel.nsProcesses(target.id)) ?? [];
+    expect(now.find((p) => p.pid === 1)?.start).toBe(h.procs[0]?.start);
+    expect(now.filter((p) => p.state === 'T' || p.state === 't')).toEqual([]);
+    console.log(
+      `process.stop: the worker SIGKILLed, the warden continued the process ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
+    );
+  });
 });

@@ -14,6 +14,7 @@ import type {
   KernelPort,
   NetnsResult,
   NetnsSnapshot,
+  NsProcess,
   OwnedChains,
   ProcessInfo,
   ResourceLimits,
@@ -58,6 +59,45 @@ const SNAPSHOT_SCRIPT = [
   'echo @@links',
   'ip -o link show',
 ].join('; ');
+
+/**
+ * Lists the processes of the PID namespace the helper shares, except the helper's own: only those whose
+ * cgroup names the target's id. One record each: its stat line, then its command line (NUL-separated), then
+ * a record separator (\x1e).
+ */
+const PROCESSES_SCRIPT = [
+  'for d in /proc/[0-9]*; do',
+  '  mine=0',
+  '  { while read -r l; do case "$l" in *"$FL_ID"*) mine=1;; esac; done < "$d/cgroup"; } 2>/dev/null || continue',
+  '  [ "$mine" = 1 ] || continue',
+  '  read -r st < "$d/stat" 2>/dev/null || continue',
+  '  printf "%s\\n" "$st"',
+  '  cat "$d/cmdline" 2>/dev/null',
+  '  printf "\\036\\n"',
+  'done',
+].join('\n');
+
+/** The records PROCESSES_SCRIPT prints, as processes. */
+export function parseProcesses(text: string): NsProcess[] {
+  const out: NsProcess[] = [];
+  for (const rec of text.split('\x1e\n')) {
+    const nl = rec.indexOf('\n');
+    const stat = nl >= 0 ? rec.slice(0, nl) : rec;
+    const open = stat.indexOf(' (');
+    const close = stat.lastIndexOf(') ');
+    if (open < 0 || close < open) continue;
+    const f = stat.slice(close + 2).split(' ');
+    out.push({
+      pid: Number(stat.slice(0, open)),
+      name: stat.slice(open + 2, close),
+      state: f[0] ?? '?',
+      ppid: Number(f[1]),
+      start: Number(f[19]),
+      command: (nl >= 0 ? rec.slice(nl + 1) : '').replace(/\0+$/, '').replace(/\0/g, ' '),
+    });
+  }
+  return out;
+}
 
 export function parseSnapshot(text: string): NetnsSnapshot {
   const parts: Record<string, string[]> = { netns: [], rules: [], qdiscs: [], links: [] };
@@ -198,6 +238,56 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
       return await fn(execIn(helper));
     } finally {
       await helper.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Runs fn with a helper in the container's PID namespace (no network, CAP_KILL only); null when it has none. */
+  async function inPidns<T>(containerId: string, fn: (exec: Exec) => Promise<T>): Promise<T | null> {
+    let helper: Dockerode.Container;
+    try {
+      helper = await create({
+        name: `faultline-pidns-${randomBytes(5).toString('hex')}`,
+        Cmd: ['/usr/bin/sleep', String(HELPER_LIFETIME_S)],
+        Labels: { 'faultline.component': HELPER_COMPONENT, 'faultline.helper.target': containerId },
+        HostConfig: {
+          PidMode: `container:${containerId}`,
+          NetworkMode: 'none',
+          CapDrop: ['ALL'],
+          CapAdd: ['KILL'],
+          AutoRemove: true,
+        },
+      });
+    } catch (e) {
+      if (noNamespace(e) || /cannot join pid|joining pid namespace/i.test(messageOf(e))) return null;
+      throw new InfrastructureError(`cannot create a helper in ${containerId}'s PID namespace: ${messageOf(e)}`);
+    }
+    try {
+      try {
+        await helper.start();
+      } catch (e) {
+        if (noNamespace(e) || /pid namespace|not running/i.test(messageOf(e))) return null;
+        throw new InfrastructureError(`cannot start a helper in ${containerId}'s PID namespace: ${messageOf(e)}`);
+      }
+      return await fn(execIn(helper));
+    } finally {
+      await helper.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  async function listIn(exec: Exec, containerId: string): Promise<NsProcess[]> {
+    const r = await exec(['/bin/sh', '-c', PROCESSES_SCRIPT], [`FL_ID=${containerId}`]);
+    if (r.code !== 0) throw new InfrastructureError(`listing the container's processes failed: ${r.stderr.trim()}`);
+    return parseProcesses(r.stdout);
+  }
+
+  /** The container's full id (the helper's filter matches it in every cgroup path); null when it is gone. */
+  async function fullId(idOrName: string): Promise<string | null> {
+    try {
+      const i = await docker.getContainer(idOrName).inspect();
+      return i.State.Running ? i.Id : null;
+    } catch (e) {
+      if (statusOf(e) === 404) return null;
+      throw e;
     }
   }
 
@@ -406,6 +496,28 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
         if (statusOf(e) === 404) return false;
         throw e;
       }
+    },
+
+    async nsProcesses(containerId) {
+      const id = await fullId(containerId);
+      return id ? inPidns(id, (exec) => listIn(exec, id)) : null;
+    },
+
+    async signalProcesses(containerId, signal, procs) {
+      const id = await fullId(containerId);
+      if (!id) return null;
+      const sig = signal.toUpperCase().replace(/^SIG/, '');
+      if (!/^[A-Z0-9]+$/.test(sig)) throw new InfrastructureError(`not a signal: ${signal}`);
+      return inPidns(id, async (exec) => {
+        const now = await listIn(exec, id);
+        const pids = procs
+          .filter((p) => now.some((n) => n.pid === p.pid && n.start === p.start))
+          .map((p) => String(p.pid));
+        if (!pids.length) return [];
+        // A process that ended between the list and the signal fails kill: it needed no signal any more.
+        await exec(['/bin/sh', '-c', 'sig=$1; shift; kill -"$sig" "$@"', 'signal', sig, ...pids]);
+        return pids.map(Number);
+      });
     },
 
     async processes(containerId): Promise<ProcessInfo[] | null> {

@@ -1,6 +1,6 @@
 // The image of Faultline's kernel helpers (activities/adapters/kernel.ts), built with no registry: the host's
 // own iptables (whichever backend `iptables` is on the host, nft or legacy, with its extensions), tc, ip,
-// stress-ng (Debian's, when installed: scripts/setup.sh does it), dash and a few coreutils, each with the
+// stress-ng (Debian's, when installed: scripts/setup.sh does it), dash, a few coreutils and util-linux's fallocate, each with the
 // shared libraries `ldd` lists, `docker import`ed as faultline-tools:<hash of those files>. A process that
 // cannot build it (the warden, in a container of its own) uses the newest one the agent built.
 import { createHash } from 'node:crypto';
@@ -57,6 +57,12 @@ async function hostFiles(): Promise<{ files: HostFile[]; links: [string, string]
     { src: realpathSync(need('dash', 'dash')), dest: '/usr/bin/dash' },
     { src: realpathSync(need('readlink', 'coreutils')), dest: '/usr/bin/readlink' },
     { src: realpathSync(need('sleep', 'coreutils')), dest: '/usr/bin/sleep' },
+    // process.* (a command line holds NULs: cat) and disk.fill (fallocate, df, stat, rm).
+    { src: realpathSync(need('cat', 'coreutils')), dest: '/usr/bin/cat' },
+    { src: realpathSync(need('rm', 'coreutils')), dest: '/usr/bin/rm' },
+    { src: realpathSync(need('df', 'coreutils')), dest: '/usr/bin/df' },
+    { src: realpathSync(need('stat', 'coreutils')), dest: '/usr/bin/stat' },
+    { src: realpathSync(need('fallocate', 'util-linux')), dest: '/usr/bin/fallocate' },
   ];
   const stressNg = which('stress-ng');
   if (stressNg) bins.push({ src: realpathSync(stressNg), dest: '/usr/bin/stress-ng' });

@@ -20,6 +20,7 @@ import type {
   KernelPort,
   NetnsResult,
   NetnsSnapshot,
+  NsProcess,
   OwnedChains,
   ProcessInfo,
   ResourceLimits,
@@ -383,6 +384,17 @@ export class MemoryWorld {
   /** Addresses per container id (a peer a fault names). */
   readonly addresses = new Map<string, string[]>();
   private netnsSeq = 4026532000;
+  /** Processes of each container's PID namespace (default: its main process, `app`, as PID 1). */
+  readonly nsProcs = new Map<string, NsProcess[]>();
+
+  private nsProcsOf(id: string): NsProcess[] {
+    let ps = this.nsProcs.get(id);
+    if (!ps) {
+      ps = [{ pid: 1, ppid: 0, state: 'S', start: 100, name: 'app', command: 'app' }];
+      this.nsProcs.set(id, ps);
+    }
+    return ps;
+  }
 
   private namespaceOf(id: string) {
     let ns = this.namespaces.get(id);
@@ -525,6 +537,33 @@ export class MemoryWorld {
           effect: 'none',
           value: this.stressors.has(name),
         })),
+      nsProcesses: (id) =>
+        this.call(worker, 'nsProcesses', `container:${id}`, () => {
+          const c = this.containers.get(id);
+          if (!c || c.state !== 'running') return { effect: 'none', value: null };
+          return { effect: 'none', value: this.nsProcsOf(id).map((p) => ({ ...p })) };
+        }),
+      signalProcesses: (id, signal, refs) =>
+        this.call(worker, 'signalProcesses', `processes:${id}`, (): { effect: Effect; value: number[] | null } => {
+          const c = this.containers.get(id);
+          if (!c || c.state !== 'running') return { effect: 'none', value: null };
+          const sig = signal.toUpperCase().replace(/^SIG/, '');
+          const ps = this.nsProcsOf(id);
+          const hit = ps.filter((p) => refs.some((r) => r.pid === p.pid && r.start === p.start));
+          for (const p of hit) {
+            if (sig === 'STOP' || sig === '19') p.state = 'T';
+            else if (sig === 'CONT' || sig === '18') p.state = 'S';
+            else if (sig !== '0') ps.splice(ps.indexOf(p), 1);
+          }
+          if (!ps.some((p) => p.pid === 1)) {
+            c.state = 'exited';
+            this.nsProcs.delete(id);
+          }
+          return {
+            effect: hit.length ? (sig === 'CONT' || sig === '18' ? 'revert' : 'apply') : 'none',
+            value: hit.map((p) => p.pid),
+          };
+        }),
       processes: (id) =>
         this.call(worker, 'processes', `container:${id}`, (): { effect: Effect; value: ProcessInfo[] | null } => {
           const c = this.containers.get(id);

@@ -90,6 +90,12 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'method.0.workers',
     message: /must be at least 1\b/,
   },
+  'process-kill-bad-pattern.yaml': {
+    line: 11,
+    column: 14,
+    path: 'method.0.pattern',
+    message: /must be a valid regular expression/,
+  },
   'network-loss-bad-cidr.yaml': {
     line: 13,
     column: 28,

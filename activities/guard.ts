@@ -203,34 +203,47 @@ export async function runGuard(
     beat();
   };
 
-  // Holds the faults: every revert and every renewal happens here, one after the other.
+  // Holds the faults: every revert and every renewal happens here.
+  // Each fault is reverted as soon as it is due, beside the reverts already under way (a host's faults end
+  // over the spread of their injects: waiting for one wave before starting the next made the last revert
+  // wait for every earlier one), and renewals run side by side.
+  const reverting = new Map<number, Promise<void>>();
+  const undone = (f: GuardFault) => settled(f) || reverting.has(f.index);
   const holder = async () => {
     let lastRenew = 0;
     for (;;) {
-      if (cancelled()) return; // the workflow reverts once this activity has stopped
+      if (cancelled()) {
+        await Promise.all(reverting.values()); // the workflow reverts once this activity has stopped
+        return;
+      }
       const now = Date.now();
-      const due = input.faults.filter((f) => !settled(f) && (state.violation || now >= f.endsAt));
-      if (due.length) await Promise.all(due.map(revert));
-      if (input.faults.every(settled) && (state.violation || Date.now() >= (input.until ?? 0))) return;
+      for (const f of input.faults)
+        if (!undone(f) && (state.violation || now >= f.endsAt)) reverting.set(f.index, revert(f));
+      if (input.faults.every(undone) && (state.violation || Date.now() >= (input.until ?? 0))) {
+        await Promise.all(reverting.values());
+        return;
+      }
       if (!stopRenewing && Date.now() - lastRenew >= input.renewEveryMs) {
-        for (const f of input.faults) {
-          if (cancelled() || !isActive(f)) continue;
-          const k = kindOf(f.kind);
-          if (!k.renew) continue;
-          const missing = await k.renew(ports, f.handle).catch(() => 0); // a failed renewal is retried next round
-          if (missing && k.restore && isActive(f)) {
-            await k.restore(ports, f.handle).then(
-              () => {
-                const list = (state.restored[f.index] ??= []);
-                if (list.length < MAX_RESTORES_KEPT) list.push(iso());
-              },
-              () => undefined,
-            );
-          }
-        }
+        await Promise.all(
+          input.faults.map(async (f) => {
+            if (cancelled() || !isActive(f) || reverting.has(f.index)) return;
+            const k = kindOf(f.kind);
+            if (!k.renew) return;
+            const missing = await k.renew(ports, f.handle).catch(() => 0); // a failed renewal is retried next round
+            if (missing && k.restore && isActive(f)) {
+              await k.restore(ports, f.handle).then(
+                () => {
+                  const list = (state.restored[f.index] ??= []);
+                  if (list.length < MAX_RESTORES_KEPT) list.push(iso());
+                },
+                () => undefined,
+              );
+            }
+          }),
+        );
         lastRenew = Date.now();
       }
-      const ends = input.faults.filter((f) => !settled(f)).map((f) => f.endsAt);
+      const ends = input.faults.filter((f) => !undone(f)).map((f) => f.endsAt);
       if (input.until !== undefined && !state.violation) ends.push(input.until);
       const next = Math.min(stopRenewing ? Infinity : lastRenew + input.renewEveryMs, ...ends);
       await nap(Math.max(0, Math.min(next - Date.now(), 60_000)), true);

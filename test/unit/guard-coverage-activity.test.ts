@@ -136,4 +136,24 @@ describe('the guard activity and its coverage', () => {
     expect(beats.at(-1)?.coverage?.taken).toBeGreaterThan(0);
     expect(beats.at(-1)?.coverage?.lastSeen).toBeLessThanOrEqual(Date.parse(r.violation!.blind!.from));
   });
+
+  it("a host's holder reverts each fault when it is due, beside a slow revert of an earlier one", async () => {
+    const world = new MemoryWorld();
+    const now = Date.now();
+    const a = await pausedContainer(world, 'a', now + 200);
+    const b = await pausedContainer(world, 'b', now + 500);
+    // The daemon takes 1.5 s to unpause a: b's window ends meanwhile.
+    world.onCall = async (c) => {
+      if (c.op === 'unpause' && c.key === `container:${a.id}`) await new Promise((r) => setTimeout(r, 1_500));
+    };
+    const { ctx } = context(1);
+    const { l } = link();
+    const faults = [a.fault, { ...b.fault, index: 1 }];
+    const r = await runGuard(a.ports, kindOf, l, { faults, renewEveryMs: 3_000 }, ctx);
+    expect(Object.keys(r.reverted).sort()).toEqual(['0', '1']);
+    expect(world.containers.get(a.id)?.state).toBe('running');
+    expect(world.containers.get(b.id)?.state).toBe('running');
+    // b was unpaused at its own end, not after a's unpause completed.
+    expect(unpausedAt(world, b.id)).toBeLessThan(unpausedAt(world, a.id) as number);
+  });
 });

@@ -90,6 +90,9 @@ function commit(): { commit: string; dirty: boolean } {
   return { commit: git('rev-parse', 'HEAD'), dirty };
 }
 
+/** The commit this process runs (read once: a commit made while it runs is not what it measured). */
+const COMMIT = commit();
+
 interface WorkerReport {
   sent: Record<string, number[]>;
   probeMs: number[];
@@ -405,7 +408,7 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
     label: LABEL,
     mode,
     n,
-    ...commit(),
+    ...COMMIT,
     at: new Date().toISOString(),
     interval,
     window,
@@ -508,8 +511,13 @@ function cell(r: Row): string {
 
 /** The table of every row in the results file (for the README): npm run bench:concurrency -- --table */
 function printTable(rows: Row[]): void {
+  const key = (r: Row) => [durationMs(String(r.interval)), r.mode === 'memory' ? 0 : 1, Number(r.n), r.starve ? 1 : 0];
+  const order = (a: Row, b: Row) => {
+    const [x, y] = [key(a), key(b)];
+    return x.reduce((d, v, i) => d || v - (y[i] as number), 0);
+  };
   console.log(`\n${HEADER}`);
-  for (const r of rows) console.log(cell(r));
+  for (const r of [...rows].sort(order)) console.log(cell(r));
 }
 
 async function main(): Promise<void> {

@@ -57,7 +57,17 @@ const pureLayerPatterns = (extra = []) => [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.state/**', 'bench/results/**', 'bin/**', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.tools/**',
+      '.state/**',
+      'bench/results/**',
+      'bin/**',
+      'eslint.config.js',
+      '.dependency-cruiser.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

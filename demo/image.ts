@@ -1,5 +1,5 @@
 // Builds the demo image with no registry: a root filesystem assembled from the host's own Node binary
-// and the shared libraries it links, plus the demo app, the fault proxy and the warden (warden/main.ts)
+// and the shared libraries it links, plus the demo app, the fault proxy and the warden (worker/warden-main.ts)
 // bundled by esbuild, then `docker import`ed. The warden's containers use the same image. Tagged by a content hash so an unchanged build is skipped.
 import { createHash } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
@@ -18,7 +18,7 @@ const NODE_IN_IMAGE = '/usr/bin/node';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const APP_ENTRY = path.join(ROOT, 'demo', 'app.ts');
 const PROXY_ENTRY = path.join(ROOT, 'proxy', 'main.ts');
-const WARDEN_ENTRY = path.join(ROOT, 'warden', 'main.ts');
+const WARDEN_ENTRY = path.join(ROOT, 'worker', 'warden-main.ts');
 
 /** True when the fault proxy's source is present, so the image carries /app/proxy.mjs. */
 export function proxyAvailable(): boolean {

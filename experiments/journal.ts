@@ -136,7 +136,7 @@ export function revertedByText(by: RevertedBy | undefined): string {
   return '';
 }
 
-/** What the warden recorded when it took a lapsed lease (see activities/adapters/lease-ledger.ts). */
+/** What the warden recorded when it took a lapsed lease (see warden/lease-ledger.ts). */
 export interface WardenRevert {
   lapsedAt: string;
   /** When the warden's revert succeeded; absent while it failed (error says why). */

@@ -13,6 +13,7 @@ import {
   MIN_GUARD_INTERVAL_MS,
 } from '../faults/limits.ts';
 import { MAX_BASELINE_MS, shareOf } from '../judge/guard.ts';
+import type { JudgeConfig, JudgedMetricConfig } from '../judge/config.ts';
 
 const tolerance = () => durationBetween(1, MAX_TOLERANCE_MS, 'a tolerance above an hour checks nothing');
 const probeTimeout = () =>
@@ -334,6 +335,9 @@ export type PrometheusProbe = z.infer<typeof prometheusProbeSchema>;
 export type Judge = z.infer<typeof judgeSchema>;
 export type ControlGroup = z.infer<typeof controlGroupSchema>;
 export type JudgedMetric = z.infer<typeof judgedMetricSchema>;
+/** What this schema parses fits what the judge reads (judge/config.ts): a type error here when they drift. */
+export type JudgeFits = [Fits<Judge, JudgeConfig>, Fits<JudgedMetric, JudgedMetricConfig>];
+type Fits<T extends U, U> = [T, U];
 export type Fault = z.infer<typeof faultSchema>;
 export type Targets = z.infer<typeof targetsSchema>;
 export type Guard = z.infer<typeof guardSchema>;

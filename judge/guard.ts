@@ -2,7 +2,7 @@
 // direction, a bounded series; a tick folds one counter reading in and says whether to abort; the final
 // report classifies each metric and scores the window (Kayenta's vocabulary). Plain JSON throughout: the
 // state travels in heartbeats (a retried guard resumes from it) and the report lands in the journal.
-import type { Judge, JudgedMetric } from '../experiments/schema.ts';
+import type { JudgeConfig as Judge, JudgedMetricConfig as JudgedMetric } from './config.ts';
 import { upperConfidenceBound } from './binomial.ts';
 import { classify, score, type Classification, type Scorecard } from './classify.ts';
 import { counterDelta, type CounterReading, type ExprValue } from './counters.ts';

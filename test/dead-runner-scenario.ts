@@ -15,7 +15,7 @@ import Dockerode from 'dockerode';
 import { request } from 'undici';
 import { ensureDemoImage } from '../demo/image.ts';
 import { ensureWarden, removeWarden } from '../activities/adapters/warden-container.ts';
-import { activeLeases, lapsedLeases } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, lapsedLeases } from '../warden/lease-ledger.ts';
 import { startProxyServer } from '../proxy/server.ts';
 import { connectClient, getStatus, startExperiment } from '../cli/client.ts';
 import { listHosts } from '../activities/hosts.ts';

@@ -14,7 +14,7 @@ import { ensureDemoImage } from '../demo/image.ts';
 import { WARDEN_DIR } from '../config.ts';
 import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { createWorker } from '../worker/worker.ts';
-import { activeLeases, lapsedLeases } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, lapsedLeases } from '../warden/lease-ledger.ts';
 import { leaseOf } from '../faults/lease.ts';
 import { demoExperiment, docker, dockerEvents, killProcess, spawnAgent, uniqueId, workflowBundle } from './helpers.ts';
 

@@ -17,7 +17,7 @@ import { connectClient, startExperiment, waitForResult, type FaultlineClient } f
 import { forgetHost, registerHost } from '../activities/hosts.ts';
 import { demoExperiment, docker, inProcessWorker, killProcess, runCli, spawnAgent, uniqueId } from './helpers.ts';
 import { startSecondDaemon, type SecondDaemon } from './second-daemon.ts';
-import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { createLeaseLedger } from '../warden/lease-ledger.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { startProxyServer } from '../proxy/server.ts';
 import type { SweepOutcome } from '../cli/commands/sweep.ts';

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWarden, removeWarden } from '../activities/adapters/warden-container.ts';
-import { activeLeases, lapsedLeases } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, lapsedLeases } from '../warden/lease-ledger.ts';
 import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../cli/client.ts';
 import { ruleset } from '../faults/netfilter.ts';

@@ -16,7 +16,7 @@ import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../cli/client.ts';
 import type { Orphan } from '../warden/sweep.ts';
-import { activeLeases, createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, createLeaseLedger } from '../warden/lease-ledger.ts';
 import { SWEEP_MARGIN_MS } from '../warden/sweep-decision.ts';
 import { localHostName } from '../activities/adapters/warden-container.ts';
 import { describeSchedule } from '../cli/schedules.ts';

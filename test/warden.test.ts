@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDemoImage } from '../demo/image.ts';
 import { dockerSocketPath, ensureWarden, removeWarden, wardenName } from '../activities/adapters/warden-container.ts';
-import { activeLeases, lapsedLeases, wardenBeat, WARDEN_STALE_MS } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, lapsedLeases, wardenBeat, WARDEN_STALE_MS } from '../warden/lease-ledger.ts';
 import { connectClient, getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { summary } from '../cli/render.ts';
 import type { LapsedLease } from '../faults/ports.ts';

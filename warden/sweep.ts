@@ -6,7 +6,7 @@
 import type { ContainerPort, Lease, Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import { leaseOf } from '../faults/lease.ts';
-import { activeLeases, claimedLeases, createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { activeLeases, claimedLeases, createLeaseLedger } from './lease-ledger.ts';
 import { sweepDecision, type OwnerState, type SweepView } from './sweep-decision.ts';
 export type { OwnerState } from './sweep-decision.ts';
 import { promises as fs } from 'node:fs';

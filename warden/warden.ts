@@ -10,10 +10,10 @@ import {
   settleLease,
   WARDEN_BEAT_MS,
   writeBeat,
-} from '../activities/adapters/lease-ledger.ts';
+} from './lease-ledger.ts';
 
 export interface WardenOptions {
-  /** The ledger directory (see activities/adapters/lease-ledger.ts). */
+  /** The ledger directory (see warden/lease-ledger.ts). */
   dir: string;
   ports: Ports;
   /** How often the ledger is scanned; a lapsed lease is reverted within this much of its expiry. */

@@ -26,7 +26,7 @@ import {
 import { checkSameDaemon, registered, registerHost } from '../activities/hosts.ts';
 import { hostNameProblem, hostTaskQueue, type HostRecord } from '../experiments/hosts.ts';
 import { HostConflict, InfrastructureError, InvalidInput } from '../errors.ts';
-import { createLeaseLedger } from '../activities/adapters/lease-ledger.ts';
+import { createLeaseLedger } from '../warden/lease-ledger.ts';
 import { createDockerKernelPort, createDockerKernelPortAt } from '../activities/adapters/kernel.ts';
 import { ensureWarden } from '../activities/adapters/warden-container.ts';
 import { createProxyPort } from './proxy-port.ts';

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { ensureDemoImage } from '../../demo/image.ts';
-import { wardenBeat, WARDEN_STALE_MS } from './lease-ledger.ts';
+import { wardenBeat, WARDEN_STALE_MS } from '../../warden/lease-ledger.ts';
 import { InfrastructureError } from '../../errors.ts';
 import { PROJECT_ROOT } from '../../config.ts';
 
@@ -36,7 +36,7 @@ function sourceHash(): string {
     'activities/adapters/docker.ts',
     'activities/adapters/kernel.ts',
     'activities/adapters/tools-image.ts',
-    'activities/adapters/lease-ledger.ts',
+    'worker/warden-main.ts',
     'activities/adapters/warden-container.ts',
     'demo/image.ts',
   ];

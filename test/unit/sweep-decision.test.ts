@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ContainerInfo, ContainerPort, Lease } from '../../faults/ports.ts';
-import { activeLeases, createLeaseLedger, writeBeat } from '../../activities/adapters/lease-ledger.ts';
+import { activeLeases, createLeaseLedger, writeBeat } from '../../warden/lease-ledger.ts';
 import {
   SWEEP_MARGIN_MS,
   sweepDecision,

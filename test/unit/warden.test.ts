@@ -15,7 +15,7 @@ import {
   createLeaseLedger,
   lapsedLeases,
   writeBeat,
-} from '../../activities/adapters/lease-ledger.ts';
+} from '../../warden/lease-ledger.ts';
 import { runWarden } from '../../warden/warden.ts';
 import { WardenUnavailable } from '../../errors.ts';
 

@@ -3,7 +3,7 @@
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import type { ProxyPort } from '../faults/ports.ts';
-import { runWarden } from './warden.ts';
+import { runWarden } from '../warden/warden.ts';
 
 const dir = process.env.FAULTLINE_LEDGER ?? '/ledger';
 // Proxy faults expire in the proxy itself; the warden only holds container faults.

@@ -7,8 +7,8 @@
 //   warden.json          the warden's heartbeat; its mtime says whether a warden is watching
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { LapsedLease, Lease, LeasePort } from '../../faults/ports.ts';
-import { InvalidInput, WardenUnavailable } from '../../errors.ts';
+import type { LapsedLease, Lease, LeasePort } from '../faults/ports.ts';
+import { InvalidInput, WardenUnavailable } from '../errors.ts';
 
 /** A warden whose heartbeat is older than this is not watching. It beats every WARDEN_BEAT_MS. */
 export const WARDEN_STALE_MS = 3_000;

@@ -2,8 +2,13 @@
 // update-with-start, liveness of holders, pausing a schedule). They use a Client on the worker's own
 // connection; nothing here touches Docker or the proxy.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { AdmissionState, AdmitRequest, Decision } from '../experiments/admission.ts';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { INVALID_ADMIT, type AdmissionState, type AdmitRequest, type Decision } from '../experiments/admission.ts';
 import type { HostEntry } from '../experiments/hosts.ts';
 import { listHosts } from './hosts.ts';
 
@@ -45,14 +50,26 @@ export function createControlActivities(client: Client) {
     /** Asks the admission workflow of this task queue, starting it when it does not run yet. */
     async admitRun(req: AdmitRequest): Promise<Decision> {
       const taskQueue = Context.current().info.taskQueue;
-      const d = await client.workflow.executeUpdateWithStart<
-        (input: AdmissionInput) => Promise<void>,
-        Decision,
-        [AdmitRequest]
-      >(ADMIT_UPDATE, {
-        args: [req],
-        startWorkflowOperation: admissionStart(taskQueue),
-      });
+      let d: Decision;
+      try {
+        d = await client.workflow.executeUpdateWithStart<
+          (input: AdmissionInput) => Promise<void>,
+          Decision,
+          [AdmitRequest]
+        >(ADMIT_UPDATE, {
+          args: [req],
+          startWorkflowOperation: admissionStart(taskQueue),
+        });
+      } catch (e) {
+        // A request admission refuses to read is final; anything else (the server or the admission
+        // workflow busy, restarting, continuing as new, its task failing) may pass: the retry asks again.
+        if (
+          e instanceof WorkflowUpdateFailedError &&
+          (e.cause as { type?: string } | undefined)?.type === INVALID_ADMIT
+        )
+          throw ApplicationFailure.nonRetryable(e.cause?.message ?? e.message, INVALID_ADMIT);
+        throw e;
+      }
       // Admission is handing over to a new run: not an answer; the retry asks the new run.
       if (!d.admitted && d.transient) throw ApplicationFailure.retryable(d.reason, 'AdmissionBusy');
       return d;

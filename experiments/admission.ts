@@ -21,6 +21,9 @@ export interface Policy {
   source?: string;
 }
 
+/** The failure type of an admit the admission workflow refuses to read (its validator): final, not retried. */
+export const INVALID_ADMIT = 'InvalidAdmitRequest';
+
 export const DEFAULT_POLICY: Policy = { exclusiveTargets: true, environments: {}, blackouts: [] };
 
 /** A target key: "container:<id>" or "proxy:<route>"; the label is what people read. */
@@ -35,9 +38,22 @@ export interface AdmitRequest {
   title: string;
   environment?: string;
   targets: TargetRef[];
+  /**
+   * The run waits for admission until then (ISO time): a refusal that can clear puts it in the queue of
+   * waiters, and admission tells the run (admissionChanged) when it holds its targets for it. Absent: a
+   * final ask (the run's wait is over) or a run of code from before the queue.
+   */
+  waitUntil?: string;
 }
 
 export interface Hold extends AdmitRequest {
+  since: string;
+  /** Taken for a waiter that has not asked again yet (then it is confirmed, or refused and dropped). */
+  reserved?: string;
+}
+
+/** A run waiting for a holder to leave, a free slot or an approval; oldest first. */
+export interface Waiter extends AdmitRequest {
   since: string;
 }
 
@@ -53,6 +69,8 @@ export interface AdmissionState {
   lever?: Lever;
   /** Workflow IDs approved to run in an environment that requires approval. */
   approvals: { workflowId: string; who: string; at: string }[];
+  /** Runs waiting for admission, oldest first (absent in states from before the queue). */
+  waiters?: Waiter[];
 }
 
 export type Decision =
@@ -77,10 +95,18 @@ function holderText(h: Hold): string {
   return `${h.workflowId} ("${h.title}", since ${h.since})`;
 }
 
-/** Decides one request against the policy and the current holds. */
-export function evaluate(state: AdmissionState, req: AdmitRequest, nowMs: number): Decision {
+const sameRun = (a: { workflowId: string; runId: string }, b: { workflowId: string; runId: string }) =>
+  a.workflowId === b.workflowId && a.runId === b.runId;
+
+/**
+ * Decides one request against the policy and the current holds. nowMs: the time blackout windows are read
+ * at; undefined reads none (the queue's decisions, which must not depend on when they are made: a blackout
+ * is checked when the waiter asks again).
+ */
+export function evaluate(state: AdmissionState, req: AdmitRequest, nowMs: number | undefined): Decision {
   const { policy } = state;
-  if (state.holds.some((h) => h.workflowId === req.workflowId && h.runId === req.runId)) return { admitted: true };
+  const held = state.holds.find((h) => sameRun(h, req));
+  if (held && !held.reserved) return { admitted: true };
   if (state.lever) {
     return {
       admitted: false,
@@ -88,7 +114,7 @@ export function evaluate(state: AdmissionState, req: AdmitRequest, nowMs: number
       reason: `the safety lever is pulled${state.lever.who ? ` by ${state.lever.who}` : ''} at ${state.lever.at}: ${state.lever.reason} (faultline lever release)`,
     };
   }
-  const w = activeWindow(policy.blackouts, nowMs);
+  const w = nowMs === undefined ? undefined : activeWindow(policy.blackouts, nowMs);
   if (w) {
     return {
       admitted: false,
@@ -97,6 +123,7 @@ export function evaluate(state: AdmissionState, req: AdmitRequest, nowMs: number
       reason: `blackout window "${w.name}" (${describeWindow(w)}) is in effect`,
     };
   }
+  if (held) return { admitted: true }; // reserved for it while it waited: the targets and limits were checked then
   const env = req.environment ? policy.environments[req.environment] : undefined;
   if (env?.requireApproval && !state.approvals.some((a) => a.workflowId === req.workflowId)) {
     return {
@@ -141,18 +168,74 @@ export function evaluate(state: AdmissionState, req: AdmitRequest, nowMs: number
   return { admitted: true };
 }
 
-/** Applies an admitted request to the state (idempotent). */
+/** Applies an admitted request to the state (idempotent; confirms a hold reserved for it). */
 export function admit(state: AdmissionState, req: AdmitRequest, at: string): void {
-  if (state.holds.some((h) => h.workflowId === req.workflowId && h.runId === req.runId)) return;
-  state.holds.push({ ...req, since: at });
+  const held = state.holds.find((h) => sameRun(h, req));
+  if (held) delete held.reserved;
+  else {
+    const { waitUntil: _, ...hold } = req;
+    state.holds.push({ ...hold, since: at });
+  }
+  state.waiters = state.waiters?.filter((w) => !sameRun(w, req));
 }
 
-/** Drops the holds of one run (or of every run of a workflow ID when runId is omitted). */
+/** Puts a refused run that will wait in the queue, or keeps its place there (its wait may have changed). */
+export function enqueue(state: AdmissionState, req: AdmitRequest, at: string): void {
+  const waiters = (state.waiters ??= []);
+  const i = waiters.findIndex((w) => sameRun(w, req));
+  if (i < 0) waiters.push({ ...req, since: at });
+  else waiters[i] = { ...req, since: (waiters[i] as Waiter).since };
+}
+
+/**
+ * A run that is refused for good (or whose wait is over): out of the queue, and a hold reserved for it is
+ * given back. Returns whether anything changed.
+ */
+export function refuse(state: AdmissionState, req: { workflowId: string; runId: string }): boolean {
+  const before = state.holds.length + (state.waiters?.length ?? 0);
+  state.holds = state.holds.filter((h) => !(sameRun(h, req) && h.reserved));
+  state.waiters = state.waiters?.filter((w) => !sameRun(w, req));
+  return before !== state.holds.length + (state.waiters?.length ?? 0);
+}
+
+/** Drops the holds and the place in the queue of one run (or of every run of a workflow ID when runId is omitted). */
 export function release(state: AdmissionState, workflowId: string, runId?: string): Hold[] {
-  const gone = state.holds.filter((h) => h.workflowId === workflowId && (!runId || h.runId === runId));
+  const mine = (h: { workflowId: string; runId: string }) =>
+    h.workflowId === workflowId && (!runId || h.runId === runId);
+  const gone = state.holds.filter(mine);
+  const left = state.waiters?.filter(mine) ?? [];
   state.holds = state.holds.filter((h) => !gone.includes(h));
-  state.approvals = state.approvals.filter((a) => a.workflowId !== workflowId || !gone.length);
+  if (left.length) state.waiters = state.waiters?.filter((w) => !mine(w));
+  state.approvals = state.approvals.filter((a) => a.workflowId !== workflowId || !(gone.length || left.length));
   return gone;
+}
+
+/**
+ * The queue after a change: each waiter in order that the policy now admits gets its targets reserved (no
+ * later request can take them), and each one refused for good (the lever) leaves the queue. Blackout windows
+ * are not read here (see evaluate). Returns the waiters to tell (admissionChanged): they ask again.
+ */
+export function serveQueue(state: AdmissionState, at: string): Waiter[] {
+  const told: Waiter[] = [];
+  for (const w of [...(state.waiters ?? [])]) {
+    const d = state.holds.some((h) => sameRun(h, w))
+      ? { admitted: false, retryable: false }
+      : evaluate(state, w, undefined);
+    if (d.admitted) {
+      const { waitUntil: _, since: __, ...hold } = w;
+      state.holds.push({ ...hold, since: at, reserved: at });
+    } else if (d.retryable) continue;
+    state.waiters = state.waiters?.filter((x) => x !== w);
+    told.push(w);
+  }
+  return told;
+}
+
+/** Waiters whose wait ended long ago (their run is gone without asking again): out of the queue. */
+export function dropStale(state: AdmissionState, nowMs: number, graceMs: number): Waiter[] {
+  const stale = (state.waiters ?? []).filter((w) => w.waitUntil && Date.parse(w.waitUntil) + graceMs < nowMs);
+  if (stale.length) state.waiters = state.waiters?.filter((w) => !stale.includes(w));
+  return stale;
 }
 
 /**

@@ -1,9 +1,24 @@
-// How a run passes admission, from inside its workflow: ask (update-with-start through an activity),
-// wait with backoff while the refusal is one that can clear (a holder leaves, an approval comes) up to
-// the run's own wait, and leave once its reverts are done. Deterministic only.
-import { CancellationScope, proxyActivities, sleep } from '@temporalio/workflow';
+// How a run passes admission, from inside its workflow: ask (update-with-start through an activity); when
+// the refusal is one that can clear (a holder leaves, a slot frees, an approval comes) and the run may
+// wait, admission puts it in its queue and tells it (the admissionChanged signal) when its targets are
+// reserved for it; the run then asks again. It asks again on its own once an hour (in case admission lost
+// it) and once more when its wait is over. A wait of 24 h stays a few hundred history events. Leaves
+// admission once its reverts are done. Deterministic only.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/index.ts';
 import type { AdmitRequest, Decision } from '../experiments/admission.ts';
+import { formatMs } from '../faults/duration.ts';
+import { admissionChangedSignal } from './admission-definitions.ts';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '30s',
@@ -12,7 +27,65 @@ const control = proxyActivities<ControlActivities>({
   retry: { initialInterval: '200ms', maximumInterval: '2s', maximumAttempts: 20 },
 });
 
+// The asks of a waiting run: no attempt limit (a schedule-to-close per ask bounds them instead).
+const asking = proxyActivities<ControlActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s' },
+});
+
+/** Runs with this marker wait in admission's queue; runs without it poll (./admission-client.ts before). */
+export const DURABLE_WAIT_PATCH = 'admission-durable-wait';
+/** A waiting run asks again on its own this often (admission tells it sooner when anything changes). */
+export const REASK_EVERY_MS = 60 * 60_000;
+/**
+ * How long an ask keeps retrying what can pass (the admission workflow busy, continuing as new, its task
+ * failing while a worker restarts, the server unreachable), at least: the run's own wait when longer.
+ */
+export const TRANSIENT_MS = 5 * 60_000;
+
 export async function waitForAdmission(req: AdmitRequest, waitMs: number): Promise<Decision> {
+  if (!patched(DURABLE_WAIT_PATCH)) return pollForAdmission(req, waitMs);
+  const deadline = Date.now() + waitMs;
+  let changed = false;
+  setHandler(admissionChangedSignal, () => {
+    changed = true;
+  });
+  for (;;) {
+    const left = deadline - Date.now();
+    changed = false;
+    // While there is time left the run joins (or keeps its place in) the queue; the last ask is final.
+    const d = await ask(left > 0 ? { ...req, waitUntil: new Date(deadline).toISOString() } : req, left);
+    if (d.admitted || !d.retryable || left <= 0) return d;
+    await condition(() => changed, Math.min(left, REASK_EVERY_MS));
+  }
+}
+
+/**
+ * One ask. Errors that can pass are retried (the activity's retry policy, without an attempt limit) for
+ * the run's wait or TRANSIENT_MS, whichever is longer; then the run does not start, saying why.
+ */
+async function ask(req: AdmitRequest, leftMs: number): Promise<Decision> {
+  const within = Math.max(leftMs, TRANSIENT_MS);
+  try {
+    return await asking.admitRun.executeWithOptions(
+      {
+        summary: `admission: ${req.targets.map((t) => t.label).join(', ') || 'no targets'}`,
+        scheduleToCloseTimeout: within,
+      },
+      [req],
+    );
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const cause = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+    throw ApplicationFailure.nonRetryable(
+      `admission control did not answer within ${formatMs(within)}: ${cause}`,
+      'AdmissionUnavailable',
+    );
+  }
+}
+
+/** Runs from before DURABLE_WAIT_PATCH: ask with backoff up to the wait (history grows ~11 events a poll). */
+async function pollForAdmission(req: AdmitRequest, waitMs: number): Promise<Decision> {
   const deadline = Date.now() + waitMs;
   let delay = 250;
   for (;;) {

@@ -14,3 +14,9 @@ export const pullLeverUpdate = defineUpdate<Hold[], [{ reason: string; who?: str
 export const releaseLeverUpdate = defineUpdate<Lever | undefined, [{ who?: string }]>('releaseLever');
 export const approveUpdate = defineUpdate<AdmissionState, [{ workflowId: string; who: string }]>('approve');
 export const admissionStateQuery = defineQuery<AdmissionState>('admissionState');
+
+/**
+ * To a waiting run (its experiment workflow): something changed for it (its targets are reserved for it,
+ * or it is refused for good); it asks again at once.
+ */
+export const admissionChangedSignal = defineSignal('admissionChanged');

@@ -18,9 +18,11 @@
 // nothing a message changed (such a task issued no command the first time, so it issues none the second);
 // then the messages, signals before updates, updates in the order they were accepted.
 import {
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
   patched,
   proxyActivities,
@@ -30,18 +32,25 @@ import {
 } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/index.ts';
 import {
+  INVALID_ADMIT,
   admit,
+  dropStale,
+  enqueue,
   evaluate,
   initialState,
+  refuse,
   release,
+  serveQueue,
   type AdmissionState,
   type AdmitRequest,
   type Decision,
   type Hold,
   type Lever,
   type Policy,
+  type Waiter,
 } from '../experiments/admission.ts';
 import {
+  admissionChangedSignal,
   admissionStateQuery,
   admitUpdate,
   approveUpdate,
@@ -62,6 +71,8 @@ const control = proxyActivities<ControlActivities>({
 export const DECIDE_IN_LOOP_PATCH = 'admission-decide-in-loop';
 export const SWEEP_EVERY_MS = 15_000;
 const MAX_HISTORY = 4_000;
+/** A waiter whose wait ended this long ago without asking again is gone (its run closed meanwhile). */
+const STALE_AFTER_MS = 10 * 60_000;
 
 export async function admission(input: AdmissionInput = {}): Promise<void> {
   if (!patched(DECIDE_IN_LOOP_PATCH)) return admissionV1(input, () => patched(DECIDE_IN_LOOP_PATCH));
@@ -106,11 +117,14 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
   /** The one closedRuns call in flight (for the admit at the head of the inbox, or for the sweep). */
   let checking: { forAdmit?: Extract<Message, { kind: 'admit' }> } | undefined;
   let checked: { closed: RunRef[] } | { error: string } | undefined;
+  /** Waiters told that could not be reached (their run is gone). */
+  const unreachable: Waiter[] = [];
 
   setHandler(admissionStateQuery, () => state);
   setHandler(admitUpdate, (req) => new Promise<Decision>((answer) => inbox.push({ kind: 'admit', req, answer })), {
     validator: (req) => {
-      if (!req?.workflowId || !req.runId) throw new Error('admit needs workflowId and runId');
+      if (!req?.workflowId || !req.runId)
+        throw ApplicationFailure.nonRetryable('admit needs workflowId and runId', INVALID_ADMIT);
     },
   });
   setHandler(releaseSignal, ({ workflowId, runId }) => {
@@ -158,16 +172,27 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
     );
   };
 
+  const tell = (w: Waiter) => {
+    getExternalWorkflowHandle(w.workflowId, w.runId)
+      .signal(admissionChangedSignal)
+      .catch(() => {
+        unreachable.push(w);
+      });
+  };
+
   /** One message; false when it waits for a holder check (it stays at the head of the inbox). */
   const handle = (m: Message): boolean => {
     switch (m.kind) {
       case 'admit': {
+        dropStale(state, Date.now(), STALE_AFTER_MS);
         const d = evaluate(state, m.req, Date.now());
         if (!d.admitted && d.retryable && d.blockers?.length && !m.holdersChecked) {
           startCheck(d.blockers, m);
           return false;
         }
         if (d.admitted) admit(state, m.req, now());
+        else if (d.retryable && m.req.waitUntil) enqueue(state, m.req, now());
+        else refuse(state, m.req);
         m.answer(d);
         return true;
       }
@@ -211,6 +236,10 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
       else log.warn('could not check holders', { error: result.error }); // the holds stay: refusing is the safe side
       if (forAdmit) forAdmit.holdersChecked = true;
     }
+    for (const w of unreachable.splice(0)) {
+      release(state, w.workflowId, w.runId);
+      log.info('dropped a waiter whose run is gone', { workflowId: w.workflowId, runId: w.runId });
+    }
     if (sweep?.due && !checking) {
       const due = state.holds.filter((h) => sweep?.runs.has(runKey(h)));
       sweep = undefined;
@@ -223,12 +252,16 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
       if (!handle(inbox[0] as Message)) break;
       inbox.shift();
     }
+    // The queue after every change: reserve for the waiters that can go, tell them (they ask again).
+    for (const w of serveQueue(state, now())) tell(w);
     if (!sweep && state.holds.length) arm();
   };
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
   for (;;) {
-    await condition(() => !!checked || (!checking && (inbox.length > 0 || !!sweep?.due || tooLong())));
+    await condition(
+      () => !!checked || unreachable.length > 0 || (!checking && (inbox.length > 0 || !!sweep?.due || tooLong())),
+    );
     await settled();
     pass();
     if (tooLong() && !checking && !inbox.length) {

@@ -279,6 +279,9 @@ async function randomRun(seed: number): Promise<void> {
       runId: current.get(wid) as string,
       title: wid,
       ...(rand() < 0.25 ? { environment: 'gated' } : {}),
+      // A run that waits joins the queue; admission tells it (a signal to a run that does not exist here,
+      // which fails, so admission drops it) when its targets are reserved.
+      ...(rand() < 0.4 ? { waitUntil: '2999-01-01T00:00:00Z' } : {}),
       targets: (keys.length ? keys : [pick(TARGETS)]).map((key) => ({ key, label: key })),
     };
   };
@@ -296,7 +299,8 @@ async function randomRun(seed: number): Promise<void> {
         expect(holds).toContain(q.runId);
         holding.add(q.runId);
       } else {
-        expect(holds).not.toContain(q.runId);
+        // Refused: it holds nothing, unless the queue has since reserved its targets for it.
+        expect(s.holds.filter((h) => h.runId === q.runId && !h.reserved)).toEqual([]);
         if (d.reason.includes('is held by')) expect(d.blockers?.length).toBeGreaterThan(0);
       }
       // No two holds share a target (the generated policies keep exclusiveTargets).

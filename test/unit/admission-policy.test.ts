@@ -4,9 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { activeWindow, localTime, windowActive, type BlackoutWindow } from '../../experiments/blackout.ts';
 import {
   admit,
+  dropStale,
+  enqueue,
   evaluate,
   initialState,
+  refuse,
   release,
+  serveQueue,
   targetsOf,
   type AdmitRequest,
   type Policy,
@@ -117,6 +121,98 @@ describe('admission decisions', () => {
       [{ kind: 'container.pause' }, { kind: 'proxy.latency', proxy: ['r1', 'r2'] }],
     );
     expect(t.map((x) => x.key)).toEqual(['container:abc', 'proxy:r1', 'proxy:r2']);
+  });
+});
+
+describe('the queue of waiting runs', () => {
+  const req = (workflowId: string, targets: string[], environment?: string): AdmitRequest => ({
+    workflowId,
+    runId: `${workflowId}-run`,
+    title: workflowId,
+    environment,
+    targets: targets.map((t) => ({ key: `container:${t}`, label: t })),
+    waitUntil: '2026-06-02T12:00:00Z',
+  });
+  const now = at('2026-06-01T12:00:00Z');
+  const ids = (xs: { workflowId: string }[] | undefined) => (xs ?? []).map((x) => x.workflowId);
+
+  it('a freed target goes to the oldest waiter for it, reserved (no newcomer can take it), and the waiter is told', () => {
+    const s = initialState();
+    admit(s, req('holder', ['c1']), 'T0');
+    enqueue(s, req('first', ['c1']), 'T1');
+    enqueue(s, req('second', ['c1']), 'T2');
+    enqueue(s, req('elsewhere', ['c2']), 'T3'); // would go at once: the queue serves it too
+    expect(ids(serveQueue(s, 'T4'))).toEqual(['elsewhere']);
+    expect(ids(s.waiters)).toEqual(['first', 'second']);
+    release(s, 'holder');
+    expect(ids(serveQueue(s, 'T5'))).toEqual(['first']);
+    expect(s.holds.find((h) => h.workflowId === 'first')?.reserved).toBe('T5');
+    expect(evaluate(s, req('newcomer', ['c1']), now)).toMatchObject({ admitted: false, retryable: true });
+    expect(serveQueue(s, 'T6')).toEqual([]); // nothing changed: nothing told twice
+    // The waiter asks again: its reservation is confirmed.
+    expect(evaluate(s, req('first', ['c1']), now)).toEqual({ admitted: true });
+    admit(s, req('first', ['c1']), 'T7');
+    expect(s.holds.find((h) => h.workflowId === 'first')?.reserved).toBeUndefined();
+    expect(s.holds.find((h) => h.workflowId === 'first')).not.toHaveProperty('waitUntil');
+  });
+
+  it('a reservation is checked against the lever and blackouts when the waiter asks again, and given back if refused', () => {
+    const s = initialState({
+      exclusiveTargets: true,
+      environments: {},
+      blackouts: [{ name: 'lunch', timeZone: 'UTC', hours: { from: '12:00', to: '13:00' } }],
+    });
+    enqueue(s, req('w', ['c1']), 'T0');
+    expect(ids(serveQueue(s, 'T1'))).toEqual(['w']); // the queue reads no blackout
+    const d = evaluate(s, req('w', ['c1']), now); // 12:00 UTC: lunch
+    expect(d).toMatchObject({ admitted: false, retryable: false, window: 'lunch' });
+    expect(refuse(s, req('w', ['c1']))).toBe(true);
+    expect([s.holds, s.waiters]).toEqual([[], []]);
+    enqueue(s, req('v', ['c1']), 'T2');
+    serveQueue(s, 'T3');
+    s.lever = { reason: 'incident', at: 'T4' };
+    expect(evaluate(s, req('v', ['c1']), at('2026-06-01T15:00:00Z'))).toMatchObject({ retryable: false });
+  });
+
+  it('the lever takes every waiter out of the queue and tells each; approvals and policy changes serve it', () => {
+    const s = initialState({
+      exclusiveTargets: true,
+      environments: { prod: { requireApproval: true } },
+      blackouts: [],
+    });
+    enqueue(s, req('p', ['c1'], 'prod'), 'T0');
+    enqueue(s, req('q', ['c2'], 'prod'), 'T0');
+    expect(serveQueue(s, 'T1')).toEqual([]);
+    s.approvals.push({ workflowId: 'p', who: 'lead', at: 'T2' });
+    expect(ids(serveQueue(s, 'T2'))).toEqual(['p']);
+    s.lever = { reason: 'incident', at: 'T3' };
+    expect(ids(serveQueue(s, 'T3'))).toEqual(['q']);
+    expect(s.waiters).toEqual([]);
+  });
+
+  it('release takes a run out of the queue too (and its approval); stale waiters go after their wait plus a grace', () => {
+    const s = initialState();
+    admit(s, req('holder', ['c1']), 'T0');
+    enqueue(s, req('gone', ['c1']), 'T1');
+    s.approvals.push({ workflowId: 'gone', who: 'lead', at: 'T1' });
+    release(s, 'gone', 'gone-run');
+    expect([s.waiters, s.approvals]).toEqual([[], []]);
+    enqueue(s, req('late', ['c1']), 'T2'); // waits until 2026-06-02T12:00Z
+    expect(dropStale(s, at('2026-06-02T12:05:00Z'), 10 * 60_000)).toEqual([]);
+    expect(ids(dropStale(s, at('2026-06-02T12:11:00Z'), 10 * 60_000))).toEqual(['late']);
+    expect(s.waiters).toEqual([]);
+  });
+
+  it('asking again keeps the place in the queue', () => {
+    const s = initialState();
+    admit(s, req('holder', ['c1']), 'T0');
+    enqueue(s, req('a', ['c1']), 'T1');
+    enqueue(s, req('b', ['c1']), 'T2');
+    enqueue(s, { ...req('a', ['c1']), waitUntil: '2026-06-03T00:00:00Z' }, 'T3');
+    expect(s.waiters?.map((w) => [w.workflowId, w.since, w.waitUntil])).toEqual([
+      ['a', 'T1', '2026-06-03T00:00:00Z'],
+      ['b', 'T2', '2026-06-02T12:00:00Z'],
+    ]);
   });
 });
 

@@ -35,14 +35,19 @@ const req = (workflowId: string, keys: string[], environment?: string): AdmitReq
   targets: keys.map((key) => ({ key, label: key })),
 });
 
+let previous: Promise<{ code: string }> | undefined;
+/** The workflow bundle of a worker of the previous code (./support/admission-before-loop.ts). */
+const previousBundle = () =>
+  (previous ??= bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./support/admission-before-loop.ts', import.meta.url)),
+    logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never,
+  }));
+
 describe('admission across the upgrade to decisions in the main loop', () => {
   it('a run of the previous code moves to the current code at its first live task, with its holds, approvals and policy; both histories replay', async () => {
     const queue = taskQueue('adm-upgrade');
     const mocks = mockActivities({ closedRuns: async () => [] });
-    const previous = await bundleWorkflowCode({
-      workflowsPath: fileURLToPath(new URL('./support/admission-before-loop.ts', import.meta.url)),
-      logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never,
-    });
+    const previous = await previousBundle();
     const admit = (r: AdmitRequest) =>
       env.client.workflow.executeUpdateWithStart(admitUpdate, {
         args: [r],
@@ -77,18 +82,22 @@ describe('admission across the upgrade to decisions in the main loop', () => {
 
     const current = await startWorker(env, { taskQueue: queue, activities: mocks.activities, maxCachedWorkflows: 0 });
     try {
-      const moving = await admit(req('blocked', ['container:x']));
-      // The old run moves to the current code at its first live task: an admit that reaches that task is
-      // answered with a transient refusal (admitRun asks again); on a slow machine the move can come first,
-      // and the new run refuses it as held. Either way, never admitted and never a final refusal.
-      expect(moving).toMatchObject({ admitted: false, retryable: true });
-      if (!moving.admitted && !('transient' in moving && moving.transient))
-        expect(moving.reason).toContain('container:x is held by holder');
-      // Asked again (as the admitRun activity does): the new run answers, from the state carried over.
-      const blocked = await admit(req('blocked', ['container:x']));
+      // The old run's first live task (this admit, or the sweep's timer if it fires first) records the
+      // marker; an admit it answers meanwhile gets a transient refusal, asked again as the admitRun activity's
+      // retries do, until the new run answers, from the state carried over.
+      const askAgain = async (r: AdmitRequest) => {
+        for (let i = 0; i < 100; i++) {
+          const d = await admit(r);
+          if (d.admitted || !d.transient) return d;
+          expect(d.reason).toContain('continuing as new');
+          await new Promise((done) => setTimeout(done, 50));
+        }
+        throw new Error('admission never stopped moving');
+      };
+      const blocked = await askAgain(req('blocked', ['container:x']));
       expect(blocked).toMatchObject({ admitted: false, retryable: true });
       expect(blocked.admitted || blocked.reason).toContain('container:x is held by holder');
-      expect(await admit(req('gated-run', ['container:z'], 'gated'))).toEqual({ admitted: true });
+      expect(await askAgain(req('gated-run', ['container:z'], 'gated'))).toEqual({ admitted: true });
       const state = (await handle.query(admissionStateQuery)) as AdmissionState;
       expect(state.policy).toEqual(policy);
       expect(state.holds.map((h) => h.workflowId)).toEqual(['holder', 'gated-run']);
@@ -114,6 +123,40 @@ describe('admission across the upgrade to decisions in the main loop', () => {
         await env.client.workflow.getHandle(handle.workflowId, second).fetchHistory(),
         'current run',
       );
+    } finally {
+      await current.stop();
+    }
+  });
+
+  it('an admit that is the first live task of a previous-code run gets a transient refusal; asked again, the new run admits it', async () => {
+    const queue = taskQueue('adm-upgrade-moving');
+    const mocks = mockActivities({ closedRuns: async () => [] });
+    const admit = (r: AdmitRequest) =>
+      env.client.workflow.executeUpdateWithStart(admitUpdate, {
+        args: [r],
+        startWorkflowOperation: admissionStart(queue),
+      }) as Promise<Decision>;
+    const handle = env.client.workflow.getHandle(admissionWorkflowId(queue));
+    const old = await startWorker(env, {
+      taskQueue: queue,
+      activities: mocks.activities,
+      workflowBundle: await previousBundle(),
+      maxCachedWorkflows: 0,
+    });
+    try {
+      // Nothing held afterwards, so no timer is pending: the next task is the next message's.
+      expect(await admit(req('earlier', ['container:x']))).toEqual({ admitted: true });
+      await handle.signal(releaseSignal, { workflowId: 'earlier' });
+      await handle.query(admissionStateQuery); // answered after the signal's task
+    } finally {
+      await old.stop();
+    }
+    const current = await startWorker(env, { taskQueue: queue, activities: mocks.activities, maxCachedWorkflows: 0 });
+    try {
+      const moving = await admit(req('next', ['container:x']));
+      expect(moving).toMatchObject({ admitted: false, retryable: true, transient: true });
+      expect(moving.admitted || moving.reason).toContain('continuing as new');
+      expect(await admit(req('next', ['container:x']))).toEqual({ admitted: true });
     } finally {
       await current.stop();
     }

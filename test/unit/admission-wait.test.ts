@@ -1,0 +1,211 @@
+// Waiting for admission, on the time-skipping test server: the real experiment workflow (mocked faults,
+// support/fake-chaos.ts) asks the real admission workflow through the real control activities. A run waits
+// in admission's queue, told when its targets are reserved for it, and asks again on its own once an hour:
+// a day of waiting stays a few hundred history events and ends with the right verdict.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { admissionStart, admissionWorkflowId, createControlActivities } from '../../activities/control.ts';
+import type { AdmissionState, AdmitRequest, Policy } from '../../experiments/admission.ts';
+import type { Journal } from '../../experiments/journal.ts';
+import {
+  admissionStateQuery,
+  approveUpdate,
+  pullLeverUpdate,
+  releaseSignal,
+  setPolicyUpdate,
+} from '../../workflows/admission-definitions.ts';
+import { WORKFLOW_TYPE } from '../../workflows/definitions.ts';
+import { callsOf, startWorker, taskQueue, timeSkippingEnv, type TestWorker } from './support/workflow-env.ts';
+import { experiment, fakeChaos, runInput } from './support/fake-chaos.ts';
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const HOUR = 3_600_000;
+const GATED: Policy = { exclusiveTargets: true, environments: { gated: { requireApproval: true } }, blackouts: [] };
+
+/** A queue with its worker: experiments and the admission workflow, faults mocked, admission real. */
+async function setup(
+  name: string,
+  policy: Policy,
+  wrap: (control: ReturnType<typeof createControlActivities>) => Partial<typeof control> = () => ({}),
+) {
+  const queue = taskQueue(name);
+  const control = createControlActivities(env.client);
+  const chaos = fakeChaos({
+    admitRun: control.admitRun,
+    releaseRun: control.releaseRun,
+    closedRuns: control.closedRuns,
+    ...wrap(control),
+  } as never);
+  const worker: TestWorker = await startWorker(env, { taskQueue: queue, activities: chaos.activities });
+  await env.client.workflow.executeUpdateWithStart(setPolicyUpdate, {
+    args: [policy],
+    startWorkflowOperation: admissionStart(queue),
+  });
+  const admission = env.client.workflow.getHandle(admissionWorkflowId(queue));
+  const start = (id: string, extra: string) =>
+    env.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: queue,
+      workflowId: id,
+      args: [runInput(experiment({ faults: 1, duration: '10s', extra }))],
+    });
+  return { queue, chaos, worker, admission, start };
+}
+
+const events = async (h: WorkflowHandle) => (await h.fetchHistory()).events?.length ?? 0;
+const phase = async (h: WorkflowHandle) => ((await h.query('journal')) as Journal).phase;
+
+describe('a long wait for admission', () => {
+  it('24 h for an approval that comes at hour 23: the run passes, its history stays under 1,000 events', async () => {
+    const s = await setup('adm-wait-approved', GATED);
+    try {
+      const run = await s.start('wait-approved', 'environment: gated\nadmission: { wait: 24h }');
+      await env.sleep(23 * HOUR);
+      expect(await phase(run)).toBe('admitting');
+      expect(s.chaos.active.size).toBe(0);
+      expect((await s.admission.query(admissionStateQuery)).waiters?.map((w) => w.workflowId)).toEqual([
+        'wait-approved',
+      ]);
+      await s.admission.executeUpdate(approveUpdate, { args: [{ workflowId: 'wait-approved', who: 'lead' }] });
+      const j = (await run.result()) as Journal;
+      expect(j.verdict, j.reason).toBe('passed');
+      const asks = callsOf(s.chaos.calls, 'admitRun');
+      // The first ask, one an hour for 23 hours, and the one the approval's signal caused.
+      expect(asks.length).toBeGreaterThanOrEqual(24);
+      expect(asks.length).toBeLessThanOrEqual(26);
+      const n = await events(run);
+      expect(n).toBeLessThan(1_000);
+      expect(await events(s.admission)).toBeLessThan(1_000);
+      console.log(`24 h wait, approved at hour 23: ${n} events in the run, ${asks.length} asks`);
+    } finally {
+      await s.worker.stop();
+    }
+  });
+
+  it('24 h for an approval that never comes: not-started, naming the approval; nothing injected; under 1,000 events', async () => {
+    const s = await setup('adm-wait-timeout', GATED);
+    try {
+      const run = await s.start('wait-timeout', 'environment: gated\nadmission: { wait: 24h }');
+      const j = (await run.result()) as Journal;
+      expect(j.verdict).toBe('not-started');
+      expect(j.reason).toContain('environment "gated" needs an approval');
+      expect(callsOf(s.chaos.calls, 'injectFault')).toEqual([]);
+      const n = await events(run);
+      expect(n).toBeLessThan(1_000);
+      console.log(`24 h wait, never approved: ${n} events in the run`);
+      // The final ask took it out of the queue.
+      expect((await s.admission.query(admissionStateQuery)).waiters ?? []).toEqual([]);
+    } finally {
+      await s.worker.stop();
+    }
+  });
+
+  it.each(['releases', 'ends without releasing'])(
+    'a run waiting for a holder is told when the holder %s and runs then, its history small',
+    async (how) => {
+      const s = await setup(`adm-wait-holder-${how.length}`, {
+        exclusiveTargets: true,
+        environments: {},
+        blackouts: [],
+      });
+      // The holder's run: an open workflow (an idle admission workflow stands in for it) holding route-1, the
+      // route the experiments fault.
+      const stand = await env.client.workflow.start('admission', {
+        taskQueue: s.queue,
+        workflowId: `holder-${how.length}`,
+        args: [{}],
+      });
+      try {
+        const holder = {
+          workflowId: stand.workflowId,
+          runId: stand.firstExecutionRunId,
+          title: 'holder',
+          targets: [{ key: 'proxy:route-1', label: 'route-1' }],
+        };
+        expect(
+          await env.client.workflow.executeUpdateWithStart('admit', {
+            args: [holder],
+            startWorkflowOperation: admissionStart(s.queue),
+          }),
+        ).toEqual({ admitted: true });
+        const waiting = await s.start(`wait-holder-${how.length}`, 'admission: { wait: 1h }');
+        await env.sleep(10 * 60_000); // the sweep asks about the holder every 15 s meanwhile
+        expect(await phase(waiting)).toBe('admitting');
+        const st = (await s.admission.query(admissionStateQuery)) as AdmissionState;
+        expect(st.waiters?.map((w) => w.workflowId)).toEqual([waiting.workflowId]);
+        if (how === 'releases') await s.admission.signal(releaseSignal, { workflowId: holder.workflowId });
+        else await stand.terminate('the holder crashed'); // the sweep finds its run closed
+        const j = (await waiting.result()) as Journal;
+        expect(j.verdict, j.reason).toBe('passed');
+        expect(await events(waiting)).toBeLessThan(200);
+        const st2 = (await s.admission.query(admissionStateQuery)) as AdmissionState;
+        expect([st2.holds, st2.waiters ?? []]).toEqual([[], []]);
+      } finally {
+        await stand.terminate().catch(() => undefined);
+        await s.worker.stop();
+      }
+    },
+  );
+
+  const OPEN: Policy = { exclusiveTargets: true, environments: {}, blackouts: [] };
+  const FAILED_STATE = 'Unable to perform workflow execution update due to Workflow Task in failed state';
+  /** admitRun fails as in the torture run (the admission workflow's task failing) for `ms` of workflow time. */
+  const unavailableFor = (ms: number) => (control: ReturnType<typeof createControlActivities>) => {
+    let first: number | undefined;
+    return {
+      admitRun: async (req: AdmitRequest) => {
+        const at = Context.current().info.currentAttemptScheduledTimestampMs;
+        first ??= at;
+        if (at < first + ms) throw new Error(FAILED_STATE);
+        return control.admitRun(req);
+      },
+    };
+  };
+
+  it('admission unavailable for 3 minutes (its task failing), a run with no wait: it keeps asking and runs', async () => {
+    const s = await setup('adm-transient', OPEN, unavailableFor(3 * 60_000));
+    try {
+      const j = (await (await s.start('transient', '')).result()) as Journal;
+      expect(j.verdict, j.reason).toBe('passed');
+      const asks = callsOf(s.chaos.calls, 'admitRun');
+      expect(asks.length).toBeGreaterThan(20); // the previous code gave up after 20 attempts (about 40 s)
+      expect(asks.at(-1)!.at - asks[0]!.at).toBeGreaterThanOrEqual(3 * 60_000);
+    } finally {
+      await s.worker.stop();
+    }
+  });
+
+  it('admission unavailable for longer than 5 minutes and the run may not wait: not-started, saying so; nothing injected', async () => {
+    const s = await setup('adm-unavailable', OPEN, unavailableFor(60 * 60_000));
+    try {
+      const j = (await (await s.start('unavailable', '')).result()) as Journal;
+      expect(j.verdict).toBe('not-started');
+      expect(j.reason).toContain('admission control did not answer within 5m');
+      expect(j.reason).toContain(FAILED_STATE);
+      expect(callsOf(s.chaos.calls, 'prepareFault')).toEqual([]);
+    } finally {
+      await s.worker.stop();
+    }
+  });
+
+  it('a real refusal (the lever) ends a waiting run not-started at once, naming it', async () => {
+    const s = await setup('adm-lever', OPEN);
+    try {
+      await s.admission.executeUpdate(pullLeverUpdate, { args: [{ reason: 'incident 7', who: 'oncall' }] });
+      const j = (await (await s.start('lever', 'admission: { wait: 2h }')).result()) as Journal;
+      expect(j.verdict).toBe('not-started');
+      expect(j.reason).toMatch(/safety lever is pulled by oncall .*incident 7/);
+      expect(callsOf(s.chaos.calls, 'admitRun')).toHaveLength(1);
+    } finally {
+      await s.worker.stop();
+    }
+  });
+});

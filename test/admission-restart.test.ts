@@ -24,7 +24,7 @@ const run = (i: number) =>
 title: queued ${i}
 hypothesis:
   statement: the service answers
-  probes: [ { name: ok, type: http, url: "\${URL}", requests: 2, timeout: 300ms, tolerance: { maxErrorRate: 0 } } ]
+  probes: [ { name: ok, type: http, url: "\${URL}", requests: 2, timeout: 3s, tolerance: { maxErrorRate: 0 } } ]
 method:
   - { kind: proxy.latency, proxy: route-a, latency: 50ms, duration: 1s }
 admission: { wait: 10m }
@@ -56,7 +56,8 @@ describe('admission across a worker restart', () => {
     h.kill('w1');
     await h.startWorker('w2');
     const journals: Journal[] = await Promise.all(handles.map((x) => h.result(x)));
-    expect(journals.map((j) => [j.verdict, j.reason])).toEqual(journals.map(() => ['passed', expect.anything()]));
+    // Each run that did not pass, with its reason.
+    expect(journals.map((j) => `${j.verdict}: ${j.reason}`).filter((v) => !v.startsWith('passed:'))).toEqual([]);
     // One toxic at a time on route-a: each added after the previous one was removed.
     const ops = h.world.calls.filter(
       (c) => c.key.startsWith('toxic:route-a/') && (c.effect === 'apply' || c.effect === 'revert'),

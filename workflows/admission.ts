@@ -71,6 +71,12 @@ const control = proxyActivities<ControlActivities>({
 export const DECIDE_IN_LOOP_PATCH = 'admission-decide-in-loop';
 export const SWEEP_EVERY_MS = 15_000;
 const MAX_HISTORY = 4_000;
+/**
+ * Runs with this marker keep a queue of waiters (a refused admit that carries waitUntil) and signal them
+ * (admissionChanged) when their targets are reserved; runs without it answer such an admit and forget it, as
+ * the code before the queue did (a history it wrote, replayed, issues no signal it did not issue).
+ */
+export const QUEUE_PATCH = 'admission-queue';
 /** A waiter whose wait ended this long ago without asking again is gone (its run closed meanwhile). */
 const STALE_AFTER_MS = 10 * 60_000;
 
@@ -191,7 +197,7 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
           return false;
         }
         if (d.admitted) admit(state, m.req, now());
-        else if (d.retryable && m.req.waitUntil) enqueue(state, m.req, now());
+        else if (d.retryable && m.req.waitUntil && patched(QUEUE_PATCH)) enqueue(state, m.req, now());
         else refuse(state, m.req);
         m.answer(d);
         return true;
@@ -248,12 +254,17 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
     // Signals before updates: within one activation a new update may come before a signal that history
     // (and so a replay) puts first; updates keep the order they were accepted in, signals history's.
     inbox.sort((x, y) => Number(x.kind !== 'release') - Number(y.kind !== 'release'));
+    // The queue after every change, before the next message: reserve for the waiters that can go now
+    // (a newcomer in the same task cannot take what a release freed for them), tell them (they ask again).
+    const serve = () => {
+      for (const w of serveQueue(state, now())) tell(w);
+    };
+    serve();
     while (inbox.length && !checking) {
       if (!handle(inbox[0] as Message)) break;
       inbox.shift();
+      serve();
     }
-    // The queue after every change: reserve for the waiters that can go, tell them (they ask again).
-    for (const w of serveQueue(state, now())) tell(w);
     if (!sweep && state.holds.length) arm();
   };
 

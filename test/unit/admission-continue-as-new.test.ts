@@ -91,6 +91,10 @@ describe('the admission workflow continues as new', () => {
       }
       expect(runs.length).toBeGreaterThan(2);
     } finally {
+      await env.client.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined);
       await worker.stop();
     }
   });

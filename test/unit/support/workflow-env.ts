@@ -30,6 +30,11 @@
 // - so: end every test with its runs closed (await their results before stopping the worker). A run left
 //   with an activity in flight (its worker stopped under it) holds the clock for the whole file until the
 //   activity's timeout passes in real time, and every later test's timers then take real time too.
+// - a worker shut down just after a signal may have polled the signal's workflow task and never answer it:
+//   the task times out 10 s later and is tried again on the next worker. What that retried attempt records
+//   is carried out (a continue-as-new starts the next run) but missing from the closed run's history, which
+//   ends at the attempt's WorkflowTaskStarted (seen: no patch marker, no ContinuedAsNew event). Stop a worker
+//   only once its runs have no task outstanding (idle() in admission-upgrade.test.ts).
 // - a worker shut down while an activity runs cancels it (the mock sees ctx.cancelled, the server retries
 //   it on the next worker); a mock that waits on something else (a query of its own run) must race
 //   ctx.cancelled, or the shutdown waits for it.

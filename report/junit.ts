@@ -45,10 +45,7 @@ function experimentCase(b: Builder, j: Journal): void {
     .property('faultline.runId', j.runId)
     .property('faultline.verdict', j.verdict ?? 'none');
   if (j.file) suite.property('faultline.file', j.file);
-  const tc = suite
-    .testCase()
-    .className(`faultline.${j.experiment.title}`)
-    .name(j.experiment.hypothesis.statement);
+  const tc = suite.testCase().className(`faultline.${j.experiment.title}`).name(j.experiment.hypothesis.statement);
   if (t !== undefined) tc.time(t);
   if (j.file) tc.file(j.file);
   mark(tc, j.verdict, j.reason);

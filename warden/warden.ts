@@ -3,14 +3,7 @@
 // It touches only what is in its ledger: never a container it was not told about.
 import type { Lease, Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
-import {
-  activeLeases,
-  claimedLeases,
-  claimLease,
-  settleLease,
-  WARDEN_BEAT_MS,
-  writeBeat,
-} from './lease-ledger.ts';
+import { activeLeases, claimedLeases, claimLease, settleLease, WARDEN_BEAT_MS, writeBeat } from './lease-ledger.ts';
 
 export interface WardenOptions {
   /** The ledger directory (see warden/lease-ledger.ts). */

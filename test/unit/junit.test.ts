@@ -48,7 +48,9 @@ describe('JUnit XML of a run', () => {
     expect(tc?.name).toBe('the front keeps answering');
     expect(tc?.time).toBe(42.5);
     expect(tc?.failure?.[0]).toMatchObject({ message: 'refuted: p95 412 ms > 250 ms', type: 'refuted' });
-    expect(tc?.['system-out']?.[0]).toContain('container.kill on backend-2: reverted 2026-12-07T10:00:31.000Z by workflow');
+    expect(tc?.['system-out']?.[0]).toContain(
+      'container.kill on backend-2: reverted 2026-12-07T10:00:31.000Z by workflow',
+    );
     expect(r.testsuite?.[0]?.properties).toContainEqual({ name: 'faultline.workflowId', value: 'exp-1' });
   });
 
@@ -69,7 +71,12 @@ describe('JUnit XML of a run', () => {
 });
 
 describe('JUnit XML of a game day', () => {
-  const step = (name: string, kind: StepRecord['kind'], status: StepRecord['status'], verdict?: Verdict): StepRecord => ({
+  const step = (
+    name: string,
+    kind: StepRecord['kind'],
+    status: StepRecord['status'],
+    verdict?: Verdict,
+  ): StepRecord => ({
     name,
     kind,
     status,

@@ -17,6 +17,8 @@ export { faultRoutes, routesOf };
 export interface Groups {
   experiment: string[];
   control: string[];
+  /** The control replicas as containers (admission holds them read-only); absent in plans from before. */
+  controlTargets?: SelectedTarget[];
 }
 
 export interface FaultPlan {
@@ -56,7 +58,8 @@ export function planGroups(
   const cg = e.judge?.controlGroup;
   const sel = cg?.replicas ?? e.targets;
   if (!cg || !sel) throw new InvalidInput('judge.controlGroup: no selector for the replicas');
-  const replicas = matchReplicas(containers, sel).map((c) => c.name);
+  const matched = matchReplicas(containers, sel);
+  const replicas = matched.map((c) => c.name);
   const where = cg.replicas ? 'judge.controlGroup.replicas' : 'targets';
   if (!replicas.length) throw new InvalidInput(`${where}: no running replica matches, so there is no group to judge`);
   const hit = new Set(selected.map((t) => t.name));
@@ -74,7 +77,10 @@ export function planGroups(
     throw new InvalidInput(
       `judge.controlGroup: every matched replica (${replicas.join(', ')}) is faulted, so the control group is empty: select fewer targets or more replicas (${where})`,
     );
-  return { experiment, control };
+  const controlTargets = matched
+    .filter((c) => !hit.has(c.name))
+    .map((c) => ({ id: c.id, name: c.name, ...(c.host ? { host: c.host } : {}) }));
+  return { experiment, control, controlTargets };
 }
 
 /**

@@ -30,7 +30,15 @@ export const DEFAULT_POLICY: Policy = { exclusiveTargets: true, environments: {}
 export interface TargetRef {
   key: string;
   label: string;
+  /**
+   * A control-group replica: held so that no other run faults it, while other runs' control groups may hold
+   * it too (read-only holds share; a fault and any hold exclude each other).
+   */
+  readOnly?: boolean;
 }
+
+/** Whether two holds of one key exclude each other: only two read-only (control-group) holds share. */
+const clash = (a: TargetRef, b: TargetRef) => a.key === b.key && !(a.readOnly && b.readOnly);
 
 export interface AdmitRequest {
   workflowId: string;
@@ -133,16 +141,18 @@ export function evaluate(state: AdmissionState, req: AdmitRequest, nowMs: number
     };
   }
   if (policy.exclusiveTargets) {
-    const keys = new Map(req.targets.map((t) => [t.key, t]));
-    const blockers = state.holds.filter((h) => h.targets.some((t) => keys.has(t.key)));
+    const clashes = (h: Hold) => h.targets.filter((t) => req.targets.some((r) => clash(r, t)));
+    const blockers = state.holds.filter((h) => clashes(h).length > 0);
     if (blockers.length) {
       const b = blockers[0] as Hold;
-      const shared = b.targets.filter((t) => keys.has(t.key)).map((t) => t.label);
+      const shared = clashes(b).map((t) => `${t.label}${t.readOnly ? ' (its control group)' : ''}`);
+      const mine = req.targets.filter((r) => b.targets.some((t) => clash(r, t)));
+      const asControl = mine.length > 0 && mine.every((r) => r.readOnly) ? ' (your control group)' : '';
       return {
         admitted: false,
         retryable: true,
         blockers,
-        reason: `target ${shared.join(', ')} is held by ${holderText(b)}`,
+        reason: `target ${[...new Set(shared)].join(', ')}${asControl} is held by ${holderText(b)}`,
       };
     }
   }
@@ -258,4 +268,15 @@ export function targetsOf(
       out.set(`proxy:${String(route)}`, { key: `proxy:${String(route)}`, label: `proxy route ${String(route)}` });
   }
   return [...out.values()];
+}
+
+/** The control group's replicas as read-only admission targets (none that the run itself faults). */
+export function controlTargetsOf(
+  control: readonly { id: string; name: string; host?: string }[],
+  faulted: readonly TargetRef[],
+): TargetRef[] {
+  const mine = new Set(faulted.map((t) => t.key));
+  return control
+    .map((c) => ({ key: `container:${containerKey(c)}`, label: containerLabel(c), readOnly: true }))
+    .filter((t) => !mine.has(t.key));
 }

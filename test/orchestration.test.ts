@@ -687,4 +687,69 @@ afterCheck: { recoveryTimeout: 2s }
     expect(containerEffects(since)).toEqual([]);
     expect(h.world.leftovers()).toEqual([]);
   });
+
+  it('admission holds the control group read-only: a run faulting it is refused naming the holder, one that waits runs after', async () => {
+    await liveWorker();
+    const since = Date.now();
+    // A: cg-2 faulted for 4 s, cg-1 and cg-3 its control group.
+    const a = await h.start(
+      experiment(
+        `
+title: control group held
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+targets: { names: [ cg-2 ], mode: one }
+method: [ { kind: container.pause, duration: 4s } ]
+judge:
+  interval: 250ms
+  baseline: { window: 1s }
+  controlGroup: { replicas: { labels: { app: cg } } }
+  metrics:
+    - name: errors
+      events:
+        total: '${counter()}'
+        bad: 'sum(label_replace(vector(0), "g", "$GROUP", "", ""))'
+      allowedIncrease: 2
+afterCheck: { recoveryTimeout: 2s }
+`,
+        h.url,
+      ),
+    );
+    for (let i = 0; (await h.journal(a)).phase !== 'observing'; i++) {
+      if (i > 400) throw new Error(`run A never reached its window: ${(await h.journal(a)).phase}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const pause = (title: string, name: string, wait = '0s') =>
+      experiment(
+        `
+title: ${title}
+hypothesis:
+  statement: the service answers
+  probes: [ ${probe('ok')} ]
+targets: { names: [ ${name} ], mode: one }
+method: [ { kind: container.pause, duration: 1s } ]
+admission: { wait: ${wait} }
+`,
+        h.url,
+      );
+    // B faults cg-3, in A's control group, with no wait: refused, naming A; C waits for it and runs after A.
+    const b = await h.start(pause('faults a control group', 'cg-3'));
+    const c = await h.start(pause('waits for a control group', 'cg-1', '1m'));
+    const jb = await h.result(b);
+    expect(jb.verdict, jb.reason).toBe('not-started');
+    expect(jb.reason).toContain(`cg-3 (its control group) is held by ${a.workflowId}`);
+    const ja = await h.result(a);
+    expect(ja.verdict, ja.reason).toBe('passed');
+    const jc = await h.result(c);
+    expect(jc.verdict, jc.reason).toBe('passed');
+    // Nothing touched A's control group while A held it: cg-1 was paused only after A released.
+    const effects = h.world.calls.filter(
+      (x) => x.key.startsWith('container:cg-') && x.t >= since && x.effect !== 'none',
+    );
+    const aDone = Math.max(...effects.filter((x) => x.key === 'container:cg-2-id').map((x) => x.t));
+    expect(effects.filter((x) => x.key !== 'container:cg-2-id').every((x) => x.t >= aDone)).toBe(true);
+    expect(effects.filter((x) => x.key === 'container:cg-3-id')).toEqual([]);
+    expect(h.world.leftovers()).toEqual([]);
+  });
 });

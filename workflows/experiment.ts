@@ -43,7 +43,7 @@ import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, STUCK_KEY, VERDICT_KEY } fr
 import { errorText, noteError, noteRevert, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';
 import { leaveAdmission, waitForAdmission } from './admission-client.ts';
-import { targetsOf } from '../experiments/admission.ts';
+import { controlTargetsOf, targetsOf } from '../experiments/admission.ts';
 import { closeCoverage, coveragePlan, type CoverageWindow } from '../experiments/coverage.ts';
 import type { Baseline } from '../judge/guard.ts';
 
@@ -133,6 +133,11 @@ const BATCH_PATCH = 'fleet-batches';
  * reporting it, including the container faults its hosts' holders hold on a daemon its worker reaches.
  */
 const AT_ONCE_PATCH = 'guard-reverts-at-once';
+/**
+ * Runs with this marker ask admission to hold their control group's replicas read-only (other runs may not
+ * fault them); runs without it asked for their faulted targets only.
+ */
+const CONTROL_GROUP_HOLD_PATCH = 'admission-control-group';
 
 /** Everything a run holds; the phases below read and write it. */
 interface Run {
@@ -147,6 +152,8 @@ interface Run {
   /** The judge's baselines, measured during steady state before (control-group mode: after planning). */
   baselines?: Record<string, Baseline | undefined>;
   controlBaselines?: Record<string, Baseline | undefined>;
+  /** The control group's replicas (admission holds them read-only). */
+  controlTargets?: { id: string; name: string; host?: string }[];
   after?: { ok: boolean; samples: ProbeSample[] };
   revertsDone: boolean;
   handingOver: boolean;
@@ -322,7 +329,7 @@ async function plan(run: Run): Promise<void> {
   run.journal.faults = p.faults.map((f, i) => ({ ...f, index: i, status: 'planned', errors: [], revertAttempts: 0 }));
   const judge = e.judge;
   if (judge?.controlGroup && p.groups) {
-    run.journal.controlGroup = p.groups;
+    run.journal.controlGroup = { experiment: p.groups.experiment, control: p.groups.control };
     // Before any intent: checks every judged expression for both groups (a failure is not-started).
     const r = await probing.measureBaseline.executeWithOptions(
       {
@@ -333,6 +340,7 @@ async function plan(run: Run): Promise<void> {
     );
     run.baselines = r.baselines;
     run.controlBaselines = r.controlBaselines;
+    run.controlTargets = p.groups.controlTargets;
   }
 }
 
@@ -426,13 +434,16 @@ async function admission(run: Run): Promise<boolean> {
   const j = run.journal;
   setPhase(run, 'admitting');
   run.askedAdmission = true;
+  const faulted = targetsOf(j.faults, e.method);
+  // The control group is held read-only: no other run may fault what the judge compares against.
+  const control = run.controlTargets?.length && patched(CONTROL_GROUP_HOLD_PATCH) ? run.controlTargets : [];
   const d = await waitForAdmission(
     {
       workflowId: j.workflowId,
       runId: j.runId,
       title: e.title,
       environment: e.environment,
-      targets: targetsOf(j.faults, e.method),
+      targets: [...faulted, ...controlTargetsOf(control, faulted)],
     },
     durationMs(e.admission.wait),
   );

@@ -11,6 +11,7 @@ import {
   refuse,
   release,
   serveQueue,
+  controlTargetsOf,
   targetsOf,
   type AdmitRequest,
   type Policy,
@@ -121,6 +122,72 @@ describe('admission decisions', () => {
       [{ kind: 'container.pause' }, { kind: 'proxy.latency', proxy: ['r1', 'r2'] }],
     );
     expect(t.map((x) => x.key)).toEqual(['container:abc', 'proxy:r1', 'proxy:r2']);
+  });
+
+  // Issue 15 item 7: the control group is held like the experiment's targets, read-only.
+  describe('the control group', () => {
+    /** A run faulting `faulted` with `control` as its control group. */
+    const withControl = (workflowId: string, faulted: string[], control: string[]): AdmitRequest => {
+      const own = faulted.map((t) => ({ key: `container:${t}`, label: t }));
+      return {
+        ...req(workflowId, []),
+        targets: [
+          ...own,
+          ...controlTargetsOf(
+            control.map((c) => ({ id: c, name: `${c}-name` })),
+            own,
+          ),
+        ],
+      };
+    };
+    const since = '2026-06-01T12:00:00Z';
+
+    it('a run that would fault another run’s control group is refused (retryable), naming the holder and that it is its control group', () => {
+      const s = initialState();
+      admit(s, withControl('a', ['api-1'], ['api-2', 'api-3']), since);
+      const d = evaluate(s, req('b', ['api-2']), now);
+      expect(d).toMatchObject({ admitted: false, retryable: true });
+      if (!d.admitted)
+        expect(d.reason).toBe(`target api-2-name (its control group) is held by a ("a", since ${since})`);
+      release(s, 'a', 'a-run');
+      expect(evaluate(s, req('b', ['api-2']), now)).toEqual({ admitted: true });
+    });
+
+    it('a run whose control group another run faults waits for it, naming it as its control group', () => {
+      const s = initialState();
+      admit(s, req('a', ['api-2']), since);
+      const d = evaluate(s, withControl('b', ['api-1'], ['api-2']), now);
+      expect(d).toMatchObject({ admitted: false, retryable: true });
+      if (!d.admitted) expect(d.reason).toBe(`target api-2 (your control group) is held by a ("a", since ${since})`);
+    });
+
+    it('control groups share: two runs with the same control replicas and different faulted ones are both admitted', () => {
+      const s = initialState();
+      admit(s, withControl('a', ['api-1'], ['api-3']), since);
+      const b = withControl('b', ['api-2'], ['api-3']);
+      expect(evaluate(s, b, now)).toEqual({ admitted: true });
+      admit(s, b, since);
+      // ...but neither may fault the replica both compare against.
+      expect(evaluate(s, req('c', ['api-3']), now).admitted).toBe(false);
+      // and a waiter for it is served only once both control groups left.
+      enqueue(s, { ...req('c', ['api-3']), waitUntil: '2026-06-01T13:00:00Z' }, since);
+      release(s, 'a', 'a-run');
+      expect(serveQueue(s, since)).toEqual([]);
+      release(s, 'b', 'b-run');
+      expect(serveQueue(s, since).map((w) => w.workflowId)).toEqual(['c']);
+    });
+
+    it('the control targets are read-only container keys like the faulted ones, without the run’s own faulted replicas', () => {
+      const own = targetsOf([{ faultIndex: 0, target: { id: 'i1', name: 'api-1', host: 'h1' } }], [{ kind: 'x' }]);
+      const ctl = controlTargetsOf(
+        [
+          { id: 'i1', name: 'api-1', host: 'h1' },
+          { id: 'i2', name: 'api-2', host: 'h1' },
+        ],
+        own,
+      );
+      expect(ctl).toEqual([{ key: 'container:h1/i2', label: 'h1/api-2', readOnly: true }]);
+    });
   });
 });
 

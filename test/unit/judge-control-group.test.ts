@@ -236,7 +236,11 @@ describe('planning the groups', () => {
       '{ replicas: { namePattern: "-backend-" } }',
     );
     const p = planFaults(e, fleet, ['backend-1', 'backend-2', 'backend-3'], 1, { 'backend-2': 'shop-backend-2:8080' });
-    expect(p.groups).toEqual({ experiment: ['shop-backend-2'], control: ['shop-backend-1', 'shop-backend-3'] });
+    expect(p.groups).toMatchObject({ experiment: ['shop-backend-2'], control: ['shop-backend-1', 'shop-backend-3'] });
+    // The control replicas with their container IDs: admission holds them read-only (issue 15 item 7).
+    expect(p.groups?.controlTargets?.map((t) => [t.name, t.id])).toEqual(
+      fleet.filter((c) => ['shop-backend-1', 'shop-backend-3'].includes(c.name)).map((c) => [c.name, c.id]),
+    );
   });
 
   it('refuses (before any intent) an empty control group, an empty experiment group, and no matching replica', () => {

@@ -413,7 +413,14 @@ async function mainConcurrent(): Promise<void> {
     process.env.TEMPORAL_ADDRESS = server.address;
   }
   const taskQueue = `bench-abortn-${process.pid}`;
-  const { worker, connection } = await createWorker({ taskQueue });
+  // With the SDK's default 100 activity slots per queue, 100 guards (and admission's retrying admitRun calls)
+  // take them all: a later run's guard waits for a slot for seconds and its window is blind (measured: 31 of
+  // 100 runs aborted for a 20 s blind gap before any break). The slots are a worker setting (BENCH_SLOTS).
+  const slots = Number(process.env.BENCH_SLOTS ?? 400);
+  const { worker, connection } = await createWorker({
+    taskQueue,
+    worker: { maxConcurrentActivityTaskExecutions: slots },
+  });
   const running = worker.run();
   const fc = await connectClient();
   let r: Record<string, unknown>;
@@ -428,7 +435,7 @@ async function mainConcurrent(): Promise<void> {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
   console.log(JSON.stringify(r, (k, v) => (k === 'all' ? undefined : v), 2));
-  writeResults('abort-concurrent', { commit: commit(), ...r });
+  writeResults('abort-concurrent', { commit: commit(), activitySlotsPerQueue: slots, ...r });
 }
 
 runBench(CONCURRENT > 1 ? mainConcurrent : main);

@@ -28,6 +28,7 @@ import {
   type FaultlineClient,
 } from '../cli/client.ts';
 import type { Journal } from '../experiments/journal.ts';
+import { PHASE_KEY } from '../workflows/search-attributes.ts';
 import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import { createWorker } from '../worker/worker.ts';
 import { runBench, writeResults } from './results-file.ts';
@@ -279,10 +280,14 @@ async function concurrent(n: number, fc: FaultlineClient, taskQueue: string): Pr
         ids.map((id, i) =>
           ended.has(i)
             ? 'ended'
-            : getStatus(fc, id).then(
-                (st) => st.journal?.phase,
-                () => undefined,
-              ),
+            : // The phase from the run's search attribute (describe, no query: queries time out under load).
+              fc.client.workflow
+                .getHandle(id)
+                .describe()
+                .then(
+                  (d) => d.typedSearchAttributes.get(PHASE_KEY),
+                  () => undefined,
+                ),
         ),
       );
       const observing = phases.filter((p) => p === 'observing').length;

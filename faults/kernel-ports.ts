@@ -97,6 +97,19 @@ export interface ProcessRef {
   start: number;
 }
 
+/** A directory inside a container, as seen from inside its filesystem (its own mounts included). */
+export interface DirUsage {
+  /** Bytes free for an unprivileged writer on the directory's filesystem, and its size. */
+  freeBytes: number;
+  sizeBytes: number;
+  /** The first component of the path that is a symbolic link (never followed: it could lead outside), if any. */
+  link?: string;
+  /** The path is not a directory there (or does not exist). */
+  notDir?: boolean;
+  /** The size of `file` in that directory, when asked and present. */
+  fileBytes?: number;
+}
+
 export interface KernelPort {
   /** What the container's network namespace holds; `expect` (a namespace identity) refuses any other. */
   netns(containerId: string, expect?: string): Promise<NetnsResult>;
@@ -135,4 +148,13 @@ export interface KernelPort {
    * container is not running.
    */
   signalProcesses(containerId: string, signal: string, procs: ProcessRef[]): Promise<number[] | null>;
+  /** Free space at `dir` inside the container (an absolute, normalized path), and `file`'s size there; null when it is not running. */
+  dirUsage(containerId: string, dir: string, file?: string): Promise<DirUsage | null>;
+  /**
+   * Creates `dir/file` of exactly `bytes` (allocated, not sparse) inside the container, `dir` checked to hold no
+   * symbolic link first; idempotent. False when the container is not running.
+   */
+  fillFile(containerId: string, dir: string, file: string, bytes: number): Promise<boolean>;
+  /** Removes `dir/file` inside the container; whether it was there (null: the container is not running). */
+  removeFile(containerId: string, dir: string, file: string): Promise<boolean | null>;
 }

@@ -13,6 +13,7 @@ import { stressMemory } from './stress-memory.ts';
 import { stressIo } from './stress-io.ts';
 import { processKill } from './process-kill.ts';
 import { processStop } from './process-stop.ts';
+import { diskFill } from './disk-fill.ts';
 import { proxyLatency } from './proxy-latency.ts';
 import { proxyPartition } from './proxy-partition.ts';
 import { proxyBandwidth } from './proxy-bandwidth.ts';
@@ -33,6 +34,7 @@ export const faultKinds = [
   stressIo,
   processKill,
   processStop,
+  diskFill,
   proxyLatency,
   proxyPartition,
   proxyBandwidth,

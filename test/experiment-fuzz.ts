@@ -116,6 +116,11 @@ const fault = fc.oneof(
   ),
   fc.record({ kind: fc.constant('stress.cpu'), cores: fc.double({ min: 0.01, max: 64, noNaN: true }) }),
   fc.record({ kind: fc.constant('stress.io'), workers: fc.integer({ min: 1, max: 64 }) }),
+  fc.record({
+    kind: fc.constant('disk.fill'),
+    path: fc.constantFrom('/tmp', '/data'),
+    size: fc.constantFrom('64MiB', '1GiB'),
+  }),
   fc.record({ kind: fc.constant('process.stop'), name: fc.constantFrom('worker', 'nginx') }),
   fc.record({
     kind: fc.constant('process.kill'),

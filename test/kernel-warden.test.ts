@@ -16,6 +16,7 @@ import type { LossHandle } from '../faults/network-loss.ts';
 import { rootOf, type BandwidthHandle } from '../faults/network-bandwidth.ts';
 import { isStressor, type StressHandle } from '../faults/stress-common.ts';
 import type { ProcessHandle } from '../faults/process-common.ts';
+import type { DiskFillHandle } from '../faults/disk-fill.ts';
 import { demoExperiment, killProcess, uniqueId, workerProcess } from './helpers.ts';
 import {
   createNetwork,
@@ -162,6 +163,18 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
     expect(now.filter((p) => p.state === 'T' || p.state === 't')).toEqual([]);
     console.log(
       `process.stop: the worker SIGKILLed, the warden continued the process ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
+    );
+  });
+
+  it('disk.fill: the warden removes the file; nothing of it is left in the container', async () => {
+    const { lease, rec, killedAt } = await killedDuring('{ kind: disk.fill, path: /tmp, size: 16MiB, duration: 5m }');
+    const h = lease.handle as DiskFillHandle;
+    expect(rec.error).toBeUndefined();
+    const u = await kernel.dirUsage(target.id, h.dir, h.file);
+    expect(u).not.toBeNull();
+    expect(u?.fileBytes).toBeUndefined();
+    console.log(
+      `disk.fill: the worker SIGKILLed, the warden removed the file ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
     );
   });
 });

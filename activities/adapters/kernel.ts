@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Dockerode from 'dockerode';
 import type {
+  DirUsage,
   KernelPort,
   NetnsResult,
   NetnsSnapshot,
@@ -76,6 +77,39 @@ const PROCESSES_SCRIPT = [
   '  printf "\\036\\n"',
   'done',
 ].join('\n');
+
+/**
+ * A directory inside the container seen through /proc/1/root (its root, its mounts): the first component that
+ * is a symbolic link (never followed: an absolute one would resolve against the helper's own root), whether it
+ * is a directory, its filesystem's free and total bytes (stat -f), and a file's size. Arguments: the
+ * directory's components, then "--", then the file name or nothing.
+ */
+const DIR_SCRIPT = [
+  'p=/proc/1/root',
+  'while [ "$1" != "--" ]; do p="$p/$1"; shift; if [ -L "$p" ]; then echo "link ${p#/proc/1/root}"; exit 0; fi; done',
+  'shift',
+  '[ -d "$p" ] || { echo notdir; exit 0; }',
+  'stat -f -c "fs %a %b %S" "$p"',
+  'if [ -n "$1" ] && [ -f "$p/$1" ] && [ ! -L "$p/$1" ]; then stat -c "file %s" "$p/$1"; fi',
+].join('\n');
+
+const dirArgs = (dir: string, file?: string) => [...dir.split('/').filter(Boolean), '--', ...(file ? [file] : [])];
+const containerPath = (dir: string, file: string) => `/proc/1/root${dir === '/' ? '' : dir}/${file}`;
+
+export function parseDirUsage(text: string): DirUsage {
+  const link = /^link (.*)$/m.exec(text)?.[1];
+  if (link) return { freeBytes: 0, sizeBytes: 0, link };
+  if (/^notdir$/m.test(text)) return { freeBytes: 0, sizeBytes: 0, notDir: true };
+  const fs = /^fs (\d+) (\d+) (\d+)$/m.exec(text);
+  const file = /^file (\d+)$/m.exec(text)?.[1];
+  if (!fs) throw new InfrastructureError(`unexpected answer reading a directory in the container: ${text.trim()}`);
+  const block = Number(fs[3]);
+  return {
+    freeBytes: Number(fs[1]) * block,
+    sizeBytes: Number(fs[2]) * block,
+    ...(file !== undefined ? { fileBytes: Number(file) } : {}),
+  };
+}
 
 /** The records PROCESSES_SCRIPT prints, as processes. */
 export function parseProcesses(text: string): NsProcess[] {
@@ -241,8 +275,11 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
     }
   }
 
-  /** Runs fn with a helper in the container's PID namespace (no network, CAP_KILL only); null when it has none. */
-  async function inPidns<T>(containerId: string, fn: (exec: Exec) => Promise<T>): Promise<T | null> {
+  /**
+   * Runs fn with a helper in the container's PID namespace (no network, CAP_KILL only; `fs` adds what reading
+   * and writing the container's files through /proc/1/root takes); null when it has none.
+   */
+  async function inPidns<T>(containerId: string, fn: (exec: Exec) => Promise<T>, fs = false): Promise<T | null> {
     let helper: Dockerode.Container;
     try {
       helper = await create({
@@ -253,7 +290,7 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
           PidMode: `container:${containerId}`,
           NetworkMode: 'none',
           CapDrop: ['ALL'],
-          CapAdd: ['KILL'],
+          CapAdd: fs ? ['KILL', 'SYS_PTRACE', 'DAC_OVERRIDE', 'FOWNER'] : ['KILL'],
           AutoRemove: true,
         },
       });
@@ -518,6 +555,60 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
         await exec(['/bin/sh', '-c', 'sig=$1; shift; kill -"$sig" "$@"', 'signal', sig, ...pids]);
         return pids.map(Number);
       });
+    },
+
+    async dirUsage(containerId, dir, file) {
+      const id = await fullId(containerId);
+      if (!id) return null;
+      return inPidns(
+        id,
+        async (exec) => {
+          const r = await exec(['/bin/sh', '-c', DIR_SCRIPT, 'usage', ...dirArgs(dir, file)]);
+          if (r.code !== 0) throw new InfrastructureError(`reading ${dir} in the container failed: ${r.stderr.trim()}`);
+          return parseDirUsage(r.stdout);
+        },
+        true,
+      );
+    },
+
+    async fillFile(containerId, dir, file, bytes) {
+      const id = await fullId(containerId);
+      if (!id) return false;
+      const done = await inPidns(
+        id,
+        async (exec) => {
+          const u = await exec(['/bin/sh', '-c', DIR_SCRIPT, 'usage', ...dirArgs(dir, file)]);
+          const usage = parseDirUsage(u.stdout);
+          if (u.code !== 0 || usage.link || usage.notDir)
+            throw new InfrastructureError(
+              `${dir} in the container: ${usage.link ? `${usage.link} is a symbolic link` : usage.notDir ? 'not a directory' : u.stderr.trim()}`,
+            );
+          if (usage.fileBytes === bytes) return true; // a retried inject
+          const r = await exec(['/usr/bin/fallocate', '-l', String(bytes), containerPath(dir, file)]);
+          if (r.code !== 0) throw new InfrastructureError(`fallocate in the container failed: ${r.stderr.trim()}`);
+          return true;
+        },
+        true,
+      );
+      return !!done;
+    },
+
+    async removeFile(containerId, dir, file) {
+      const id = await fullId(containerId);
+      if (!id) return null;
+      return inPidns(
+        id,
+        async (exec) => {
+          const there = parseDirUsage(
+            (await exec(['/bin/sh', '-c', DIR_SCRIPT, 'usage', ...dirArgs(dir, file)])).stdout,
+          );
+          if (there.link || there.fileBytes === undefined) return false;
+          const r = await exec(['/usr/bin/rm', '-f', containerPath(dir, file)]);
+          if (r.code !== 0) throw new InfrastructureError(`removing ${dir}/${file} failed: ${r.stderr.trim()}`);
+          return true;
+        },
+        true,
+      );
     },
 
     async processes(containerId): Promise<ProcessInfo[] | null> {

@@ -387,6 +387,12 @@ export class MemoryWorld {
   /** Processes of each container's PID namespace (default: its main process, `app`, as PID 1). */
   readonly nsProcs = new Map<string, NsProcess[]>();
 
+  /** Files each container holds (`dir/file` -> bytes), and its filesystem's free bytes. */
+  readonly files = new Map<string, Map<string, number>>();
+  readonly freeBytes = new Map<string, number>();
+  /** Paths inside each container that are symbolic links. */
+  readonly links = new Map<string, string[]>();
+
   private nsProcsOf(id: string): NsProcess[] {
     let ps = this.nsProcs.get(id);
     if (!ps) {
@@ -425,6 +431,7 @@ export class MemoryWorld {
       for (const [dev, q] of ns.qdiscs) if (!q.includes(' 0: ')) out.push(`qdisc:${id}:${dev}`);
     }
     for (const n of this.stressors.keys()) out.push(`stressor:${n}`);
+    for (const [id, fs] of this.files) for (const f of fs.keys()) out.push(`file:${id}:${f}`);
     return out;
   }
 
@@ -563,6 +570,43 @@ export class MemoryWorld {
             effect: hit.length ? (sig === 'CONT' || sig === '18' ? 'revert' : 'apply') : 'none',
             value: hit.map((p) => p.pid),
           };
+        }),
+      dirUsage: (id, dir, file) =>
+        this.call(worker, 'dirUsage', `container:${id}`, () => {
+          const c = this.containers.get(id);
+          if (!c || c.state !== 'running') return { effect: 'none', value: null };
+          const link = (this.links.get(id) ?? []).find((l) => dir === l || dir.startsWith(`${l}/`));
+          const size = file !== undefined ? this.files.get(id)?.get(`${dir}/${file}`) : undefined;
+          return {
+            effect: 'none',
+            value: {
+              freeBytes: this.freeBytes.get(id) ?? 10 * 2 ** 30,
+              sizeBytes: 20 * 2 ** 30,
+              ...(link ? { link } : {}),
+              ...(size !== undefined ? { fileBytes: size } : {}),
+            },
+          };
+        }),
+      fillFile: (id, dir, file, bytes) =>
+        this.call(worker, 'fillFile', `file:${id}:${dir}/${file}`, (): { effect: Effect; value: boolean } => {
+          const c = this.containers.get(id);
+          if (!c || c.state !== 'running') return { effect: 'none', value: false };
+          const fs = this.files.get(id) ?? new Map<string, number>();
+          this.files.set(id, fs);
+          if (fs.get(`${dir}/${file}`) === bytes) return { effect: 'none', value: true };
+          fs.set(`${dir}/${file}`, bytes);
+          this.freeBytes.set(id, (this.freeBytes.get(id) ?? 10 * 2 ** 30) - bytes);
+          return { effect: 'apply', value: true };
+        }),
+      removeFile: (id, dir, file) =>
+        this.call(worker, 'removeFile', `file:${id}:${dir}/${file}`, (): { effect: Effect; value: boolean | null } => {
+          const c = this.containers.get(id);
+          if (!c || c.state !== 'running') return { effect: 'none', value: null };
+          const bytes = this.files.get(id)?.get(`${dir}/${file}`);
+          if (bytes === undefined) return { effect: 'none', value: false };
+          this.files.get(id)?.delete(`${dir}/${file}`);
+          this.freeBytes.set(id, (this.freeBytes.get(id) ?? 10 * 2 ** 30) + bytes);
+          return { effect: 'revert', value: true };
         }),
       processes: (id) =>
         this.call(worker, 'processes', `container:${id}`, (): { effect: Effect; value: ProcessInfo[] | null } => {

@@ -96,6 +96,12 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'method.0.pattern',
     message: /must be a valid regular expression/,
   },
+  'disk-fill-path-outside.yaml': {
+    line: 11,
+    column: 11,
+    path: 'method.0.path',
+    message: /must not hold '\.\.'/,
+  },
   'network-loss-bad-cidr.yaml': {
     line: 13,
     column: 28,

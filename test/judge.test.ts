@@ -7,7 +7,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
-import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
+import { connectClient, getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { freePort } from '../cli/dev-server.ts';
 import { prometheusFor } from '../activities/adapters/prometheus.ts';
 import { writeReport } from '../report/file.ts';
@@ -244,14 +244,51 @@ afterCheck: { recoveryTimeout: 20s }
       /slow-tries .*now experiment group total \d+, good \d+; control group total \d+, good \d+/,
     );
 
+    // Admission holds the control group read-only (issue 15 item 7): while the judged run below holds
+    // backend-2 and backend-3 as its control group, a run that would pause backend-2 is refused, naming it.
+    const judged = await startExperiment(fc, cg('judge control group', `^\${PREFIX}-backend-`, '40s'), {
+      taskQueue: TQ,
+    });
+    for (let i = 0; ; i++) {
+      const phase = (await getStatus(fc, judged.workflowId, { query: true })).journal?.phase;
+      if (phase === 'injecting' || phase === 'observing') break;
+      if (i > 600) throw new Error(`the judged run never reached its window: ${phase}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const intruder = await waitForResult(
+      fc,
+      (
+        await startExperiment(
+          fc,
+          demoExperiment(
+            `
+title: judge pause on a control replica
+hypothesis:
+  statement: the front answers
+  probes: [ { name: front-ok, type: http, url: "\${FRONT}/", requests: 2, tolerance: { maxErrorRate: 0 } } ]
+targets: { names: [ "${b2}" ], mode: one }
+method: [ { kind: container.pause, duration: 2s } ]
+`,
+            { prefix: stack.prefix, frontUrl: stack.frontUrl },
+          ),
+          { taskQueue: TQ },
+        )
+      ).workflowId,
+    );
+    expect(intruder.verdict, intruder.reason).toBe('not-started');
+    expect(intruder.reason).toContain(`${b2} (its control group) is held by ${judged.workflowId}`);
+    expect(intruder.faults.filter((f) => f.intentAt || f.injectedAt)).toEqual([]); // nothing injected
+
     const [j, lonely, unlabelled] = await Promise.all(
       [
-        cg('judge control group', `^\${PREFIX}-backend-`, '40s'),
+        judged,
         // every matched replica is the faulted one: no control group, not-started, nothing injected
         cg('judge empty control group', `^\${PREFIX}-backend-1$`, '5s'),
         // $GROUP in a label the series do not carry (container is the front's): no series for a group
         cg('judge group without series', `^\${PREFIX}-backend-`, '5s', 'container'),
-      ].map(async (e) => waitForResult(fc, (await startExperiment(fc, e, { taskQueue: TQ })).workflowId)),
+      ].map(async (e) =>
+        waitForResult(fc, ('workflowId' in e ? e : await startExperiment(fc, e, { taskQueue: TQ })).workflowId),
+      ),
     );
     expect(lonely!.verdict, lonely!.reason).toBe('not-started');
     expect(lonely!.reason).toMatch(

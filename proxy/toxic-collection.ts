@@ -199,11 +199,21 @@ export class ToxicCollection {
 
   private lease(t: Toxic, ms: number): void {
     this.unlease(t);
-    t.expiresAt = Date.now() + ms;
-    t.timer = setTimeout(() => {
+    const expiresAt = Date.now() + ms;
+    t.expiresAt = expiresAt;
+    // Node's timers may fire a millisecond before Date.now() reaches their time: a lease never lapses
+    // before its expiry (the removal's record says when), so an early timer waits out the rest.
+    const lapse = () => {
+      const left = expiresAt - Date.now();
+      if (left > 0) {
+        t.timer = setTimeout(lapse, left);
+        t.timer.unref();
+        return;
+      }
       t.timer = undefined;
       if (this.get(t.name) === t) this.remove(t.name, 'lease');
-    }, ms);
+    };
+    t.timer = setTimeout(lapse, ms);
     t.timer.unref();
   }
 

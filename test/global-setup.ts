@@ -28,7 +28,7 @@ let dir = '';
 let stopRecording: (() => void) | undefined;
 
 export async function setup(): Promise<void> {
-  // Two projects (e2e, e2e-alone) name this file: the first one to start sets the run up, for both.
+  // Several projects (e2e, e2e-alone-*) name this file: the first one to start sets the run up, for all.
   if (process.env.FAULTLINE_TEST_SERVER_FACTS) return;
   await new Dockerode().ping().catch((e: unknown) => {
     throw new Error(`the Docker daemon does not answer (${String(e)}): run bash scripts/setup.sh`);

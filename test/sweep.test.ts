@@ -5,6 +5,8 @@
 // Then the sweep as Temporal work: `sweep --every --fix` creates a schedule that `schedule list` shows;
 // triggered, its sweepFleet run fixes a hand-made orphan (a paused container whose lease in the ledger
 // names a closed run); a host whose agent does not answer is reported unreachable.
+// On a dev server of its own: the sweep reads every open run on its server, and another file's run that does
+// not answer its journal query (its worker killed on purpose) makes it leave toxics unjudged, as it must.
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -33,6 +35,7 @@ import {
   docker,
   dockerEvents,
   killProcess,
+  ownDevServer,
   runCli,
   uniqueId,
   workerProcess,
@@ -46,9 +49,11 @@ let proxy: ProxyServer;
 let fc: FaultlineClient;
 let env: Record<string, string>;
 let worker: Awaited<ReturnType<typeof workerProcess>> | undefined;
+let server: Awaited<ReturnType<typeof ownDevServer>> | undefined;
 const web = http.createServer((_q, r) => r.end('ok'));
 
 beforeAll(async () => {
+  server = await ownDevServer('sweep');
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
   ledger = mkdtempSync(path.join(os.tmpdir(), 'fl-sweep-ledger-'));
   proxy = await startProxyServer({ port: 0, token: TOKEN });
@@ -76,6 +81,7 @@ afterAll(async () => {
   await proxy?.close();
   web.close();
   rmSync(ledger, { recursive: true, force: true });
+  await server?.stop();
 });
 
 async function sweep(

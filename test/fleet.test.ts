@@ -15,7 +15,16 @@ import { ensureDemoImage } from '../demo/image.ts';
 import type { HostEntry } from '../experiments/hosts.ts';
 import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { forgetHost, registerHost } from '../activities/hosts.ts';
-import { demoExperiment, docker, inProcessWorker, killProcess, runCli, spawnAgent, uniqueId } from './helpers.ts';
+import {
+  demoExperiment,
+  docker,
+  inProcessWorker,
+  killProcess,
+  ownDevServer,
+  runCli,
+  spawnAgent,
+  uniqueId,
+} from './helpers.ts';
 import { startSecondDaemon, type SecondDaemon } from './second-daemon.ts';
 import { createLeaseLedger } from '../warden/lease-ledger.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
@@ -31,6 +40,7 @@ const id = uniqueId('fl-fleet-t');
 const victim = `${id}-victim`; // the same name on both daemons: identity is host + name
 const ids: Record<string, string> = {};
 let fc: FaultlineClient;
+let server: Awaited<ReturnType<typeof ownDevServer>> | undefined;
 const web = http.createServer((_q, r) => r.end('ok'));
 
 /** `faultline agent ARGS`, stopped in afterAll. */
@@ -56,6 +66,9 @@ async function hostsUntil(names: string[]): Promise<HostEntry[]> {
 }
 
 beforeAll(async () => {
+  // Its own server: its sweep reads every open run on the server, and another file's run that does not answer
+  // its journal query (its worker killed on purpose) makes the sweep leave toxics unjudged, as it must.
+  server = await ownDevServer('fleet');
   d2 = await startSecondDaemon();
   d2.load(await ensureDemoImage(docker));
   localName = ((await docker.info()) as { Name: string }).Name;
@@ -89,6 +102,7 @@ afterAll(async () => {
     .catch(() => undefined);
   await d2?.stop();
   web.close();
+  await server?.stop();
 });
 
 function pauseExperiment(extra = '') {

@@ -69,10 +69,12 @@ describe('schedules', () => {
     writeFileSync(file, `kind: Schedule\nid: ${id}\nexperiment: ./ok.yaml\nevery: 4s\ncatchupWindow: 30s\n`);
     expect(await cli('schedule', 'create', file, '--task-queue', TQ)).toEqual({ scheduleId: id });
 
-    // The server's own schedule API lists it, with the interval and the short catch-up window.
-    const listed: string[] = [];
-    for await (const s of fc.client.schedule.list()) listed.push(s.scheduleId);
-    expect(listed).toContain(id);
+    // The server's own schedule API lists it (from visibility, which lags a creation by a moment), with the
+    // interval and the short catch-up window.
+    await until(async () => {
+      for await (const s of fc.client.schedule.list()) if (s.scheduleId === id) return true;
+      return undefined;
+    }, `schedule ${id} listed by the server`);
     const desc = await fc.client.schedule.getHandle(id).describe();
     expect(desc.spec.intervals?.[0]?.every).toBe(4000);
     expect(desc.policies.catchupWindow).toBe(30_000);
@@ -106,9 +108,10 @@ describe('schedules', () => {
     expect(rows.find((x) => x.id === id)).toMatchObject({ paused: true });
 
     await cli('schedule', 'delete', id);
-    const after: string[] = [];
-    for await (const s of fc.client.schedule.list()) after.push(s.scheduleId);
-    expect(after).not.toContain(id);
+    await until(async () => {
+      for await (const s of fc.client.schedule.list()) if (s.scheduleId === id) return undefined;
+      return true;
+    }, `schedule ${id} gone from the server's list`);
     const gone = await runCli(['schedule', 'describe', id]);
     expect(gone.status).toBe(2);
     expect(gone.stderr).toContain(`no schedule with ID ${id}`);

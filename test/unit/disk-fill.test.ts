@@ -3,23 +3,11 @@
 // refused at prepare with nothing written, a retried inject writes once, the revert removes the file
 // (idempotent), the warden removes a lapsed one.
 import { describe, expect, it } from 'vitest';
-import { parseExperiment } from '../../experiments/parse.ts';
-import { formatProblem } from '../../errors.ts';
 import { diskFill, pathProblem, type DiskFillHandle } from '../../faults/disk-fill.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
+import { faultProblems } from './support/fault-problems.ts';
 
-const problems = (fault: string): string[] => {
-  const r = parseExperiment(
-    `title: t
-hypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }
-targets: { names: [ api-1 ] }
-method:
-  - ${fault}
-`,
-    'disk.yaml',
-  );
-  return r.ok ? [] : r.problems.map(formatProblem);
-};
+const problems = faultProblems('disk.yaml');
 
 describe('disk.fill: the language', () => {
   it('paths outside the container, shares over 100 % and two sizes are refused with their position', () => {

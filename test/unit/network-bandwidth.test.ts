@@ -5,23 +5,11 @@
 // refused at prepare with nothing applied, a restarted target's revert says so and applies nothing, and the
 // warden's revert of a lapsed lease.
 import { describe, expect, it } from 'vitest';
-import { parseExperiment } from '../../experiments/parse.ts';
-import { formatProblem } from '../../errors.ts';
 import { networkBandwidth, rateBits, tbfArgs, type BandwidthHandle } from '../../faults/network-bandwidth.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
+import { faultProblems } from './support/fault-problems.ts';
 
-const problems = (fault: string): string[] => {
-  const r = parseExperiment(
-    `title: t
-hypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }
-targets: { names: [ api-1 ] }
-method:
-  - ${fault}
-`,
-    'bw.yaml',
-  );
-  return r.ok ? [] : r.problems.map(formatProblem);
-};
+const problems = faultProblems('bw.yaml');
 
 describe('network.bandwidth: the language', () => {
   it('reads rates in bits per second and refuses what is not one, with its position', () => {

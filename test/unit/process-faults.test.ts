@@ -3,26 +3,14 @@
 // records, and the lifecycle on the in-memory kernel port: PID 1 refused at prepare with nothing signalled,
 // a stop continued at the revert (idempotent), the warden continuing a lapsed one.
 import { describe, expect, it } from 'vitest';
-import { parseExperiment } from '../../experiments/parse.ts';
-import { formatProblem } from '../../errors.ts';
 import { processKill } from '../../faults/process-kill.ts';
 import { processStop } from '../../faults/process-stop.ts';
 import type { ProcessHandle } from '../../faults/process-common.ts';
 import { parseProcesses } from '../../activities/adapters/kernel.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
+import { faultProblems } from './support/fault-problems.ts';
 
-const problems = (fault: string): string[] => {
-  const r = parseExperiment(
-    `title: t
-hypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }
-targets: { names: [ api-1 ] }
-method:
-  - ${fault}
-`,
-    'proc.yaml',
-  );
-  return r.ok ? [] : r.problems.map(formatProblem);
-};
+const problems = faultProblems('proc.yaml');
 
 describe('process faults: the language', () => {
   it('bad choices and signals are refused with their position', () => {

@@ -2,24 +2,12 @@
 // arguments, and the lifecycle on the in-memory kernel port: a retried inject starts one stressor, the revert
 // ends it, the warden ends a lapsed one.
 import { describe, expect, it } from 'vitest';
-import { parseExperiment } from '../../experiments/parse.ts';
-import { formatProblem } from '../../errors.ts';
 import { ioArgs, stressIo } from '../../faults/stress-io.ts';
 import type { StressHandle } from '../../faults/stress-common.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
+import { faultProblems } from './support/fault-problems.ts';
 
-const problems = (fault: string): string[] => {
-  const r = parseExperiment(
-    `title: t
-hypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }
-targets: { names: [ api-1 ] }
-method:
-  - ${fault}
-`,
-    'io.yaml',
-  );
-  return r.ok ? [] : r.problems.map(formatProblem);
-};
+const problems = faultProblems('io.yaml');
 
 describe('stress.io', () => {
   it('workers that are not a whole number from 1 to 64 are refused with their position', () => {

@@ -3,25 +3,13 @@
 // limit (or the host's without one) and refused at prepare with nothing started when larger, a retried inject
 // starts one stressor, the revert ends it and leaves no stress-ng process, the warden ends a lapsed one.
 import { describe, expect, it } from 'vitest';
-import { parseExperiment } from '../../experiments/parse.ts';
-import { formatProblem } from '../../errors.ts';
 import { cpuArgs, stressCpu } from '../../faults/stress-cpu.ts';
 import { memoryArgs, sizeBytes, stressMemory } from '../../faults/stress-memory.ts';
 import type { StressHandle } from '../../faults/stress-common.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
+import { faultProblems } from './support/fault-problems.ts';
 
-const problems = (fault: string): string[] => {
-  const r = parseExperiment(
-    `title: t
-hypothesis: { statement: s, probes: [ { name: p, type: http, url: "http://127.0.0.1:1/" } ] }
-targets: { names: [ api-1 ] }
-method:
-  - ${fault}
-`,
-    'stress.yaml',
-  );
-  return r.ok ? [] : r.problems.map(formatProblem);
-};
+const problems = faultProblems('stress.yaml');
 
 describe('stress: the language', () => {
   it('cores and sizes out of range or not sizes are refused with their position', () => {

@@ -76,19 +76,30 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
 
+/**
+ * A dev server of the bench's own (in a temporary folder, removed by stop), unless TEMPORAL_ADDRESS names
+ * one: then stop leaves it alone.
+ */
+async function ownServer(): Promise<{ stop: () => Promise<void> }> {
+  if (process.env.TEMPORAL_ADDRESS) return { stop: async () => undefined };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-'));
+  const server: DevServer = await startDevServer({
+    dbFile: path.join(dir, 'temporal.db'),
+    port: await freePort(),
+    uiPort: await freePort(),
+    logFile: path.join(dir, 'temporal.log'),
+  });
+  process.env.TEMPORAL_ADDRESS = server.address;
+  return {
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  let server: DevServer | undefined;
-  let dir: string | undefined;
-  if (!process.env.TEMPORAL_ADDRESS) {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-'));
-    server = await startDevServer({
-      dbFile: path.join(dir, 'temporal.db'),
-      port: await freePort(),
-      uiPort: await freePort(),
-      logFile: path.join(dir, 'temporal.log'),
-    });
-    process.env.TEMPORAL_ADDRESS = server.address;
-  }
+  const server = await ownServer();
   const prefix = `fl-bench-${process.pid}`;
   // The front gives each backend 50 ms, so a paused replica costs 50 ms and a dead service answers
   // 5xx in ~150 ms; the guard's 120 ms timeout then tells broken from slow.
@@ -162,8 +173,7 @@ async function main(): Promise<void> {
     await running;
     await connection.close();
     await demoDown({ prefix });
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   }
 
   const peers = [
@@ -414,18 +424,7 @@ async function concurrent(n: number, fc: FaultlineClient, taskQueue: string): Pr
 }
 
 async function mainConcurrent(): Promise<void> {
-  let server: DevServer | undefined;
-  let dir: string | undefined;
-  if (!process.env.TEMPORAL_ADDRESS) {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-'));
-    server = await startDevServer({
-      dbFile: path.join(dir, 'temporal.db'),
-      port: await freePort(),
-      uiPort: await freePort(),
-      logFile: path.join(dir, 'temporal.log'),
-    });
-    process.env.TEMPORAL_ADDRESS = server.address;
-  }
+  const server = await ownServer();
   const taskQueue = `bench-abortn-${process.pid}`;
   // With the SDK's default 100 activity slots per queue, 100 guards (and admission's retrying admitRun calls)
   // take them all: a later run's guard waits for a slot for seconds and its window is blind (measured: 31 of
@@ -445,8 +444,7 @@ async function mainConcurrent(): Promise<void> {
     worker.shutdown();
     await running;
     await connection.close();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await server.stop();
   }
   console.log(JSON.stringify(r, (k, v) => (k === 'all' ? undefined : v), 2));
   writeResults('abort-concurrent', { commit: commit(), activitySlotsPerQueue: slots, guardMaxGap: GAP, ...r });

@@ -1,5 +1,6 @@
 // faultline quickstart: the main job (what `npm start` runs) on the embedded default: server, demo target,
 // an in-process worker and one example experiment, followed live.
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_DEMO, DEMO, PROJECT_ROOT, STATE_DIR, temporalTarget } from '../../config.ts';
@@ -17,7 +18,7 @@ export async function quickstartCommand(opts: { file?: string; json?: boolean },
   const file = opts.file ?? exampleForDemo();
   const code = await runCommand(
     file,
-    { wait: true, json: opts.json, worker: true, taskQueue: `faultline-quickstart-${process.pid}` },
+    { wait: true, json: opts.json, worker: true, taskQueue: quickstartTaskQueue() },
     io,
   );
   if (!opts.json) {
@@ -25,6 +26,18 @@ export async function quickstartCommand(opts: { file?: string; json?: boolean },
     io.out(`Try next: faultline run experiments/examples/pause-all-backends.yaml --wait --worker`);
   }
   return code;
+}
+
+/**
+ * The quickstart's task queue: one per state directory, the same for every `npm start`, so that repeated
+ * quickstarts share one admission workflow and one host workflow (both are named after the queue) instead of
+ * leaving a new pair running on the user's server each time. It is not the default queue, so a worker the user
+ * started elsewhere (another checkout, another state directory, another demo) never takes the quickstart's tasks.
+ */
+export function quickstartTaskQueue(stateDir: string = STATE_DIR): string {
+  const dir = path.resolve(stateDir);
+  if (dir === path.join(PROJECT_ROOT, '.state')) return 'faultline-quickstart';
+  return `faultline-quickstart-${createHash('sha256').update(dir).digest('hex').slice(0, 10)}`;
 }
 
 /**

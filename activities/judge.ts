@@ -238,6 +238,7 @@ export async function runJudge(
         const read = groups
           ? readGroups(one, groups).then((r) => r[0] ?? null)
           : readAll(one).then((r) => r[0]?.reading ?? null);
+        // a metric that cannot be read counts as no data (null), which the judge never reads as passed
         return read.catch(() => null);
       }),
     );

@@ -41,6 +41,7 @@ export async function revertAndReport(
     // removal), when it keeps one: not the time its check afterwards returned. Only a record of this
     // revert counts (between its start and its confirmation).
     const own =
+      // the target's own record is optional: without it the confirmation time stands
       opts.since && kind.undoneAt ? await kind.undoneAt(ports, handle, opts.since).catch(() => undefined) : undefined;
     const at = own && own.at >= startedAt && own.at <= confirmedAt ? own.at : confirmedAt;
     return { at, by: 'workflow', tookEffect: true, confirmedAt, ...w };

@@ -271,6 +271,7 @@ export async function runningJournals(
       const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), timeoutMs).unref());
       const q = handleOf(fc, workflowId)
         .query(journalQuery)
+        // no worker answers the query (none runs, or it is busy): the row says so by having no journal
         .catch(() => undefined);
       return { workflowId, journal: await Promise.race([q, timeout]) };
     }),
@@ -300,6 +301,7 @@ export async function revertAll(
         const j = await settleWithin(abort, timeoutMs);
         if (!j) {
           ac.abort();
+          // abandoned on purpose (timed out above); its rejection on the abort signal is expected
           abort.catch(() => undefined);
           const w = await workersFor(fc, workflowId).catch(() => undefined);
           return {
@@ -317,6 +319,7 @@ export async function revertAll(
         const ended = await handleOf(fc, workflowId)
           .describe()
           .then((d) => d.status.name !== 'RUNNING')
+          // cannot describe it: treated as still running, so the error below is reported
           .catch(() => false);
         return ended ? { workflowId, ok: true } : { workflowId, ok: false, error: (e as Error).message };
       }

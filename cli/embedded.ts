@@ -31,7 +31,7 @@ export async function stopEmbeddedTemporal(): Promise<boolean> {
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
-    return false;
+    return false; // no such process (ESRCH): the server had stopped already, its stale pid file is gone now
   }
   for (let i = 0; i < 100 && (await portOpen(EMBEDDED_PORT)); i++) await new Promise((r) => setTimeout(r, 100));
   return true;

@@ -70,7 +70,8 @@ export function gameDayStatus(fc: FaultlineClient, id: string, o: { query?: bool
         ? ((await h.result()) as GameDayJournal)
         : o.query === false
           ? undefined
-          : await h.query(gameDayQuery).catch(() => undefined);
+          : // a game day with no worker yet, or one that closed meanwhile: listed without its live journal
+            await h.query(gameDayQuery).catch(() => undefined);
     return { workflowId: id, status, journal, url: workflowUrl(fc.target, id, d.runId), taskQueue: d.taskQueue };
   });
 }

@@ -96,6 +96,7 @@ export async function readDocumentFile(file: string, noun = 'experiment'): Promi
   } catch (e) {
     return fileProblem(file, `cannot be read: ${errnoText(e)}`);
   } finally {
+    // closing a file opened only for reading: its content was read or the error was returned
     await fh.close().catch(() => undefined);
   }
 }

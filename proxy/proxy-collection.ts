@@ -89,6 +89,7 @@ export class ProxyCollection {
   /** Runs changes one at a time, in arrival order (reads never wait). */
   exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
     const run = this.chain.then(fn, fn);
+    // the chain only orders changes; each caller gets its own change's error from `run`
     this.chain = run.catch(() => undefined);
     return run;
   }

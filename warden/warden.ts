@@ -44,6 +44,7 @@ export async function runWarden(o: WardenOptions): Promise<void> {
     } catch (e) {
       // Stays claimed: retried after RETRY_FAILED_MS, and after a restart of the warden.
       const error = e instanceof Error ? e.message : String(e);
+      // the ledger write is retried with the revert; the log line below records the failure
       await settleLease(o.dir, { lease, lapsedAt, error }).catch(() => undefined);
       log(`revert of ${what} failed, will retry: ${error}`);
     } finally {

@@ -271,6 +271,7 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
       }
       return await fn(execIn(helper));
     } finally {
+      // the helper runs with AutoRemove; a failed removal here is one that already happened
       await helper.remove({ force: true }).catch(() => undefined);
     }
   }
@@ -307,6 +308,7 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
       }
       return await fn(execIn(helper));
     } finally {
+      // the helper runs with AutoRemove; a failed removal here is one that already happened
       await helper.remove({ force: true }).catch(() => undefined);
     }
   }

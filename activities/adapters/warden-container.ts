@@ -91,6 +91,7 @@ export async function ensureWarden(
       await docker
         .getContainer(name)
         .remove({ force: true })
+        // gone already, or removed by a racing start: the create below says if not
         .catch(() => undefined);
     try {
       const c = await docker.createContainer({
@@ -138,5 +139,6 @@ export async function removeWarden(opts: { dir: string; socketPath?: string; doc
   await docker
     .getContainer(wardenName(path.resolve(opts.dir), socketPath))
     .remove({ force: true })
+    // no warden container is what removal wants (404)
     .catch(() => undefined);
 }

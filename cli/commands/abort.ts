@@ -19,6 +19,7 @@ export async function abortCommand(
     // Said at once: with no worker the abort waits (recorded, nothing reverted) until one starts.
     const wait =
       'the abort is recorded and its faults are reverted as soon as a worker runs (faultline worker); waiting';
+    // the pollers are a hint for the message only; the abort goes on without them
     const w = await workersFor(fc, id).catch(() => undefined);
     let told = !!w && w.pollers === 0;
     if (told) io.err(`no worker is polling task queue ${w?.taskQueue}: ${wait}`);
@@ -33,6 +34,7 @@ export async function abortCommand(
             );
           }
         })
+        // a hint on a timer: a failed look is tried again at the next tick
         .catch(() => undefined);
     }, 2_000);
     const j = await within(

@@ -66,6 +66,7 @@ async function gameDayReport(fc: FaultlineClient, id: string, opts: ReportOption
       const g = live.status === 'RUNNING' ? await gameDayStatus(fc, id) : live;
       const runs: Record<string, Journal | undefined> = {};
       for (const c of g.journal?.steps.flatMap((st) => st.children) ?? [])
+        // a child run that is gone (retention) or unreadable: the report shows the step without it
         runs[c.workflowId] = (await getStatus(fc, c.workflowId).catch(() => undefined))?.journal;
       return { g, runs };
     },

@@ -70,6 +70,7 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
     return exitCodeFor(journal.verdict);
   } finally {
     ac.abort();
+    // the worker's own failure was reported when it happened; here it is only being stopped
     await workerDone?.catch(() => undefined);
     await fc.close();
   }

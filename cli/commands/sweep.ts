@@ -100,6 +100,7 @@ async function sweepByWorkflow(fc: FaultlineClient, tq: string, fix: boolean): P
   const result = h.result().finally(() => {
     done = true;
   }) as Promise<SweepReport>;
+  // awaited below through `done`; this only keeps a rejection from being unhandled meanwhile
   result.catch(() => undefined);
   while (!done) {
     await new Promise((r) => setTimeout(r, 200));
@@ -109,6 +110,7 @@ async function sweepByWorkflow(fc: FaultlineClient, tq: string, fix: boolean): P
     const untaken = d.raw.pendingWorkflowTask?.state === T.PENDING_WORKFLOW_TASK_STATE_SCHEDULED;
     if (d.status.name === 'RUNNING' && d.historyLength <= 2 && untaken) {
       // Only "started" and "task scheduled": the worker that polled a moment ago is gone.
+      // it may have completed or been taken meanwhile: either way the CLI sweeps (idempotent)
       await h.terminate('no worker took the sweep; swept in the CLI process instead').catch(() => undefined);
       return undefined;
     }
@@ -132,6 +134,7 @@ async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string, sta
   const clock = sweepClock(fc.client, startedAt, tq);
   const containers = createDockerContainerPort();
   const registered = await listHosts(fc.client, tq);
+  // a daemon that does not answer: no host is "mine", the sweep names every host unreachable
   const daemonId = registered.length ? (await containers.daemon?.().catch(() => undefined))?.id : undefined;
   const mine = registered.find((h) => h.daemonId === daemonId);
   const host = mine?.host ?? (await localHostName());

@@ -5,6 +5,7 @@ import type { ContainerInfo } from '../faults/ports.ts';
 import type { BlastRadius, Targets } from '../experiments/schema.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput } from '../errors.ts';
+import { mulberry32 } from '../judge/random.ts';
 
 export const PROTECTED_LABEL = 'faultline.protected';
 export const COMPONENT_LABEL = 'faultline.component';
@@ -19,18 +20,6 @@ export interface Selection {
 
 export function isProtected(c: Pick<ContainerInfo, 'labels'>): boolean {
   return c.labels[PROTECTED_LABEL] === 'true' || COMPONENT_LABEL in c.labels;
-}
-
-/** mulberry32: a tiny, well-distributed 32-bit PRNG, enough for picking containers. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: readonly T[], rand: () => number): T[] {

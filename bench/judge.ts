@@ -19,7 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { logThreshold, startE, updateE } from '../judge/eprocess.ts';
 import { mannWhitneyGreater } from '../judge/mann-whitney.ts';
-import { binomial, rng } from '../judge/simulate.ts';
+import { mulberry32 } from '../judge/random.ts';
+import { binomial } from '../judge/simulate.ts';
 import { counterDelta } from '../judge/counters.ts';
 import { upperConfidenceBound } from '../judge/binomial.ts';
 import { startTwoSample, updateTwoSample } from '../judge/two-sample.ts';
@@ -38,7 +39,7 @@ const BLOCK = 10;
 /** Events and bad events per tick. */
 type Stream = { n: number; x: number }[];
 function streams(seed: number, rate: number, n = WINDOWS): Stream[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Array.from({ length: n }, () =>
     Array.from({ length: TICKS }, () => ({ n: PER_TICK, x: binomial(r, PER_TICK, rate) })),
   );
@@ -95,7 +96,7 @@ function calibrateThreshold(healthy: Stream[], fast: Stream[]): { badPerTick: nu
 
 /** Windows of `len` ticks resampled from a recorded stream in blocks of BLOCK consecutive ticks (seeded). */
 function resample(src: Stream, seed: number, len: number, n = WINDOWS): Stream[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Array.from({ length: n }, () => {
     const w: Stream = [];
     while (w.length < len) {
@@ -277,7 +278,7 @@ print(
 // shared dependency, load): not the fault's doing. The before-baseline guard (p0 = 1 % x 2 on the
 // experiment group alone) blames the fault; the two-sample guard compares the groups tick by tick.
 function groupRun(seed: number, exp: (t: number) => number, ctl: (t: number) => number) {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const thr = logThreshold(ALPHA);
   let single = 0;
   let two = 0;

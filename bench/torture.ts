@@ -28,6 +28,7 @@ import { connectClient, getStatus, startExperiment, waitForResult, type Faultlin
 import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
 import { killProcess, workerProcess } from '../test/helpers.ts';
+import { mulberry32 } from '../judge/random.ts';
 
 const docker = new Dockerode();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -50,14 +51,6 @@ const FRESH = process.argv.includes('--fresh');
 const LOCK = arg('lock') ?? process.env.FAULTLINE_E2E_LOCK;
 const OUT = path.join(PROJECT_ROOT, 'bench', 'results', 'torture.json');
 
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T>(rng: () => number, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)] as T;
 
 // ---------- scenarios ----------

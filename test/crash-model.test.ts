@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experiment, harness, type Harness } from './support/workflow-harness.ts';
 import type { Call } from './support/memory-ports.ts';
 import { VERDICTS, type FaultRecord, type Journal } from '../experiments/journal.ts';
-import { mulberry32 } from '../activities/targets.ts';
+import { mulberry32 } from '../judge/random.ts';
 
 const RUNS = Number(process.env.FAULTLINE_MODEL_RUNS ?? 24);
 const REPLAY = process.env.FAULTLINE_MODEL_SEED;

@@ -10,7 +10,8 @@ import type { Journal } from '../experiments/journal.ts';
 import { judgeReport, judgeTick, startJudge } from '../judge/guard.ts';
 import { baselineOf } from '../judge/guard.ts';
 import { addSample, createSeries } from '../judge/series.ts';
-import { binomial, rng } from '../judge/simulate.ts';
+import { mulberry32 } from '../judge/random.ts';
+import { binomial } from '../judge/simulate.ts';
 import { writeReport } from '../report/file.ts';
 import { chartsFor } from '../report/html.ts';
 import { openReport } from './support/chromium.ts';
@@ -38,7 +39,7 @@ function journal(): Journal {
     at(11),
   );
   const s = startJudge(j, { 'slow-requests': base });
-  const r = rng(3);
+  const r = mulberry32(3);
   let total = 0;
   let good = 0;
   const guard = createSeries({ errorRate: 'max', p95Ms: 'max' }, 1000, 240);
@@ -118,7 +119,7 @@ function controlJournal(): Journal {
   });
   const j = experiment.judge!;
   const s = startJudge(j, {});
-  const r = rng(5);
+  const r = mulberry32(5);
   const e = { total: 0, part: 0, partIs: 'good' as const };
   const c = { total: 0, part: 0, partIs: 'good' as const };
   let abort;

@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { admissionStart, admissionWorkflowId } from '../../activities/control.ts';
-import { mulberry32 } from '../../activities/targets.ts';
+import { mulberry32 } from '../../judge/random.ts';
 import type { AdmissionState, AdmitRequest, Decision, Policy } from '../../experiments/admission.ts';
 import {
   admissionStateQuery,

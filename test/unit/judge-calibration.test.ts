@@ -2,7 +2,8 @@
 // alpha of the time however often the guard looks (Ville); unhealthy ones must abort fast.
 import { describe, expect, it } from 'vitest';
 import { logThreshold, startE, updateE } from '../../judge/eprocess.ts';
-import { binomial, rng } from '../../judge/simulate.ts';
+import { mulberry32 } from '../../judge/random.ts';
+import { binomial } from '../../judge/simulate.ts';
 
 const P0 = 0.01;
 const ALPHA = 0.05;
@@ -11,7 +12,7 @@ const PER_TICK = 20;
 const TICKS = 1000; // 20,000 events a stream, one look per tick
 
 function run(seed: number, rate: number, p0 = P0): { aborts: number; eventsToAbort: number[] } {
-  const random = rng(seed);
+  const random = mulberry32(seed);
   const thr = logThreshold(ALPHA);
   const eventsToAbort: number[] = [];
   for (let s = 0; s < STREAMS; s++) {

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { logThreshold, startE, updateE } from '../../judge/eprocess.ts';
 import { startTwoSample, updateTwoSample } from '../../judge/two-sample.ts';
-import { binomial, rng } from '../../judge/simulate.ts';
+import { mulberry32 } from '../../judge/random.ts';
+import { binomial } from '../../judge/simulate.ts';
 import { judgeSchema, type Experiment } from '../../experiments/schema.ts';
 import { judgeReport, judgeTick, startJudge } from '../../judge/guard.ts';
 import type { CounterReading } from '../../judge/counters.ts';
@@ -24,7 +25,7 @@ const TOLERANCE = 3 * Math.sqrt((ALPHA * (1 - ALPHA)) / STREAMS); // 3 binomial 
 
 /** Experiment events until the two-sample e-process crosses 1/alpha, per stream (Bernoulli counts). */
 function run(seed: number, ctl: (t: number) => number, exp: (t: number) => number, k = 2) {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const thr = logThreshold(ALPHA);
   const events: number[] = [];
   for (let s = 0; s < STREAMS; s++) {
@@ -65,7 +66,7 @@ describe('two-sample e-process calibration (seed 42..47, 1,000 streams of 1,000 
     const { aborts } = run(44, shift, shift);
     expect(aborts / STREAMS).toBeLessThanOrEqual(ALPHA + TOLERANCE);
     // The single-sample e-process against a before-baseline of 1% x 2 sees only the experiment group: it aborts.
-    const r = rng(45);
+    const r = mulberry32(45);
     let e = startE(0.02);
     for (let t = 0; t < 300; t++) e = updateE(e, N_EXP, binomial(r, N_EXP, shift(t)));
     expect(e.maxLogE).toBeGreaterThanOrEqual(logThreshold(ALPHA));

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { judgeSchema } from '../../experiments/schema.ts';
 import { baselineOf, judgeReport, judgeTick, startJudge, unjudgeable, type Baseline } from '../../judge/guard.ts';
 import type { CounterReading } from '../../judge/counters.ts';
-import { binomial, rng } from '../../judge/simulate.ts';
+import { mulberry32 } from '../../judge/random.ts';
+import { binomial } from '../../judge/simulate.ts';
 
 const T0 = Date.UTC(2026, 10, 25, 12);
 const BASELINE_EVENTS = 10_000;
@@ -43,7 +44,7 @@ const REFUSED: Record<Direction, Partial<Record<(typeof RATES)[number], RegExp>>
 function stream(direction: Direction, base: number, seed: number, shiftTo?: number) {
   const j = judge(direction);
   const s = startJudge(j, { m: baseline(base) });
-  const random = rng(seed);
+  const random = mulberry32(seed);
   let total = 0;
   let bad = 0;
   judgeTick(s, 'm', r(total, bad), T0);

@@ -1,7 +1,8 @@
 // Target selection is pure: table-driven tests over a synthetic fleet, no Docker.
 import { describe, expect, it } from 'vitest';
 import type { ContainerInfo } from '../../faults/ports.ts';
-import { checkBlastRadiusStatically, mulberry32, selectTargets } from '../../activities/targets.ts';
+import { checkBlastRadiusStatically, selectTargets } from '../../activities/targets.ts';
+import { mulberry32 } from '../../judge/random.ts';
 import { InvalidInput } from '../../errors.ts';
 import type { BlastRadius, Targets } from '../../experiments/schema.ts';
 

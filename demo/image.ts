@@ -1,6 +1,6 @@
 // Builds the demo image with no registry: a root filesystem assembled from the host's own Node binary
-// and the shared libraries it links, plus the demo app, the fault proxy and the warden (worker/warden-main.ts)
-// bundled by esbuild, then `docker import`ed. The warden's containers use the same image. Tagged by a content hash so an unchanged build is skipped.
+// and the shared libraries it links, plus the demo app, the fault proxy, the warden (worker/warden-main.ts) and
+// the dns.* kinds' resolver (worker/dns-resolver-main.ts) bundled by esbuild, then `docker import`ed. The warden's containers use the same image. Tagged by a content hash so an unchanged build is skipped.
 import { createHash } from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, promises as fs, realpathSync, statSync } from 'node:fs';
@@ -19,6 +19,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const APP_ENTRY = path.join(ROOT, 'demo', 'app.ts');
 const PROXY_ENTRY = path.join(ROOT, 'proxy', 'main.ts');
 const WARDEN_ENTRY = path.join(ROOT, 'worker', 'warden-main.ts');
+const RESOLVER_ENTRY = path.join(ROOT, 'worker', 'dns-resolver-main.ts');
 
 /** True when the fault proxy's source is present, so the image carries /app/proxy.mjs. */
 export function proxyAvailable(): boolean {
@@ -90,6 +91,7 @@ async function assemble(
   app: Buffer,
   proxy: Buffer | null,
   warden: Buffer,
+  resolver: Buffer,
 ): Promise<void> {
   for (const f of files) {
     const dest = path.join(dir, f.dest);
@@ -107,6 +109,7 @@ async function assemble(
   await fs.writeFile(path.join(dir, 'app', 'app.mjs'), app);
   if (proxy) await fs.writeFile(path.join(dir, 'app', 'proxy.mjs'), proxy);
   await fs.writeFile(path.join(dir, 'app', 'warden.mjs'), warden);
+  await fs.writeFile(path.join(dir, 'app', 'dns-resolver.mjs'), resolver);
 }
 
 async function imageExists(docker: Dockerode, ref: string): Promise<boolean> {
@@ -155,10 +158,11 @@ async function importDir(docker: Dockerode, dir: string, tag: string, withProxy:
  * The hash covers the bundles and the identity (path, size, mtime) of every host file copied in.
  */
 export async function ensureDemoImage(docker: Dockerode): Promise<string> {
-  const [app, proxy, warden, files] = await Promise.all([
+  const [app, proxy, warden, resolver, files] = await Promise.all([
     bundle(APP_ENTRY),
     proxyAvailable() ? bundle(PROXY_ENTRY) : Promise.resolve(null),
     bundle(WARDEN_ENTRY),
+    bundle(RESOLVER_ENTRY),
     hostFiles(),
   ]);
   const h = createHash('sha256');
@@ -171,14 +175,16 @@ export async function ensureDemoImage(docker: Dockerode): Promise<string> {
     .update('\0')
     .update(proxy ?? 'no-proxy')
     .update('\0')
-    .update(warden);
+    .update(warden)
+    .update('\0')
+    .update(resolver);
   const tag = h.digest('hex').slice(0, 16);
   const ref = `${DEMO_REPO}:${tag}`;
   if (await imageExists(docker, ref)) return ref;
 
   const dir = await fs.mkdtemp(path.join(tmpdir(), 'faultline-demo-rootfs-'));
   try {
-    await assemble(dir, files, app, proxy, warden);
+    await assemble(dir, files, app, proxy, warden, resolver);
     await importDir(docker, dir, tag, proxy !== null);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

@@ -6,6 +6,8 @@
 // Fault kinds build the rules (pure); the port only carries them out, and never in a namespace other than
 // the one it is told: every call names the namespace it expects and applies nothing when it differs.
 
+import type { ResolverConfig } from './dns-answer.ts';
+
 /** What a container's network namespace holds now, as the kernel lists it. */
 export interface NetnsSnapshot {
   /**
@@ -33,7 +35,7 @@ export type NetnsResult =
 
 /** Chains Faultline owns in one table of a namespace, and the rules that send traffic into them. */
 export interface OwnedChains {
-  table: 'filter';
+  table: 'filter' | 'nat';
   /** Chain names (at most 28 characters, iptables' limit). */
   chains: string[];
   /** Rules in built-in chains that jump to ours, as `iptables -A` arguments: ["INPUT", "!", "-i", "lo", ...]. */
@@ -69,6 +71,13 @@ export interface StressorSpec {
   args: string[];
   /** stress-ng ends by itself after this many seconds whatever else happens (a bound, not the fault's end). */
   timeoutSeconds: number;
+}
+
+/** Faultline's resolver for the dns.* kinds: a container of its own in the target's network namespace. */
+export interface ResolverSpec {
+  /** Its container's name, derived from the fault: start is idempotent by it. */
+  name: string;
+  config: ResolverConfig;
 }
 
 export interface ProcessInfo {
@@ -136,6 +145,17 @@ export interface KernelPort {
   startStressor(containerId: string, s: StressorSpec): Promise<void>;
   /** Kills the stressor (every process of it) and removes it; idempotent. */
   stopStressor(name: string): Promise<void>;
+  /** The nameserver addresses of the container's own /etc/resolv.conf; null when it is not running. */
+  nameservers(containerId: string): Promise<string[] | null>;
+  /**
+   * Starts the resolver in the container's network namespace (a retried call finds it running) and waits until
+   * it listens; `ready` false with its output when it could not (a port taken, the container gone).
+   */
+  startResolver(containerId: string, s: ResolverSpec): Promise<{ ready: boolean; log: string }>;
+  /** Ends the resolver and removes its container; idempotent. */
+  stopResolver(name: string): Promise<void>;
+  /** Whether the resolver still runs. */
+  resolverRunning(name: string): Promise<boolean>;
   /** Whether the stressor still runs. */
   stressorRunning(name: string): Promise<boolean>;
   /** The processes in the container's cgroup (what `docker top` lists); null when it is not running. */

@@ -14,6 +14,8 @@ import { stressIo } from './stress-io.ts';
 import { processKill } from './process-kill.ts';
 import { processStop } from './process-stop.ts';
 import { diskFill } from './disk-fill.ts';
+import { dnsError } from './dns-error.ts';
+import { dnsSpoof } from './dns-spoof.ts';
 import { proxyLatency } from './proxy-latency.ts';
 import { proxyPartition } from './proxy-partition.ts';
 import { proxyBandwidth } from './proxy-bandwidth.ts';
@@ -35,6 +37,8 @@ export const faultKinds = [
   processKill,
   processStop,
   diskFill,
+  dnsError,
+  dnsSpoof,
   proxyLatency,
   proxyPartition,
   proxyBandwidth,

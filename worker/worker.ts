@@ -29,6 +29,7 @@ import { HostConflict, InfrastructureError, InvalidInput } from '../errors.ts';
 import { createLeaseLedger } from '../warden/lease-ledger.ts';
 import { createDockerKernelPort, createDockerKernelPortAt } from '../activities/adapters/kernel.ts';
 import { ensureWarden } from '../activities/adapters/warden-container.ts';
+import { ensureDemoImage } from '../demo/image.ts';
 import { createProxyPort } from './proxy-port.ts';
 import { createSweepActivities } from '../activities/sweep.ts';
 import { sweepDeps } from './sweep-deps.ts';
@@ -135,7 +136,7 @@ export function defaultPorts(): Ports {
     containers: createDockerContainerPort(),
     proxy: createProxyPort(),
     leases: createLeaseLedger(WARDEN_DIR),
-    kernel: createDockerKernelPort(),
+    kernel: createDockerKernelPort(undefined, { nodeImage: ensureDemoImage }),
   };
 }
 
@@ -419,7 +420,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
       containers,
       proxy: createProxyPort(),
       leases: createLeaseLedger(wardenDir),
-      kernel: createDockerKernelPortAt(o.endpoint),
+      kernel: createDockerKernelPortAt(o.endpoint, { nodeImage: ensureDemoImage }),
     };
     // The daemon is asked again inside (with a bound), so a daemon that stops answering is caught there.
     const agent = await createAgentWorker({

@@ -6,7 +6,9 @@
 //  - cgroups: a stressor container whose shell writes itself into the target's cgroup.procs under every
 //    controller (the host's cgroup tree bind-mounted), then execs stress-ng: every stress-ng process is in
 //    the target's cgroups from its first instruction, accounted and limited as the container. It is PID 1 of
-//    its own PID namespace, so removing the container (SIGKILL) ends every worker of it.
+//    its own PID namespace, so removing the container (SIGKILL) ends every worker of it;
+//  - the dns.* kinds' resolver: a container of the node image (o.nodeImage) sharing the target's network
+//    namespace, as the uid the redirect leaves alone, without capabilities.
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import Dockerode from 'dockerode';
@@ -18,15 +20,20 @@ import type {
   NsProcess,
   OwnedChains,
   ProcessInfo,
+  ResolverSpec,
   ResourceLimits,
   StressorSpec,
 } from '../../faults/kernel-ports.ts';
+import { DNS_RESOLVER_UID } from '../../faults/dns-common.ts';
 import { FaultTargetGone, InfrastructureError } from '../../errors.ts';
 import { ensureToolsImage } from './tools-image.ts';
 import { dockerAt, type DockerEndpoint } from './docker.ts';
 
 export const HELPER_COMPONENT = 'kernel-helper';
 export const STRESSOR_COMPONENT = 'stressor';
+export const RESOLVER_COMPONENT = 'dns-resolver';
+/** How long starting a resolver may take before the inject gives up on it. */
+const RESOLVER_READY_MS = 15_000;
 /** A helper outlives its call by at most this long if the process that started it dies mid-call. */
 const HELPER_LIFETIME_S = 120;
 
@@ -200,12 +207,36 @@ function chainsIn(s: NetnsSnapshot, owned: OwnedChains): string[] {
   return found;
 }
 
-/** The kernel port of the daemon at an endpoint (an agent's own daemon). */
-export function createDockerKernelPortAt(e: DockerEndpoint): KernelPort {
-  return createDockerKernelPort(dockerAt(e));
+/** A non-TTY container's log as the daemon sends it (8-byte frame headers) as text. */
+export function demuxLogs(buf: Buffer): string {
+  let out = '';
+  for (let i = 0; i + 8 <= buf.length;) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString();
+    i += 8 + size;
+  }
+  return out;
 }
 
-export function createDockerKernelPort(docker: Dockerode = new Dockerode()): KernelPort {
+/** The nameserver lines of a resolv.conf. */
+export function parseNameservers(text: string): string[] {
+  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => (m[1] as string).replace(/%.*$/, ''));
+}
+
+export interface KernelPortOptions {
+  /**
+   * The node image (demo/image.ts) that carries the dns.* kinds' resolver (/app/dns-resolver.mjs), built or
+   * found on this daemon. The agent's port has it; the warden's does not need it (it only ever stops one).
+   */
+  nodeImage?: (docker: Dockerode) => Promise<string>;
+}
+
+/** The kernel port of the daemon at an endpoint (an agent's own daemon). */
+export function createDockerKernelPortAt(e: DockerEndpoint, o: KernelPortOptions = {}): KernelPort {
+  return createDockerKernelPort(dockerAt(e), o);
+}
+
+export function createDockerKernelPort(docker: Dockerode = new Dockerode(), o: KernelPortOptions = {}): KernelPort {
   const image = (fresh = false) => ensureToolsImage(docker, fresh);
   /** Creates a helper; an image removed since it was found is looked for (or built) again, once. */
   const create = async (opts: Dockerode.ContainerCreateOptions, stress = false): Promise<Dockerode.Container> => {
@@ -359,6 +390,16 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
     for (const c of chains) await must(exec, ['iptables', '-w', '5', '-t', owned.table, '-F', c], `flushing ${c}`);
     for (const c of chains) await must(exec, ['iptables', '-w', '5', '-t', owned.table, '-X', c], `deleting ${c}`);
     return hooks.length + chains.length > 0;
+  }
+
+  async function removeByName(name: string): Promise<void> {
+    await docker
+      .getContainer(name)
+      .remove({ force: true })
+      .catch((e: unknown) => {
+        if (statusOf(e) === 404 || /removal of container .* is already in progress/i.test(messageOf(e))) return;
+        throw e;
+      });
   }
 
   const rootOf = (s: NetnsSnapshot, dev: string) =>
@@ -516,6 +557,76 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode()): Ker
         true,
       );
       await c.start();
+    },
+
+    async nameservers(containerId) {
+      const id = await fullId(containerId);
+      if (!id) return null;
+      return inPidns(
+        id,
+        async (exec) => {
+          const r = await exec(['/usr/bin/cat', '/proc/1/root/etc/resolv.conf']);
+          return r.code === 0 ? parseNameservers(r.stdout) : [];
+        },
+        true,
+      );
+    },
+
+    async startResolver(containerId, s: ResolverSpec) {
+      const log = async () => demuxLogs(await docker.getContainer(s.name).logs({ stdout: true, stderr: true }));
+      const existing = await docker
+        .getContainer(s.name)
+        .inspect()
+        .catch((e: unknown) => {
+          if (statusOf(e) === 404) return null;
+          throw e;
+        });
+      if (existing && !existing.State.Running) await docker.getContainer(s.name).remove({ force: true });
+      if (!existing?.State.Running) {
+        if (!o.nodeImage)
+          throw new InfrastructureError("this kernel port has no node image to run Faultline's resolver in");
+        const image = await o.nodeImage(docker);
+        try {
+          const c = await docker.createContainer({
+            name: s.name,
+            Image: image,
+            Cmd: ['/usr/bin/node', '/app/dns-resolver.mjs'],
+            Env: [`FL_DNS=${JSON.stringify(s.config)}`],
+            User: `${DNS_RESOLVER_UID}:${DNS_RESOLVER_UID}`,
+            Labels: { 'faultline.component': RESOLVER_COMPONENT, 'faultline.dns.target': containerId },
+            HostConfig: { NetworkMode: `container:${containerId}`, CapDrop: ['ALL'] },
+          });
+          await c.start();
+        } catch (e) {
+          const why = noNamespace(e);
+          if (why) {
+            await docker
+              .getContainer(s.name)
+              .remove({ force: true })
+              .catch(() => undefined);
+            return { ready: false, log: why };
+          }
+          throw new InfrastructureError(`cannot start the resolver in ${containerId}'s namespace: ${messageOf(e)}`);
+        }
+      }
+      for (const until = Date.now() + RESOLVER_READY_MS; ; await new Promise((r) => setTimeout(r, 100))) {
+        const text = await log();
+        if (/^ready: /m.test(text)) return { ready: true, log: text };
+        const running = (await docker.getContainer(s.name).inspect()).State.Running;
+        if (!running || Date.now() > until)
+          return { ready: false, log: text || (running ? 'not ready in time' : 'exited') };
+      }
+    },
+
+    stopResolver: (name) => removeByName(name),
+
+    async resolverRunning(name) {
+      try {
+        return (await docker.getContainer(name).inspect()).State.Running;
+      } catch (e) {
+        if (statusOf(e) === 404) return false;
+        throw e;
+      }
     },
 
     async stopStressor(name) {

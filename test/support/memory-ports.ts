@@ -18,6 +18,7 @@ import type {
 import { faultKind } from '../../faults/registry.ts';
 import type {
   KernelPort,
+  ResolverSpec,
   NetnsResult,
   NetnsSnapshot,
   NsProcess,
@@ -379,6 +380,10 @@ export class MemoryWorld {
   >();
   /** stressor name -> the container it runs in and its stress-ng arguments. */
   readonly stressors = new Map<string, { containerId: string; args: string[] }>();
+  /** dns.* resolvers by name: the container whose namespace they share and their configuration. */
+  readonly resolvers = new Map<string, { containerId: string; config: ResolverSpec['config'] }>();
+  /** Nameservers of each container's /etc/resolv.conf (default: Docker's embedded 127.0.0.11). */
+  readonly nameservers = new Map<string, string[]>();
   /** Resource limits per container id (none: no limit). */
   readonly limits = new Map<string, Omit<ResourceLimits, 'hostCpus' | 'hostMemoryBytes'>>();
   /** Addresses per container id (a peer a fault names). */
@@ -431,6 +436,7 @@ export class MemoryWorld {
       for (const [dev, q] of ns.qdiscs) if (!q.includes(' 0: ')) out.push(`qdisc:${id}:${dev}`);
     }
     for (const n of this.stressors.keys()) out.push(`stressor:${n}`);
+    for (const n of this.resolvers.keys()) out.push(`resolver:${n}`);
     for (const [id, fs] of this.files) for (const f of fs.keys()) out.push(`file:${id}:${f}`);
     return out;
   }
@@ -538,6 +544,35 @@ export class MemoryWorld {
         this.call(worker, 'stopStressor', `stressor:${name}`, () => ({
           effect: this.stressors.delete(name) ? 'revert' : 'none',
           value: undefined,
+        })),
+      nameservers: (id) =>
+        this.call(worker, 'nameservers', `container:${id}`, () => ({
+          effect: 'none',
+          value:
+            this.containers.get(id)?.state === 'running' ? [...(this.nameservers.get(id) ?? ['127.0.0.11'])] : null,
+        })),
+      startResolver: (id, r) =>
+        this.call(
+          worker,
+          'startResolver',
+          `resolver:${r.name}`,
+          (): { effect: Effect; value: { ready: boolean; log: string } } => {
+            if (this.resolvers.has(r.name)) return { effect: 'none', value: { ready: true, log: 'ready: (running)' } };
+            if (this.containers.get(id)?.state !== 'running')
+              return { effect: 'none', value: { ready: false, log: 'the container is not running' } };
+            this.resolvers.set(r.name, { containerId: id, config: structuredClone(r.config) });
+            return { effect: 'apply', value: { ready: true, log: 'ready: ' } };
+          },
+        ),
+      stopResolver: (name) =>
+        this.call(worker, 'stopResolver', `resolver:${name}`, () => ({
+          effect: this.resolvers.delete(name) ? 'revert' : 'none',
+          value: undefined,
+        })),
+      resolverRunning: (name) =>
+        this.call(worker, 'resolverRunning', `resolver:${name}`, () => ({
+          effect: 'none',
+          value: this.resolvers.has(name),
         })),
       stressorRunning: (name) =>
         this.call(worker, 'stressorRunning', `stressor:${name}`, () => ({

@@ -1,0 +1,155 @@
+// dns.error and dns.spoof against the real daemon and kernel, from inside the target (a container on a
+// user-defined network, so its resolver is Docker's embedded DNS at 127.0.0.11, itself made of nat rules in
+// the container's namespace): the names given answer as told, to the C library's getaddrinfo (dns.lookup) and
+// to a direct query (c-ares, dns.Resolver), while other containers' names still resolve through Docker's
+// resolver as before; after the revert every name resolves as before, the resolver is gone and the
+// namespace's rules (nat table included) are those recorded at prepare.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dnsError, type DnsErrorSpec } from '../faults/dns-error.ts';
+import { dnsSpoof, type DnsSpoofSpec } from '../faults/dns-spoof.ts';
+import type { DnsHandle } from '../faults/dns-common.ts';
+import { ruleset } from '../faults/netfilter.ts';
+import type { Ports } from '../faults/ports.ts';
+import { createDockerContainerPort } from '../activities/adapters/docker.ts';
+import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
+import { ensureDemoImage } from '../demo/image.ts';
+import { uniqueId } from './helpers.ts';
+import {
+  createNetwork,
+  docker,
+  removeContainers,
+  removeNetwork,
+  startIdle,
+  startTarget,
+  type KernelTarget,
+} from './support/kernel-targets.ts';
+
+const id = uniqueId('fl-dns');
+const net = `${id}-net`;
+const ports: Ports = {
+  containers: createDockerContainerPort(docker),
+  kernel: createDockerKernelPort(docker, { nodeImage: ensureDemoImage }),
+} as Ports;
+const kernel = ports.kernel!;
+let target: KernelTarget;
+let peer: KernelTarget;
+let other: KernelTarget;
+
+beforeAll(async () => {
+  await createNetwork(net);
+  [target, peer, other] = await Promise.all([
+    startTarget(`${id}-target`, net),
+    startIdle(`${id}-peer`, net),
+    startIdle(`${id}-other`, net),
+  ]);
+});
+afterAll(async () => {
+  await removeContainers(id);
+  await removeNetwork(net);
+});
+
+/**
+ * How `name` resolves inside the target: getaddrinfo (what applications use) and a direct A query to the
+ * container's nameserver (c-ares), each as the address or the error code.
+ */
+async function resolveInTarget(name: string): Promise<{ lookup: string; query: string }> {
+  const script = `
+const dns = require('dns');
+const name = process.argv[1];
+const lookup = new Promise((r) => dns.lookup(name, { family: 4 }, (e, a) => r(e ? e.code : a)));
+const query = new dns.promises.Resolver({ timeout: 3000, tries: 1 }).resolve4(name).then((a) => a.join(','), (e) => e.code);
+Promise.all([lookup, query]).then(([lookup, query]) => console.log(JSON.stringify({ lookup, query })));
+`;
+  const ex = await docker.getContainer(target.id).exec({
+    Cmd: ['/usr/bin/node', '-e', script, name],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await ex.start({ hijack: true, stdin: false });
+  let out = '';
+  stream.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => stream.on('end', r));
+  const m = /\{"lookup".*\}/.exec(out);
+  if (!m) throw new Error(`resolving ${name} in the target: ${out}`);
+  return JSON.parse(m[0]) as { lookup: string; query: string };
+}
+
+async function rulesNow(): Promise<string[]> {
+  const r = await kernel.netns(target.id);
+  if (r.state !== 'ok') throw new Error(`no namespace: ${JSON.stringify(r)}`);
+  return ruleset(r.snapshot.rules);
+}
+
+const resolvers = async (h: DnsHandle) =>
+  docker.listContainers({ all: true, filters: { name: [h.resolver] } }).then((cs) => cs.length);
+
+const dockerNat = (rules: string[]) => rules.filter((l) => /DOCKER_(OUTPUT|POSTROUTING)/.test(l));
+
+describe('dns.error and dns.spoof', () => {
+  it('dns.error NXDOMAIN: the name is not found, other names resolve through Docker as before; all as before after revert', async () => {
+    const before = await rulesNow();
+    expect(dockerNat(before).length).toBeGreaterThan(0); // Docker's embedded DNS, as nat rules of its own
+    expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
+    const s: DnsErrorSpec = dnsError.spec.parse({ kind: 'dns.error', names: [peer.name], duration: '30s' });
+    const h = await dnsError.prepare(ports, s, { container: { id: target.id, name: target.name }, run: 'dns-run' });
+    expect(h.config.listen.map((l) => l.upstream)).toEqual(['127.0.0.11']);
+    await dnsError.inject(ports, s, h);
+    await dnsError.inject(ports, s, h); // retried: one resolver, the chain replaced and never doubled
+    try {
+      const during = await rulesNow();
+      expect(during.filter((l) => /^-A OUTPUT .*-j FL-/.test(l))).toHaveLength(1);
+      expect(dockerNat(during)).toEqual(dockerNat(before)); // Docker's rules untouched
+      expect(await resolveInTarget(peer.name)).toEqual({ lookup: 'ENOTFOUND', query: 'ENOTFOUND' });
+      expect(await resolveInTarget(peer.name.toUpperCase())).toEqual({ lookup: 'ENOTFOUND', query: 'ENOTFOUND' });
+      expect(await resolveInTarget(other.name)).toEqual({ lookup: other.ip, query: other.ip });
+      expect(await resolvers(h)).toBe(1);
+    } finally {
+      expect(await dnsError.revert(ports, h)).toEqual({ changed: true });
+    }
+    expect(await rulesNow()).toEqual(h.rulesBefore);
+    expect(await resolvers(h)).toBe(0);
+    expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
+    expect(await resolveInTarget(other.name)).toEqual({ lookup: other.ip, query: other.ip });
+    expect(await dnsError.revert(ports, h)).toEqual({ changed: false }); // idempotent
+  });
+
+  it('dns.error SERVFAIL: the resolver fails for that name only', async () => {
+    const s: DnsErrorSpec = dnsError.spec.parse({
+      kind: 'dns.error',
+      names: [other.name],
+      rcode: 'SERVFAIL',
+      duration: '30s',
+    });
+    const h = await dnsError.prepare(ports, s, { container: { id: target.id, name: target.name } });
+    await dnsError.inject(ports, s, h);
+    try {
+      expect(await resolveInTarget(other.name)).toEqual({ lookup: 'EAI_AGAIN', query: 'ESERVFAIL' });
+      expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
+    } finally {
+      await dnsError.revert(ports, h);
+    }
+    expect(await rulesNow()).toEqual(h.rulesBefore);
+    expect(await resolveInTarget(other.name)).toEqual({ lookup: other.ip, query: other.ip });
+  });
+
+  it('dns.spoof: the names (one exact, one wildcard) answer with the address given, others as before; all as before after revert', async () => {
+    const s: DnsSpoofSpec = dnsSpoof.spec.parse({
+      kind: 'dns.spoof',
+      names: [peer.name, '*.spoofed.test'],
+      address: '10.9.8.7',
+      duration: '30s',
+    });
+    const h = await dnsSpoof.prepare(ports, s, { container: { id: target.id, name: target.name } });
+    await dnsSpoof.inject(ports, s, h);
+    try {
+      expect(await resolveInTarget(peer.name)).toEqual({ lookup: '10.9.8.7', query: '10.9.8.7' });
+      expect(await resolveInTarget('api.spoofed.test')).toEqual({ lookup: '10.9.8.7', query: '10.9.8.7' });
+      expect(await resolveInTarget(other.name)).toEqual({ lookup: other.ip, query: other.ip });
+    } finally {
+      expect(await dnsSpoof.revert(ports, h)).toEqual({ changed: true });
+    }
+    expect(await rulesNow()).toEqual(h.rulesBefore);
+    expect(await resolvers(h)).toBe(0);
+    expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
+  });
+});

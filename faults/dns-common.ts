@@ -143,6 +143,6 @@ export async function revertDns(ports: Ports, kind: string, h: DnsHandle): Promi
 
 /** dns.error's rcode: the two a resolver answers with when a name fails. */
 export const rcodeField = z
-  .enum(['NXDOMAIN', 'SERVFAIL'], { error: 'must be NXDOMAIN (no such name) or SERVFAIL (the resolver failed)' })
+  .enum(['NXDOMAIN', 'SERVFAIL'])
   .default('NXDOMAIN')
   .describe('NXDOMAIN: the name does not exist; SERVFAIL: the resolver could not answer.');

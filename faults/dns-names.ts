@@ -42,8 +42,8 @@ export const namesField = z
       if (why) ctx.addIssue({ code: 'custom', message: why });
     }),
   )
-  .min(1, { message: 'give at least one name' })
-  .max(64, { message: 'at most 64 names' })
+  .min(1)
+  .max(64)
   .describe(
     'Names whose queries are answered by the fault: exact ("api.internal"), a wildcard for every name under a domain ("*.svc.local"), or "*" for every name. Case does not matter.',
   );

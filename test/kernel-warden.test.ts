@@ -1,7 +1,8 @@
 // The warden covers the kernel fault kinds: a run injects the fault through its worker's agent, the guard
 // renews the lease, then the worker is SIGKILLed for good. The warden beside the daemon (its own container,
 // the daemon's socket only) finds the lease lapsed and reverts the fault with the kind's own revert through
-// helper containers: the rules are gone and the target's namespace is as it was at prepare.
+// helper containers: the rules are gone and the target's namespace is as it was at prepare (for dns.error, the
+// resolver container gone too).
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { rootOf, type BandwidthHandle } from '../faults/network-bandwidth.ts';
 import { isStressor, type StressHandle } from '../faults/stress-common.ts';
 import type { ProcessHandle } from '../faults/process-common.ts';
 import type { DiskFillHandle } from '../faults/disk-fill.ts';
+import type { DnsHandle } from '../faults/dns-common.ts';
 import { demoExperiment, killProcess, uniqueId, workerProcess } from './helpers.ts';
 import {
   createNetwork,
@@ -163,6 +165,23 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
     expect(now.filter((p) => p.state === 'T' || p.state === 't')).toEqual([]);
     console.log(
       `process.stop: the worker SIGKILLed, the warden continued the process ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
+    );
+  });
+
+  it("dns.error: the warden ends the resolver and removes the redirect; the rule set (nat table included) is prepare's", async () => {
+    const { lease, rec, killedAt } = await killedDuring('{ kind: dns.error, names: [ db.internal ], duration: 5m }');
+    const h = lease.handle as DnsHandle;
+    expect(lease.kind).toBe('dns.error');
+    expect(h.owned.table).toBe('nat');
+    expect(rec.error).toBeUndefined();
+    expect(await docker.listContainers({ all: true, filters: { name: [h.resolver] } })).toEqual([]);
+    const now = await kernel.netns(target.id);
+    expect(now.state).toBe('ok');
+    if (now.state !== 'ok') return;
+    expect(ruleset(now.snapshot.rules)).toEqual(h.rulesBefore);
+    expect(ruleset(now.snapshot.rules).some((l) => l.includes('FL-'))).toBe(false);
+    console.log(
+      `dns.error: the worker SIGKILLed, the warden removed the resolver and the redirect ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
     );
   });
 

@@ -483,11 +483,12 @@ export class MemoryWorld {
         inNs('addChains', id, expect, () => {
           remove(id, owned);
           const ns = this.namespaceOf(id);
-          const body = ns.rules.filter((l) => l !== '*filter' && l !== 'COMMIT');
+          // One table per namespace in this model: the one the fault's chains live in.
+          const body = ns.rules.filter((l) => !l.startsWith('*') && l !== 'COMMIT');
           const decl = body.filter((l) => l.startsWith(':'));
           const rules = body.filter((l) => !l.startsWith(':'));
           ns.rules = [
-            '*filter',
+            `*${owned.table}`,
             ...(decl.length ? decl : [':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]']),
             ...owned.chains.map((c) => `:${c} - [0:0]`),
             ...owned.hooks.map(([chain = '', ...rest]) => `-A ${chain} ${rest.map(quote).join(' ')}`),

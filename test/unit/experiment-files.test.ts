@@ -102,6 +102,18 @@ const expected: Record<string, { line: number; column: number; path: string; mes
     path: 'method.0.path',
     message: /must not hold '\.\.'/,
   },
+  'dns-error-bad-name.yaml': {
+    line: 11,
+    column: 27,
+    path: 'method.0.names.1',
+    message: /"db\*": a wildcard is only the whole leftmost label/,
+  },
+  'dns-spoof-bad-address.yaml': {
+    line: 12,
+    column: 14,
+    path: 'method.0.address',
+    message: /must be an IPv4 or IPv6 address such as 10\.0\.0\.99/,
+  },
   'network-loss-bad-cidr.yaml': {
     line: 13,
     column: 28,

@@ -600,6 +600,7 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode(), o: K
         } catch (e) {
           const why = noNamespace(e);
           if (why) {
+            // created but never started (its target has no namespace), or not created at all: nothing to remove
             await docker
               .getContainer(s.name)
               .remove({ force: true })

@@ -3,7 +3,9 @@
 //   judge/                 Temporal, no config.ts; faults/ never imports experiments/ or judge/; none imports
 //                          activities/, workflows/, worker/, cli/, demo/, bench/ or proxy/ (but proxy/limits.ts)
 //   workflows/             deterministic: @temporalio/workflow and /common, other folders as types only, except
-//                          the pure helpers in WORKFLOW_VALUES
+//                          the pure helpers in WORKFLOW_VALUES and the definitions
+//   definitions/           one module per workflow: its type, input and messages; imported by the workflow, its
+//                          activities and the client alike, so it imports none of them (only types from below)
 //   dockerode, undici      only activities/adapters/*, demo/, bench/, test/, proxy/test/
 //   @temporalio/worker     only worker/, test/, bench/; cli/ loads worker/ with a dynamic import() where it
 //                          starts a worker (this rule sees static imports only, which is the point)
@@ -25,6 +27,8 @@ const WORKFLOW_VALUES = [
   'experiments/blackout.ts',
   'experiments/hosts.ts',
   'experiments/coverage.ts',
+  'definitions/experiment.ts',
+  'definitions/admission.ts',
 ];
 
 const names = (list, message) => list.map((name) => ({ name, message }));
@@ -37,6 +41,9 @@ const IO_MSG = 'Only activities/adapters/* (and demo/, bench/, test/) talk to Do
 const WORKER_MSG = 'Only worker/ creates workers; the CLI loads worker/ with await import() where it starts one.';
 const UNIT_MSG =
   'Unit tests need neither Docker nor the dev server (workflows run on the test server of test/unit/support/workflow-env.ts): a test that does belongs outside unit/ (e2e).';
+const ABOVE_DEFS = ['activities', 'workflows', 'worker', 'cli', 'demo', 'bench', 'scripts'];
+const DEFS_MSG =
+  "definitions/ (each workflow's messages, types and names) is below workflows/ and activities/: @temporalio/workflow and /common, types from experiments/ and the like, nothing from activities/, workflows/, worker/ or cli/.";
 const PURE_MSG = 'The experiment language and the fault kinds are pure: no Node built-ins, Docker, HTTP or Temporal.';
 
 const pureLayer = (nodeAllowed = []) => [
@@ -129,6 +136,17 @@ export default tseslint.config(
         allowTypeImports: true,
         message: `Workflows import only types from other folders (values only from ${WORKFLOW_VALUES.join(', ')}).`,
       },
+    ]),
+  },
+  // The workflows' contracts (types, inputs, signal/query/update definitions): imported by workflows, activities,
+  // the client and tests alike, so they sit below all of them and are as deterministic as a workflow.
+  {
+    files: ['definitions/**/*.ts'],
+    ...restrict(names([...NODE, ...IO], DEFS_MSG), [
+      { group: ['@temporalio/*', '!@temporalio/workflow', '!@temporalio/common'], message: DEFS_MSG },
+      // Two patterns, as a type import passes wherever a pattern that allows types matches.
+      { regex: `^(\\.\\./)+(?!(${ABOVE_DEFS.join('|')})/)`, allowTypeImports: true, message: DEFS_MSG },
+      { regex: up(...ABOVE_DEFS), message: DEFS_MSG },
     ]),
   },
   // Where the real components are driven directly.

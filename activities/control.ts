@@ -8,15 +8,10 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { INVALID_ADMIT, type AdmissionState, type AdmitRequest, type Decision } from '../experiments/admission.ts';
+import { INVALID_ADMIT, type AdmitRequest, type Decision } from '../experiments/admission.ts';
 import type { HostEntry } from '../experiments/hosts.ts';
+import { ADMISSION_WORKFLOW_TYPE, admitUpdate, releaseSignal, type AdmissionInput } from '../definitions/admission.ts';
 import { listHosts } from './hosts.ts';
-
-// The admission workflow's type and message names, as workflows/admission-definitions.ts defines them
-// (activities never import workflows/; a unit test keeps the two in step).
-export const ADMISSION_WORKFLOW_TYPE = 'admission';
-export const ADMIT_UPDATE = 'admit';
-export const RELEASE_SIGNAL = 'release';
 
 /**
  * One admission workflow per task queue: the workers of a queue share the Docker daemon and proxy that
@@ -24,13 +19,6 @@ export const RELEASE_SIGNAL = 'release';
  */
 export function admissionWorkflowId(taskQueue: string): string {
   return `faultline-admission-${taskQueue}`;
-}
-
-export interface AdmissionInput {
-  state?: AdmissionState;
-  /** Tests: how often held runs are checked (default 15 s) and the history length that continues as new. */
-  sweepEveryMs?: number;
-  maxHistory?: number;
 }
 
 export function admissionStart(
@@ -52,11 +40,7 @@ export function createControlActivities(client: Client) {
       const taskQueue = Context.current().info.taskQueue;
       let d: Decision;
       try {
-        d = await client.workflow.executeUpdateWithStart<
-          (input: AdmissionInput) => Promise<void>,
-          Decision,
-          [AdmitRequest]
-        >(ADMIT_UPDATE, {
+        d = await client.workflow.executeUpdateWithStart(admitUpdate, {
           args: [req],
           startWorkflowOperation: admissionStart(taskQueue),
         });
@@ -79,7 +63,7 @@ export function createControlActivities(client: Client) {
     async releaseRun(workflowId: string, runId?: string): Promise<void> {
       const taskQueue = Context.current().info.taskQueue;
       try {
-        await client.workflow.getHandle(admissionWorkflowId(taskQueue)).signal(RELEASE_SIGNAL, { workflowId, runId });
+        await client.workflow.getHandle(admissionWorkflowId(taskQueue)).signal(releaseSignal, { workflowId, runId });
       } catch (e) {
         if (!(e instanceof WorkflowNotFoundError)) throw e;
       }

@@ -88,10 +88,6 @@ export interface RunLink {
   guardRecord(): Promise<{ violation?: GuardViolation }>;
 }
 
-/** Names of the workflow's guard messages (workflows/definitions.ts defines them; a unit test keeps them equal). */
-export const GUARD_VIOLATION_SIGNAL = 'guardViolation';
-export const GUARD_RECORD_QUERY = 'guardRecord';
-
 const MAX_RESTORES_KEPT = 10;
 /** Longest the guard waits for its violation report to be durable before reverting anyway. */
 const REPORT_WAIT_MS = 5_000;

@@ -1,14 +1,8 @@
 // Activities: thin adapters between the workflow and the world. Built by a factory so the worker
 // wires the ports (Docker, proxy) in; workflows import only the type of what this returns.
 import { Context, ApplicationFailure } from '@temporalio/activity';
-import {
-  GUARD_RECORD_QUERY,
-  GUARD_VIOLATION_SIGNAL,
-  runGuard,
-  type ObserveInput,
-  type ObserveResult,
-  type RunLink,
-} from './guard.ts';
+import { runGuard, type ObserveInput, type ObserveResult, type RunLink } from './guard.ts';
+import { guardRecordQuery, guardViolationSignal } from '../definitions/experiment.ts';
 import { randomBytes } from 'node:crypto';
 import type { ContainerInfo, Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
@@ -18,7 +12,7 @@ import { INJECT_ACTIVITY_MS } from '../faults/limits.ts';
 import { runProbe } from './probes.ts';
 import { needsFleet, needsUpstreams, planFaults, routesOf, type FaultPlan, type Groups } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
-import type { GuardViolation, ProbeSample, SelectedTarget } from '../experiments/journal.ts';
+import type { ProbeSample, SelectedTarget } from '../experiments/journal.ts';
 import { FaultlineError, UnknownFaultKind } from '../errors.ts';
 import type { Judge } from '../experiments/schema.ts';
 import { measureBaseline, type BaselineResult } from './judge.ts';
@@ -99,8 +93,8 @@ export function contextRunLink(): RunLink {
   const run = ctx.info.workflowExecution;
   const handle = () => ctx.client.workflow.getHandle(run?.workflowId ?? '', run?.runId);
   return {
-    reportViolation: (v) => handle().signal(GUARD_VIOLATION_SIGNAL, v),
-    guardRecord: () => handle().query<{ violation?: GuardViolation }>(GUARD_RECORD_QUERY),
+    reportViolation: (v) => handle().signal(guardViolationSignal, v),
+    guardRecord: () => handle().query(guardRecordQuery),
   };
 }
 

@@ -6,6 +6,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ContainerPort } from '../faults/ports.ts';
 import { listHosts } from './hosts.ts';
 import { admissionWorkflowId } from './control.ts';
+import { admissionStateQuery } from '../definitions/admission.ts';
+import { journalQuery, WORKFLOW_TYPE } from '../definitions/experiment.ts';
 import {
   heldBy,
   sweepHost,
@@ -18,13 +20,6 @@ import {
   type SweepClock,
   type SweepFound,
 } from '../warden/sweep.ts';
-
-// The experiment workflow's type and journal query, as workflows/definitions.ts names them (activities never
-// import workflows/; test/unit/admission-names.test.ts keeps them in step).
-export const EXPERIMENT_WORKFLOW_TYPE = 'runExperiment';
-export const JOURNAL_QUERY = 'journal';
-/** The admission workflow's state query, as workflows/admission-definitions.ts names it. */
-export const ADMISSION_STATE_QUERY = 'admissionState';
 
 /** OpenRuns as plain JSON (it travels through workflow history). */
 export interface OpenRunsWire {
@@ -59,7 +54,7 @@ export async function admittedRuns(
 ): Promise<Record<string, string>> {
   const q = client.workflow
     .getHandle(admissionWorkflowId(taskQueue))
-    .query<{ holds?: { workflowId: string; since: string }[] }>(ADMISSION_STATE_QUERY)
+    .query(admissionStateQuery)
     .catch(() => undefined);
   const s = await within(q, timeoutMs);
   return Object.fromEntries((s?.holds ?? []).map((h) => [h.workflowId, h.since]));
@@ -79,7 +74,7 @@ export async function openRuns(
   const admitted = opts.taskQueue ? await admittedRuns(client, opts.taskQueue, timeoutMs) : {};
   const ids: string[] = [];
   for await (const w of client.workflow.list({
-    query: `WorkflowType = '${EXPERIMENT_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
+    query: `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`,
   }))
     ids.push(w.workflowId);
   const out: OpenRunsWire = { ids, toxics: [], unreadable: [], admitted, readAt };
@@ -87,7 +82,7 @@ export async function openRuns(
     [...new Set([...ids, ...Object.keys(admitted)])].map(async (id) => {
       const q = client.workflow
         .getHandle(id)
-        .query<{ faults: { handle?: Record<string, unknown> }[] }>(JOURNAL_QUERY)
+        .query(journalQuery)
         .catch(() => undefined);
       const j = await within(q, timeoutMs);
       if (!j) out.unreadable.push(id);

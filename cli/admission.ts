@@ -8,7 +8,7 @@ import {
   pullLeverUpdate,
   releaseLeverUpdate,
   setPolicyUpdate,
-} from '../workflows/admission-definitions.ts';
+} from '../definitions/admission.ts';
 import { admissionStart, admissionWorkflowId } from '../activities/control.ts';
 import { DEFAULT_TASK_QUEUE } from '../config.ts';
 import { revertAll, type FaultlineClient } from './client.ts';

@@ -5,7 +5,7 @@ import proto from '@temporalio/proto';
 import type { Experiment } from '../experiments/schema.ts';
 import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts';
 import { GAME_DAY_TYPE } from '../workflows/gameday-definitions.ts';
-import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../workflows/definitions.ts';
+import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../definitions/experiment.ts';
 import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../config.ts';
 import {
   GAME_DAY_KEY,

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FOLDERS = [
   'workflows',
+  'definitions',
   'activities',
   'experiments',
   'worker',

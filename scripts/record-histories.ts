@@ -57,11 +57,11 @@ process.env.TEMPORAL_ADDRESS = server.address;
 process.env.TEMPORAL_NAMESPACE = 'default';
 
 const { experiment, harness } = await import('../test/support/workflow-harness.ts');
-const { journalQuery } = await import('../workflows/definitions.ts');
+const { journalQuery } = await import('../definitions/experiment.ts');
 const { abortGameDayUpdate, approveGateUpdate, gameDayQuery } = await import('../workflows/gameday-definitions.ts');
 const { admissionStart, admissionWorkflowId } = await import('../activities/control.ts');
 const { approveUpdate, pullLeverUpdate, releaseLeverUpdate, setPolicyUpdate } =
-  await import('../workflows/admission-definitions.ts');
+  await import('../definitions/admission.ts');
 const { addNoteUpdate, skipStepUpdate } = await import('../workflows/gameday-definitions.ts');
 const { hostWorkflowId } = await import('../experiments/hosts.ts');
 const { createSweepActivities } = await import('../activities/sweep.ts');

@@ -25,7 +25,7 @@ import {
 import type { GameDayInput, GameDayJournal, GameDayStep, StepRecord } from '../experiments/gameday-types.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { durationMs } from '../faults/duration.ts';
-import { WORKFLOW_TYPE, type RunInput } from './definitions.ts';
+import { WORKFLOW_TYPE, type RunInput } from '../definitions/experiment.ts';
 import {
   abortGameDayUpdate,
   addNoteUpdate,

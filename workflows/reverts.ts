@@ -19,7 +19,7 @@ import {
 import { TimeoutType } from '@temporalio/common';
 import type { Activities, RevertResult } from '../activities/index.ts';
 import type { FaultRecord, RevertedBy, WardenRevert } from '../experiments/journal.ts';
-import type { Tuning } from './definitions.ts';
+import type { Tuning } from '../definitions/experiment.ts';
 import { formatMs } from '../faults/duration.ts';
 
 // One attempt per activity: the loop below counts, backs off and records every attempt itself.

@@ -4,7 +4,7 @@
 import { executeChild, ParentClosePolicy, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/index.ts';
 import type { Journal, Verdict } from '../experiments/journal.ts';
-import { WORKFLOW_TYPE, type RunInput } from './definitions.ts';
+import { WORKFLOW_TYPE, type RunInput } from '../definitions/experiment.ts';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '30s',

@@ -1,7 +1,6 @@
-// The guard's per-tick judgement (the seam other judges plug into) and its message names.
+// The guard's per-tick judgement (the seam other judges plug into).
 import { describe, expect, it } from 'vitest';
-import { freshProgress, GUARD_RECORD_QUERY, GUARD_VIOLATION_SIGNAL, judgeTick } from '../../activities/guard.ts';
-import { guardRecordQuery, guardViolationSignal } from '../../workflows/definitions.ts';
+import { freshProgress, judgeTick } from '../../activities/guard.ts';
 import type { ProbeSample } from '../../experiments/journal.ts';
 import type { Guard } from '../../experiments/schema.ts';
 
@@ -31,10 +30,5 @@ describe('judgeTick', () => {
     expect(v).toMatchObject({ detectedAt: 'n4', firstFailureAt: 't3', failing: { ok: false } });
     expect(st).toMatchObject({ samples: 4, failed: 3, consecutiveFailures: 2 });
     expect(st.worst?.errorRate).toBe(1);
-  });
-
-  it('the activity and the workflow name the guard messages alike', () => {
-    expect(guardViolationSignal.name).toBe(GUARD_VIOLATION_SIGNAL);
-    expect(guardRecordQuery.name).toBe(GUARD_RECORD_QUERY);
   });
 });

@@ -29,6 +29,7 @@ import { removeWarden } from '../activities/adapters/warden-container.ts';
 import { parseExperiment } from '../experiments/parse.ts';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { dockerEventLog } from '../test/support/docker-events.ts';
 
 const PER_DAEMON = 25;
 const ROUNDS = 5;
@@ -61,19 +62,10 @@ async function eventTimes(
   action: string,
   sinceMs: number,
 ): Promise<{ id: string; t: number }[]> {
-  const stream = (await dk.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000) + 1,
-    filters: { label: [label], event: [action] },
-  })) as NodeJS.ReadableStream;
-  let raw = '';
-  for await (const chunk of stream) raw += chunk.toString();
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { id: string; timeNano: number })
-    .map((e) => ({ id: e.id, t: e.timeNano / 1e6 }))
-    .filter((e) => e.t >= sinceMs);
+  return (await dockerEventLog(dk, { sinceMs, filters: { label: [label], event: [action] } })).map((e) => ({
+    id: e.id ?? '',
+    t: e.timeNano / 1e6,
+  }));
 }
 
 interface AgentsRun {

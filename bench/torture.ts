@@ -29,6 +29,7 @@ import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
 import { killProcess, workerProcess } from '../test/helpers.ts';
 import { mulberry32 } from '../judge/random.ts';
+import { dockerEventLog, type DockerEvent } from '../test/support/docker-events.ts';
 
 const docker = new Dockerode();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -280,27 +281,9 @@ async function restore(stack: DemoStack, before: World): Promise<void> {
 }
 
 // ---------- Docker's own events ----------
-interface DockerEvent {
-  Type: string;
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  timeNano: number;
-}
 
-async function dockerEventLog(sinceMs: number, untilMs: number): Promise<DockerEvent[]> {
-  const stream = (await docker.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until: Math.ceil(untilMs / 1000) + 1,
-    filters: { type: ['container', 'network'] },
-  })) as NodeJS.ReadableStream;
-  let raw = '';
-  for await (const chunk of stream) raw += chunk.toString();
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as DockerEvent)
-    .filter((e) => e.timeNano / 1e6 >= sinceMs && e.timeNano / 1e6 <= untilMs);
-}
+const dockerEventsBetween = (sinceMs: number, untilMs: number): Promise<DockerEvent[]> =>
+  dockerEventLog(docker, { sinceMs, untilMs, filters: { type: ['container', 'network'] } });
 
 /**
  * How many times the container fault was applied, from Docker's log. Kills and pauses are counted
@@ -308,14 +291,14 @@ async function dockerEventLog(sinceMs: number, untilMs: number): Promise<DockerE
  * container dying (Docker 20.10 reports one disconnect twice, and every die/start as a disconnect/connect).
  */
 function containerInjects(events: DockerEvent[], containerId: string, network: string, action: string): number {
-  const mine = events.filter((e) => e.Actor.ID === containerId || e.Actor.Attributes.container === containerId);
+  const mine = events.filter((e) => e.Actor?.ID === containerId || e.Actor?.Attributes?.container === containerId);
   if (action.startsWith('kill:'))
-    return mine.filter((e) => e.Action === 'kill' && e.Actor.Attributes.signal === action.slice(5)).length;
+    return mine.filter((e) => e.Action === 'kill' && e.Actor?.Attributes?.signal === action.slice(5)).length;
   if (action !== 'disconnect') return mine.filter((e) => e.Type === 'container' && e.Action === action).length;
   const dies = mine.filter((e) => e.Type === 'container' && (e.Action === 'die' || e.Action === 'kill'));
   let connected = true;
   let count = 0;
-  for (const e of mine.filter((x) => x.Type === 'network' && x.Actor.Attributes.name === network)) {
+  for (const e of mine.filter((x) => x.Type === 'network' && x.Actor?.Attributes?.name === network)) {
     if (e.Action === 'connect') connected = true;
     else if (e.Action === 'disconnect' && connected) {
       connected = false;
@@ -562,7 +545,7 @@ async function runOne(r: Runner, fc: FaultlineClient, index: number): Promise<Ru
   for (const [p, n] of poll.disables) if (n > 1) rec.doubleInjects.push(`route ${p} disabled ${n} times`);
   if (sc.injectAction) {
     const id = (await docker.getContainer(v.backend).inspect()).Id;
-    const n = containerInjects(await dockerEventLog(t0, Date.now()), id, v.network, sc.injectAction);
+    const n = containerInjects(await dockerEventsBetween(t0, Date.now()), id, v.network, sc.injectAction);
     if (n > 1) rec.doubleInjects.push(`${v.backend}: ${sc.injectAction} ${n} times (Docker events)`);
   }
   // The revert time: when the state was last different from the snapshot, against the later of the

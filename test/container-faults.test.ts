@@ -13,6 +13,7 @@ import type { ContainerPort, Ports } from '../faults/ports.ts';
 import { faultSchema, type FaultEntry } from '../experiments/schema.ts';
 import { docker, dockerEvents, runCli, uniqueId } from './helpers.ts';
 import { freePort } from '../cli/dev-server.ts';
+import { dockerEventLog, eventIso } from './support/docker-events.ts';
 
 let stack: DemoStack;
 const ports = { containers: createDockerContainerPort() } as Ports;
@@ -222,33 +223,16 @@ function lying(over: Partial<ContainerPort>): Ports {
 
 /** A container's events (or, with network, that network's events for it) since sinceMs, with their times. */
 async function eventTimes(id: string, network: string | undefined, sinceMs: number) {
-  const stream = await docker.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000) + 1,
-    filters: network ? { type: ['network'], network: [network] } : { type: ['container'], container: [id] },
-  });
-  let raw = '';
-  for await (const chunk of stream) raw += String(chunk);
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { Action: string; timeNano: number; Actor: { Attributes: Record<string, string> } })
-    .filter((e) => e.timeNano / 1e6 >= sinceMs && (!network || e.Actor.Attributes.container === id))
-    .map((e) => ({ action: e.Action, at: new Date(Math.floor(e.timeNano / 1e6)).toISOString() }));
+  const filters: Record<string, string[]> = network
+    ? { type: ['network'], network: [network] }
+    : { type: ['container'], container: [id] };
+  return (await dockerEventLog(docker, { sinceMs, filters }))
+    .filter((e) => !network || e.Actor?.Attributes?.container === id)
+    .map((e) => ({ action: e.Action, at: eventIso(e) }));
 }
 
 async function networkEvents(network: string, containerId: string, sinceMs: number): Promise<string[]> {
-  const stream = (await docker.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000) + 1,
-    filters: { type: ['network'], network: [network] },
-  })) as NodeJS.ReadableStream;
-  let raw = '';
-  for await (const chunk of stream) raw += chunk.toString();
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { Action: string; timeNano: number; Actor: { Attributes: Record<string, string> } })
-    .filter((e) => e.timeNano / 1e6 >= sinceMs && e.Actor.Attributes.container === containerId)
+  return (await dockerEventLog(docker, { sinceMs, filters: { type: ['network'], network: [network] } }))
+    .filter((e) => e.Actor?.Attributes?.container === containerId)
     .map((e) => e.Action);
 }

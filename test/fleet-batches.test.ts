@@ -16,6 +16,7 @@ import { abortExperiment, connectClient, startExperiment, waitForResult, type Fa
 import { listHosts } from '../activities/hosts.ts';
 import { demoExperiment, docker, dockerEvents, inProcessWorker, killProcess, spawnAgent, uniqueId } from './helpers.ts';
 import { startSecondDaemon, type SecondDaemon } from './second-daemon.ts';
+import { dockerEventLog } from './support/docker-events.ts';
 
 const PER_HOST = 3;
 const fleet = uniqueId('fl-batch');
@@ -95,19 +96,9 @@ method: [ { kind: container.pause, duration: ${duration} } ]
  */
 async function events(dk: Dockerode, cid: string, sinceMs: number): Promise<string[]> {
   if (dk === docker) return (await dockerEvents([cid], ['pause', 'unpause'], sinceMs)).map((e) => e.action);
-  const stream = (await dk.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000) + 1,
-    filters: { container: [cid], event: ['pause', 'unpause'] },
-  })) as NodeJS.ReadableStream;
-  let raw = '';
-  for await (const chunk of stream) raw += chunk.toString();
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { Action: string; timeNano: number })
-    .filter((e) => e.timeNano / 1e6 >= sinceMs)
-    .map((e) => e.Action);
+  return (await dockerEventLog(dk, { sinceMs, filters: { container: [cid], event: ['pause', 'unpause'] } })).map(
+    (e) => e.Action,
+  );
 }
 
 /** A process started inside the container runs and answers (Docker refuses an exec into a paused one). */

@@ -30,6 +30,7 @@ import { createLeaseLedger } from '../warden/lease-ledger.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
 import { startProxyServer } from '../proxy/server.ts';
 import type { SweepOutcome } from '../cli/commands/sweep.ts';
+import { dockerEventLog } from './support/docker-events.ts';
 
 const fleet = uniqueId('fl-fleet');
 let d2: SecondDaemon;
@@ -122,19 +123,9 @@ method: [ { kind: container.pause, duration: 3s } ]
 
 /** pause/unpause events of a container on one daemon since a time. */
 async function events(dk: Dockerode, cid: string, sinceMs: number): Promise<string[]> {
-  const stream = (await dk.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000) + 1,
-    filters: { container: [cid], event: ['pause', 'unpause'] },
-  })) as NodeJS.ReadableStream;
-  let raw = '';
-  for await (const chunk of stream) raw += chunk.toString();
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { Action: string; timeNano: number })
-    .filter((e) => e.timeNano / 1e6 >= sinceMs)
-    .map((e) => e.Action);
+  return (await dockerEventLog(dk, { sinceMs, filters: { container: [cid], event: ['pause', 'unpause'] } })).map(
+    (e) => e.Action,
+  );
 }
 
 async function run(extra = '') {

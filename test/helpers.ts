@@ -12,6 +12,7 @@ import { cachedWorkflowBundle, createWorker } from '../worker/worker.ts';
 import { PROJECT_ROOT, temporalTarget } from '../config.ts';
 import { freePort, startDevServer } from '../cli/dev-server.ts';
 import { stopServer, type ServerFacts } from './global-setup.ts';
+import { dockerEventLog, parseEvents, type DockerEvent } from './support/docker-events.ts';
 
 export const docker = new Dockerode();
 
@@ -154,12 +155,6 @@ export function demoExperiment(yaml: string, vars: { prefix: string; frontUrl: s
   return r.experiment;
 }
 
-interface DockerEvent {
-  Action: string;
-  timeNano: number;
-  Actor?: { ID?: string; Attributes?: Record<string, string> };
-}
-
 /**
  * Docker events of the given kinds for the containers since `sinceMs` (epoch ms), up to now, in order. The
  * daemon replays only its last 256 events, so those of the run are also read from the recording
@@ -171,26 +166,15 @@ export async function dockerEvents(
   kinds: string[],
   sinceMs: number,
 ): Promise<{ id: string; action: string }[]> {
-  const until = Math.ceil(Date.now() / 1000) + 1;
-  const stream = (await docker.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until,
-    filters: { container: ids, event: kinds },
-  })) as NodeJS.ReadableStream;
-  let raw = '';
-  for await (const chunk of stream) raw += chunk.toString();
+  const daemon = await dockerEventLog(docker, { sinceMs, filters: { container: ids, event: kinds } });
   const file = process.env.FAULTLINE_TEST_DOCKER_EVENTS;
-  const recorded = file && existsSync(file) ? readFileSync(file, 'utf8') : '';
-  // The recording may end in half a line (being written): only whole lines.
-  const lines = [...raw.split('\n'), ...recorded.slice(0, recorded.lastIndexOf('\n') + 1).split('\n')];
+  const recorded = parseEvents(file && existsSync(file) ? readFileSync(file, 'utf8') : '');
   const ours = (e: DockerEvent) =>
     ids.some((id) => e.Actor?.ID?.startsWith(id) || e.Actor?.Attributes?.name?.startsWith(id));
   const events = new Map<string, DockerEvent>();
-  for (const line of lines.filter(Boolean)) {
-    const e = JSON.parse(line) as DockerEvent;
+  for (const e of [...daemon, ...recorded])
     if (e.timeNano / 1e6 >= sinceMs && kinds.includes(e.Action) && ours(e))
       events.set(`${e.Actor?.ID}|${e.Action}|${e.timeNano}`, e);
-  }
   return [...events.values()]
     .sort((a, b) => a.timeNano - b.timeNano)
     .map((e) => ({ id: e.Actor?.ID ?? '', action: e.Action }));

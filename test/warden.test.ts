@@ -16,6 +16,7 @@ import { summary } from '../cli/render.ts';
 import type { LapsedLease } from '../faults/ports.ts';
 import { experiment, harness } from './support/workflow-harness.ts';
 import { demoExperiment, docker, dockerEvents, killProcess, runCli, uniqueId, workerProcess } from './helpers.ts';
+import { dockerEventLog, eventIso } from './support/docker-events.ts';
 
 const id = uniqueId('fl-nowarden');
 const victim = `${id}-victim`;
@@ -54,19 +55,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The times (ISO, to the millisecond of Docker's timeNano) of a container's events of one action since sinceMs. */
 async function dockerEventTimes(name: string, action: string, sinceMs: number): Promise<string[]> {
-  const stream = await docker.getEvents({
-    since: Math.floor(sinceMs / 1000) - 1,
-    until: Math.ceil(Date.now() / 1000),
-    filters: { container: [name], event: [action] },
-  });
-  let raw = '';
-  for await (const chunk of stream) raw += String(chunk);
-  return raw
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { timeNano: number })
-    .filter((e) => e.timeNano / 1e6 >= sinceMs)
-    .map((e) => new Date(Math.floor(e.timeNano / 1e6)).toISOString());
+  return (await dockerEventLog(docker, { sinceMs, filters: { container: [name], event: [action] } })).map(eventIso);
 }
 async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
   for (const end = Date.now() + ms; ; await sleep(100)) {

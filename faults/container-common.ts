@@ -1,7 +1,10 @@
-// Shared pieces of the container fault kinds: the handle (the state before the experiment), bringing
-// the container back to that state, and checking it, so every revert is observed and not assumed.
+// The container fault kinds' one implementation: the handle (the state before the experiment), bringing
+// the container back to that state, and checking it, so every revert is observed and not assumed. What sets
+// one kind apart (its Docker call, when the call is still due, the effect it waits for) is a row given to
+// containerKind by the kind's own file.
+import type { z } from 'zod';
 import type { ContainerInfo, Ports } from './ports.ts';
-import type { FaultTarget, Undone } from './types.ts';
+import type { FaultKind, FaultSpecSchema, FaultTarget, Undone } from './types.ts';
 import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 
 export interface ContainerHandle extends Record<string, unknown> {
@@ -107,3 +110,52 @@ export async function expectEffect(
 export const processEnded = (h: ContainerHandle) => (now: ContainerInfo) =>
   (now.state !== 'running' && now.state !== 'paused') ||
   (!!h.startedAt && !!now.startedAt && now.startedAt !== h.startedAt);
+
+/** A container kind's row: everything else (prepare, revert and its check, undoneAt) is shared. */
+export interface ContainerKindRow<Spec extends FaultSpecSchema> {
+  name: z.output<Spec>['kind'];
+  spec: Spec;
+  /** The verb in messages ("pause on api-2 has no effect ..."). */
+  verb: string;
+  describe(spec: z.output<Spec>, target: FaultTarget): string;
+  /** The container as found at inject still needs the Docker call (false: a retried inject found it done). */
+  due(now: ContainerInfo, h: ContainerHandle): boolean;
+  act(ports: Ports, spec: z.output<Spec>, h: ContainerHandle): Promise<void>;
+  /** The effect the inject waits for, if it can be observed (a caught signal's cannot). */
+  effect?(
+    spec: z.output<Spec>,
+    h: ContainerHandle,
+  ): { holds: (now: ContainerInfo) => boolean; wanted: string; waitMs?: number } | undefined;
+}
+
+/** A container fault kind from its row. */
+export function containerKind<Spec extends FaultSpecSchema>(
+  row: ContainerKindRow<Spec>,
+): FaultKind<Spec, ContainerHandle> {
+  return {
+    name: row.name,
+    spec: row.spec,
+    needsContainer: true,
+    describe: row.describe,
+    prepare: async (ports, _s, t) => containerOf(ports, t),
+    inject: async (ports, s, h) => {
+      const now = await ports.containers.inspect(h.containerId);
+      if (now && row.due(now, h)) await row.act(ports, s, h);
+      const e = row.effect?.(s, h);
+      if (e) await expectEffect(ports, h, row.verb, e.holds, e.wanted, e.waitMs);
+    },
+    revert: async (ports, h) => {
+      const changed = await restoreState(ports, h);
+      await expectRestored(ports, h, row.verb);
+      return { changed };
+    },
+    undoneAt: containerUndoneAt,
+  };
+}
+
+/**
+ * Due for a kind that ends the main process (stop, kill, restart): it is up (running or paused) and still the
+ * process from before the fault. Down already, or a new process since prepare: a retried inject, done.
+ */
+export const upAsBefore = (now: ContainerInfo, h: ContainerHandle): boolean =>
+  (now.state === 'running' || now.state === 'paused') && !processEnded(h)(now);

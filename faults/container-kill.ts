@@ -5,16 +5,7 @@
 import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
-import {
-  containerOf,
-  expectEffect,
-  expectRestored,
-  processEnded,
-  restoreState,
-  containerUndoneAt,
-  type ContainerHandle,
-} from './container-common.ts';
+import { containerKind, processEnded, upAsBefore } from './container-common.ts';
 
 /** Linux signal names (without SIG) that Docker's kill accepts; numbers 1..64 are accepted too. */
 const SIGNALS = new Set(
@@ -53,25 +44,14 @@ const spec = z.strictObject({
 });
 export type ContainerKillSpec = z.infer<typeof spec>;
 
-export const containerKill: FaultKind<typeof spec, ContainerHandle> = {
+export const containerKill = containerKind({
   name: 'container.kill',
   spec,
-  needsContainer: true,
+  verb: 'kill',
   describe: (s, t) => `kill ${t.container?.name} with ${s.signal}, down for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (ports, _s, t) => containerOf(ports, t),
-  inject: async (ports, s, h) => {
-    const now = await ports.containers.inspect(h.containerId);
-    // Down already, or a new process since prepare: a retried inject, the signal was delivered.
-    if (now && (now.state === 'running' || now.state === 'paused') && !processEnded(h)(now))
-      await ports.containers.kill(h.containerId, s.signal);
-    // SIGKILL cannot be caught: the process must be gone. Other signals may be handled by the process
-    // (a reload on SIGHUP); their effect is the delivery Docker confirmed.
-    if (isKill(s.signal)) await expectEffect(ports, h, 'kill', processEnded(h), 'exited', 10_000);
-  },
-  revert: async (ports, h) => {
-    const changed = await restoreState(ports, h);
-    await expectRestored(ports, h, 'kill');
-    return { changed };
-  },
-  undoneAt: containerUndoneAt,
-};
+  due: upAsBefore,
+  act: (ports, s, h) => ports.containers.kill(h.containerId, s.signal),
+  // SIGKILL cannot be caught: the process must be gone. Other signals may be handled by the process
+  // (a reload on SIGHUP); their effect is the delivery Docker confirmed.
+  effect: (s, h) => (isKill(s.signal) ? { holds: processEnded(h), wanted: 'exited', waitMs: 10_000 } : undefined),
+});

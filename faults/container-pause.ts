@@ -2,34 +2,17 @@
 import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { formatMs, durationMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
-import {
-  containerOf,
-  expectEffect,
-  expectRestored,
-  restoreState,
-  containerUndoneAt,
-  type ContainerHandle,
-} from './container-common.ts';
+import { containerKind } from './container-common.ts';
 
 const spec = z.strictObject({ kind: z.literal('container.pause'), ...faultBase });
 export type ContainerPauseSpec = z.infer<typeof spec>;
 
-export const containerPause: FaultKind<typeof spec, ContainerHandle> = {
+export const containerPause = containerKind({
   name: 'container.pause',
   spec,
-  needsContainer: true,
+  verb: 'pause',
   describe: (s, t) => `pause ${t.container?.name} for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (ports, _s, t) => containerOf(ports, t),
-  inject: async (ports, _s, h) => {
-    const now = await ports.containers.inspect(h.containerId);
-    if (now?.state === 'running') await ports.containers.pause(h.containerId); // paused already: a retried inject
-    await expectEffect(ports, h, 'pause', (c) => c.state === 'paused', 'paused');
-  },
-  revert: async (ports, h) => {
-    const changed = await restoreState(ports, h);
-    await expectRestored(ports, h, 'pause');
-    return { changed };
-  },
-  undoneAt: containerUndoneAt,
-};
+  due: (now) => now.state === 'running', // paused already: a retried inject
+  act: (ports, _s, h) => ports.containers.pause(h.containerId),
+  effect: () => ({ holds: (c) => c.state === 'paused', wanted: 'paused' }),
+});

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dnsError, type DnsErrorSpec } from '../faults/dns-error.ts';
 import { dnsSpoof, type DnsSpoofSpec } from '../faults/dns-spoof.ts';
-import type { DnsHandle } from '../faults/dns-common.ts';
+import { dnsChains, type DnsHandle } from '../faults/dns-common.ts';
 import { ruleset } from '../faults/netfilter.ts';
 import type { Ports } from '../faults/ports.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
@@ -151,5 +151,41 @@ describe('dns.error and dns.spoof', () => {
     expect(await rulesNow()).toEqual(h.rulesBefore);
     expect(await resolvers(h)).toBe(0);
     expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
+  });
+
+  it("the redirect's own deadline: past it, the rules stop matching though nothing removed them (every runner dead)", async () => {
+    const s: DnsErrorSpec = dnsError.spec.parse({ kind: 'dns.error', names: [peer.name], duration: '30s' });
+    const h = await dnsError.prepare(ports, s, { container: { id: target.id, name: target.name } });
+    // The same chain with its deadline a second ago (as a fault whose runner and warden both died would have it).
+    const base = (h.owned.chains[0] as string).replace(/-D$/, '');
+    const comment = h.owned.hooks[0]?.[h.owned.hooks[0].indexOf('--comment') + 1] as string;
+    const lapsed: DnsHandle = { ...h, owned: dnsChains(h.config.listen, Date.now() - 1_000, base, comment) };
+    await dnsError.inject(ports, s, lapsed);
+    try {
+      expect((await rulesNow()).filter((l) => /^-A OUTPUT .*-j FL-/.test(l))).toHaveLength(1);
+      expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
+    } finally {
+      await dnsError.revert(ports, lapsed);
+    }
+    expect(await rulesNow()).toEqual(h.rulesBefore);
+  });
+
+  it('a target restarted during the fault: the revert ends the resolver, says the fault went with the old namespace, touches nothing new', async () => {
+    const s: DnsErrorSpec = dnsError.spec.parse({ kind: 'dns.error', names: [peer.name], duration: '30s' });
+    const h = await dnsError.prepare(ports, s, { container: { id: target.id, name: target.name } });
+    await dnsError.inject(ports, s, h);
+    expect(await resolveInTarget(peer.name)).toEqual({ lookup: 'ENOTFOUND', query: 'ENOTFOUND' });
+    await docker.getContainer(target.id).restart({ t: 1 });
+    const fresh = await kernel.netns(target.id);
+    if (fresh.state !== 'ok') throw new Error('no namespace after the restart');
+    expect(fresh.snapshot.netns).not.toBe(h.netns);
+    expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip }); // a new namespace
+    const r = await dnsError.revert(ports, h);
+    expect(r).toEqual({
+      changed: true,
+      note: expect.stringMatching(/restarted .*the fault went with its old network namespace .* nothing was applied/),
+    });
+    expect(await resolvers(h)).toBe(0);
+    expect(await rulesNow()).toEqual(ruleset(fresh.snapshot.rules));
   });
 });

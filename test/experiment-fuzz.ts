@@ -160,6 +160,19 @@ const fault = fc.oneof(
     },
     { requiredKeys: ['kind', 'share'] },
   ),
+  fc.record(
+    {
+      kind: fc.constant('dns.error'),
+      names: fc.subarray(['db.internal', '*.svc.local', '*', 'API.Internal.', '_srv._tcp.x'], { minLength: 1 }),
+      rcode: fc.constantFrom('NXDOMAIN', 'SERVFAIL'),
+    },
+    { requiredKeys: ['kind', 'names'] },
+  ),
+  fc.record({
+    kind: fc.constant('dns.spoof'),
+    names: fc.subarray(['db.internal', '*.svc.local', '*'], { minLength: 1 }),
+    address: fc.constantFrom('10.0.0.99', '192.0.2.10', 'fd00::99'),
+  }),
   fc.record({
     kind: fc.constant('proxy.latency'),
     proxy: route,

@@ -74,6 +74,38 @@ Promise.all([lookup, query]).then(([lookup, query]) => console.log(JSON.stringif
   return JSON.parse(m[0]) as { lookup: string; query: string };
 }
 
+/** An A query for `name` over TCP to the container's nameserver (127.0.0.11), from inside the target: its rcode and answer count. */
+async function tcpQueryInTarget(name: string): Promise<{ rcode: number; answers: number }> {
+  const script = `
+const net = require('net');
+const name = process.argv[1];
+const qname = Buffer.concat([...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+const q = Buffer.concat([Buffer.from([0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), qname, Buffer.from([0, 1, 0, 1])]);
+const s = net.connect(53, '127.0.0.11', () => s.write(Buffer.concat([Buffer.from([q.length >> 8, q.length & 255]), q])));
+let b = Buffer.alloc(0);
+s.on('data', (d) => {
+  b = Buffer.concat([b, d]);
+  if (b.length >= 2 && b.length >= 2 + b.readUInt16BE(0)) {
+    console.log(JSON.stringify({ rcode: b[5] & 15, answers: b.readUInt16BE(8) }));
+    s.end();
+  }
+});
+s.on('error', (e) => console.log(JSON.stringify({ rcode: -1, answers: -1, error: e.code })));
+`;
+  const ex = await docker.getContainer(target.id).exec({
+    Cmd: ['/usr/bin/node', '-e', script, name],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await ex.start({ hijack: true, stdin: false });
+  let out = '';
+  stream.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => stream.on('end', r));
+  const m = /\{"rcode".*\}/.exec(out);
+  if (!m) throw new Error(`a TCP query of ${name} in the target: ${out}`);
+  return JSON.parse(m[0]) as { rcode: number; answers: number };
+}
+
 async function rulesNow(): Promise<string[]> {
   const r = await kernel.netns(target.id);
   if (r.state !== 'ok') throw new Error(`no namespace: ${JSON.stringify(r)}`);
@@ -90,10 +122,13 @@ describe('dns.error and dns.spoof', () => {
     const before = await rulesNow();
     expect(dockerNat(before).length).toBeGreaterThan(0); // Docker's embedded DNS, as nat rules of its own
     expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
+    expect(await tcpQueryInTarget(peer.name)).toEqual({ rcode: 0, answers: 1 });
     const s: DnsErrorSpec = dnsError.spec.parse({ kind: 'dns.error', names: [peer.name], duration: '30s' });
     const h = await dnsError.prepare(ports, s, { container: { id: target.id, name: target.name }, run: 'dns-run' });
     expect(h.config.listen.map((l) => l.upstream)).toEqual(['127.0.0.11']);
+    const t0 = Date.now();
     await dnsError.inject(ports, s, h);
+    const injectMs = Date.now() - t0;
     await dnsError.inject(ports, s, h); // retried: one resolver, the chain replaced and never doubled
     try {
       const during = await rulesNow();
@@ -102,14 +137,22 @@ describe('dns.error and dns.spoof', () => {
       expect(await resolveInTarget(peer.name)).toEqual({ lookup: 'ENOTFOUND', query: 'ENOTFOUND' });
       expect(await resolveInTarget(peer.name.toUpperCase())).toEqual({ lookup: 'ENOTFOUND', query: 'ENOTFOUND' });
       expect(await resolveInTarget(other.name)).toEqual({ lookup: other.ip, query: other.ip });
+      // Over TCP too: the name given answered by the resolver, another forwarded to Docker's resolver over TCP.
+      expect(await tcpQueryInTarget(peer.name)).toEqual({ rcode: 3, answers: 0 });
+      expect(await tcpQueryInTarget(other.name)).toEqual({ rcode: 0, answers: 1 });
       expect(await resolvers(h)).toBe(1);
     } finally {
+      const t1 = Date.now();
       expect(await dnsError.revert(ports, h)).toEqual({ changed: true });
+      console.log(
+        `dns.error: inject ${injectMs} ms (resolver started, redirect in place), revert ${Date.now() - t1} ms`,
+      );
     }
     expect(await rulesNow()).toEqual(h.rulesBefore);
     expect(await resolvers(h)).toBe(0);
     expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
     expect(await resolveInTarget(other.name)).toEqual({ lookup: other.ip, query: other.ip });
+    expect(await tcpQueryInTarget(peer.name)).toEqual({ rcode: 0, answers: 1 });
     expect(await dnsError.revert(ports, h)).toEqual({ changed: false }); // idempotent
   });
 

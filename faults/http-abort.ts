@@ -3,19 +3,8 @@
 import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
 import { MAX_HTTP_ABORT_BODY_LENGTH, MAX_HTTP_ABORT_STATUS, MIN_HTTP_ABORT_STATUS } from '../proxy/limits.ts';
-import {
-  handle,
-  httpMatch,
-  httpMatchAttributes,
-  httpMatchText,
-  proxyFaultOps,
-  proxyNames,
-  toxicsFor,
-  asList,
-  type ProxyFaultHandle,
-} from './proxy-common.ts';
+import { asList, httpMatch, httpMatchAttributes, httpMatchText, proxyKind, proxyNames } from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('http.abort'),
@@ -33,19 +22,15 @@ const spec = z.strictObject({
 });
 export type HttpAbortSpec = z.infer<typeof spec>;
 
-export const httpAbort: FaultKind<typeof spec, ProxyFaultHandle> = {
+export const httpAbort = proxyKind({
   name: 'http.abort',
   spec,
-  ...proxyFaultOps,
   describe: (s) =>
     `answer ${httpMatchText(s)} with ${s.status} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) =>
-    handle(
-      s.proxy,
-      toxicsFor(s.kind, 'http_abort', ['upstream'], 1, {
-        status: s.status,
-        ...(s.body === undefined ? {} : { body: s.body }),
-        ...httpMatchAttributes(s),
-      }),
-    ),
-};
+  toxic: (s) => ({
+    type: 'http_abort',
+    streams: ['upstream'],
+    toxicity: 1,
+    attributes: { status: s.status, ...(s.body === undefined ? {} : { body: s.body }), ...httpMatchAttributes(s) },
+  }),
+});

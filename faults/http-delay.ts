@@ -3,19 +3,8 @@
 import { z } from 'zod';
 import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
 import { MAX_HTTP_DELAY_MS } from '../proxy/limits.ts';
-import {
-  handle,
-  httpMatch,
-  httpMatchAttributes,
-  httpMatchText,
-  proxyFaultOps,
-  proxyNames,
-  toxicsFor,
-  asList,
-  type ProxyFaultHandle,
-} from './proxy-common.ts';
+import { asList, httpMatch, httpMatchAttributes, httpMatchText, proxyKind, proxyNames } from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('http.delay'),
@@ -28,15 +17,15 @@ const spec = z.strictObject({
 });
 export type HttpDelaySpec = z.infer<typeof spec>;
 
-export const httpDelay: FaultKind<typeof spec, ProxyFaultHandle> = {
+export const httpDelay = proxyKind({
   name: 'http.delay',
   spec,
-  ...proxyFaultOps,
   describe: (s) =>
     `delay ${httpMatchText(s)} by ${formatMs(durationMs(s.delay))} on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) =>
-    handle(
-      s.proxy,
-      toxicsFor(s.kind, 'http_delay', ['upstream'], 1, { delay: durationMs(s.delay), ...httpMatchAttributes(s) }),
-    ),
-};
+  toxic: (s) => ({
+    type: 'http_delay',
+    streams: ['upstream'],
+    toxicity: 1,
+    attributes: { delay: durationMs(s.delay), ...httpMatchAttributes(s) },
+  }),
+});

@@ -2,18 +2,8 @@
 import { z } from 'zod';
 import { faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
 import { MAX_RATE_KBPS } from '../proxy/limits.ts';
-import {
-  handle,
-  proxyFaultOps,
-  proxyNames,
-  streamsOf,
-  toxicityField,
-  toxicsFor,
-  asList,
-  type ProxyFaultHandle,
-} from './proxy-common.ts';
+import { asList, proxyKind, proxyNames, streamsOf, toxicityField } from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.bandwidth'),
@@ -30,12 +20,15 @@ const spec = z.strictObject({
 });
 export type ProxyBandwidthSpec = z.infer<typeof spec>;
 
-export const proxyBandwidth: FaultKind<typeof spec, ProxyFaultHandle> = {
+export const proxyBandwidth = proxyKind({
   name: 'proxy.bandwidth',
   spec,
-  ...proxyFaultOps,
   describe: (s) =>
     `limit ${asList(s.proxy).join(', ')} to ${s.rate} KB/s (${s.stream}) for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) =>
-    handle(s.proxy, toxicsFor(s.kind, 'bandwidth', streamsOf(s.stream), s.toxicity, { rate: s.rate })),
-};
+  toxic: (s) => ({
+    type: 'bandwidth',
+    streams: streamsOf(s.stream),
+    toxicity: s.toxicity,
+    attributes: { rate: s.rate },
+  }),
+});

@@ -1,9 +1,10 @@
-// Shared shape of the proxy.* and http.* fault kinds: a handle listing the toxics to put on one or more
+// The proxy.* and http.* fault kinds' one implementation: a handle listing the toxics to put on one or more
 // fault proxies, each under a lease that renew pushes forward. If every runner dies, the proxy drops the
-// toxics by itself within FAULT_LEASE_MS.
+// toxics by itself within FAULT_LEASE_MS. What sets one kind apart (the toxic it puts, on which streams,
+// with which attributes) is a row given to proxyKind by the kind's own file.
 import { z } from 'zod';
 import type { Ports, ToxicSpec } from './ports.ts';
-import type { RevertEffect, Undone } from './types.ts';
+import type { FaultKind, FaultSpecSchema, FaultTarget, RevertEffect, Undone } from './types.ts';
 import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 import {
   HEADER_NAME_PATTERN,
@@ -236,3 +237,35 @@ export const proxyFaultOps = {
   restore: (ports: Ports, h: ProxyFaultHandle) => injectProxyFault(ports, h),
   undoneAt: (ports: Ports, h: ProxyFaultHandle) => proxyUndoneAt(ports, h),
 };
+
+/** The toxic a proxy kind puts on each of its routes, or `disable` for a route taken down whole. */
+export type ProxyToxicRow =
+  | { type: string; streams: ('upstream' | 'downstream')[]; toxicity: number; attributes: Record<string, unknown> }
+  | 'disable';
+
+/** A proxy or HTTP kind's row: inject, revert, renewal, restore and undoneAt are shared. */
+export interface ProxyKindRow<Spec extends FaultSpecSchema> {
+  name: z.output<Spec>['kind'];
+  spec: Spec;
+  describe(spec: z.output<Spec>, target: FaultTarget): string;
+  toxic(spec: z.output<Spec>): ProxyToxicRow;
+}
+
+/** A proxy or HTTP fault kind from its row; the spec's `proxy` names the routes. */
+export function proxyKind<Spec extends FaultSpecSchema>(row: ProxyKindRow<Spec>): FaultKind<Spec, ProxyFaultHandle> {
+  return {
+    name: row.name,
+    spec: row.spec,
+    ...proxyFaultOps,
+    describe: row.describe,
+    prepare: (_p, s) => {
+      const proxies = (s as { proxy: string | string[] }).proxy;
+      const t = row.toxic(s);
+      return Promise.resolve(
+        t === 'disable'
+          ? handle(proxies, [], true)
+          : handle(proxies, toxicsFor(String(row.name), t.type, t.streams, t.toxicity, t.attributes)),
+      );
+    },
+  };
+}

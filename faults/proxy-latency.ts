@@ -2,18 +2,8 @@
 import { z } from 'zod';
 import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
 import { MAX_JITTER_MS, MAX_LATENCY_MS } from '../proxy/limits.ts';
-import {
-  handle,
-  proxyFaultOps,
-  proxyNames,
-  streamsOf,
-  toxicityField,
-  toxicsFor,
-  asList,
-  type ProxyFaultHandle,
-} from './proxy-common.ts';
+import { asList, proxyKind, proxyNames, streamsOf, toxicityField } from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.latency'),
@@ -31,18 +21,15 @@ const spec = z.strictObject({
 });
 export type ProxyLatencySpec = z.infer<typeof spec>;
 
-export const proxyLatency: FaultKind<typeof spec, ProxyFaultHandle> = {
+export const proxyLatency = proxyKind({
   name: 'proxy.latency',
   spec,
-  ...proxyFaultOps,
   describe: (s) =>
     `add ${formatMs(durationMs(s.latency))}${durationMs(s.jitter) ? ` ±${formatMs(durationMs(s.jitter))}` : ''} latency (${s.stream}) on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) =>
-    handle(
-      s.proxy,
-      toxicsFor(s.kind, 'latency', streamsOf(s.stream), s.toxicity, {
-        latency: durationMs(s.latency),
-        jitter: durationMs(s.jitter),
-      }),
-    ),
-};
+  toxic: (s) => ({
+    type: 'latency',
+    streams: streamsOf(s.stream),
+    toxicity: s.toxicity,
+    attributes: { latency: durationMs(s.latency), jitter: durationMs(s.jitter) },
+  }),
+});

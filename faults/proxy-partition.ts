@@ -4,17 +4,8 @@
 import { z } from 'zod';
 import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
 import { MAX_CLOSE_AFTER_MS } from '../proxy/limits.ts';
-import {
-  handle,
-  proxyFaultOps,
-  proxyNames,
-  streamsOf,
-  toxicsFor,
-  asList,
-  type ProxyFaultHandle,
-} from './proxy-common.ts';
+import { asList, proxyKind, proxyNames, streamsOf } from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.partition'),
@@ -28,19 +19,18 @@ const spec = z.strictObject({
 });
 export type ProxyPartitionSpec = z.infer<typeof spec>;
 
-export const proxyPartition: FaultKind<typeof spec, ProxyFaultHandle> = {
+export const proxyPartition = proxyKind({
   name: 'proxy.partition',
   spec,
-  ...proxyFaultOps,
   describe: (s) =>
     `partition ${asList(s.proxy).join(', ')} (${s.mode === 'down' ? 'route down' : `blackhole ${s.stream}`}) for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) =>
+  toxic: (s) =>
     s.mode === 'down'
-      ? handle(s.proxy, [], true)
-      : handle(
-          s.proxy,
-          toxicsFor(s.kind, 'timeout', streamsOf(s.stream), 1, {
-            timeout: s.closeAfter ? durationMs(s.closeAfter) : 0,
-          }),
-        ),
-};
+      ? 'disable'
+      : {
+          type: 'timeout',
+          streams: streamsOf(s.stream),
+          toxicity: 1,
+          attributes: { timeout: s.closeAfter ? durationMs(s.closeAfter) : 0 },
+        },
+});

@@ -2,17 +2,8 @@
 import { z } from 'zod';
 import { durationBetween, faultBase } from './common-schema.ts';
 import { durationMs, formatMs } from './duration.ts';
-import type { FaultKind } from './types.ts';
 import { MAX_RESET_AFTER_MS } from '../proxy/limits.ts';
-import {
-  handle,
-  proxyFaultOps,
-  proxyNames,
-  toxicityField,
-  toxicsFor,
-  asList,
-  type ProxyFaultHandle,
-} from './proxy-common.ts';
+import { asList, proxyKind, proxyNames, toxicityField } from './proxy-common.ts';
 
 const spec = z.strictObject({
   kind: z.literal('proxy.reset'),
@@ -26,12 +17,15 @@ const spec = z.strictObject({
 });
 export type ProxyResetSpec = z.infer<typeof spec>;
 
-export const proxyReset: FaultKind<typeof spec, ProxyFaultHandle> = {
+export const proxyReset = proxyKind({
   name: 'proxy.reset',
   spec,
-  ...proxyFaultOps,
   describe: (s) =>
     `reset ${Math.round(s.toxicity * 100)}% of connections on ${asList(s.proxy).join(', ')} for ${formatMs(durationMs(s.duration))}`,
-  prepare: async (_p, s) =>
-    handle(s.proxy, toxicsFor(s.kind, 'reset_peer', [s.stream], s.toxicity, { timeout: durationMs(s.after) })),
-};
+  toxic: (s) => ({
+    type: 'reset_peer',
+    streams: [s.stream],
+    toxicity: s.toxicity,
+    attributes: { timeout: durationMs(s.after) },
+  }),
+});

@@ -9,6 +9,7 @@ import type { Experiment } from '../experiments/schema.ts';
 import { faultRoutes, routesOf } from '../experiments/routes.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput, UnknownFaultKind } from '../errors.ts';
+import { describeGroup, groupMembers } from '../faults/groups.ts';
 import { matchReplicas, selectTargets, type Selection } from './targets.ts';
 
 export { faultRoutes, routesOf };
@@ -29,13 +30,67 @@ export interface FaultPlan {
   faults: { faultIndex: number; kind: string; target?: SelectedTarget; summary: string }[];
 }
 
+/** Whether a fault hits the containers the experiment's targets select (a kind with groups of its own does not). */
 export function needsContainers(e: Pick<Experiment, 'method'>): boolean {
-  return e.method.some((f) => faultKind(f.kind)?.needsContainer);
+  return e.method.some((f) => {
+    const k = faultKind(f.kind);
+    return !!k?.needsContainer && !k.groups;
+  });
 }
 
-/** Whether planning reads the daemon's containers: to select targets, or to split the control group's replicas. */
+/** Whether a fault chooses containers by selectors of its own (network.split's groups). */
+export function hasGroups(e: Pick<Experiment, 'method'>): boolean {
+  return e.method.some((f) => !!faultKind(f.kind)?.groups);
+}
+
+/**
+ * Whether planning reads the daemon's containers: to select targets, to match a fault's own groups, or to
+ * split the control group's replicas.
+ */
 export function needsFleet(e: Pick<Experiment, 'method' | 'targets' | 'judge'>): boolean {
-  return (needsContainers(e) && !!e.targets) || !!e.judge?.controlGroup;
+  return (needsContainers(e) && !!e.targets) || hasGroups(e) || !!e.judge?.controlGroup;
+}
+
+/**
+ * The members of each fault's own groups (network.split's from and to), per method index: every running,
+ * unprotected container each selector matches. InvalidInput (nothing injected) names the fault's field when a
+ * group matches nothing, when a container is in both groups, or when the groups span more than one host.
+ */
+export function planGroupMembers(
+  e: Pick<Experiment, 'method'>,
+  containers: readonly ContainerInfo[],
+): Map<number, SelectedTarget[]> {
+  const out = new Map<number, SelectedTarget[]>();
+  e.method.forEach((spec, i) => {
+    const groups = faultKind(spec.kind)?.groups?.(spec);
+    if (!groups) return;
+    const seen = new Map<string, string>();
+    const members: SelectedTarget[] = [];
+    for (const g of groups) {
+      const hit = groupMembers(containers, g.selector);
+      if (!hit.length)
+        throw new InvalidInput(
+          `method.${i}.${g.field}: no running container matches ${describeGroup(g.selector)}, so the group is empty`,
+        );
+      for (const c of hit) {
+        const key = `${c.host ?? ''}/${c.id}`;
+        const first = seen.get(key);
+        if (first !== undefined)
+          throw new InvalidInput(
+            `method.${i}.${g.field}: ${c.name} is in group ${first} too: the two groups must not overlap`,
+          );
+        seen.set(key, g.field);
+        members.push({ id: c.id, name: c.name, ...(c.host !== undefined ? { host: c.host } : {}) });
+      }
+    }
+    const hosts = [...new Set(members.map((m) => m.host ?? ''))];
+    if (hosts.length > 1)
+      throw new InvalidInput(
+        `method.${i}: the groups span the hosts ${hosts.join(', ')}; ${spec.kind} acts within one host's networks: choose both groups on one host`,
+      );
+    out.set(i, members);
+  });
+  return out;
 }
 
 /** Control-group mode with proxy or HTTP faults: their routes' upstreams name the replicas they hit. */
@@ -111,17 +166,23 @@ export function planFaults(
   }
   const selection =
     needsContainers(e) && e.targets ? selectTargets([...containers], e.targets, e.blastRadius, seed) : undefined;
-  const hit = (selection?.selected.length ?? 0) + used.length;
+  const grouped = planGroupMembers(e, containers);
+  // Every container counts once, whether the targets selected it or a fault's group holds it (both sides
+  // of a partition count).
+  const hitContainers = new Set(
+    [...(selection?.selected ?? []), ...[...grouped.values()].flat()].map((c) => `${c.host ?? ''}/${c.id}`),
+  ).size;
+  const hit = hitContainers + used.length;
   if (hit > e.blastRadius.maxTargets) {
     throw new InvalidInput(
-      `blastRadius.maxTargets: ${selection?.selected.length ?? 0} container(s) and ${used.length} proxy route(s) make ${hit} targets, above maxTargets ${e.blastRadius.maxTargets}`,
+      `blastRadius.maxTargets: ${hitContainers} container(s) and ${used.length} proxy route(s) make ${hit} targets, above maxTargets ${e.blastRadius.maxTargets}`,
     );
   }
   const faults: FaultPlan['faults'] = [];
   e.method.forEach((spec, faultIndex) => {
     const k = faultKind(spec.kind);
     if (!k) throw new UnknownFaultKind(`unknown fault kind ${spec.kind}`);
-    const targets = k.needsContainer ? (selection?.selected ?? []) : [undefined];
+    const targets = k.needsContainer ? (grouped.get(faultIndex) ?? selection?.selected ?? []) : [undefined];
     for (const target of targets)
       faults.push({
         faultIndex,

@@ -6,9 +6,8 @@ import type { BlastRadius, Targets } from '../experiments/schema.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput } from '../errors.ts';
 import { mulberry32 } from '../judge/random.ts';
-
-export const PROTECTED_LABEL = 'faultline.protected';
-export const COMPONENT_LABEL = 'faultline.component';
+import { isProtected } from '../faults/groups.ts';
+export { COMPONENT_LABEL, PROTECTED_LABEL, isProtected } from '../faults/groups.ts';
 
 export interface Selection {
   /** Running, unprotected containers the selector matches: the fleet the blast radius is measured on. */
@@ -16,10 +15,6 @@ export interface Selection {
   selected: SelectedTarget[];
   /** Names the selector matched but that are protected or belong to Faultline itself. */
   protectedSkipped: string[];
-}
-
-export function isProtected(c: Pick<ContainerInfo, 'labels'>): boolean {
-  return c.labels[PROTECTED_LABEL] === 'true' || COMPONENT_LABEL in c.labels;
 }
 
 function shuffled<T>(items: readonly T[], rand: () => number): T[] {

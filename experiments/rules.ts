@@ -12,21 +12,33 @@ import type { Rule as DocumentRule, Violation } from './document.ts';
 export type { Violation };
 export type Rule = DocumentRule<Experiment>;
 
+/** A container fault that hits the targets' selection (not one choosing its own groups, as network.split does). */
+const onTargets = (f: FaultEntry): boolean => {
+  const k = faultKind(f.kind);
+  return !!k?.needsContainer && !k.groups;
+};
+
 const containerFaultsNeedTargets: Rule = {
   name: 'container-faults-need-targets',
   check: (e) =>
-    e.method.some((f) => faultKind(f.kind)?.needsContainer) && !e.targets
+    e.method.some(onTargets) && !e.targets
       ? [
           {
             path: ['targets'],
             message: `required: method uses ${e.method
-              .filter((f) => faultKind(f.kind)?.needsContainer)
+              .filter(onTargets)
               .map((f) => f.kind)
               .join(', ')}, which needs target containers`,
           },
         ]
       : [],
 };
+
+/** Containers a fault's own groups are known to hold without the fleet: their name lists (at least 1 each). */
+function groupCount(f: FaultEntry): number {
+  const groups = faultKind(f.kind)?.groups?.(f) ?? [];
+  return groups.reduce((n, g) => n + (g.selector.names?.length ?? 1), 0);
+}
 
 const selectorPresent: Rule = {
   name: 'selector-present',
@@ -84,10 +96,11 @@ const patternCompiles: Rule = {
 /** Containers the selector is known to pick without seeing the fleet (at least 1 when it picks any). */
 function knownContainerCount(e: Experiment): number {
   const t = e.targets;
-  if (!t || !e.method.some((f) => faultKind(f.kind)?.needsContainer)) return 0;
-  if (t.mode === 'count') return t.count ?? 1;
-  if (t.mode === 'all' && t.names) return t.names.length;
-  return 1;
+  const groups = Math.max(0, ...e.method.map(groupCount));
+  if (!t || !e.method.some(onTargets)) return groups;
+  if (t.mode === 'count') return Math.max(groups, t.count ?? 1);
+  if (t.mode === 'all' && t.names) return Math.max(groups, t.names.length);
+  return Math.max(groups, 1);
 }
 
 const blastRadiusAllows: Rule = {
@@ -123,6 +136,17 @@ const blastRadiusAllows: Rule = {
           message: `names ${t.names.length} containers with mode all but blastRadius.maxTargets is ${b.maxTargets}`,
         },
       ];
+    // A fault's own groups: both sides of a partition count.
+    for (const [i, f] of e.method.entries()) {
+      const n = groupCount(f);
+      if (n > b.maxTargets)
+        return [
+          {
+            path: ['method', i, 'kind'],
+            message: `${f.kind}'s groups hold at least ${n} containers (both sides count) but blastRadius.maxTargets is ${b.maxTargets}`,
+          },
+        ];
+    }
     // Proxy routes count too: the fault that brings the total past maxTargets is named.
     const containers = knownContainerCount(e);
     const seen = new Set<string>();

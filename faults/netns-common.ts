@@ -1,11 +1,11 @@
-// Shared by the fault kinds that act inside a container's network namespace (network.loss,
+// Shared by the fault kinds that act inside a container's network namespace (network.loss, network.split,
 // network.bandwidth): the handle's common part (the namespace it belongs to and its rules at prepare), the
 // kernel port, and what a revert says when the container restarted, stopped or went since prepare.
 import type { FaultTarget } from './types.ts';
 import type { Ports } from './ports.ts';
-import type { KernelPort, NetnsResult, NetnsSnapshot } from './kernel-ports.ts';
+import type { KernelPort, NetnsResult, NetnsSnapshot, OwnedChains } from './kernel-ports.ts';
 import { containerOf } from './container-common.ts';
-import { ruleset, rulesetDiff } from './netfilter.ts';
+import { chainsPresent, ruleset, rulesetDiff } from './netfilter.ts';
 import { FaultTargetGone, InvalidInput, RevertIncomplete } from '../errors.ts';
 
 export interface NetnsFaultHandle extends Record<string, unknown> {
@@ -82,4 +82,27 @@ export function expectRulesBefore(kind: string, h: NetnsFaultHandle, s: NetnsSna
       (added.length ? `; not there before: ${show(added)}` : '') +
       (missing.length ? `; missing since: ${show(missing)}` : ''),
   );
+}
+
+/**
+ * The revert of a kind whose rules are chains of its own (network.loss, network.split): nothing when the
+ * namespace went since prepare (the note says so); else exactly the fault's hooks and chains removed, then
+ * the rule set checked against the one recorded at prepare.
+ */
+export async function revertOwnedChains(
+  ports: Ports,
+  kind: string,
+  h: NetnsFaultHandle & { owned: OwnedChains },
+): Promise<{ changed: boolean; note?: string }> {
+  const note = await goneSincePrepare(ports, kind, h);
+  if (note) return { changed: false, note };
+  const r = await kernelOf(ports, kind).removeChains(h.containerId, h.netns, h.owned);
+  if (r.state !== 'ok') return { changed: false, note: gone(kind, h, r) };
+  const left = chainsPresent(r.snapshot, h.owned);
+  if (left.chains.length || left.hooks)
+    throw new RevertIncomplete(
+      `${kind} on ${h.containerName} not reverted: ${left.chains.length} chains and ${left.hooks} hooks of the fault are still there`,
+    );
+  expectRulesBefore(kind, h, r.snapshot);
+  return { changed: r.changed ?? true };
 }

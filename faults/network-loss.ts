@@ -12,14 +12,7 @@ import { durationMs, formatMs } from './duration.ts';
 import type { FaultKind } from './types.ts';
 import type { Ports } from './ports.ts';
 import type { NetnsSnapshot, OwnedChains } from './kernel-ports.ts';
-import {
-  expectRulesBefore,
-  gone,
-  goneSincePrepare,
-  kernelOf,
-  prepareNetns,
-  type NetnsFaultHandle,
-} from './netns-common.ts';
+import { gone, kernelOf, prepareNetns, revertOwnedChains, type NetnsFaultHandle } from './netns-common.ts';
 import {
   chainBase,
   chainRules,
@@ -29,7 +22,7 @@ import {
   parseCidr,
   ruleComment,
 } from './netfilter.ts';
-import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
+import { FaultNotInEffect, FaultTargetGone } from '../errors.ts';
 
 /** A share as a person writes it: "30%" or 0.3; more than 0, at most 100 %. */
 export const shareField = z
@@ -206,17 +199,5 @@ export const networkLoss: FaultKind<typeof spec, LossHandle> = {
     if (r.state !== 'ok') throw new FaultTargetGone(`${gone('network.loss', h, r)}: nothing injected`);
     expectChains('network.loss', h, r.snapshot);
   },
-  revert: async (ports, h) => {
-    const note = await goneSincePrepare(ports, 'network.loss', h);
-    if (note) return { changed: false, note };
-    const r = await kernelOf(ports, 'network.loss').removeChains(h.containerId, h.netns, h.owned);
-    if (r.state !== 'ok') return { changed: false, note: gone('network.loss', h, r) };
-    const left = chainsPresent(r.snapshot, h.owned);
-    if (left.chains.length || left.hooks)
-      throw new RevertIncomplete(
-        `network.loss on ${h.containerName} not reverted: ${left.chains.length} chains and ${left.hooks} hooks of the fault are still there`,
-      );
-    expectRulesBefore('network.loss', h, r.snapshot);
-    return { changed: r.changed ?? true };
-  },
+  revert: (ports, h) => revertOwnedChains(ports, 'network.loss', h),
 };

@@ -7,6 +7,7 @@ import { containerRestart } from './container-restart.ts';
 import { containerPause } from './container-pause.ts';
 import { networkPartition } from './network-partition.ts';
 import { networkLoss } from './network-loss.ts';
+import { networkSplit } from './network-split.ts';
 import { networkBandwidth } from './network-bandwidth.ts';
 import { stressCpu } from './stress-cpu.ts';
 import { stressMemory } from './stress-memory.ts';
@@ -30,6 +31,7 @@ export const faultKinds = [
   containerPause,
   networkPartition,
   networkLoss,
+  networkSplit,
   networkBandwidth,
   stressCpu,
   stressMemory,

@@ -1,6 +1,7 @@
 // The contract of a fault kind: one file each, listed once in ./registry.ts.
 import type { z } from 'zod';
 import type { ContainerInfo, Ports } from './ports.ts';
+import type { GroupSelector } from './groups.ts';
 
 /** Where a fault lands: a container chosen by the target selector, or a proxy named by the fault. */
 export interface FaultTarget {
@@ -26,6 +27,12 @@ export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string
   spec: Spec;
   /** true when the fault needs a container target from the experiment's selector. */
   needsContainer: boolean;
+  /**
+   * A kind that chooses its containers itself, by selectors of its own (network.split's from and to),
+   * instead of the experiment's targets: each group by its field in the spec. Planning makes one fault
+   * record per member of every group; each member counts in the blast radius and is held by admission.
+   */
+  groups?(spec: z.output<Spec>): { field: string; selector: GroupSelector }[];
   /** Short human text for Temporal activity summaries, e.g. "pause api-2 for 30s". */
   describe(spec: z.output<Spec>, target: FaultTarget): string;
   prepare(ports: Ports, spec: z.output<Spec>, target: FaultTarget): Promise<H>;

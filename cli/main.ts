@@ -64,6 +64,10 @@ program
   .option('--json', 'print the final journal (or the IDs) as JSON')
   .option('--junit <file>', 'write the verdict as JUnit XML for CI (implies --wait)')
   .option('--worker', 'run a worker in this process while waiting')
+  .option(
+    '--metrics <addr>',
+    "--worker: serve the worker's Prometheus metrics on PORT or HOST:PORT (default FAULTLINE_METRICS)",
+  )
   .option('--task-queue <queue>', 'Temporal task queue')
   .option('--who <name>', 'who submits it')
   .option('--dry-run', 'show the plan (selection, faults and reverts, checks, probes, baselines); change nothing')
@@ -83,6 +87,7 @@ program
         dryRun?: boolean;
         timeout?: string;
         junit?: string;
+        metrics?: string;
       },
     ) => set(cmd.run().then((m) => m.runCommand(file, { ...o, wait: o.wait || o.worker || !!o.junit }, io))),
   );
@@ -264,7 +269,8 @@ program
   .command('worker')
   .description('run a worker')
   .option('--task-queue <queue>')
-  .action((o: { taskQueue?: string }) => set(cmd.worker().then((m) => m.workerCommand(o, io))));
+  .option('--metrics <addr>', 'serve Prometheus metrics on PORT or HOST:PORT (default FAULTLINE_METRICS, else off)')
+  .action((o: { taskQueue?: string; metrics?: string }) => set(cmd.worker().then((m) => m.workerCommand(o, io))));
 
 program
   .command('agent')
@@ -273,7 +279,8 @@ program
   .option('--docker-host <url>', 'the daemon as a DOCKER_HOST URL (unix:// or tcp://); default DOCKER_HOST')
   .option('--host <name>', "the host's name in the fleet (default the daemon's own name)")
   .option('--task-queue <queue>', "the fleet's task queue")
-  .action((o: { socket?: string; dockerHost?: string; host?: string; taskQueue?: string }) =>
+  .option('--metrics <addr>', 'serve Prometheus metrics on PORT or HOST:PORT (default FAULTLINE_METRICS, else off)')
+  .action((o: { socket?: string; dockerHost?: string; host?: string; taskQueue?: string; metrics?: string }) =>
     set(cmd.agent().then((m) => m.agentCommand(o, io))),
   );
 
@@ -294,7 +301,8 @@ program
   .command('dev')
   .description('embedded Temporal server and a worker in the foreground')
   .option('--task-queue <queue>')
-  .action((o: { taskQueue?: string }) => set(cmd.dev().then((m) => m.devCommand(o, io))));
+  .option('--metrics <addr>', 'serve Prometheus metrics on PORT or HOST:PORT (default FAULTLINE_METRICS, else off)')
+  .action((o: { taskQueue?: string; metrics?: string }) => set(cmd.dev().then((m) => m.devCommand(o, io))));
 
 program
   .command('demo')
@@ -314,7 +322,10 @@ program
   .description('the main job: embedded server, demo target, worker and an example experiment')
   .option('--file <file>', 'experiment to run instead of the kill-one-backend example')
   .option('--json')
-  .action((o: { file?: string; json?: boolean }) => set(cmd.quickstart().then((m) => m.quickstartCommand(o, io))));
+  .option('--metrics <addr>', 'serve Prometheus metrics on PORT or HOST:PORT (default FAULTLINE_METRICS, else off)')
+  .action((o: { file?: string; json?: boolean; metrics?: string }) =>
+    set(cmd.quickstart().then((m) => m.quickstartCommand(o, io))),
+  );
 
 program
   .command('proxy')

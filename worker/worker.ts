@@ -3,15 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  NativeConnection,
-  Runtime,
-  Worker,
-  type LogLevel,
-  type WorkerOptions,
-} from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { createControlActivities } from '../activities/control.ts';
@@ -33,6 +25,8 @@ import { ensureDemoImage } from '../demo/image.ts';
 import { createProxyPort } from './proxy-port.ts';
 import { createSweepActivities } from '../activities/sweep.ts';
 import { sweepDeps } from './sweep-deps.ts';
+import { installRuntime, type MetricsEndpoint } from './metrics-server.ts';
+import { instrumentActivities, instrumentControl, watchQueue, type FaultlineMetrics } from '../activities/metrics.ts';
 import {
   DEFAULT_TASK_QUEUE,
   PROJECT_ROOT,
@@ -204,18 +198,11 @@ export interface FaultlineWorkerOptions {
   signal?: AbortSignal;
   /** Extra Worker options (e.g. a prebuilt workflowBundle in tests). */
   worker?: Partial<WorkerOptions>;
-}
-
-let runtimeReady = false;
-/** Quiet SDK logs by default (FAULTLINE_LOG_LEVEL=INFO or DEBUG for more); once per process. */
-function installRuntime(): void {
-  if (runtimeReady) return;
-  runtimeReady = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger((process.env.FAULTLINE_LOG_LEVEL ?? 'WARN') as LogLevel) });
-  } catch {
-    /* already installed by the host process */
-  }
+  /**
+   * The metrics endpoint (worker/metrics-server.ts, opened by the caller before anything connects): the
+   * activities are counted on its registry; runWorker closes it when the worker stops.
+   */
+  metrics?: MetricsEndpoint;
 }
 
 async function connect(target: TemporalTarget): Promise<NativeConnection> {
@@ -244,6 +231,8 @@ export interface AgentOptions {
   ledgerDir?: string;
   activityDeps?: ActivityDeps;
   worker?: Partial<WorkerOptions>;
+  /** Counts this agent's activities and watches its ledger (activities/metrics.ts). */
+  metrics?: FaultlineMetrics;
 }
 
 /**
@@ -283,12 +272,14 @@ export async function createAgentWorker(
   };
   const client = new Client({ connection: o.connection, namespace: o.namespace });
   const { standby } = await registerHost(client, record);
+  const activities = createActivities(o.ports, o.activityDeps);
+  if (o.metrics && o.wardenDir) o.metrics.ledgers.push({ host, dir: o.wardenDir });
   const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: hostTaskQueue(o.fleetQueue, host),
     activities: {
-      ...createActivities(o.ports, o.activityDeps),
+      ...(o.metrics ? instrumentActivities(activities, o.metrics) : activities),
       // This host's share of the orphan sweep (workflows/sweep.ts runs sweepHost on the host's queue).
       ...createSweepActivities({
         ...sweepDeps(client, o.ports, o.ledgerDir ?? o.wardenDir ?? WARDEN_DIR),
@@ -321,14 +312,18 @@ export async function createWorker(
   }
   const workflowBundle = opts.worker?.workflowBundle ?? (await cachedWorkflowBundle());
   const client = new Client({ connection, namespace: target.namespace });
+  const m = opts.metrics?.metrics;
+  if (m) watchQueue(m, client, fleetQueue);
+  const activities = createActivities(ports, opts.activityDeps);
+  const control = createControlActivities(client);
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
     taskQueue: fleetQueue,
     activities: {
-      ...createActivities(ports, opts.activityDeps),
+      ...(m ? instrumentActivities(activities, m) : activities),
       // A Client on the worker's own connection, for admission, schedules and the host registry.
-      ...createControlActivities(client),
+      ...(m ? instrumentControl(control, m) : control),
       // The orphan sweep (workflows/sweep.ts): this worker's host, its warden's ledger, the fault proxy.
       ...createSweepActivities(sweepDeps(client, ports)),
     },
@@ -350,6 +345,7 @@ export async function createWorker(
         wardenDir,
         activityDeps: opts.activityDeps,
         worker: { ...opts.worker, workflowBundle },
+        metrics: m,
       });
       workers.push(agent.worker);
       host = agent.record;
@@ -364,11 +360,15 @@ export async function createWorker(
 
 /** Runs until SIGINT/SIGTERM (the SDK's shutdown signals), then drains and closes the connection. */
 export async function runWorker(opts: FaultlineWorkerOptions = {}): Promise<void> {
-  const { worker, connection, host } = await createWorker(opts);
   try {
-    await runGroup(worker, { signal: opts.signal, onReady: () => opts.onReady?.({ host }) });
+    const { worker, connection, host } = await createWorker(opts);
+    try {
+      await runGroup(worker, { signal: opts.signal, onReady: () => opts.onReady?.({ host }) });
+    } finally {
+      await connection.close();
+    }
   } finally {
-    await connection.close();
+    await opts.metrics?.close();
   }
 }
 
@@ -380,6 +380,8 @@ export interface RunAgentOptions {
   target?: TemporalTarget;
   onReady?: (a: { record: HostRecord; standby: boolean; warden: boolean }) => void;
   signal?: AbortSignal;
+  /** The metrics endpoint (opened before anything connects); closed when the agent stops. */
+  metrics?: MetricsEndpoint;
 }
 
 /**
@@ -387,6 +389,14 @@ export interface RunAgentOptions {
  * directory, per host; the local default daemon keeps the embedded worker's ledger).
  */
 export async function runAgent(o: RunAgentOptions): Promise<void> {
+  try {
+    await agentUntilStopped(o);
+  } finally {
+    await o.metrics?.close();
+  }
+}
+
+async function agentUntilStopped(o: RunAgentOptions): Promise<void> {
   installRuntime();
   const target = o.target ?? temporalTarget();
   const containers = createDockerContainerPortAt(o.endpoint);
@@ -432,6 +442,7 @@ export async function runAgent(o: RunAgentOptions): Promise<void> {
       dockerHost,
       wardenDir: (await startWarden(wardenDir, socketPath)) ? wardenDir : undefined,
       ledgerDir: wardenDir,
+      metrics: o.metrics?.metrics,
     });
     await runGroup(new WorkerGroup([agent.worker]), {
       signal: o.signal,
@@ -459,3 +470,4 @@ async function runGroup(worker: WorkerGroup, opts: { onReady?: () => void; signa
     clearInterval(ready);
   }
 }
+export { openMetricsEndpoint, type MetricsEndpoint } from './metrics-server.ts';

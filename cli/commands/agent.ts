@@ -4,24 +4,29 @@
 // another daemon, stops it before anything is registered (exit 3 and 2).
 import { DEFAULT_TASK_QUEUE, temporalTarget } from '../../config.ts';
 import { InvalidInput } from '../../errors.ts';
+import { metricsSetting, parseMetricsAddress } from '../../activities/metrics.ts';
 import { ensureTemporal } from '../embedded.ts';
 import type { Io } from '../io.ts';
 
 export async function agentCommand(
-  opts: { socket?: string; dockerHost?: string; host?: string; taskQueue?: string },
+  opts: { socket?: string; dockerHost?: string; host?: string; taskQueue?: string; metrics?: string },
   io: Io,
 ): Promise<number> {
   if (opts.socket && opts.dockerHost) throw new InvalidInput('agent: --socket and --docker-host are exclusive');
+  const ms = metricsSetting(opts.metrics);
+  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
   await ensureTemporal();
   const t = temporalTarget();
-  const { runAgent } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
+  const { runAgent, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
+  const metrics = await openMetricsEndpoint(ms.text, ms.source);
   await runAgent({
+    metrics,
     endpoint: { socketPath: opts.socket, dockerHost: opts.dockerHost },
     host: opts.host,
     taskQueue: opts.taskQueue,
     onReady: ({ record, standby, warden }) =>
       io.err(
-        `faultline agent ready: host ${record.host} (daemon ${record.daemonName}, ${record.dockerHost}${standby ? ', standby beside another agent' : ''}) on ${t.address}, task queue ${opts.taskQueue ?? DEFAULT_TASK_QUEUE}@${record.host}; ${warden ? `warden ledger ${record.wardenDir}` : 'NO warden: container faults will be refused'}; Ctrl-C to stop`,
+        `faultline agent ready: host ${record.host} (daemon ${record.daemonName}, ${record.dockerHost}${standby ? ', standby beside another agent' : ''}) on ${t.address}, task queue ${opts.taskQueue ?? DEFAULT_TASK_QUEUE}@${record.host}; ${warden ? `warden ledger ${record.wardenDir}` : 'NO warden: container faults will be refused'}${metrics ? `; metrics ${metrics.url}` : ''}; Ctrl-C to stop`,
       ),
   });
   return 0;

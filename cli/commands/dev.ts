@@ -3,8 +3,11 @@ import path from 'node:path';
 import { DEFAULT_TASK_QUEUE, EMBEDDED_PORT, EMBEDDED_UI_PORT, STATE_DIR, temporalTarget } from '../../config.ts';
 import { startDevServer, portOpen } from '../dev-server.ts';
 import type { Io } from '../io.ts';
+import { metricsSetting, parseMetricsAddress } from '../../activities/metrics.ts';
 
-export async function devCommand(opts: { taskQueue?: string }, io: Io): Promise<number> {
+export async function devCommand(opts: { taskQueue?: string; metrics?: string }, io: Io): Promise<number> {
+  const ms = metricsSetting(opts.metrics);
+  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
   const t = temporalTarget();
   let stop: (() => Promise<void>) | undefined;
   if (t.embedded && !(await portOpen(EMBEDDED_PORT))) {
@@ -20,8 +23,10 @@ export async function devCommand(opts: { taskQueue?: string }, io: Io): Promise<
     `Temporal: ${t.address} (namespace ${t.namespace})${t.uiUrl ? `\nTemporal UI: ${t.uiUrl}` : ''}\nWorker: task queue ${opts.taskQueue ?? DEFAULT_TASK_QUEUE}; Ctrl-C to stop`,
   );
   try {
-    const { runWorker } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
-    await runWorker({ taskQueue: opts.taskQueue });
+    const { runWorker, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
+    const metrics = await openMetricsEndpoint(ms.text, ms.source);
+    if (metrics) io.out(`Metrics: ${metrics.url}`);
+    await runWorker({ taskQueue: opts.taskQueue, metrics });
   } finally {
     await stop?.();
   }

@@ -8,8 +8,14 @@ import { ensureTemporal } from '../embedded.ts';
 import { demoCommand } from './demo.ts';
 import { runCommand } from './run.ts';
 import type { Io } from '../io.ts';
+import { metricsSetting, parseMetricsAddress } from '../../activities/metrics.ts';
 
-export async function quickstartCommand(opts: { file?: string; json?: boolean }, io: Io): Promise<number> {
+export async function quickstartCommand(
+  opts: { file?: string; json?: boolean; metrics?: string },
+  io: Io,
+): Promise<number> {
+  const ms = metricsSetting(opts.metrics);
+  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
   const { started } = await ensureTemporal();
   const t = temporalTarget();
   if (!opts.json)
@@ -18,7 +24,7 @@ export async function quickstartCommand(opts: { file?: string; json?: boolean },
   const file = opts.file ?? exampleForDemo();
   const code = await runCommand(
     file,
-    { wait: true, json: opts.json, worker: true, taskQueue: quickstartTaskQueue() },
+    { wait: true, json: opts.json, worker: true, taskQueue: quickstartTaskQueue(), metrics: opts.metrics },
     io,
   );
   if (!opts.json) {

@@ -11,6 +11,7 @@ import type { FaultlineClient } from '../client.ts';
 import { WaitTimedOut, requireWorker, runSpanMs, startWorkerHint, timeoutOption, warnIfNoWorker } from '../workers.ts';
 import { progressLine, summary } from '../render.ts';
 import type { Io } from '../io.ts';
+import { metricsSetting, parseMetricsAddress } from '../../activities/metrics.ts';
 
 export interface RunOptions {
   wait?: boolean;
@@ -23,6 +24,8 @@ export interface RunOptions {
   timeout?: string;
   /** Write the verdict as JUnit XML to this file (implies wait). */
   junit?: string;
+  /** --worker: serve the in-process worker's metrics there (else FAULTLINE_METRICS). */
+  metrics?: string;
 }
 
 export async function runCommand(file: string, opts: RunOptions, io: Io): Promise<number> {
@@ -34,6 +37,10 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
     if (problem) throw new InvalidInput(`--junit ${opts.junit}: cannot write there (${problem}); nothing started`);
   }
   const timeoutMs = timeoutOption(opts.timeout, runSpanMs(parsed.experiment));
+  if (opts.metrics !== undefined && !opts.worker)
+    throw new InvalidInput(`--metrics serves the in-process worker's metrics: it needs --worker; nothing started`);
+  const ms = metricsSetting(opts.metrics);
+  if (opts.worker) parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
   // Temporal's client (gRPC, protobufs) and the worker load only for a valid file: a bad file costs what
   // `validate` costs.
   const [{ connectClient, startExperiment }, { ensureTemporal }] = await Promise.all([
@@ -47,8 +54,11 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
   try {
     if (opts.worker) {
       // Loaded only here: `run` on a bad file, or without --worker, never loads the worker and its bundler.
-      const { runWorker } = await import('../../worker/worker.ts');
-      workerDone = runWorker({ taskQueue: opts.taskQueue, signal: ac.signal });
+      const { runWorker, openMetricsEndpoint } = await import('../../worker/worker.ts');
+      // Bound before the run starts: a port in use is refused (exit 2) with nothing started.
+      const metrics = await openMetricsEndpoint(ms.text, ms.source);
+      if (metrics) io.err(`worker metrics: ${metrics.url}`);
+      workerDone = runWorker({ taskQueue: opts.taskQueue, signal: ac.signal, metrics });
     } else if (opts.wait) await requireWorker(fc, opts.taskQueue, 'run --wait');
     else await warnIfNoWorker(fc, opts.taskQueue, 'the run is started and waits', io);
     const started = await startExperiment(fc, parsed.experiment, { file, taskQueue: opts.taskQueue, who: opts.who });

@@ -34,6 +34,11 @@ export async function prepareNetns(
   t: FaultTarget,
 ): Promise<{ base: NetnsFaultHandle; snapshot: NetnsSnapshot }> {
   const c = await containerOf(ports, t);
+  // A container on the host's network shares the host's namespace: its rules would act on the whole host.
+  if ('host' in ((await ports.containers.inspect(c.containerId))?.networks ?? {}))
+    throw new InvalidInput(
+      `${kind} on ${c.containerName}: the container uses the host's network (network mode host), so its network namespace is the host's and the fault would hit every process on the host; nothing injected`,
+    );
   const r = await kernelOf(ports, kind).netns(c.containerId);
   if (r.state !== 'ok')
     throw new FaultTargetGone(

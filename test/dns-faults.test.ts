@@ -196,6 +196,27 @@ describe('dns.error and dns.spoof', () => {
     expect(await resolveInTarget(peer.name)).toEqual({ lookup: peer.ip, query: peer.ip });
   });
 
+  it("a container on the host's network: refused at prepare (its namespace is the host's), nothing started", async () => {
+    const c = await docker.createContainer({
+      name: `${id}-hostnet`,
+      Image: await ensureDemoImage(docker),
+      Cmd: ['/usr/bin/node', '-e', 'setInterval(() => {}, 1e9)'],
+      Labels: { 'faultline.test': `${id}-hostnet` },
+      HostConfig: { NetworkMode: 'host' },
+    });
+    await c.start();
+    const s: DnsErrorSpec = dnsError.spec.parse({ kind: 'dns.error', names: ['db.internal'], duration: '30s' });
+    await expect(dnsError.prepare(ports, s, { container: { id: c.id, name: `${id}-hostnet` } })).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(/uses the host's network .*nothing injected$/),
+    });
+    const started = await docker.listContainers({
+      all: true,
+      filters: { label: ['faultline.component=dns-resolver'] },
+    });
+    expect(started.filter((x) => x.Labels['faultline.dns.target'] === c.id)).toEqual([]);
+  });
+
   it("the redirect's own deadline: past it, the rules stop matching though nothing removed them (every runner dead)", async () => {
     const s: DnsErrorSpec = dnsError.spec.parse({ kind: 'dns.error', names: [peer.name], duration: '30s' });
     const h = await dnsError.prepare(ports, s, { container: { id: target.id, name: target.name } });

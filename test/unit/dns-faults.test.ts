@@ -149,6 +149,21 @@ describe('dns on the in-memory kernel port', () => {
     return { w, id, ports: w.ports('agent'), target: { container: { id, name: 'api-1' }, run: 'r' } };
   };
 
+  it("a target on the host's network (its namespace is the host's): refused at prepare, nothing started", async () => {
+    const w = new MemoryWorld();
+    const id = w.addContainer('agent-on-host', { host: [] });
+    const s = dnsError.spec.parse({ kind: 'dns.error', names: ['db'], duration: '5s' });
+    await expect(
+      dnsError.prepare(w.ports('agent'), s, { container: { id, name: 'agent-on-host' } }),
+    ).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(
+        /^dns\.error on agent-on-host: the container uses the host's network .*nothing injected$/,
+      ),
+    });
+    expect(w.kernelLeftovers()).toEqual([]);
+  });
+
   it('no IPv4 nameserver in the target: refused at prepare, nothing started', async () => {
     const { w, id, ports, target } = setup();
     w.nameservers.set(id, ['fd00::53']);

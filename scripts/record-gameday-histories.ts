@@ -5,6 +5,8 @@
 // them; never re-record them with newer code.
 //
 //   npx tsx scripts/record-gameday-histories.ts [DIR [CASE...]]
+//   GD_PREFIX=main-loop- npx tsx scripts/record-gameday-histories.ts   (files and workflow IDs get the prefix,
+//   so histories of a newer checkout sit beside the older ones: the replay test derives each ID from its file)
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,6 +24,7 @@ import {
   skipStepUpdate,
 } from '../workflows/gameday-definitions.ts';
 
+const prefix = process.env.GD_PREFIX ?? '';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(process.argv[2] ?? path.join(here, '..', 'test', 'fixtures', 'gameday-histories'));
 mkdirSync(outDir, { recursive: true });
@@ -100,7 +103,7 @@ const cases: Record<string, () => Promise<void>> = {
   'continue-and-ask': async () => {
     const h = await client.workflow.start('runGameDay', {
       taskQueue,
-      workflowId: 'gd-continue-and-ask',
+      workflowId: `gd-${prefix}continue-and-ask`,
       args: [
         input('continue and ask', [
           note('intro'),
@@ -120,28 +123,28 @@ const cases: Record<string, () => Promise<void>> = {
     await h.executeUpdate(approveGateUpdate, { args: [{ who: 'bob' }] });
     await waitingAt(h, 'second');
     await h.executeUpdate(approveGateUpdate, { args: [{ who: 'alice' }] });
-    save('continue-and-ask', h, await h.result());
+    save(`${prefix}continue-and-ask`, h, await h.result());
   },
   // Two gates in a row: bob opens the first, carol's approval (meant for the first, sent late, no step
   // name) opens the second.
   'late-approval': async () => {
     const h = await client.workflow.start('runGameDay', {
       taskQueue,
-      workflowId: 'gd-late-approval',
+      workflowId: `gd-${prefix}late-approval`,
       args: [input('late approval', [gate('a'), gate('b'), step('after', ['passed'])])],
     });
     await waitingAt(h, 'a');
     await h.executeUpdate(approveGateUpdate, { args: [{ who: 'bob' }] });
     await waitingAt(h, 'b');
     await h.executeUpdate(approveGateUpdate, { args: [{ who: 'carol' }] });
-    save('late-approval', h, await h.result());
+    save(`${prefix}late-approval`, h, await h.result());
   },
   // A step past its deadline under `continue`, a step skipped while it runs, a gate skipped while it
   // waits, a pending step skipped before it starts.
   'deadline-and-skips': async () => {
     const h = await client.workflow.start('runGameDay', {
       taskQueue,
-      workflowId: 'gd-deadline-and-skips',
+      workflowId: `gd-${prefix}deadline-and-skips`,
       args: [
         input('deadline and skips', [
           step('slow', ['passed after 1h'], 'continue', '2s'),
@@ -158,24 +161,24 @@ const cases: Record<string, () => Promise<void>> = {
     await h.executeUpdate(skipStepUpdate, { args: [{ step: 'skip-me', who: 'alice' }] });
     await waitingAt(h, 'gate');
     await h.executeUpdate(skipStepUpdate, { args: [{ step: 'gate', who: 'bob' }] });
-    save('deadline-and-skips', h, await h.result());
+    save(`${prefix}deadline-and-skips`, h, await h.result());
   },
   // A refuted step under `ask`, aborted while it waits for the answer.
   'abort-at-ask': async () => {
     const h = await client.workflow.start('runGameDay', {
       taskQueue,
-      workflowId: 'gd-abort-at-ask',
+      workflowId: `gd-${prefix}abort-at-ask`,
       args: [input('abort at ask', [step('breaks', ['refuted'], 'ask'), step('after', ['passed'])])],
     });
     await waitingAt(h, 'breaks');
     await h.executeUpdate(abortGameDayUpdate, { args: [{ who: 'alice', reason: 'enough' }] });
-    save('abort-at-ask', h, await h.result());
+    save(`${prefix}abort-at-ask`, h, await h.result());
   },
   // A gate approved, then a running parallel step aborted (both children cancelled and reverted).
   'gate-then-abort': async () => {
     const h = await client.workflow.start('runGameDay', {
       taskQueue,
-      workflowId: 'gd-gate-then-abort',
+      workflowId: `gd-${prefix}gate-then-abort`,
       args: [
         input('gate then abort', [
           gate('go'),
@@ -188,26 +191,26 @@ const cases: Record<string, () => Promise<void>> = {
     await h.executeUpdate(approveGateUpdate, { args: [{ who: 'bob' }] });
     await until('both children run', async () => (await h.query(gameDayQuery)).steps[1]?.children.length === 2);
     await h.executeUpdate(abortGameDayUpdate, { args: [{ who: 'alice', reason: 'incident' }] });
-    save('gate-then-abort', h, await h.result());
+    save(`${prefix}gate-then-abort`, h, await h.result());
   },
   // With Faultline's search attributes (the verdict is upserted at the end): a refuted step under
   // `continue`, then a passed one.
   'search-attributes': async () => {
     const h = await client.workflow.start('runGameDay', {
       taskQueue,
-      workflowId: 'gd-search-attributes',
+      workflowId: `gd-${prefix}search-attributes`,
       args: [input('search attributes', [step('breaks', ['refuted'], 'continue'), step('after', ['passed'])], true)],
     });
-    save('search-attributes', h, await h.result());
+    save(`${prefix}search-attributes`, h, await h.result());
   },
   // A refuted step under `stop`: the rest is skipped.
   stop: async () => {
     const h = await client.workflow.start('runGameDay', {
       taskQueue,
-      workflowId: 'gd-stop',
+      workflowId: `gd-${prefix}stop`,
       args: [input('stop', [step('breaks', ['passed', 'refuted']), gate('never'), step('after', ['passed'])])],
     });
-    save('stop', h, await h.result());
+    save(`${prefix}stop`, h, await h.result());
   },
 };
 

@@ -138,6 +138,20 @@ export default tseslint.config(
       },
     ]),
   },
+  // Workflows read as state machines (issue 17 item 1): no workflow function over 80 lines, blank lines and
+  // comments aside (a comment on why an order is deterministic is never what makes a function too long).
+  {
+    files: ['workflows/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }] },
+  },
+  {
+    // issue 17 item 1: split pending. Temporary, named exceptions while other branches change these files:
+    // workflows/experiment.ts `observe` (91 lines: the routed and the local path, to be two functions) and
+    // workflows/admission.ts `decideInLoop` (153 lines). Every other function of these files stays under 80
+    // lines by review until the split lands and this block goes.
+    files: ['workflows/experiment.ts', 'workflows/admission.ts'],
+    rules: { 'max-lines-per-function': 'off' },
+  },
   // The workflows' contracts (types, inputs, signal/query/update definitions): imported by workflows, activities,
   // the client and tests alike, so they sit below all of them and are as deterministic as a workflow.
   {

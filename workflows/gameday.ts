@@ -2,10 +2,28 @@
 // steps in order, parallel groups, gates that wait for an approver, notes, a failure policy per step, and
 // an abort that returns only once every running child has reverted. Deterministic only.
 //
-// Its messages only record (workflows/gameday-state.ts: an approval names the step it approves, and opens
-// only that step while it waits); this main loop reads the state and decides, in one place: it opens a
-// gate, cancels a step's experiments (deadline, skip, abort), stops or goes on. The verdict is computed
-// over the steps at the end (workflows/gameday-verdict.ts): a failed step is never a pass.
+// Each step's status (StepRecord.status), one step at a time, in the order of the file:
+//
+//   pending ──an abort, or a skip of it, recorded before it starts──────────────────────▶ skipped
+//      │ started
+//      ├─ note ─────── running ──────────────────────────────────────────────────────▶ done
+//      ├─ gate ─────── running ─▶ waiting ──approve──▶ passed
+//      │                            ├──skip─────▶ skipped
+//      │                            └──abort────▶ aborted
+//      └─ experiments ─ running ──every child passed──▶ passed
+//                          ├──skip──▶ skipped  ┐ its children cancelled (each reverts) and closed
+//                          ├──abort─▶ aborted  ┘
+//                          └──a child not passed, or its deadline──▶ failed ──onFailure──┬─ continue: next step
+//                                                                                        ├─ stop: the game day stops
+//                                                                                        └─ ask: waiting ──approve──▶ next step
+//                                                                                                   └─ skip, abort: stops
+// The game day: steps ──the last step, a stop, or an abort (every later step skipped)──▶ settling (its
+// message handlers finish) ──▶ verdict (workflows/gameday-verdict.ts, a failed step is never a pass) ──▶ closed.
+//
+// Its messages only record (one handler per message below, over workflows/gameday-state.ts: an approval
+// names the step it approves, and opens only that step while it waits); the main loop (`runSteps`, one
+// runner per step kind) reads the state and decides, in one place: it opens a gate, cancels a step's
+// experiments (deadline, skip, abort), stops or goes on.
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -21,8 +39,15 @@ import {
   sleep,
   upsertSearchAttributes,
   workflowInfo,
+  type ChildWorkflowOptions,
 } from '@temporalio/workflow';
-import type { GameDayInput, GameDayJournal, GameDayStep, StepRecord } from '../experiments/gameday-types.ts';
+import type {
+  GameDayInput,
+  GameDayJournal,
+  GameDayStep,
+  StepRecord,
+  StepStatus,
+} from '../experiments/gameday-types.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { durationMs } from '../faults/duration.ts';
 import { WORKFLOW_TYPE, type RunInput } from '../definitions/experiment.ts';
@@ -45,267 +70,334 @@ import {
   recordNote,
   recordSkip,
   skipProblem,
+  type GameDayState,
 } from './gameday-state.ts';
 import { decideGameDay, stepVerdict } from './gameday-verdict.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, GAME_DAY_KEY, VERDICT_KEY } from './search-attributes.ts';
 
-export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
-  const info = workflowInfo();
-  const now = () => new Date().toISOString();
-  const st = newGameDayState(input, info.workflowId, now());
-  const j = st.j;
-  let running = 0; // child workflows not yet closed
-  // Game days started before this marker (no marker in their history) keep the old command order: their
-  // skip and abort handlers and their deadline timer cancel the running step themselves. Every game day
-  // started since leaves that decision to the main loop alone.
-  const legacy = !patched('gameday-decisions-in-main-loop');
-  let stepScope: CancellationScope | undefined; // the running step's experiments (legacy handlers cancel it)
+type ExperimentsStep = Extract<GameDayStep, { kind: 'experiments' }>;
+type StepExperiment = ExperimentsStep['experiments'][number];
+const now = () => new Date().toISOString();
 
-  const details = () =>
-    setCurrentDetails(
-      `**Game day:** ${input.title} · owner ${input.owner}\n\n${j.steps.map((s) => `- ${s.name}: ${s.verdict ?? s.status}`).join('\n')}`,
-    );
+export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
+  const gd = new GameDay(input);
   if (input.searchAttributes)
     upsertSearchAttributes([
-      { key: GAME_DAY_KEY, value: info.workflowId },
+      { key: GAME_DAY_KEY, value: gd.id },
       { key: EXPERIMENT_KEY, value: input.title },
     ]);
+  setHandlers(gd);
+  await runSteps(gd);
+  return finish(gd);
+}
 
-  // The main loop blocks only in block(): what it waits for, while it waits. It has settled when it waits
-  // for something not yet true (or has finished): every message and child result so far has taken effect.
-  let waitsFor: (() => boolean) | undefined;
-  let finished = false;
-  const block = async (ready: () => boolean) => {
-    if (legacy) return condition(ready); // the old code's awaits, one for one
-    waitsFor = ready;
+/** The running game day: what its messages recorded (`st`), and what the main loop and its waits hold. */
+class GameDay {
+  readonly id = workflowInfo().workflowId;
+  readonly st: GameDayState;
+  /**
+   * Game days started before this marker (no marker in their history) keep the old command order: their
+   * skip and abort handlers and their deadline timer cancel the running step themselves. Every game day
+   * started since leaves that decision to the main loop alone.
+   */
+  readonly legacy: boolean;
+  /** Child workflows not yet closed. */
+  running = 0;
+  /** The running step's experiments (legacy handlers cancel it). */
+  stepScope: CancellationScope | undefined;
+  /** What the main loop waits for, while it waits (block). */
+  waitsFor: (() => boolean) | undefined;
+  finished = false;
+
+  constructor(readonly input: GameDayInput) {
+    this.st = newGameDayState(input, this.id, now());
+    this.legacy = !patched('gameday-decisions-in-main-loop');
+  }
+
+  get j(): GameDayJournal {
+    return this.st.j;
+  }
+
+  skipped(name: string): boolean {
+    return this.st.skips.includes(name);
+  }
+
+  details(): void {
+    setCurrentDetails(
+      `**Game day:** ${this.input.title} · owner ${this.input.owner}\n\n${this.j.steps.map((s) => `- ${s.name}: ${s.verdict ?? s.status}`).join('\n')}`,
+    );
+  }
+
+  /**
+   * The main loop blocks only here: what it waits for, while it waits. It has settled when it waits for
+   * something not yet true (or has finished): every message and child result so far has taken effect.
+   */
+  async block(ready: () => boolean): Promise<void> {
+    if (this.legacy) return condition(ready); // the old code's awaits, one for one
+    this.waitsFor = ready;
     try {
       await condition(ready);
     } finally {
-      waitsFor = undefined;
+      this.waitsFor = undefined;
     }
-  };
+  }
+
   /**
    * Resolves once the main loop has settled after everything this workflow task brought: first the
    * microtasks of the task run (a child's result reaching the loop), then the loop must be blocked on
    * something not yet true. Issues no command.
    */
-  const settled = () => {
+  settled(): Promise<void> {
     let drained = false;
     void Promise.resolve().then(() => {
       drained = true;
     });
-    return condition(() => drained && (finished || (waitsFor !== undefined && !waitsFor())));
-  };
-
-  // The handlers: validate, record, return. None of them issues a command.
-  const refuse = (problem: string | undefined) => {
-    if (problem) throw new Error(problem);
-  };
-  setHandler(gameDayQuery, () => j);
-  setHandler(
-    approveGateUpdate,
-    async (a) => {
-      if (!legacy) {
-        await settled();
-        const problem = approvalProblem(st, a);
-        if (problem) throw ApplicationFailure.create({ type: 'ApprovalRefused', message: problem, nonRetryable: true });
-      }
-      recordApproval(st, a, now());
-      return j;
-    },
-    { validator: (a) => refuse(legacy ? approvalProblem(st, a) : approvalRefusal(st, a)) },
-  );
-  setHandler(
-    addNoteUpdate,
-    (a) => {
-      recordNote(st, a, now());
-      return j;
-    },
-    { validator: (a) => refuse(noteProblem(a)) },
-  );
-  setHandler(
-    skipStepUpdate,
-    async (a) => {
-      if (!legacy) {
-        await settled(); // a step that ended in this very task is not skipped after the fact
-        const problem = skipProblem(st, a);
-        if (problem) throw ApplicationFailure.create({ type: 'SkipRefused', message: problem, nonRetryable: true });
-      }
-      recordSkip(st, a, now());
-      if (legacy && st.current === a.step) stepScope?.cancel();
-      return j;
-    },
-    { validator: (a) => refuse(skipProblem(st, a)) },
-  );
-  setHandler(
-    abortGameDayUpdate,
-    async (a) => {
-      const first = !st.abort;
-      recordAbort(st, a, now());
-      if (legacy && first) stepScope?.cancel();
-      await condition(() => running === 0); // the main loop cancels; every running child reverts and closes
-      return j;
-    },
-    { validator: (a) => refuse(abortProblem(a)) },
-  );
-
-  const skipped = (name: string) => st.skips.includes(name);
-
-  /** Waits at `rec` until an approval names it, a skip, or an abort; true when approved. */
-  const waitForApproval = async (rec: StepRecord) => {
-    rec.status = 'waiting';
-    j.waitingAt = rec.name;
-    details();
-    await block(() => !!approvedBy(st, rec.name) || !!st.abort || skipped(rec.name));
-    j.waitingAt = undefined;
-    return !!approvedBy(st, rec.name) && !st.abort && !skipped(rec.name);
-  };
-
-  const runChild = async (rec: StepRecord, exp: { experiment: RunInput['experiment']; file: string }, i: number) => {
-    const workflowId = `${info.workflowId}-${rec.name}${i ? `-${i + 1}` : ''}`;
-    const child = { workflowId, title: exp.experiment.title } as StepRecord['children'][number];
-    rec.children.push(child);
-    running++;
-    try {
-      const run: RunInput = {
-        experiment: exp.experiment,
-        file: exp.file,
-        submittedBy: `game day ${info.workflowId}`,
-        searchAttributes: input.searchAttributes,
-      };
-      const r = (await executeChild(WORKFLOW_TYPE, {
-        workflowId,
-        args: [run],
-        // Never TERMINATE: a closing parent cancels its children, and a cancelled experiment reverts.
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        staticSummary: `${exp.experiment.title} (game day ${input.title}, step ${rec.name})`,
-        ...(input.searchAttributes
-          ? {
-              typedSearchAttributes: [
-                { key: EXPERIMENT_KEY, value: exp.experiment.title },
-                { key: FAULT_KINDS_KEY, value: [...new Set(exp.experiment.method.map((f) => f.kind))] },
-                { key: GAME_DAY_KEY, value: info.workflowId },
-              ],
-            }
-          : {}),
-      })) as Journal;
-      child.verdict = r.verdict;
-      child.reason = r.reason;
-    } catch (err) {
-      child.verdict = 'aborted';
-      child.reason = isCancellation(err) ? 'cancelled by the game day' : String(err);
-    } finally {
-      running--;
-    }
-  };
-
-  async function runExperiments(step: Extract<GameDayStep, { kind: 'experiments' }>, rec: StepRecord) {
-    const scope = new CancellationScope();
-    stepScope = scope;
-    let timedOut = false;
-    // The deadline timer lives in its own scope, cancelled once the children are done, so it can never
-    // fire into a later step. It only records; the loop below cancels the step.
-    const timer = new CancellationScope();
-    if (step.deadline)
-      timer
-        .run(() => sleep(durationMs(step.deadline as string)))
-        .then(
-          () => {
-            timedOut = true;
-            if (legacy) scope.cancel();
-          },
-          () => undefined,
-        );
-    const children = scope
-      .run(() => Promise.all(step.experiments.map((e, i) => runChild(rec, e, i))))
-      .catch((err: unknown) => {
-        if (!isCancellation(err)) throw err;
-      });
-    if (legacy) await children;
-    else {
-      let done = false;
-      const ended = children.finally(() => {
-        done = true;
-      });
-      // The one place a step's experiments are stopped: its deadline, a skip of it, an abort.
-      await block(() => done || timedOut || !!st.abort || skipped(step.name));
-      if (!done) scope.cancel();
-      await block(() => done);
-      await ended;
-    }
-    timer.cancel();
-    await block(() => running === 0);
-    stepScope = undefined;
-    const bad = rec.children.filter((c) => c.verdict !== 'passed');
-    if (st.abort) {
-      rec.status = 'aborted';
-      rec.reason = `aborted by ${st.abort.who}: ${st.abort.reason}`;
-    } else if (skipped(step.name)) {
-      rec.status = 'skipped';
-      rec.reason = 'skipped while running; its experiments were aborted and reverted';
-    } else if (timedOut) {
-      rec.status = 'failed';
-      rec.reason = `deadline ${step.deadline} passed; its experiments were aborted and reverted`;
-    } else if (bad.length) {
-      rec.status = 'failed';
-      rec.reason = bad.map((c) => `${c.title}: ${c.verdict}`).join(', ');
-    } else rec.status = 'passed';
+    return condition(() => drained && (this.finished || (this.waitsFor !== undefined && !this.waitsFor())));
   }
+}
 
-  for (const [idx, step] of input.steps.entries()) {
-    const rec = j.steps[idx] as StepRecord;
-    st.current = step.name;
-    if (st.abort || skipped(step.name)) {
+// ── The handlers: one per message; each validates, records and returns. None of them issues a command. ──
+
+const refuse = (problem: string | undefined) => {
+  if (problem) throw new Error(problem);
+};
+/** A refusal found once the main loop has settled: a failed update (the validator has passed it already). */
+const refuseSettled = (type: string, problem: string | undefined) => {
+  if (problem) throw ApplicationFailure.create({ type, message: problem, nonRetryable: true });
+};
+
+async function onApprove(gd: GameDay, a: { who: string; step?: string }): Promise<GameDayJournal> {
+  if (!gd.legacy) {
+    await gd.settled();
+    refuseSettled('ApprovalRefused', approvalProblem(gd.st, a));
+  }
+  recordApproval(gd.st, a, now());
+  return gd.j;
+}
+
+function onNote(gd: GameDay, a: { who: string; text: string }): GameDayJournal {
+  recordNote(gd.st, a, now());
+  return gd.j;
+}
+
+async function onSkip(gd: GameDay, a: { step: string; who: string }): Promise<GameDayJournal> {
+  if (!gd.legacy) {
+    await gd.settled(); // a step that ended in this very task is not skipped after the fact
+    refuseSettled('SkipRefused', skipProblem(gd.st, a));
+  }
+  recordSkip(gd.st, a, now());
+  if (gd.legacy && gd.st.current === a.step) gd.stepScope?.cancel();
+  return gd.j;
+}
+
+async function onAbort(gd: GameDay, a: { reason: string; who: string }): Promise<GameDayJournal> {
+  const first = !gd.st.abort;
+  recordAbort(gd.st, a, now());
+  if (gd.legacy && first) gd.stepScope?.cancel();
+  await condition(() => gd.running === 0); // the main loop cancels; every running child reverts and closes
+  return gd.j;
+}
+
+function setHandlers(gd: GameDay): void {
+  setHandler(gameDayQuery, () => gd.j);
+  setHandler(approveGateUpdate, (a) => onApprove(gd, a), {
+    validator: (a) => refuse(gd.legacy ? approvalProblem(gd.st, a) : approvalRefusal(gd.st, a)),
+  });
+  setHandler(addNoteUpdate, (a) => onNote(gd, a), { validator: (a) => refuse(noteProblem(a)) });
+  setHandler(skipStepUpdate, (a) => onSkip(gd, a), { validator: (a) => refuse(skipProblem(gd.st, a)) });
+  setHandler(abortGameDayUpdate, (a) => onAbort(gd, a), { validator: (a) => refuse(abortProblem(a)) });
+}
+
+// ── The main loop: one step at a time, one runner per step kind. ──
+
+/** A step's runner: runs it and sets its status; false stops the game day (a failure under its policy). */
+type StepRunner<S extends GameDayStep> = (gd: GameDay, step: S, rec: StepRecord) => Promise<boolean>;
+
+const runners: { [K in GameDayStep['kind']]: StepRunner<Extract<GameDayStep, { kind: K }>> } = {
+  note: async (gd, step, rec) => {
+    gd.j.events.push({ at: now(), who: gd.input.owner, what: 'note', step: step.name, text: step.text });
+    rec.status = 'done';
+    return true;
+  },
+  gate: async (gd, _step, rec) => {
+    rec.status = (await waitForApproval(gd, rec)) ? 'passed' : gd.st.abort ? 'aborted' : 'skipped';
+    return true;
+  },
+  experiments: async (gd, step, rec) => {
+    await runExperiments(gd, step, rec);
+    return (rec.status as StepStatus) === 'failed' ? onFailure(gd, step, rec) : true;
+  },
+};
+
+async function runSteps(gd: GameDay): Promise<void> {
+  for (const [idx, step] of gd.input.steps.entries()) {
+    const rec = gd.j.steps[idx] as StepRecord;
+    gd.st.current = step.name;
+    if (gd.st.abort || gd.skipped(step.name)) {
       rec.status = 'skipped';
       continue;
     }
     rec.startedAt = now();
     rec.status = 'running';
-    details();
-    if (step.kind === 'note') {
-      j.events.push({ at: now(), who: input.owner, what: 'note', step: step.name, text: step.text });
-      rec.status = 'done';
-    } else if (step.kind === 'gate') {
-      rec.status = (await waitForApproval(rec)) ? 'passed' : st.abort ? 'aborted' : 'skipped';
-    } else {
-      await runExperiments(step, rec);
-      if ((rec.status as string) === 'failed') {
-        // The policy decides whether the game day goes on, never whether it passed.
-        let go = step.onFailure === 'continue';
-        if (step.onFailure === 'ask') {
-          go = await waitForApproval(rec); // an approver says go on; an abort or a skip says stop
-          rec.status = 'failed';
-        }
-        go &&= !st.abort;
-        rec.onFailure = {
-          policy: step.onFailure,
-          wentOn: go,
-          ...(step.onFailure === 'ask' && go ? { by: approvedBy(st, rec.name) } : {}),
-        };
-        if (!go) {
-          rec.verdict = stepVerdict(rec);
-          rec.finishedAt = now();
-          break;
-        }
-      }
-    }
+    gd.details();
+    const goOn = await (runners[step.kind] as StepRunner<GameDayStep>)(gd, step, rec);
     rec.verdict = stepVerdict(rec);
     rec.finishedAt = now();
+    if (!goOn) break;
   }
-  for (const s of j.steps) if (s.status === 'pending') s.status = 'skipped';
+  for (const s of gd.j.steps) if (s.status === 'pending') s.status = 'skipped';
+}
 
-  if (!legacy) {
-    finished = true;
+/** Waits at `rec` until an approval names it, a skip, or an abort; true when approved. */
+async function waitForApproval(gd: GameDay, rec: StepRecord): Promise<boolean> {
+  rec.status = 'waiting';
+  gd.j.waitingAt = rec.name;
+  gd.details();
+  const { st } = gd;
+  await gd.block(() => !!approvedBy(st, rec.name) || !!st.abort || gd.skipped(rec.name));
+  gd.j.waitingAt = undefined;
+  return !!approvedBy(st, rec.name) && !st.abort && !gd.skipped(rec.name);
+}
+
+/** A failed experiment step: its policy decides whether the game day goes on, never whether it passed. */
+async function onFailure(gd: GameDay, step: ExperimentsStep, rec: StepRecord): Promise<boolean> {
+  let go = step.onFailure === 'continue';
+  if (step.onFailure === 'ask') {
+    go = await waitForApproval(gd, rec); // an approver says go on; an abort or a skip says stop
+    rec.status = 'failed';
+  }
+  go &&= !gd.st.abort;
+  rec.onFailure = {
+    policy: step.onFailure,
+    wentOn: go,
+    ...(step.onFailure === 'ask' && go ? { by: approvedBy(gd.st, rec.name) } : {}),
+  };
+  return go;
+}
+
+/** An experiment step: its children at once, stopped by its deadline, a skip of it or an abort. */
+async function runExperiments(gd: GameDay, step: ExperimentsStep, rec: StepRecord): Promise<void> {
+  const scope = new CancellationScope();
+  gd.stepScope = scope;
+  let timedOut = false;
+  // The deadline timer lives in its own scope, cancelled once the children are done, so it can never
+  // fire into a later step. It only records; the main loop cancels the step (legacy: the timer does).
+  const timer = new CancellationScope();
+  if (step.deadline)
+    timer
+      .run(() => sleep(durationMs(step.deadline as string)))
+      .then(
+        () => {
+          timedOut = true;
+          if (gd.legacy) scope.cancel();
+        },
+        () => undefined,
+      );
+  const children = scope
+    .run(() => Promise.all(step.experiments.map((e, i) => runChild(gd, rec, e, i))))
+    .catch((err: unknown) => {
+      if (!isCancellation(err)) throw err;
+    });
+  if (gd.legacy) await children;
+  else {
+    let done = false;
+    const ended = children.finally(() => {
+      done = true;
+    });
+    // The one place a step's experiments are stopped: its deadline, a skip of it, an abort.
+    await gd.block(() => done || timedOut || !!gd.st.abort || gd.skipped(step.name));
+    if (!done) scope.cancel();
+    await gd.block(() => done);
+    await ended;
+  }
+  timer.cancel();
+  await gd.block(() => gd.running === 0);
+  gd.stepScope = undefined;
+  stepOutcome(gd, step, rec, timedOut);
+}
+
+/** How an experiment step ended, once its children have closed. */
+function stepOutcome(gd: GameDay, step: ExperimentsStep, rec: StepRecord, timedOut: boolean): void {
+  const bad = rec.children.filter((c) => c.verdict !== 'passed');
+  if (gd.st.abort) {
+    rec.status = 'aborted';
+    rec.reason = `aborted by ${gd.st.abort.who}: ${gd.st.abort.reason}`;
+  } else if (gd.skipped(step.name)) {
+    rec.status = 'skipped';
+    rec.reason = 'skipped while running; its experiments were aborted and reverted';
+  } else if (timedOut) {
+    rec.status = 'failed';
+    rec.reason = `deadline ${step.deadline} passed; its experiments were aborted and reverted`;
+  } else if (bad.length) {
+    rec.status = 'failed';
+    rec.reason = bad.map((c) => `${c.title}: ${c.verdict}`).join(', ');
+  } else rec.status = 'passed';
+}
+
+/** One experiment of a step as a child workflow; its verdict (or why it has none) lands in `rec`. */
+async function runChild(gd: GameDay, rec: StepRecord, exp: StepExperiment, i: number): Promise<void> {
+  const workflowId = `${gd.id}-${rec.name}${i ? `-${i + 1}` : ''}`;
+  const child = { workflowId, title: exp.experiment.title } as StepRecord['children'][number];
+  rec.children.push(child);
+  gd.running++;
+  try {
+    const r = (await executeChild(WORKFLOW_TYPE, childOptions(gd, rec, exp, workflowId))) as Journal;
+    child.verdict = r.verdict;
+    child.reason = r.reason;
+  } catch (err) {
+    child.verdict = 'aborted';
+    child.reason = isCancellation(err) ? 'cancelled by the game day' : String(err);
+  } finally {
+    gd.running--;
+  }
+}
+
+function childOptions(
+  gd: GameDay,
+  rec: StepRecord,
+  exp: StepExperiment,
+  workflowId: string,
+): ChildWorkflowOptions & { args: [RunInput] } {
+  const { input } = gd;
+  const run: RunInput = {
+    experiment: exp.experiment,
+    file: exp.file,
+    submittedBy: `game day ${gd.id}`,
+    searchAttributes: input.searchAttributes,
+  };
+  return {
+    workflowId,
+    args: [run],
+    // Never TERMINATE: a closing parent cancels its children, and a cancelled experiment reverts.
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+    staticSummary: `${exp.experiment.title} (game day ${input.title}, step ${rec.name})`,
+    ...(input.searchAttributes
+      ? {
+          typedSearchAttributes: [
+            { key: EXPERIMENT_KEY, value: exp.experiment.title },
+            { key: FAULT_KINDS_KEY, value: [...new Set(exp.experiment.method.map((f) => f.kind))] },
+            { key: GAME_DAY_KEY, value: gd.id },
+          ],
+        }
+      : {}),
+  };
+}
+
+/** After the last step: the handlers finish (new game days), then the verdict over the steps. */
+async function finish(gd: GameDay): Promise<GameDayJournal> {
+  const { j } = gd;
+  if (!gd.legacy) {
+    gd.finished = true;
     await condition(allHandlersFinished); // an approval that came too late is refused, not left unanswered
   }
-  const outcome = decideGameDay({ title: input.title, steps: j.steps, events: j.events, abort: st.abort });
+  const outcome = decideGameDay({ title: gd.input.title, steps: j.steps, events: j.events, abort: gd.st.abort });
   j.verdict = outcome.verdict;
   j.reason = outcome.reason;
   j.summary = outcome.summary;
   j.finishedAt = now();
-  st.current = undefined;
-  details();
-  if (input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: j.verdict }]);
+  gd.st.current = undefined;
+  gd.details();
+  if (gd.input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: j.verdict }]);
   return j;
 }

@@ -41,6 +41,7 @@ export function createFaultlineMetrics(opts: { process?: boolean } = {}) {
   const kh = ['kind', 'host'] as const;
   /** Faults held in a fault window by this process's guards and holders: (kind, host) -> tokens. */
   const held = new Map<string, { kind: string; host: string }>();
+  const seenKinds = new Map<string, { kind: string; host: string }>();
   const ledgers: WatchedLedger[] = [];
   /** What only the server knows, asked at scrape time (a fleet worker sets them: createControlSources). */
   const sources: { queue?: string; stuck?: () => Promise<number>; holds?: () => Promise<number> } = {};
@@ -61,6 +62,11 @@ export function createFaultlineMetrics(opts: { process?: boolean } = {}) {
   const m = {
     registry,
     held,
+    /** A fault's window begins here: held until its revert (or the window's activity) ends. */
+    hold(token: string, f: { kind: string; host: string }) {
+      held.set(token, f);
+      seenKinds.set(`${f.kind}\0${f.host}`, f);
+    },
     ledgers,
     sources,
     runsStuck: fromServer(
@@ -79,7 +85,9 @@ export function createFaultlineMetrics(opts: { process?: boolean } = {}) {
       labelNames: kh,
       registers: [registry],
       collect() {
+        // A (kind, host) once seen stays, at 0 when nothing is held: a dashboard reads 0, not "no data".
         this.reset();
+        for (const k of seenKinds.values()) this.set(k, 0);
         for (const f of held.values()) this.inc({ kind: f.kind, host: f.host });
       },
     }),
@@ -266,7 +274,7 @@ export function guardTap(m: FaultlineMetrics, input: ObserveInput, host: string,
   last.onTime = resumed?.coverage?.onTime ?? 0;
   const counted = new Set<number>(Object.keys(resumed?.revertReports ?? {}).map(Number));
   for (const f of input.faults)
-    if (!(f.index in (resumed?.reverted ?? {}))) m.held.set(token + f.index, { kind: f.kind, host });
+    if (!(f.index in (resumed?.reverted ?? {}))) m.hold(token + f.index, { kind: f.kind, host });
   m.guardsRunning.inc({ role });
   let ended = false;
   const beat = (p: GuardProgress | undefined) => {

@@ -153,12 +153,22 @@ else
     apt_install prometheus
   fi
   mkdir -p "$PROM_DIR/data"
+  # The runner's own recording rules and alerts (demo/prometheus/), next to the config that names them.
+  cp "$ROOT/demo/prometheus/faultline-rules.yml" "$PROM_DIR/faultline-rules.yml"
   # The demo's front and backends, found through Docker's API by their faultline.demo label (so a restarted
   # replica with a new address is followed), scraped every second: the guard ticks that often.
   cat >"$PROM_DIR/prometheus.yml" <<'YAML'
 global:
   scrape_interval: 15s
+  evaluation_interval: 15s
+rule_files: [faultline-rules.yml]
 scrape_configs:
+  # The runner's own metrics: a worker started with FAULTLINE_METRICS=9464 (or --metrics 9464), and an agent
+  # with --metrics 9465; a target nobody serves is just `up == 0`.
+  - job_name: faultline-runner
+    scrape_interval: 5s
+    static_configs:
+      - targets: ['127.0.0.1:9464', '127.0.0.1:9465']
   - job_name: faultline-demo
     scrape_interval: 1s
     scrape_timeout: 900ms

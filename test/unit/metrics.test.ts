@@ -159,7 +159,7 @@ describe('the metrics of a fault window (the guard, through its heartbeats)', ()
       healthy = true;
     }
     expect(seen[0]).toBe(1); // held while the window was open
-    expect(await value(m, 'faultline_faults_active{kind="container.pause",host=""}')).toBeUndefined();
+    expect(await value(m, 'faultline_faults_active{kind="container.pause",host=""}')).toBe(0);
     expect(await value(m, 'faultline_aborts_total{reason="probe"}')).toBe(1);
     expect(await value(m, 'faultline_reverts_total{kind="container.pause",host="",by="guard",result="undone"}')).toBe(
       1,
@@ -195,7 +195,7 @@ describe('the metrics of a fault window (the guard, through its heartbeats)', ()
       await value(m, 'faultline_reverts_total{kind="container.pause",host="h3",by="workflow",result="undone"}'),
     ).toBe(1);
     expect((await samples(m)).filter((l) => l.startsWith('faultline_aborts_total'))).toEqual([]);
-    expect(await value(m, 'faultline_faults_active{kind="container.pause",host="h3"}')).toBeUndefined();
+    expect(await value(m, 'faultline_faults_active{kind="container.pause",host="h3"}')).toBe(0);
   });
 
   it('a guard cancelled mid-window (faultline abort, the lever) counts as an abort "cancelled"', async () => {
@@ -213,7 +213,7 @@ describe('the metrics of a fault window (the guard, through its heartbeats)', ()
     };
     await expect(inActivity(env, () => acts.observe(input))).rejects.toThrow();
     expect(await value(m, 'faultline_aborts_total{reason="cancelled"}')).toBe(1);
-    expect(await value(m, 'faultline_faults_active{kind="container.pause",host=""}')).toBeUndefined();
+    expect(await value(m, 'faultline_faults_active{kind="container.pause",host=""}')).toBe(0);
   });
 });
 

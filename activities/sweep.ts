@@ -4,6 +4,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { ContainerPort } from '../faults/ports.ts';
+import type { KernelPort } from '../faults/kernel-ports.ts';
 import { listHosts } from './hosts.ts';
 import { admissionWorkflowId } from './control.ts';
 import { admissionStateQuery } from '../definitions/admission.ts';
@@ -129,6 +130,8 @@ export interface SweepDeps {
   /** This worker's Docker host: its name, daemon and warden ledger. */
   host: () => Promise<string>;
   containers: ContainerPort;
+  /** The host's kernel port (the kinds acting inside a container's namespaces); absent: those are not looked at. */
+  kernel?: KernelPort;
   ledgerDir: string;
   /** The known fault proxy, looked up per call; undefined when none is configured. */
   proxy: () => ProxyInventory | undefined;
@@ -155,7 +158,7 @@ export function createSweepActivities(d: SweepDeps) {
       const host = await d.host();
       const fleet = opts.fleetQueue ?? Context.current().info.taskQueue;
       return sweepHost(
-        { host, ledgerDir: d.ledgerDir, containers: d.containers },
+        { host, ledgerDir: d.ledgerDir, containers: d.containers, ...(d.kernel ? { kernel: d.kernel } : {}) },
         toOpenRuns(open),
         fix,
         sweepClock(d.client, opts.startedAt, fleet),

@@ -4,6 +4,8 @@
 // With fix, each orphan is reverted exactly as its run would have: the lease goes first, then the kind's
 // idempotent revert; a toxic is removed. Touches nothing that is not in a ledger or named faultline-*.
 import type { ContainerPort, Lease, Ports } from '../faults/ports.ts';
+import type { KernelPort } from '../faults/kernel-ports.ts';
+import { kernelApplied } from './sweep-kernel.ts';
 import { faultKind } from '../faults/registry.ts';
 import { leaseOf } from '../faults/lease.ts';
 import { activeLeases, claimedLeases, createLeaseLedger } from './lease-ledger.ts';
@@ -82,14 +84,22 @@ export interface HostInventory {
   host: string;
   ledgerDir: string;
   containers: ContainerPort;
+  /** The host's kernel port: what the kinds acting inside a container's namespaces need to look and revert. */
+  kernel?: KernelPort;
 }
 
 /** Whether the fault a lease describes is still visible on the daemon. */
-async function stillApplied(containers: ContainerPort, l: Lease): Promise<{ applied: boolean; target: string }> {
+async function stillApplied(
+  containers: ContainerPort,
+  kernel: KernelPort | undefined,
+  l: Lease,
+): Promise<{ applied: boolean; target: string }> {
   const h = l.handle as { containerId?: string; containerName?: string; wasState?: string; network?: string };
   const target = h.containerName ?? h.containerId ?? '?';
   const now = h.containerId ? await containers.inspect(h.containerId) : null;
   if (!now) return { applied: false, target };
+  const inKernel = await kernelApplied(kernel, l.kind, l.handle).catch(() => undefined);
+  if (inKernel !== undefined) return { applied: inKernel, target };
   if (l.kind === 'network.partition') return { applied: !!h.network && !(h.network in now.networks), target };
   if (h.wasState !== 'running') return { applied: false, target };
   return { applied: now.state !== 'running' && now.state !== 'restarting', target };
@@ -123,7 +133,7 @@ export async function sweepHost(
   for (const l of leases) {
     if (l.workflowId && view.open.has(l.workflowId)) continue; // held by an open run
     const item = { owner: l.workflowId, grantedAt: l.grantedAt, seenAt };
-    const { applied, target } = await stillApplied(inv.containers, l);
+    const { applied, target } = await stillApplied(inv.containers, inv.kernel, l);
     let d = sweepDecision(item, view);
     // Never on the run list alone: the owner is described now, right before the revert.
     if (!d.sweep && d.check && l.workflowId) d = sweepDecision(item, view, await describeOwner(clock, l.workflowId));
@@ -137,7 +147,11 @@ export async function sweepHost(
       try {
         await ledger.release(l.id);
         await fs.rm(path.join(inv.ledgerDir, 'reverting', `${l.id}.json`), { force: true });
-        const ports: Ports = { containers: inv.containers, proxy: {} as Ports['proxy'] };
+        const ports: Ports = {
+          containers: inv.containers,
+          ...(inv.kernel ? { kernel: inv.kernel } : {}),
+          proxy: {} as Ports['proxy'],
+        };
         const kind = faultKind(l.kind);
         if (!kind) throw new Error(`unknown fault kind ${l.kind}`);
         await kind.revert(ports, l.handle);

@@ -13,6 +13,7 @@ export function sweepDeps(client: Client, ports: Ports, ledgerDir = WARDEN_DIR):
     client,
     host: () => (name ??= localHostName()),
     containers: ports.containers,
+    ...(ports.kernel ? { kernel: ports.kernel } : {}),
     ledgerDir,
     proxy: proxyInventory,
   };

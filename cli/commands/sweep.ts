@@ -11,6 +11,7 @@ import proto from '@temporalio/proto';
 import { connectClient, recentPollers, type FaultlineClient } from '../client.ts';
 import { warnIfNoWorker } from '../workers.ts';
 import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
+import { createDockerKernelPort } from '../../activities/adapters/kernel.ts';
 import { localHostName } from '../../activities/adapters/warden-container.ts';
 import { openRuns, sweepClock, toOpenRuns } from '../../activities/sweep.ts';
 import { listHosts } from '../../activities/hosts.ts';
@@ -139,7 +140,7 @@ async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string, sta
   const mine = registered.find((h) => h.daemonId === daemonId);
   const host = mine?.host ?? (await localHostName());
   const { orphans, spared } = await sweepHost(
-    { host, ledgerDir: mine?.wardenDir ?? WARDEN_DIR, containers },
+    { host, ledgerDir: mine?.wardenDir ?? WARDEN_DIR, containers, kernel: createDockerKernelPort() },
     open,
     fix,
     clock,

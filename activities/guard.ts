@@ -31,6 +31,7 @@ import type { Groups } from './plan.ts';
 import { addSample, createSeries } from '../judge/series.ts';
 import { revertAndReport } from './revert.ts';
 import { leaseOf } from '../faults/lease.ts';
+import { appliedIn, onApplied, type Applied } from './guard-hub.ts';
 
 export interface GuardFault {
   index: number;
@@ -41,6 +42,21 @@ export interface GuardFault {
   /** ISO time before its inject (its intent), where its target's record of an undo is read from. */
   since?: string;
   /** A fault a host's holder holds (ObserveInput.elsewhere): its host's daemon, as the registry names it. */
+  daemonId?: string;
+}
+
+/**
+ * A fault of a guard started with the intents (ObserveInput.early): its handle and its window's start
+ * (its inject's completion) the guard learns from its process's injects (./guard-hub.ts) or from its run.
+ */
+export interface EarlyFault {
+  index: number;
+  kind: string;
+  /** Its window: from its inject's completion for this long. */
+  durationMs: number;
+  since?: string;
+  /** Held by its host's holder, not by the guard (it reverts it on a conclusion when its daemon is reachable). */
+  elsewhere?: boolean;
   daemonId?: string;
 }
 
@@ -74,6 +90,12 @@ export interface ObserveInput {
    * holder is then cancelled by the workflow and the run's own reverts find them undone.
    */
   elsewhere?: GuardFault[];
+  /**
+   * Runs from 'guard-starts-with-intents' on: the guard is started with the intents, with every prepared
+   * fault; faults, elsewhere, windows and until are what it learns of the injects (learnInjects), so its
+   * first sample comes as its first fault is applied, not a workflow task and a dispatch later.
+   */
+  early?: EarlyFault[];
 }
 
 export interface ObserveResult extends GuardProgress {
@@ -85,7 +107,13 @@ export interface ObserveResult extends GuardProgress {
 /** How the guard talks to its own workflow run (the durable record of its conclusion). */
 export interface RunLink {
   reportViolation(v: GuardViolation): Promise<void>;
-  guardRecord(): Promise<{ violation?: GuardViolation }>;
+  /** The run's record: its guard's conclusion, and (runs from 'guard-starts-with-intents' on) what it applied. */
+  guardRecord(): Promise<GuardRecord>;
+}
+
+export interface GuardRecord {
+  violation?: GuardViolation;
+  applied?: Applied[];
 }
 
 const MAX_RESTORES_KEPT = 10;
@@ -135,11 +163,23 @@ export async function runGuard(
   ports: Ports,
   kindOf: (name: string) => AnyFaultKind,
   link: RunLink,
-  input: ObserveInput,
+  given: ObserveInput,
   ctx: Context,
-  opts: { reportWaitMs?: number } = {},
+  opts: { reportWaitMs?: number; ask?: { afterMs: number; everyMs: number } } = {},
 ): Promise<ObserveResult> {
-  const state: GuardProgress = { ...freshProgress(), ...(ctx.info.heartbeatDetails as GuardProgress | undefined) };
+  // What a guard started with the intents learned of its injects rides in its heartbeat: a retry knows it.
+  type Progress = GuardProgress & { applied?: Applied[] };
+  const state: Progress = { ...freshProgress(), ...(ctx.info.heartbeatDetails as Progress | undefined) };
+  let input = given;
+  if (given.early) {
+    const learned = await learnInjects(given, link, ctx, {
+      beat: () => ctx.heartbeat(state),
+      had: state.applied,
+      ...opts.ask,
+    });
+    input = learned.input;
+    state.applied = learned.applied;
+  }
   // A retry whose last heartbeat did not carry the violation asks the workflow, which got it first.
   if (ctx.info.attempt > 1 && !state.violation) {
     const rec = await link.guardRecord();
@@ -364,6 +404,103 @@ export async function runGuard(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * When a guard started with the intents first asks its run for injects its process did not see, and how
+ * often after that: an inject in its own process tells it at once, so the run (a query its worker answers
+ * beside every other run's workflow tasks) is asked only when the injects ran elsewhere or are slow.
+ */
+const ASK_AFTER_MS = 2_000;
+const ASK_EVERY_MS = 1_000;
+
+/**
+ * A guard started with the intents (input.early) waits until it knows when each fault was applied: at once
+ * from an inject in its own process (./guard-hub.ts), from its earlier attempt's heartbeat (had), else from
+ * its run's record (asked after afterMs, then every everyMs).
+ * Then its input is what the workflow gives a guard started after the injects: the faults it holds with
+ * their ends, the faults held on hosts (elsewhere), every window in the journal's order, and until.
+ * Cancelled (an inject failed, or an abort), it stops: the workflow reverts.
+ */
+export async function learnInjects(
+  input: ObserveInput,
+  link: RunLink,
+  ctx: Context,
+  o: { beat: () => void; had?: Applied[]; afterMs?: number; everyMs?: number },
+): Promise<{ input: ObserveInput; applied: Applied[] }> {
+  const askEveryMs = o.everyMs ?? ASK_EVERY_MS;
+  const beat = o.beat;
+  const early = [...(input.early ?? [])].sort((a, b) => a.index - b.index);
+  const run = ctx.info.workflowExecution;
+  const known = new Map<number, Applied>((o.had ?? []).map((a) => [a.index, a]));
+  const missing = () => early.some((f) => !known.has(f.index));
+  let wake = () => undefined as void;
+  const off = run ? onApplied(run.workflowId, run.runId, () => wake()) : () => undefined;
+  try {
+    // The run is asked beside the wait, never instead of it: a slow answer (its worker busy) must not
+    // keep the guard from hearing its process's inject at once.
+    let askAt = Date.now() + (o.afterMs ?? ASK_AFTER_MS);
+    let asking = false;
+    const ask = () => {
+      asking = true;
+      void link
+        .guardRecord()
+        .then(
+          (rec) => rec.applied?.forEach((a) => known.set(a.index, a)),
+          () => undefined,
+        )
+        .finally(() => {
+          asking = false;
+          askAt = Date.now() + askEveryMs;
+          wake();
+        });
+    };
+    for (;;) {
+      ctx.cancellationSignal.throwIfAborted();
+      if (run) for (const [i, a] of appliedIn(run.workflowId, run.runId)) known.set(i, a);
+      if (!missing()) break;
+      if (!asking && Date.now() >= askAt) ask();
+      beat();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          ctx.cancellationSignal.removeEventListener('abort', done);
+          resolve();
+        };
+        const t = setTimeout(done, asking ? 250 : Math.max(0, Math.min(askAt - Date.now(), 250)));
+        wake = done;
+        ctx.cancellationSignal.addEventListener('abort', done, { once: true });
+      });
+    }
+  } finally {
+    off();
+  }
+  const at = (f: EarlyFault) => Date.parse((known.get(f.index) as Applied).at);
+  const fault = (f: EarlyFault): GuardFault => ({
+    index: f.index,
+    kind: f.kind,
+    handle: (known.get(f.index) as Applied).handle,
+    endsAt: at(f) + f.durationMs,
+    ...(f.since ? { since: f.since } : {}),
+    ...(f.daemonId ? { daemonId: f.daemonId } : {}),
+  });
+  const all = early.map(fault);
+  const windows = early.map((f, i) => ({
+    fault: f.index,
+    from: at(f),
+    to: all[i]!.endsAt,
+  }));
+  const { early: _, ...rest } = input;
+  return {
+    input: {
+      ...rest,
+      faults: all.filter((_f, i) => !early[i]!.elsewhere),
+      ...(input.atOnce ? { elsewhere: all.filter((_f, i) => early[i]!.elsewhere) } : {}),
+      ...(input.guard ? { windows } : {}),
+      until: Math.max(...all.map((f) => f.endsAt)),
+    },
+    applied: early.map((f) => known.get(f.index) as Applied),
+  };
 }
 
 /**

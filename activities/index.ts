@@ -4,6 +4,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { runGuard, type ObserveInput, type ObserveResult, type RunLink } from './guard.ts';
 import { guardRecordQuery, guardViolationSignal } from '../definitions/experiment.ts';
 import { randomBytes } from 'node:crypto';
+import { noteApplied } from './guard-hub.ts';
 import type { ContainerInfo, Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { AnyFaultKind, FaultTarget } from '../faults/types.ts';
@@ -62,8 +63,18 @@ function currentWorkflowId(): string | undefined {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Tells the guard of the current activity's run, if it runs in this process, that a fault was applied. */
+function tellGuard(index: number, at: string, handle: Record<string, unknown>): void {
+  try {
+    const run = Context.current().info.workflowExecution;
+    noteApplied(run?.workflowId, run?.runId, { index, at, handle });
+  } catch {
+    // called directly (unit tests): no run
+  }
+}
+
 export type { ObserveInput, ObserveResult, RunLink } from './guard.ts';
-export type { GuardFault } from './guard.ts';
+export type { EarlyFault, GuardFault } from './guard.ts';
 
 /**
  * Heartbeats on a timer while fn runs: a worker that dies mid-call is noticed within the heartbeat
@@ -282,12 +293,19 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
     prepareFaults: async (items: BatchPrepare[]): Promise<TargetResult<Record<string, unknown>>[]> =>
       Promise.all(items.map((it) => perTarget(it.index, () => prepareOne(it.spec, it.target)))),
 
-    /** Heartbeats, so a dead worker's inject moves on within seconds; an abort that arrived first wins. */
-    injectFault: classified(async (spec: FaultEntry, handle: Record<string, unknown>): Promise<{ at: string }> =>
-      heartbeating(async (signal) => {
-        signal?.throwIfAborted();
-        return injectOne(spec, handle);
-      }),
+    /**
+     * Heartbeats, so a dead worker's inject moves on within seconds; an abort that arrived first wins. With
+     * the fault's index (runs from 'guard-starts-with-intents' on), its run's guard in this process hears
+     * of it at once (./guard-hub.ts).
+     */
+    injectFault: classified(
+      async (spec: FaultEntry, handle: Record<string, unknown>, fault?: { index: number }): Promise<{ at: string }> =>
+        heartbeating(async (signal) => {
+          signal?.throwIfAborted();
+          const r = await injectOne(spec, handle);
+          if (fault) tellGuard(fault.index, r.at, handle);
+          return r;
+        }),
     ),
 
     /**
@@ -312,10 +330,14 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
             items.map((it) =>
               perTarget(it.index, async () => {
                 const at = applied[it.index];
-                if (at) return { at, retried: true };
+                if (at) {
+                  tellGuard(it.index, at, it.handle);
+                  return { at, retried: true };
+                }
                 signal?.throwIfAborted();
                 const r = await injectOne(it.spec, it.handle);
                 applied[it.index] = r.at;
+                tellGuard(it.index, r.at, it.handle);
                 ctx?.heartbeat({ applied });
                 return r;
               }),

@@ -341,6 +341,9 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
     scheduledToStarted: [] as number[],
     startedToFirstSample: [] as number[],
     injectToFirstSample: [] as number[],
+    // A guard started with the intents (guard-starts-with-intents): how long it was running before its
+    // first fault was applied (negative: it started after, and that span was unwatched).
+    startedBeforeInject: [] as number[],
   };
   const windows: [number, number][] = [];
   let dueAgree = 0;
@@ -379,6 +382,7 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
         start.taskStartedToCompleted.push(w.taskCompleted - w.taskStarted);
       }
       if (g) start.scheduledToStarted.push(g.started - g.scheduled);
+      if (g) start.startedBeforeInject.push(c.anchor - g.started);
       if (g && first !== undefined) start.startedToFirstSample.push(first - g.started);
       if (first !== undefined) start.injectToFirstSample.push(first - c.anchor);
     }

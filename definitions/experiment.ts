@@ -66,5 +66,12 @@ export const abortExperimentUpdate = defineUpdate<Journal, [AbortRequest]>('abor
  * conclusion is in history, so a crash anywhere after it cannot turn the run into `passed`.
  */
 export const guardViolationSignal = defineSignal<[GuardViolation]>('guardViolation');
-/** What the workflow holds of the guard's conclusion; a retried guard asks before renewing anything. */
-export const guardRecordQuery = defineQuery<{ violation?: GuardViolation }>('guardRecord');
+/**
+ * What the workflow holds of the guard's conclusion (a retried guard asks before renewing anything), and
+ * when each fault was applied, with its handle (a guard started with the intents asks for those its process
+ * did not see).
+ */
+export const guardRecordQuery = defineQuery<{
+  violation?: GuardViolation;
+  applied?: { index: number; at: string; handle: Record<string, unknown> }[];
+}>('guardRecord');

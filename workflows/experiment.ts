@@ -20,8 +20,10 @@ import {
 import type {
   Activities,
   ControlActivities,
+  EarlyFault,
   GuardFault,
   HostInventory,
+  ObserveInput,
   ObserveResult,
   TargetResult,
 } from '../activities/index.ts';
@@ -138,6 +140,12 @@ const AT_ONCE_PATCH = 'guard-reverts-at-once';
  * fault them); runs without it asked for their faulted targets only.
  */
 const CONTROL_GROUP_HOLD_PATCH = 'admission-control-group';
+/**
+ * Runs from this version on schedule the guard with the intents (a workflow task before the injects), so it
+ * is running when its first fault is applied and learns of it at once (activities/guard.ts learnInjects);
+ * runs from before schedule it once every inject has completed (a workflow task and a dispatch later).
+ */
+const EARLY_GUARD_PATCH = 'guard-starts-with-intents';
 
 /** Everything a run holds; the phases below read and write it. */
 interface Run {
@@ -168,6 +176,8 @@ interface Run {
   refused?: string;
   /** Each registered host's daemon ID, as planning read the registry (the guard reverts on those it reaches). */
   daemons?: Record<string, string>;
+  /** The guard, when it was started with the intents (EARLY_GUARD_PATCH); its scope stops it. */
+  early?: { guard: Promise<ObserveResult>; scope: CancellationScope };
 }
 
 const now = () => new Date().toISOString();
@@ -254,7 +264,14 @@ function start(input: RunInput): Run {
     run.violation ??= v;
     journal.abort ??= guardAbort(v, journal.phase);
   });
-  setHandler(guardRecordQuery, () => ({ violation: run.violation }));
+  setHandler(guardRecordQuery, () => ({
+    violation: run.violation,
+    applied: journal.faults.flatMap((f) =>
+      f.status === 'injected' && f.injectedAt && f.handle
+        ? [{ index: f.index, at: f.injectedAt, handle: f.handle }]
+        : [],
+    ),
+  }));
 
   if (input.searchAttributes) {
     upsertSearchAttributes([
@@ -276,7 +293,8 @@ async function window(run: Run): Promise<void> {
   await plan(run);
   if (!(await admission(run))) return;
   await inject(run);
-  if (run.journal.abort) return;
+  // A guard started with the intents may have concluded already: the window records what it did.
+  if (run.journal.abort && !run.early) return;
   await observe(run);
 }
 
@@ -469,11 +487,13 @@ async function inject(run: Run): Promise<void> {
       [e.method[rec.faultIndex] as FaultEntry, rec.target],
     );
   };
-  await settle([
+  const prepares = [
     ...single.map(prepareOne),
     ...batches.map(([taskQueue, recs]) => prepareOnHost(run, taskQueue, recs, prepareOne)),
-  ]);
-  if (j.abort) return; // inject nothing; nothing was applied
+  ];
+  startEarlyGuard(run);
+  await stopEarlyOnFailure(run, settle(prepares));
+  if (j.abort) return stopEarly(run); // inject nothing; nothing was applied
   const injectOne = async (rec: FaultRecord) => {
     const spec = e.method[rec.faultIndex] as FaultEntry;
     run.attempted.add(rec.index);
@@ -481,6 +501,7 @@ async function inject(run: Run): Promise<void> {
       const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, ...onHost(run, rec) }, [
         spec,
         rec.handle as Record<string, unknown>,
+        ...((run.early ? [{ index: rec.index }] : []) as [{ index: number }?]),
       ]);
       injected(run, rec, r.at);
     } catch (err) {
@@ -489,10 +510,88 @@ async function inject(run: Run): Promise<void> {
       throw err;
     }
   };
-  await settle([
-    ...single.map(injectOne),
-    ...batches.map(([taskQueue, recs]) => injectOnHost(run, taskQueue, recs, injectOne)),
-  ]);
+  await stopEarlyOnFailure(
+    run,
+    settle([
+      ...single.map(injectOne),
+      ...batches.map(([taskQueue, recs]) => injectOnHost(run, taskQueue, recs, injectOne)),
+    ]),
+  );
+}
+
+/** No window: a guard started with the intents stops (really stopped) before the reverts, and is dropped. */
+async function stopEarly(run: Run): Promise<void> {
+  const early = run.early;
+  if (!early) return;
+  run.early = undefined;
+  early.scope.cancel();
+  await early.guard.catch(() => undefined);
+}
+
+async function stopEarlyOnFailure(run: Run, step: Promise<void>): Promise<void> {
+  try {
+    await step;
+  } catch (err) {
+    await stopEarly(run);
+    throw err;
+  }
+}
+
+/**
+ * Runs from EARLY_GUARD_PATCH on (across a fleet): the guard is scheduled with the intents, a workflow task
+ * before the injects, with every planned fault; it learns each fault's handle and inject time itself, so it
+ * is running when the first fault is applied. Its faults' windows and the coverage it counts are the same as
+ * a guard started after the injects would get (observe() records its result).
+ */
+function startEarlyGuard(run: Run): void {
+  if (!run.routed || !patched(EARLY_GUARD_PATCH)) return;
+  const e = run.input.experiment;
+  const early: EarlyFault[] = run.journal.faults.map((rec) => {
+    const host = onHost(run, rec).taskQueue ? rec.target?.host : undefined;
+    const daemonId = host ? run.daemons?.[host] : undefined;
+    return {
+      index: rec.index,
+      kind: rec.kind,
+      durationMs: durationMs((e.method[rec.faultIndex] as FaultEntry).duration),
+      ...(rec.intentAt ? { since: rec.intentAt } : {}),
+      ...(host ? { elsewhere: true } : {}),
+      ...(daemonId ? { daemonId } : {}),
+    };
+  });
+  const longest = Math.max(...early.map((f) => f.durationMs));
+  // Its window starts once the injects complete: its budget holds their whole bound too.
+  const budget = guardBudget(longest + within(INJECT_ACTIVITY_MS, 3));
+  const scope = new CancellationScope();
+  const guard = scope.run(() =>
+    guarding.observe.executeWithOptions({ summary: guardSummary(e, longest), ...budget }, [
+      { guard: e.guard, judge: judgeInput(run), faults: [], early, renewEveryMs: RENEW_EVERY_MS, atOnce: true },
+    ]),
+  );
+  guard.catch(() => undefined); // awaited by observe(), or stopped when an inject fails
+  run.early = { guard, scope };
+}
+
+/** The guard activity's summary: what it guards, how often, and for how long. */
+function guardSummary(e: RunInput['experiment'], windowMs: number): string {
+  return (
+    (e.guard
+      ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
+      : `hold faults for ${formatMs(windowMs)}`) +
+    (e.judge ? `; judge ${e.judge.metrics.map((m) => m.name).join(', ')} every ${e.judge.interval}` : '')
+  );
+}
+
+/** The judged guard's input: its spec and the baselines measured before the faults. */
+function judgeInput(run: Run): ObserveInput['judge'] {
+  const e = run.input.experiment;
+  const j = run.journal;
+  return e.judge
+    ? {
+        spec: e.judge,
+        baselines: run.baselines ?? {},
+        ...(j.controlGroup ? { groups: j.controlGroup, controlBaselines: run.controlBaselines ?? {} } : {}),
+      }
+    : undefined;
 }
 
 function injected(run: Run, rec: FaultRecord, at: string): void {
@@ -625,18 +724,8 @@ async function observe(run: Run): Promise<void> {
   const windows = e.guard ? coverageWindows(j) : undefined;
   setPhase(run, 'observing');
   const windowMs = Math.max(0, lastEnd - Date.now());
-  const summary =
-    (e.guard
-      ? `guard ${e.guard.probes.map((p) => p.name).join(', ')} every ${e.guard.interval} for ${formatMs(windowMs)}`
-      : `hold faults for ${formatMs(windowMs)}`) +
-    (e.judge ? `; judge ${e.judge.metrics.map((m) => m.name).join(', ')} every ${e.judge.interval}` : '');
-  const judge = e.judge
-    ? {
-        spec: e.judge,
-        baselines: run.baselines ?? {},
-        ...(j.controlGroup ? { groups: j.controlGroup, controlBaselines: run.controlBaselines ?? {} } : {}),
-      }
-    : undefined;
+  const summary = guardSummary(e, windowMs);
+  const judge = judgeInput(run);
   if (!run.routed) {
     const obs = await guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
       { guard: e.guard, judge, faults, windows, renewEveryMs: RENEW_EVERY_MS },
@@ -648,13 +737,57 @@ async function observe(run: Run): Promise<void> {
   // container faults held by a holder on that host (the same activity, with only its faults).
   const byHost = new Map<string, GuardFault[]>();
   const here: GuardFault[] = [];
-  for (const f of faults) {
-    const q = onHost(run, j.faults[f.index] as FaultRecord).taskQueue;
-    if (q) byHost.set(q, [...(byHost.get(q) ?? []), f]);
-    else here.push(f);
-  }
-  // A violation stops every holder at once (the guard reports it durably first); the reverts then run
-  // on each fault's own host, once every holder has really stopped.
+  // A guard started with the intents that concluded already: no host holds anything (the reverts follow).
+  if (!(run.early && run.violation))
+    for (const f of faults) {
+      const q = onHost(run, j.faults[f.index] as FaultRecord).taskQueue;
+      if (q) byHost.set(q, [...(byHost.get(q) ?? []), f]);
+      else here.push(f);
+    }
+  const { holders, held } = holdOnHosts(run, byHost, windowMs);
+  // On a conclusion the guard reverts at once (its faults, and the hosts' faults on a daemon it reaches),
+  // side by side with reporting it; the holders are still cancelled and the reverts below find them undone.
+  const atOnce = run.early
+    ? {}
+    : patched(AT_ONCE_PATCH)
+      ? {
+          atOnce: true,
+          elsewhere: [...byHost.values()].flat().map((f) => {
+            const host = j.faults[f.index]?.target?.host;
+            const daemonId = host ? run.daemons?.[host] : undefined;
+            return daemonId ? { ...f, daemonId } : f;
+          }),
+        }
+      : {};
+  const guard =
+    run.early?.guard ??
+    guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
+      { guard: e.guard, judge, faults: here, windows, until: lastEnd, renewEveryMs: RENEW_EVERY_MS, ...atOnce },
+    ]);
+  void guard.then(
+    (obs) => obs.violated && holders.cancel(),
+    () => holders.cancel(),
+  );
+  const [g, h] = await Promise.allSettled([guard, held]);
+  if (h.status === 'fulfilled')
+    h.value.forEach((r, i) => {
+      if (r.status === 'fulfilled')
+        recordReverts(run, r.value); // what the host's holder reverted
+      else if (!isCancellation(r.reason))
+        for (const f of [...byHost.values()][i] ?? [])
+          noteError(j.faults[f.index] as FaultRecord, `holder: ${errorText(r.reason)}`);
+    });
+  if (g.status === 'rejected') throw g.reason;
+  recordGuard(run, g.value);
+}
+
+/**
+ * Each host's container faults held by a holder on that host (the guard activity, with only its faults).
+ * A violation stops every holder at once (the guard reports it durably first); the reverts then run on each
+ * fault's own host, once every holder has really stopped.
+ */
+function holdOnHosts(run: Run, byHost: Map<string, GuardFault[]>, windowMs: number) {
+  const j = run.journal;
   const holders = new CancellationScope();
   const held = holders.run(() =>
     Promise.allSettled(
@@ -676,36 +809,7 @@ async function observe(run: Run): Promise<void> {
     () => holders.cancel(),
     () => undefined,
   );
-  // On a conclusion the guard reverts at once (its faults, and the hosts' faults on a daemon it reaches),
-  // side by side with reporting it; the holders are still cancelled and the reverts below find them undone.
-  const atOnce = patched(AT_ONCE_PATCH)
-    ? {
-        atOnce: true,
-        elsewhere: [...byHost.values()].flat().map((f) => {
-          const host = j.faults[f.index]?.target?.host;
-          const daemonId = host ? run.daemons?.[host] : undefined;
-          return daemonId ? { ...f, daemonId } : f;
-        }),
-      }
-    : {};
-  const guard = guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
-    { guard: e.guard, judge, faults: here, windows, until: lastEnd, renewEveryMs: RENEW_EVERY_MS, ...atOnce },
-  ]);
-  void guard.then(
-    (obs) => obs.violated && holders.cancel(),
-    () => holders.cancel(),
-  );
-  const [g, h] = await Promise.allSettled([guard, held]);
-  if (h.status === 'fulfilled')
-    h.value.forEach((r, i) => {
-      if (r.status === 'fulfilled')
-        recordReverts(run, r.value); // what the host's holder reverted
-      else if (!isCancellation(r.reason))
-        for (const f of [...byHost.values()][i] ?? [])
-          noteError(j.faults[f.index] as FaultRecord, `holder: ${errorText(r.reason)}`);
-    });
-  if (g.status === 'rejected') throw g.reason;
-  recordGuard(run, g.value);
+  return { holders, held };
 }
 
 /** Each injected fault's window, from its inject to its own end (epoch ms). */

@@ -14,7 +14,7 @@ import type { Decision } from '../../../experiments/admission.ts';
 import type { ProbeSample } from '../../../experiments/journal.ts';
 import { parseExperiment } from '../../../experiments/parse.ts';
 import type { Experiment, FaultEntry, Probe } from '../../../experiments/schema.ts';
-import type { RunInput } from '../../../workflows/definitions.ts';
+import { guardRecordQuery, type RunInput } from '../../../workflows/definitions.ts';
 import { mockActivities } from './workflow-env.ts';
 
 /** A valid experiment: `faults` proxy faults (no Docker host, no fleet), each for `duration`. */
@@ -86,6 +86,19 @@ async function asResult<T>(index: number, step: () => Promise<T>): Promise<Targe
   }
 }
 
+/** Waits until the activity's run has applied these faults (its guardRecord query); cancelled, it rethrows. */
+async function untilApplied(indexes: number[]): Promise<void> {
+  const ctx = Context.current();
+  const run = ctx.info.workflowExecution;
+  const h = ctx.client.workflow.getHandle(run?.workflowId ?? '', run?.runId);
+  for (;;) {
+    const rec = await h.query(guardRecordQuery);
+    if (indexes.every((i) => rec.applied?.some((a) => a.index === i))) return;
+    ctx.heartbeat();
+    await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]);
+  }
+}
+
 /** Waits until the activity is cancelled (heartbeating so the cancellation reaches it), then rethrows it. */
 export async function untilCancelled(): Promise<never> {
   const ctx = Context.current();
@@ -142,5 +155,13 @@ export function fakeChaos(overrides: Record<string, (...args: never[]) => Promis
   };
   const merged = { ...defaults, ...overrides } as typeof defaults;
   const { activities, calls } = mockActivities(merged);
+  // A guard started with the intents (patched('guard-starts-with-intents')) begins its window once its run
+  // has applied its faults, as the real one does (activities/guard.ts learnInjects): the mock (and its
+  // record of the call) sees the window as a guard started after the injects did.
+  const observe = activities.observe;
+  activities.observe = async (input: ObserveInput) => {
+    if (input.early?.length) await untilApplied(input.early.map((f) => f.index));
+    return observe(input);
+  };
   return { activities, calls, active, settled };
 }

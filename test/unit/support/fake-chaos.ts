@@ -92,7 +92,7 @@ async function untilApplied(indexes: number[]): Promise<void> {
   const run = ctx.info.workflowExecution;
   const h = ctx.client.workflow.getHandle(run?.workflowId ?? '', run?.runId);
   for (;;) {
-    const rec = await h.query(guardRecordQuery);
+    const rec = await Promise.race([h.query(guardRecordQuery), ctx.cancelled]);
     if (indexes.every((i) => rec.applied?.some((a) => a.index === i))) return;
     ctx.heartbeat();
     await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]);

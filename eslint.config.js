@@ -29,6 +29,9 @@ const WORKFLOW_VALUES = [
   'experiments/coverage.ts',
   'definitions/experiment.ts',
   'definitions/admission.ts',
+  'definitions/gameday.ts',
+  'definitions/scheduled.ts',
+  'definitions/sweep.ts',
 ];
 
 const names = (list, message) => list.map((name) => ({ name, message }));

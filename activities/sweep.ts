@@ -9,6 +9,7 @@ import { listHosts } from './hosts.ts';
 import { admissionWorkflowId } from './control.ts';
 import { admissionStateQuery } from '../definitions/admission.ts';
 import { journalQuery, WORKFLOW_TYPE } from '../definitions/experiment.ts';
+import type { SweepActivityOptions, SweepHostRef } from '../definitions/sweep.ts';
 import {
   heldBy,
   sweepHost,
@@ -116,15 +117,6 @@ export function sweepClock(client: Client, startedAt: string | undefined, taskQu
   };
 }
 
-/** One host the fleet sweep visits, and the task queue its agent polls. */
-export interface SweepHostRef {
-  host: string;
-  taskQueue: string;
-  /** Agents polling that queue now, per the registry (0: reported unreachable without waiting). */
-  agents?: number;
-  lastSeen?: string;
-}
-
 export interface SweepDeps {
   client: Client;
   /** This worker's Docker host: its name, daemon and warden ledger. */
@@ -178,14 +170,6 @@ export function createSweepActivities(d: SweepDeps) {
       return { proxy: p.name, ...r };
     },
   };
-}
-
-/** What the sweep workflow tells each sweep activity (absent in histories from before it). */
-export interface SweepActivityOptions {
-  /** When the sweep began (the sweep workflow's start): nothing granted later is swept. */
-  startedAt?: string;
-  /** The fleet's task queue, whose admission workflow names the runs holding admission. */
-  fleetQueue?: string;
 }
 
 export type SweepActivities = ReturnType<typeof createSweepActivities>;

@@ -4,7 +4,7 @@ import { Client, Connection, WorkflowNotFoundError, type WorkflowHandle } from '
 import proto from '@temporalio/proto';
 import type { Experiment } from '../experiments/schema.ts';
 import type { GuardProgress, Journal, Verdict } from '../experiments/journal.ts';
-import { GAME_DAY_TYPE } from '../workflows/gameday-definitions.ts';
+import { GAME_DAY_TYPE } from '../definitions/gameday.ts';
 import { abortExperimentUpdate, journalQuery, WORKFLOW_TYPE, type RunInput } from '../definitions/experiment.ts';
 import { DEFAULT_TASK_QUEUE, temporalTarget, workflowUrl, type TemporalTarget } from '../config.ts';
 import {

@@ -10,7 +10,7 @@ import {
   approveGateUpdate,
   gameDayQuery,
   skipStepUpdate,
-} from '../workflows/gameday-definitions.ts';
+} from '../definitions/gameday.ts';
 import { GAME_DAY_KEY } from '../workflows/search-attributes.ts';
 import { DEFAULT_TASK_QUEUE, workflowUrl } from '../config.ts';
 import { slug, type FaultlineClient, type Started } from './client.ts';

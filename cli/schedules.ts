@@ -8,7 +8,7 @@ import {
 } from '@temporalio/client';
 import type { CompiledSchedule, ScheduleFile } from '../experiments/schedule.ts';
 import { InvalidInput } from '../errors.ts';
-import { SCHEDULED_RUN_TYPE, experimentChild, type ScheduledRunInput } from '../workflows/scheduled.ts';
+import { SCHEDULED_RUN_TYPE, experimentChild, type ScheduledRunInput } from '../definitions/scheduled.ts';
 import { DEFAULT_TASK_QUEUE } from '../config.ts';
 import type { FaultlineClient } from './client.ts';
 

@@ -22,7 +22,7 @@ import {
   approveGateUpdate,
   gameDayQuery,
   skipStepUpdate,
-} from '../workflows/gameday-definitions.ts';
+} from '../definitions/gameday.ts';
 
 const prefix = process.env.GD_PREFIX ?? '';
 const here = path.dirname(fileURLToPath(import.meta.url));

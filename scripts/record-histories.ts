@@ -58,11 +58,11 @@ process.env.TEMPORAL_NAMESPACE = 'default';
 
 const { experiment, harness } = await import('../test/support/workflow-harness.ts');
 const { journalQuery } = await import('../definitions/experiment.ts');
-const { abortGameDayUpdate, approveGateUpdate, gameDayQuery } = await import('../workflows/gameday-definitions.ts');
+const { abortGameDayUpdate, approveGateUpdate, gameDayQuery } = await import('../definitions/gameday.ts');
 const { admissionStart, admissionWorkflowId } = await import('../activities/control.ts');
 const { approveUpdate, pullLeverUpdate, releaseLeverUpdate, setPolicyUpdate } =
   await import('../definitions/admission.ts');
-const { addNoteUpdate, skipStepUpdate } = await import('../workflows/gameday-definitions.ts');
+const { addNoteUpdate, skipStepUpdate } = await import('../definitions/gameday.ts');
 const { hostWorkflowId } = await import('../experiments/hosts.ts');
 const { createSweepActivities } = await import('../activities/sweep.ts');
 const { createControlActivities } = await import('../activities/control.ts');

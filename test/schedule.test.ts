@@ -7,10 +7,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
 import { connectClient, type FaultlineClient } from '../cli/client.ts';
-import type { ScheduledRunResult } from '../workflows/scheduled.ts';
+import type { ScheduledRunResult } from '../definitions/scheduled.ts';
 import { inProcessWorker, runCli, uniqueId } from './helpers.ts';
 import { freePort } from '../cli/dev-server.ts';
-import { GAME_DAY_TYPE } from '../workflows/gameday-definitions.ts';
+import { GAME_DAY_TYPE } from '../definitions/gameday.ts';
 
 let stack: DemoStack;
 let fc: FaultlineClient;

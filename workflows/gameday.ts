@@ -57,7 +57,7 @@ import {
   approveGateUpdate,
   gameDayQuery,
   skipStepUpdate,
-} from './gameday-definitions.ts';
+} from '../definitions/gameday.ts';
 import {
   abortProblem,
   approvalProblem,

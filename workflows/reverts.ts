@@ -6,6 +6,16 @@
 // Runs with bounded waits (patch 'bounded-reverts'): an attempt nobody picks up (a container fault's host
 // with no agent) times out on schedule-to-start, marks the run stuck at once and alerts; a sibling's
 // hand-over wakes the loops that are backing off, so every run's history stays bounded.
+//
+// One fault's revert (FaultRecord.status), memoised per fault (`revert`, or one host's batch first):
+//
+//   planned, or an intent never attempted, or no handle ──────────────────────────────▶ not-applied
+//   injected / intent attempted ─▶ reverting ─▶ attempt ──ok──▶ reverted
+//                                                  │ failed: error kept, stuck after N attempts (or not picked up)
+//                                                  ▼
+//                                               backoff ──▶ attempt …
+//                                                  └──history large (or a sibling hands over)──▶ handed-over
+//                                                      (the run continues as new with the fault still reverting)
 import {
   ActivityFailure,
   ApplicationFailure,

@@ -1,34 +1,23 @@
 // What a Temporal Schedule starts: one scheduled run. It runs the experiment as a child workflow (so the
 // UI shows the run under the schedule's action) and, when the verdict is one the schedule pauses on
 // (default aborted or refuted, and inconclusive with refuted), pauses its schedule with the reason as the note. Deterministic only.
+//
+//   child running ──its verdict──┬─ one the schedule pauses on ─▶ pause the schedule ─▶ closed (pausedSchedule)
+//                                └─ any other ─────────────────────────────────────────▶ closed
 import { executeChild, ParentClosePolicy, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/index.ts';
 import type { Journal, Verdict } from '../experiments/journal.ts';
-import { WORKFLOW_TYPE, type RunInput } from '../definitions/experiment.ts';
+import type { ScheduledRunInput, ScheduledRunResult } from '../definitions/scheduled.ts';
+
+// The game day's unit tests name these here (they stay unchanged through issue 17's refactor); everything
+// else imports definitions/scheduled.ts.
+export { SCHEDULED_RUN_TYPE, type ScheduledRunResult } from '../definitions/scheduled.ts';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '30s',
   scheduleToCloseTimeout: '6m', // every attempt and the pauses between them
   retry: { maximumAttempts: 10 },
 });
-
-export const SCHEDULED_RUN_TYPE = 'scheduledRun';
-
-export interface ScheduledRunInput {
-  scheduleId: string;
-  /** What it runs: an experiment (a game day goes through its own workflow type, see gameday.ts). */
-  childType: string;
-  childArgs: unknown[];
-  title: string;
-  pauseOn: Verdict[];
-}
-
-export interface ScheduledRunResult {
-  child: string;
-  verdict?: Verdict;
-  reason?: string;
-  pausedSchedule: boolean;
-}
 
 export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledRunResult> {
   const child = `${workflowInfo().workflowId}-run`;
@@ -57,9 +46,4 @@ export async function scheduledRun(input: ScheduledRunInput): Promise<ScheduledR
  */
 export function pausesOn(pauseOn: readonly Verdict[], verdict: Verdict): boolean {
   return pauseOn.includes(verdict) || (verdict === 'inconclusive' && pauseOn.includes('refuted'));
-}
-
-/** The arguments of a scheduled experiment run. */
-export function experimentChild(run: RunInput): Pick<ScheduledRunInput, 'childType' | 'childArgs' | 'title'> {
-  return { childType: WORKFLOW_TYPE, childArgs: [run], title: run.experiment.title };
 }

@@ -2,37 +2,18 @@
 // runs on that host's own task queue (next to its daemon and its warden's ledger) and one on the fault
 // proxy, all at once. A host whose agent does not pick its sweep up in time is reported unreachable, never
 // waited for. Run by `faultline sweep` and by a schedule (`faultline sweep --every`, via scheduledRun).
+//
+//   read open runs ─▶ list hosts ─▶ ┬─ each host: no agent ─────────────────────────▶ unreachable
+//                                   │             sweep on its queue ──ok──▶ found (orphans, spared)
+//                                   │                                 └─not picked up / failed─▶ unreachable
+//                                   └─ the proxy: sweep ──ok──▶ found   └─failed─▶ unreachable
+//                                 all settled ─▶ report (closed)
 import { ActivityFailure, proxyActivities, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
-import type { SweepActivities, SweepActivityOptions, SweepHostRef } from '../activities/sweep.ts';
+import type { SweepActivities } from '../activities/sweep.ts';
+import type { SweepActivityOptions, SweepInput, SweepReport } from '../definitions/sweep.ts';
 import type { Orphan, Spared, SweepFound } from '../warden/sweep.ts';
 import { errorText } from './reverts.ts';
-
-export const SWEEP_TYPE = 'sweepFleet';
-
-export interface SweepInput {
-  fix: boolean;
-  /** How long a host's agent may take to pick its sweep up before the host is reported unreachable. */
-  hostWaitMs?: number;
-  /** Sweep these hosts instead of every known one. */
-  hosts?: SweepHostRef[];
-}
-
-export interface SweepReport {
-  fix: boolean;
-  orphans: Orphan[];
-  /** What no open run named but was kept: granted after the sweep began, or its run is alive (with why). */
-  spared?: Spared[];
-  /** When the sweep began: nothing granted later is swept. */
-  startedAt?: string;
-  /** Every host visited, with the task queue its agent polls. */
-  hosts: SweepHostRef[];
-  /** Hosts (and the proxy) that could not be swept, and why. */
-  unreachable: { host: string; reason: string }[];
-  proxy?: string;
-  openRuns: string[];
-  unreadable: string[];
-}
 
 const HOST_WAIT_MS = 10_000;
 

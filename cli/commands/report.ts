@@ -6,7 +6,7 @@ import { ANSWER_TIMEOUT_MS, hasWorker, noWorkerMessage, within, WorkerUnavailabl
 import { gameDayStatus } from '../gamedays.ts';
 import { writeGameDayReport, writeReport } from '../../report/file.ts';
 import { InvalidInput } from '../../errors.ts';
-import { GAME_DAY_TYPE } from '../../workflows/gameday-definitions.ts';
+import { GAME_DAY_TYPE } from '../../definitions/gameday.ts';
 import type { Journal } from '../../experiments/journal.ts';
 import type { Io } from '../io.ts';
 

@@ -5,7 +5,7 @@
 import { InvalidInput } from '../../errors.ts';
 import { parseScheduleFile, type CompiledSchedule } from '../../experiments/schedule.ts';
 import type { GameDayInput } from '../../experiments/gameday-types.ts';
-import { GAME_DAY_TYPE } from '../../workflows/gameday-definitions.ts';
+import { GAME_DAY_TYPE } from '../../definitions/gameday.ts';
 import { connectClient, type FaultlineClient } from '../client.ts';
 import { warnIfNoWorker } from '../workers.ts';
 import { DEFAULT_TASK_QUEUE } from '../../config.ts';

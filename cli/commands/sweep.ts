@@ -16,7 +16,7 @@ import { localHostName } from '../../activities/adapters/warden-container.ts';
 import { openRuns, sweepClock, toOpenRuns } from '../../activities/sweep.ts';
 import { listHosts } from '../../activities/hosts.ts';
 import { sweepHost, sweepProxy } from '../../warden/sweep.ts';
-import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../../workflows/sweep.ts';
+import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../../definitions/sweep.ts';
 import { scheduleSchema } from '../../experiments/schedule.ts';
 import { createSchedule } from '../schedules.ts';
 import { DEFAULT_TASK_QUEUE, WARDEN_DIR } from '../../config.ts';

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ObserveResult } from '../../activities/index.ts';
 import type { CounterReading } from '../../judge/counters.ts';
 import { judgeReport, judgeTick, startJudge } from '../../judge/guard.ts';
-import { SCHEDULED_RUN_TYPE, experimentChild, type ScheduledRunResult } from '../../workflows/scheduled.ts';
+import { SCHEDULED_RUN_TYPE, experimentChild, type ScheduledRunResult } from '../../definitions/scheduled.ts';
 import { callsOf, taskQueue, timeSkippingEnv, withWorker } from './support/workflow-env.ts';
 import { experiment, fakeChaos, runInput } from './support/fake-chaos.ts';
 

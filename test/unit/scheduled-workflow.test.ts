@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ObserveResult } from '../../activities/index.ts';
 import type { Verdict } from '../../experiments/journal.ts';
-import { SCHEDULED_RUN_TYPE, experimentChild, type ScheduledRunResult } from '../../workflows/scheduled.ts';
+import { SCHEDULED_RUN_TYPE, experimentChild, type ScheduledRunResult } from '../../definitions/scheduled.ts';
 import { callsOf, sharedWorker, timeSkippingEnv } from './support/workflow-env.ts';
 import { fakeChaos, runInput, sample, serverNow } from './support/fake-chaos.ts';
 

@@ -5,9 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { OpenRunsWire, SweepActivityOptions, SweepHostRef } from '../../activities/sweep.ts';
+import type { OpenRunsWire } from '../../activities/sweep.ts';
 import type { Orphan, SweepFound } from '../../warden/sweep.ts';
-import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../../workflows/sweep.ts';
+import {
+  SWEEP_TYPE,
+  type SweepActivityOptions,
+  type SweepHostRef,
+  type SweepInput,
+  type SweepReport,
+} from '../../definitions/sweep.ts';
 import {
   callsOf,
   mockActivities,

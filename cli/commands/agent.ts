@@ -14,11 +14,12 @@ export async function agentCommand(
 ): Promise<number> {
   if (opts.socket && opts.dockerHost) throw new InvalidInput('agent: --socket and --docker-host are exclusive');
   const ms = metricsSetting(opts.metrics);
-  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
+  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything loads
+  const { runAgent, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
+  // Bound first: a port in use is refused (exit 2) before a server is started or anything connects.
+  const metrics = await openMetricsEndpoint(ms.text, ms.source);
   await ensureTemporal();
   const t = temporalTarget();
-  const { runAgent, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
-  const metrics = await openMetricsEndpoint(ms.text, ms.source);
   await runAgent({
     metrics,
     endpoint: { socketPath: opts.socket, dockerHost: opts.dockerHost },

@@ -7,7 +7,10 @@ import { metricsSetting, parseMetricsAddress } from '../../activities/metrics.ts
 
 export async function devCommand(opts: { taskQueue?: string; metrics?: string }, io: Io): Promise<number> {
   const ms = metricsSetting(opts.metrics);
-  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
+  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything loads
+  const { runWorker, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
+  // Bound first: a port in use is refused (exit 2) before the server starts.
+  const metrics = await openMetricsEndpoint(ms.text, ms.source);
   const t = temporalTarget();
   let stop: (() => Promise<void>) | undefined;
   if (t.embedded && !(await portOpen(EMBEDDED_PORT))) {
@@ -23,8 +26,6 @@ export async function devCommand(opts: { taskQueue?: string; metrics?: string },
     `Temporal: ${t.address} (namespace ${t.namespace})${t.uiUrl ? `\nTemporal UI: ${t.uiUrl}` : ''}\nWorker: task queue ${opts.taskQueue ?? DEFAULT_TASK_QUEUE}; Ctrl-C to stop`,
   );
   try {
-    const { runWorker, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
-    const metrics = await openMetricsEndpoint(ms.text, ms.source);
     if (metrics) io.out(`Metrics: ${metrics.url}`);
     await runWorker({ taskQueue: opts.taskQueue, metrics });
   } finally {

@@ -40,7 +40,11 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
   if (opts.metrics !== undefined && !opts.worker)
     throw new InvalidInput(`--metrics serves the in-process worker's metrics: it needs --worker; nothing started`);
   const ms = metricsSetting(opts.metrics);
-  if (opts.worker) parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
+  if (opts.worker) parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything loads
+  // Loaded only here: `run` on a bad file, or without --worker, never loads the worker and its bundler. The
+  // endpoint is bound first: a port in use is refused (exit 2) before a server starts or a run is started.
+  const inProcess = opts.worker ? await import('../../worker/worker.ts') : undefined;
+  const metrics = await inProcess?.openMetricsEndpoint(ms.text, ms.source);
   // Temporal's client (gRPC, protobufs) and the worker load only for a valid file: a bad file costs what
   // `validate` costs.
   const [{ connectClient, startExperiment }, { ensureTemporal }] = await Promise.all([
@@ -53,12 +57,8 @@ export async function runCommand(file: string, opts: RunOptions, io: Io): Promis
   let workerDone: Promise<void> | undefined;
   try {
     if (opts.worker) {
-      // Loaded only here: `run` on a bad file, or without --worker, never loads the worker and its bundler.
-      const { runWorker, openMetricsEndpoint } = await import('../../worker/worker.ts');
-      // Bound before the run starts: a port in use is refused (exit 2) with nothing started.
-      const metrics = await openMetricsEndpoint(ms.text, ms.source);
       if (metrics) io.err(`worker metrics: ${metrics.url}`);
-      workerDone = runWorker({ taskQueue: opts.taskQueue, signal: ac.signal, metrics });
+      workerDone = inProcess?.runWorker({ taskQueue: opts.taskQueue, signal: ac.signal, metrics });
     } else if (opts.wait) await requireWorker(fc, opts.taskQueue, 'run --wait');
     else await warnIfNoWorker(fc, opts.taskQueue, 'the run is started and waits', io);
     const started = await startExperiment(fc, parsed.experiment, { file, taskQueue: opts.taskQueue, who: opts.who });

@@ -7,11 +7,12 @@ import type { Io } from '../io.ts';
 
 export async function workerCommand(opts: { taskQueue?: string; metrics?: string }, io: Io): Promise<number> {
   const ms = metricsSetting(opts.metrics);
-  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything starts
+  parseMetricsAddress(ms.text, ms.source); // a bad setting is refused before anything loads
+  const { runWorker, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
+  // Bound first: a port in use is refused (exit 2) before a server is started or anything connects.
+  const metrics = await openMetricsEndpoint(ms.text, ms.source);
   await ensureTemporal();
   const t = temporalTarget();
-  const { runWorker, openMetricsEndpoint } = await import('../../worker/worker.ts'); // lazily: only where a worker starts
-  const metrics = await openMetricsEndpoint(ms.text, ms.source);
   await runWorker({
     taskQueue: opts.taskQueue,
     metrics,

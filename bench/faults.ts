@@ -10,14 +10,14 @@
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
 import { faultKind, faultKinds } from '../faults/registry.ts';
 import type { Ports } from '../faults/ports.ts';
-import type { FaultTarget, RevertEffect } from '../faults/types.ts';
+import type { FaultTarget } from '../faults/types.ts';
 import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import { ProxyClient } from '../activities/adapters/proxy-client.ts';
@@ -32,11 +32,13 @@ import {
   removeContainers,
   removeNetwork,
   startIdle,
+  peerLoss,
   startTarget,
   type KernelTarget,
 } from '../test/support/kernel-targets.ts';
 import { accuracy, spread, toleranceText, type Accuracy, type Spread, type Tolerance } from './fault-stats.ts';
 import { runBench, writeResults } from './results-file.ts';
+import { ensureToxiproxy, TOXIPROXY_VERSION } from './toxiproxy.ts';
 
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
@@ -238,7 +240,13 @@ async function httpTimes(port: number, rounds = 10): Promise<{ ms: number; statu
 const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
 const mib = (v: number): string => `${(v / 2 ** 20).toFixed(1)} MiB`;
 
-function benches(kt: KernelTarget, ct: () => KernelTarget, pt: KernelTarget, route: Record<string, number>): Bench[] {
+function benches(
+  kt: KernelTarget,
+  ct: () => KernelTarget,
+  pt: KernelTarget,
+  sp: KernelTarget,
+  route: Record<string, number>,
+): Bench[] {
   const on = (t: KernelTarget) => (): FaultTarget => ({ container: { id: t.id, name: t.name }, run: id });
   const onKt = on(kt);
   const onCt = (): FaultTarget => on(ct())();
@@ -268,6 +276,21 @@ function benches(kt: KernelTarget, ct: () => KernelTarget, pt: KernelTarget, rou
         tol: { abs: 0 },
         show: pct,
         measure: async () => hostLoss(ct().ip, 9001, 60),
+      },
+    },
+    {
+      // Planning makes one fault per member of either group; this is the target's (group from), on its own.
+      kind: 'network.split',
+      entry: { from: { names: [kt.name] }, to: { names: [sp.name] } },
+      target: onKt,
+      effect: {
+        metric: "datagrams lost, group to → group from (200, from inside to's member)",
+        asked: 1,
+        askedText: '100 %',
+        unit: '',
+        tol: { abs: 0 },
+        show: pct,
+        measure: async () => peerLoss(sp.name, kt.ip, 9001, 200),
       },
     },
     {
@@ -454,36 +477,40 @@ function benches(kt: KernelTarget, ct: () => KernelTarget, pt: KernelTarget, rou
   ];
 }
 
-async function benchKind(ports: Ports, b: Bench): Promise<Row> {
-  const kind = faultKind(b.kind);
-  if (!kind) throw new Error(`no kind ${b.kind} in the registry`);
-  const spec = kind.spec.parse({ kind: b.kind, duration: '60s', ...b.entry });
+/** One repetition's steps: prepare (untimed) returns what inject, the effect and revert need. */
+interface Steps {
+  ready?(): Promise<void>;
+  prepare?(): Promise<{ handle: Record<string, unknown>; on: FaultTarget }>;
+  inject(h: Record<string, unknown>): Promise<void>;
+  /** false when the revert found nothing to undo. */
+  revert(h: Record<string, unknown>): Promise<boolean | void>;
+}
+
+/** REPS repetitions of prepare, inject (timed), the effect, revert (timed); the first failure ends the row. */
+async function repeat(name: string, effect: Effect | undefined, steps: Steps, undoes = true): Promise<Row> {
   const inject: number[] = [];
   const revert: number[] = [];
   const measured: number[] = [];
   const baselines: number[] = [];
-  const row: Row = { kind: b.kind, reps: 0, injectMs: spread([]), revertMs: spread([]) };
+  const row: Row = { kind: name, reps: 0, injectMs: spread([]), revertMs: spread([]) };
   try {
     for (let i = 0; i < REPS; i++) {
-      await b.ready?.();
-      const b0 = b.effect?.baseline ? await b.effect.baseline() : 0;
-      if (b.effect?.baseline) baselines.push(b0);
-      const on = b.target();
-      const h = (await kind.prepare(ports, spec, on)) as Record<string, unknown>;
+      await steps.ready?.();
+      const b0 = effect?.baseline ? await effect.baseline() : 0;
+      if (effect?.baseline) baselines.push(b0);
+      const { handle, on } = (await steps.prepare?.()) ?? { handle: {}, on: {} };
       let t = now();
-      let r: RevertEffect;
+      let changed: boolean | void;
       try {
-        await kind.inject(ports, spec, h);
+        await steps.inject(handle);
         inject.push(now() - t);
-        if (b.effect) measured.push((await b.effect.measure(h, on)) - b0);
+        if (effect) measured.push((await effect.measure(handle, on)) - b0);
       } finally {
         t = now();
-        r = await kind.revert(ports, h);
+        changed = await steps.revert(handle);
         revert.push(now() - t);
       }
-      // Kill and restart leave nothing to undo by design; any other kind's revert must have undone its fault.
-      if (!r.changed && !['process.kill', 'container.restart'].includes(b.kind))
-        throw new Error(`revert found nothing to undo (${r.note ?? 'no note'})`);
+      if (undoes && changed === false) throw new Error('its revert found nothing to undo');
       row.reps++;
     }
   } catch (e) {
@@ -491,23 +518,118 @@ async function benchKind(ports: Ports, b: Bench): Promise<Row> {
   }
   row.injectMs = spread(inject);
   row.revertMs = spread(revert);
-  if (b.effect) {
-    const e = b.effect;
+  if (effect) {
+    const show = effect.show ?? String;
     const med = spread(measured).p50;
     Object.assign(row, {
-      metric: e.metric,
-      unit: e.unit.trim(),
-      asked: e.askedText ?? String(e.asked),
-      measured: measured.length
-        ? `${(e.show ?? String)(med)} (${measured.map((v) => (e.show ?? String)(v)).join(', ')})`
-        : '-',
+      metric: effect.metric,
+      unit: effect.unit.trim(),
+      asked: effect.askedText ?? String(effect.asked),
+      measured: measured.length ? `${show(med)} (${measured.map(show).join(', ')})` : '-',
       measuredValues: measured,
       ...(baselines.length ? { baselines } : {}),
-      accuracy: accuracy(med, e.asked, e.tol),
-      tolerance: toleranceText(e.tol, e.unit),
+      accuracy: accuracy(med, effect.asked, effect.tol),
+      tolerance: toleranceText(effect.tol, effect.unit),
     });
   }
   return row;
+}
+
+/** A kind through its registry entry: parse, prepare, inject, revert, with the agent's ports. */
+async function benchKind(ports: Ports, b: Bench): Promise<Row> {
+  const kind = faultKind(b.kind);
+  if (!kind) throw new Error(`no kind ${b.kind} in the registry`);
+  const spec = kind.spec.parse({ kind: b.kind, duration: '60s', ...b.entry });
+  // Kill and restart leave nothing to undo by design; any other kind's revert must have undone its fault.
+  const undoes = !['process.kill', 'container.restart'].includes(b.kind);
+  return repeat(
+    b.kind,
+    b.effect,
+    {
+      ready: b.ready,
+      prepare: async () => {
+        const on = b.target();
+        return { handle: (await kind.prepare(ports, spec, on)) as Record<string, unknown>, on };
+      },
+      inject: (h) => kind.inject(ports, spec, h),
+      revert: async (h) => (await kind.revert(ports, h)).changed,
+    },
+    undoes,
+  );
+}
+
+/**
+ * The peer: Toxiproxy (built from the Go module proxy into .tools/bin, never committed) in front of the same
+ * upstreams, its latency and bandwidth toxics put and removed through its own HTTP API, measured as
+ * Faultline's proxy kinds are. Its inject and revert are one API call each; Faultline's kinds also read the
+ * route back to check the effect and the revert.
+ */
+async function peerRows(up: Upstreams, all: Bench[]): Promise<Row[]> {
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn(ensureToxiproxy(), ['-host', '127.0.0.1', '-port', String(port)], {
+    stdio: 'ignore',
+    env: { ...process.env, LOG_LEVEL: 'error' },
+  });
+  const api = `http://127.0.0.1:${port}`;
+  const call = async (method: string, p: string, body?: unknown): Promise<Record<string, unknown>> => {
+    const r = await fetch(api + p, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    if (!r.ok) throw new Error(`toxiproxy ${method} ${p}: ${r.status} ${text}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  };
+  try {
+    for (let i = 0; ; i++) {
+      if (
+        await fetch(`${api}/version`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
+      if (i > 100) throw new Error('toxiproxy did not come up');
+      await sleep(50);
+    }
+    const route: Record<string, number> = {};
+    for (const [name, upstream] of [
+      ['bench-echo', up.echo],
+      ['bench-source', up.source],
+    ] as const) {
+      const r = await call('POST', '/proxies', { name, listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstream}` });
+      route[name] = Number(String(r.listen).split(':').pop());
+    }
+    await echoRttMs(route['bench-echo']!); // warm-up, as for Faultline's proxy
+    const toxics: Record<string, { proxy: string; toxic: Record<string, unknown> }> = {
+      'proxy.latency': { proxy: 'bench-echo', toxic: { type: 'latency', attributes: { latency: 100, jitter: 0 } } },
+      'proxy.bandwidth': { proxy: 'bench-source', toxic: { type: 'bandwidth', attributes: { rate: 500 } } },
+    };
+    const rows: Row[] = [];
+    for (const [kind, t] of Object.entries(toxics)) {
+      if (ONLY && !ONLY.includes(kind)) continue;
+      const mine = all.find((b) => b.kind === kind)!.effect!;
+      const effect: Effect = {
+        ...mine,
+        baseline: kind === 'proxy.latency' ? async () => echoRttMs(route['bench-echo']!) : undefined,
+        measure: async () =>
+          kind === 'proxy.latency' ? echoRttMs(route['bench-echo']!) : sourceRate(route['bench-source']!),
+      };
+      process.stdout.write(`toxiproxy ${kind} x${REPS}... `);
+      const row = await repeat(`toxiproxy ${TOXIPROXY_VERSION}: ${kind}`, effect, {
+        inject: async () =>
+          void (await call('POST', `/proxies/${t.proxy}/toxics`, { name: 'bench', stream: 'downstream', ...t.toxic })),
+        revert: async () => void (await call('DELETE', `/proxies/${t.proxy}/toxics/bench`)),
+      });
+      console.log(row.error ? `FAILED: ${row.error}` : 'done');
+      rows.push(row);
+    }
+    return rows;
+  } finally {
+    child.kill('SIGTERM');
+  }
 }
 
 function gitCommit(): string {
@@ -533,6 +655,7 @@ async function main(): Promise<void> {
     const kt = await startTarget(`${id}-k`, netName, { nanoCpus: 1e9, memory: 256 * 2 ** 20 });
     let ctState = await startTarget(`${id}-c`, netName);
     const pt = await startProcTarget(`${id}-p`);
+    const sp = await startTarget(`${id}-s`, netName); // network.split's other group
     await startIdle(`${id}-idle`, netName); // the network keeps a member while the container target is off it
     up = await upstreams();
     srv = await startProxyServer({ port: 0, token: TOKEN });
@@ -554,7 +677,7 @@ async function main(): Promise<void> {
       kernel: createDockerKernelPort(docker, { nodeImage: ensureDemoImage }),
     };
     const ct = (): KernelTarget => ctState;
-    const all = benches(kt, ct, pt, route);
+    const all = benches(kt, ct, pt, sp, route);
     const rows: Row[] = [];
     for (const b of all) {
       if (ONLY && !ONLY.includes(b.kind)) continue;
@@ -570,6 +693,15 @@ async function main(): Promise<void> {
       rows.push(row);
       console.log(row.error ? `FAILED: ${row.error}` : 'done');
     }
+    let peer: Row[] = [];
+    let peerNote: string | undefined;
+    try {
+      peer = await peerRows(up, all);
+    } catch (e) {
+      peerNote = `no peer run: ${(e as Error).message.split('\n')[0]}`;
+      console.log(peerNote);
+    }
+    rows.push(...peer);
     const notMeasured = faultKinds
       .map((k) => k.name as string)
       .filter((k) => !all.some((b) => b.kind === k))
@@ -584,6 +716,9 @@ async function main(): Promise<void> {
       reps: REPS,
       kinds: rows,
       notMeasured,
+      peer:
+        peerNote ??
+        `Toxiproxy ${TOXIPROXY_VERSION} for proxy.latency and proxy.bandwidth; no peer here for the other kinds`,
     });
   } finally {
     await srv?.close();

@@ -1,10 +1,10 @@
 // Every runner dead for good: one experiment per fault kind (container.pause, container.stop,
-// container.kill, network.partition on containers of our own; proxy.latency on a fault proxy route), all
+// container.kill, network.partition, dns.error on containers of our own; proxy.latency on a fault proxy route), all
 // in their fault window. The fleet worker (orchestration, proxy faults; no agent of its own) and the host's
 // `faultline agent` (container faults and their holders) are separate processes; then the agent, the worker
 // AND the Temporal server are SIGKILLed and none is started again.
-// Measured per kind: SIGKILL -> the fault is gone (the container runs / is attached again, the toxic is
-// gone). Container faults are reverted by the warden when their lease lapses; proxy faults by the proxy.
+// Measured per kind: SIGKILL -> the fault is gone (the container runs / is attached again, the resolver and
+// the redirect's chain are gone, the toxic is gone). Container faults are reverted by the warden when their lease lapses; proxy faults by the proxy.
 // Shared by test/dead-runner.test.ts (asserts) and bench/dead-runner.ts (reports).
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -15,6 +15,7 @@ import Dockerode from 'dockerode';
 import { request } from 'undici';
 import { ensureDemoImage } from '../demo/image.ts';
 import { ensureWarden, removeWarden } from '../activities/adapters/warden-container.ts';
+import { createDockerKernelPort, RESOLVER_COMPONENT } from '../activities/adapters/kernel.ts';
 import { activeLeases, lapsedLeases } from '../warden/lease-ledger.ts';
 import { startProxyServer } from '../proxy/server.ts';
 import { connectClient, getStatus, startExperiment } from '../cli/client.ts';
@@ -83,7 +84,7 @@ export async function deadRunnerScenario(
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fl-dead-runner-'));
   const ledger = path.join(tmp, 'ledger');
   const net = `${id}-net`;
-  const names = { pause: `${id}-pause`, stop: `${id}-stop`, kill: `${id}-kill`, part: `${id}-part` };
+  const names = { pause: `${id}-pause`, stop: `${id}-stop`, kill: `${id}-kill`, part: `${id}-part`, dns: `${id}-dns` };
   const web = http.createServer((_q, r) => r.end('ok'));
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
   const webPort = (web.address() as { port: number }).port;
@@ -146,6 +147,7 @@ export async function deadRunnerScenario(
       'container.stop': [names.stop, '{ kind: container.stop, gracePeriod: 1, duration: 5m }'],
       'container.kill': [names.kill, '{ kind: container.kill, signal: SIGKILL, duration: 5m }'],
       'network.partition': [names.part, `{ kind: network.partition, network: ${net}, duration: 5m }`],
+      'dns.error': [names.dns, '{ kind: dns.error, names: [ db.internal ], duration: 5m }'],
       'proxy.latency': ['dead-route', '{ kind: proxy.latency, proxy: dead-route, latency: 200ms, duration: 5m }'],
     };
     const runs: { kind: string; target: string; workflowId: string }[] = [];
@@ -157,6 +159,7 @@ export async function deadRunnerScenario(
       const { workflowId } = await startExperiment(fc, parsed.experiment, { taskQueue: id });
       runs.push({ kind, target, workflowId });
     }
+    const containerKinds = runs.filter((r) => !r.kind.startsWith('proxy.')).length;
     const hosts: Record<string, string | undefined> = {};
     for (const r of runs) {
       for (const end = Date.now() + 60_000; ; await sleep(100)) {
@@ -173,14 +176,26 @@ export async function deadRunnerScenario(
     // the inject phase's hold, see activities/index.ts), so what is measured is the lease itself.
     for (const end = Date.now() + 30_000; ; await sleep(100)) {
       const active = await activeLeases(ledger);
-      if (active.length === 4 && active.every((l) => Date.parse(l.expiresAt) <= Date.now() + l.leaseMs)) break;
+      if (active.length === containerKinds && active.every((l) => Date.parse(l.expiresAt) <= Date.now() + l.leaseMs))
+        break;
       if (Date.now() > end) throw new Error(`the guard never renewed the leases: ${JSON.stringify(active)}`);
     }
     await fc.close();
     fc = undefined;
+    const dnsTargetId = (await docker.getContainer(names.dns).inspect()).Id;
+    const kernel = createDockerKernelPort(docker);
+    const hasRedirect = async () => {
+      const ns = await kernel.netns(dnsTargetId);
+      return ns.state !== 'ok' || ns.snapshot.rules.some((l) => l.includes('FL-'));
+    };
+    if (!(await hasRedirect())) throw new Error('dns.error: no redirect in the target while the fault is active');
     log('every fault is injected; SIGKILL the agent, the worker and the Temporal server');
     await Promise.all([killHard(agent), killHard(worker), killHard(server.process)]);
     const killedAt = Date.now();
+    let redirectGone = false;
+    const redirectPoll = (async () => {
+      while (!redirectGone && Date.now() - killedAt < giveUpMs) redirectGone = !(await hasRedirect());
+    })();
 
     const gone: Record<string, () => Promise<boolean>> = {
       'container.pause': async () => (await docker.getContainer(names.pause).inspect()).State.Status === 'running',
@@ -188,6 +203,14 @@ export async function deadRunnerScenario(
       'container.kill': async () => (await docker.getContainer(names.kill).inspect()).State.Status === 'running',
       'network.partition': async () =>
         net in ((await docker.getContainer(names.part).inspect()).NetworkSettings.Networks ?? {}),
+      // The resolver's container gone and the redirect's chain gone (a helper per look: polled beside this loop).
+      'dns.error': async () => {
+        const resolvers = await docker.listContainers({
+          all: true,
+          filters: { label: [`faultline.component=${RESOLVER_COMPONENT}`, `faultline.dns.target=${dnsTargetId}`] },
+        });
+        return !resolvers.length && redirectGone;
+      },
       'proxy.latency': async () => {
         const r = await request(`${proxy.url}/proxies/dead-route/toxics`, {
           headers: { authorization: `Bearer ${TOKEN}` },
@@ -208,6 +231,7 @@ export async function deadRunnerScenario(
       }
       await sleep(20);
     }
+    await redirectPoll;
     return { results, agentHost, lapsed: await lapsedLeases(ledger) };
   } finally {
     await fc?.close().catch(() => undefined);

@@ -23,9 +23,16 @@ describe('every runner dead for good', () => {
       'container.stop': agentHost,
       'container.kill': agentHost,
       'network.partition': agentHost,
+      'dns.error': agentHost,
       'proxy.latency': undefined,
     });
     const byWarden = lapsed.filter((l) => l.revertedAt).map((l) => l.lease.kind);
-    expect(byWarden.sort()).toEqual(['container.kill', 'container.pause', 'container.stop', 'network.partition']);
+    expect(byWarden.sort()).toEqual([
+      'container.kill',
+      'container.pause',
+      'container.stop',
+      'dns.error',
+      'network.partition',
+    ]);
   });
 });

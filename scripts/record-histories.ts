@@ -150,6 +150,14 @@ h.world.addContainer('api-1', { backend: ['api'] });
 h.world.addContainer('api-2', { backend: ['api'] });
 for (const n of ['cg-1', 'cg-2', 'cg-3']) h.world.addContainer(n, {}, { app: 'cg' });
 h.world.containers.get('api-1-id')!.startedAt = new Date(Date.now() - 60_000).toISOString();
+// For the kernel kinds: addresses (network.split), a worker process beside PID 1 (process.*).
+h.world.addresses.set('api-1-id', ['172.18.0.2']);
+h.world.addresses.set('api-2-id', ['172.18.0.3']);
+const withWorker = () =>
+  h.world.nsProcs.set('api-1-id', [
+    { pid: 1, ppid: 0, state: 'S', start: 100, name: 'app', command: 'app' },
+    { pid: 7, ppid: 1, state: 'S', start: 120, name: 'node', command: 'node fl-worker' },
+  ]);
 await h.startWorker('recorder');
 
 const probe = (name: string) =>
@@ -228,6 +236,45 @@ const cases: Record<string, () => Promise<void>> = {
       'network-partition',
       'network.partition: the target disconnected from a network, reconnected at its end',
       exp('partition', '  - { kind: network.partition, network: backend, duration: 500ms }', onApi),
+      'passed',
+    ),
+  // The kinds acting inside a container, on the in-memory kernel port (issue 18).
+  ...Object.fromEntries(
+    (
+      [
+        ['network-loss', 'network.loss: a share of packets dropped in chains of its own', 'share: 30%'],
+        ['network-bandwidth', "network.bandwidth: a tbf under Faultline's handle", 'rate: 1mbit'],
+        ['stress-cpu', "stress.cpu: a stressor in the target's cgroups", 'cores: 0.5'],
+        ['stress-memory', 'stress.memory', 'size: 64MiB'],
+        ['stress-io', 'stress.io', 'workers: 1'],
+        ['disk-fill', 'disk.fill: a file in /tmp, removed at its end', 'size: 8MiB'],
+        ['process-kill', 'process.kill: a worker process by pattern', 'pattern: "fl-worker$"'],
+        ['process-stop', 'process.stop: a worker stopped, continued at its end', 'pattern: "fl-worker$"'],
+        ['dns-error', 'dns.error: a name answered NXDOMAIN', 'names: [ db.internal ]'],
+        ['dns-spoof', 'dns.spoof: a name answered with an address', 'names: [ db.internal ], address: 192.0.2.10'],
+      ] as const
+    ).map(([name, description, fields]) => [
+      name,
+      () => {
+        if (name.startsWith('process')) withWorker(); // process.kill's case killed it
+        return experimentCase(
+          name,
+          description,
+          exp(name, `  - { kind: ${name.replace('-', '.')}, ${fields}, duration: 500ms }`, onApi),
+          'passed',
+        );
+      },
+    ]),
+  ),
+  'network-split': () =>
+    experimentCase(
+      'network-split',
+      'network.split: api-1 and api-2 partitioned both ways, one record per member',
+      exp(
+        'split',
+        '  - { kind: network.split, from: { names: [ api-1 ] }, to: { names: [ api-2 ] }, duration: 500ms }',
+        'blastRadius: { maxTargets: 2 }',
+      ),
       'passed',
     ),
   'proxy-latency': () =>

@@ -269,6 +269,8 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
   const admission: number[] = [];
   const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
     Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+  /** Guards retried (their worker lost them: a heartbeat timeout under load, say), by why. */
+  const guardRetries: Record<string, number> = {};
   // The guard activity (observe on the fleet queue) scheduled, per run, from history.
   const guardScheduled = new Map<string, number>();
   const wft = new Map<
@@ -285,6 +287,18 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
             ev.activityTaskScheduledEventAttributes.taskQueue?.name === taskQueue,
         );
         if (guard) guardScheduled.set(h.workflowId, at(guard));
+        // A guard that was retried: its last attempt's start names why the one before it failed.
+        const retried = guard
+          ? events.find(
+              (ev) =>
+                String(ev.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === String(guard.eventId) &&
+                (ev.activityTaskStartedEventAttributes?.attempt ?? 1) > 1,
+            )?.activityTaskStartedEventAttributes
+          : undefined;
+        if (retried) {
+          const why = `${retried.attempt} attempts, the one before: ${(retried.lastFailure?.message ?? '?').replace(/\d+/g, '#').slice(0, 120)}`;
+          guardRetries[why] = (guardRetries[why] ?? 0) + 1;
+        }
         // The workflow task between the (last) inject's completion and the guard scheduled, split: the
         // inject's completion recorded, the task scheduled, started by the worker, completed.
         const guardIdx = guard ? events.indexOf(guard) : -1;
@@ -419,6 +433,7 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
     ...(starve.slots || starve.blockMs ? { starve } : {}),
     verdicts,
     reasons,
+    guardRetries,
     runsWithWindow: perRun.length,
     peakConcurrentWindows: peakWindows,
     samplesDuePerRunMedian: pct(

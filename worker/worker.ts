@@ -214,6 +214,11 @@ async function connect(target: TemporalTarget): Promise<NativeConnection> {
 const COMMON: Partial<WorkerOptions> = {
   // Flush heartbeats at least every 500 ms, so an abort reaches the guard activity that fast.
   maxHeartbeatThrottleInterval: '500ms',
+  // Each run holds one activity for its whole fault window (its guard; a host's holder on an agent), mostly
+  // asleep between samples: at the SDK's default of 100 slots the 101st run's guard waited for a slot while
+  // its fault was applied (issue 16: the slots filled at N = 200). 2,000 keeps 1,000 runs' guards, their
+  // probes and injects running at once; the guards' own work is bounded by their intervals.
+  maxConcurrentActivityTaskExecutions: 2_000,
   // If this worker dies, its runs' next workflow tasks move to a live worker after 2 s, not 10 s.
   stickyQueueScheduleToStartTimeout: '2s',
 };

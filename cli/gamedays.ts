@@ -12,6 +12,7 @@ import {
   skipStepUpdate,
 } from '../definitions/gameday.ts';
 import { GAME_DAY_KEY } from '../workflows/search-attributes.ts';
+import { endedApprovalProblem } from '../workflows/gameday-state.ts';
 import { DEFAULT_TASK_QUEUE, workflowUrl } from '../config.ts';
 import { slug, type FaultlineClient, type Started } from './client.ts';
 
@@ -105,8 +106,15 @@ export const approveGameDay = (fc: FaultlineClient, id: string, who: string, ste
         throw new InvalidInput(`game day ${id}: no step is waiting for an approval (${steps})`);
       }
     }
-    const journal = await h.executeUpdate(approveGateUpdate, { args: [{ who, step: name }] });
-    return { journal, step: name, defaulted: step === undefined };
+    const named = name;
+    const journal = await h.executeUpdate(approveGateUpdate, { args: [{ who, step: named }] }).catch(async (e) => {
+      if (!(e instanceof WorkflowNotFoundError)) throw e;
+      // It ended before the approval reached it (not "no game day"): refused as a running one would.
+      const s = await gameDayStatus(fc, id);
+      const why = s.journal ? endedApprovalProblem(s.journal, named) : 'nothing waits for an approval';
+      throw new InvalidInput(`game day ${id} is ${s.status.toLowerCase()}: ${why}`);
+    });
+    return { journal, step: named, defaulted: step === undefined };
   });
 
 export const noteGameDay = (fc: FaultlineClient, id: string, who: string, text: string) =>

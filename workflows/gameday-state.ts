@@ -85,6 +85,18 @@ export function approvalProblem(s: GameDayState, a: { who: string; step?: string
   return undefined;
 }
 
+/**
+ * Why an approval of `step` is refused once the game day has ended (its final journal), in the words a
+ * running game day uses: an approval sent late reads the same whether the game day is still running or not.
+ */
+export function endedApprovalProblem(j: GameDayJournal, step: string): string {
+  const ended = `the game day has ended${j.verdict ? ` (${j.verdict})` : ''}; nothing waits`;
+  const rec = j.steps.find((x) => x.name === step);
+  if (!rec) return `no step named ${step} (steps: ${list(j.steps.map((x) => x.name))}); ${ended}`;
+  const by = j.events.filter((e) => e.what === 'approve' && e.step === step).map((e) => e.who);
+  return `step ${step} is not waiting for an approval (it is ${rec.status}${by.length ? `, approved by ${by.join(', ')}` : ''}); ${ended}`;
+}
+
 /** An approval: in the journal always; it opens (or answers) only the step it names, if that step waits. */
 export function recordApproval(s: GameDayState, a: { who: string; step?: string }, at: string): void {
   const step = a.step ?? s.j.waitingAt; // an old client names no step: the one waiting

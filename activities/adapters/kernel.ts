@@ -392,6 +392,31 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode(), o: K
     return hooks.length + chains.length > 0;
   }
 
+  /**
+   * The node image, found once per port (building its bundles to learn its tag takes seconds): a tag pruned
+   * since (another build replaced it) is looked for again, once.
+   */
+  let nodeRef: Promise<string> | undefined;
+  const nodeImage = (fresh = false): Promise<string> => {
+    if (!o.nodeImage)
+      return Promise.reject(
+        new InfrastructureError("this kernel port has no node image to run Faultline's resolver in"),
+      );
+    if (fresh || !nodeRef) {
+      nodeRef = o.nodeImage(docker);
+      nodeRef.catch(() => (nodeRef = undefined));
+    }
+    return nodeRef;
+  };
+  async function createResolver(opts: Omit<Dockerode.ContainerCreateOptions, 'Image'>): Promise<Dockerode.Container> {
+    try {
+      return await docker.createContainer({ ...opts, Image: await nodeImage() });
+    } catch (e) {
+      if (statusOf(e) !== 404 || !/no such image/i.test(messageOf(e))) throw e;
+      return docker.createContainer({ ...opts, Image: await nodeImage(true) });
+    }
+  }
+
   async function removeByName(name: string): Promise<void> {
     await docker
       .getContainer(name)
@@ -583,13 +608,9 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode(), o: K
         });
       if (existing && !existing.State.Running) await docker.getContainer(s.name).remove({ force: true });
       if (!existing?.State.Running) {
-        if (!o.nodeImage)
-          throw new InfrastructureError("this kernel port has no node image to run Faultline's resolver in");
-        const image = await o.nodeImage(docker);
         try {
-          const c = await docker.createContainer({
+          const c = await createResolver({
             name: s.name,
-            Image: image,
             Cmd: ['/usr/bin/node', '/app/dns-resolver.mjs'],
             Env: [`FL_DNS=${JSON.stringify(s.config)}`],
             User: `${DNS_RESOLVER_UID}:${DNS_RESOLVER_UID}`,

@@ -18,6 +18,7 @@ import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import { runCli, uniqueId } from './helpers.ts';
 import {
   createNetwork,
+  connects,
   docker,
   removeContainers,
   removeNetwork,
@@ -43,27 +44,6 @@ afterAll(async () => {
   await removeContainers(id);
   await removeNetwork(net);
 });
-
-/** A TCP connect from inside `from` to `to`'s port 9100: "connected", or how it failed (no answer in 1.5 s). */
-const CONNECT = `const s = require('net').connect(9100, process.argv[1]); s.setTimeout(1500);
-s.on('connect', () => { console.log('RESULT connected'); process.exit(0); });
-s.on('timeout', () => { console.log('RESULT no-answer'); process.exit(0); });
-s.on('error', (e) => { console.log('RESULT ' + e.code); process.exit(0); });`;
-
-async function connects(from: KernelTarget, to: KernelTarget): Promise<boolean> {
-  const ex = await docker.getContainer(from.id).exec({
-    Cmd: ['/usr/bin/node', '-e', CONNECT, to.ip],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await ex.start({ hijack: true, stdin: false });
-  let out = '';
-  stream.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => stream.on('end', r));
-  const m = /RESULT (\S+)/.exec(out);
-  if (!m) throw new Error(`connect probe in ${from.name}: ${out}`);
-  return m[1] === 'connected';
-}
 
 /** Which ordered pairs connect, as "a>b" strings (every pair of the four, both ways). */
 async function matrix(): Promise<string[]> {

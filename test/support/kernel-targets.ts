@@ -183,3 +183,24 @@ export async function hostThroughput(ip: string, port = 9101, ms = 3_000, warmMs
     sock.on('error', reject);
   });
 }
+
+/** A TCP connect from inside a container to `to`'s port 9100 (startTarget's sink): connected, or not within 1.5 s. */
+const CONNECT = `const s = require('net').connect(9100, process.argv[1]); s.setTimeout(1500);
+s.on('connect', () => { console.log('RESULT connected'); process.exit(0); });
+s.on('timeout', () => { console.log('RESULT no-answer'); process.exit(0); });
+s.on('error', (e) => { console.log('RESULT ' + e.code); process.exit(0); });`;
+
+export async function connects(from: { id: string; name: string }, to: { ip: string }): Promise<boolean> {
+  const ex = await docker.getContainer(from.id).exec({
+    Cmd: ['/usr/bin/node', '-e', CONNECT, to.ip],
+    AttachStdout: true,
+    AttachStderr: true,
+  });
+  const stream = await ex.start({ hijack: true, stdin: false });
+  let out = '';
+  stream.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => stream.on('end', r));
+  const m = /RESULT (\S+)/.exec(out);
+  if (!m) throw new Error(`connect probe in ${from.name}: ${out}`);
+  return m[1] === 'connected';
+}

@@ -524,7 +524,11 @@ function cell(r: Row): string {
   const v = Object.entries(r.verdicts as Record<string, number>)
     .map(([k, x]) => `${x} ${k}`)
     .join(', ');
-  const starved = r.starve ? ` (${String(r.label).replace(/^starved: /, '')})` : '';
+  const starved = r.starve
+    ? ` (${String(r.label).replace(/^starved: /, '')})`
+    : r.label !== 'baseline'
+      ? ` (${String(r.label)})`
+      : '';
   return `| ${r.mode}${starved} | ${r.n} | ${r.interval} / ${r.window} | ${r.peakConcurrentWindows} | ${r.samplesDuePerRunMedian} | ${p(c.min)} / ${p(c.p1)} / ${p(c.median)} % | ${p(t.min)} / ${p(t.median)} % | ${ms(l.p50)} / ${ms(l.p99)} | ${g ? `${ms(g.injectToScheduledMs?.p50 ?? NaN)} + ${ms(g.scheduledToStartedMs?.p50 ?? NaN)}` : '–'} | ${ms(a.p50)} / ${ms(a.p99)} | ${w.cpuSeconds} s / ${w.peakRssMiB} MiB | ${load ? `${load.before}–${load.after}` : '–'} | ${v} |`;
 }
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experiment, harness, type Harness } from './support/workflow-harness.ts';
 import type { Call } from './support/memory-ports.ts';
-import { journalQuery } from '../workflows/definitions.ts';
+import { journalQuery } from '../definitions/experiment.ts';
 import { STUCK_KEY } from '../workflows/search-attributes.ts';
 import { abortCommand } from '../cli/commands/abort.ts';
 import { connectClient, history } from '../cli/client.ts';

@@ -1,4 +1,4 @@
 // Moved to definitions/experiment.ts (issue 17 item 2), which activities may import too. This re-export
-// keeps workflows/experiment.ts and its tests compiling while other branches change them; remove it once
-// nothing imports this path.
+// is left for test/unit/admission-wait.test.ts alone, which another branch is changing; remove it once that
+// test imports definitions/experiment.ts.
 export * from '../definitions/experiment.ts';

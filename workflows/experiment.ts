@@ -40,7 +40,7 @@ import {
   guardViolationSignal,
   journalQuery,
   type RunInput,
-} from './definitions.ts';
+} from '../definitions/experiment.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, STUCK_KEY, VERDICT_KEY } from './search-attributes.ts';
 import { errorText, noteError, noteRevert, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';

@@ -12,7 +12,7 @@ import { contextRunLink } from '../../activities/index.ts';
 import { parseExperiment } from '../../experiments/parse.ts';
 import type { Experiment } from '../../experiments/schema.ts';
 import type { Journal } from '../../experiments/journal.ts';
-import { abortExperimentUpdate, journalQuery, type RunInput, type Tuning } from '../../workflows/definitions.ts';
+import { abortExperimentUpdate, journalQuery, type RunInput, type Tuning } from '../../definitions/experiment.ts';
 import { createActivities } from '../../activities/index.ts';
 import { createControlActivities } from '../../activities/control.ts';
 import { temporalTarget } from '../../config.ts';

@@ -16,7 +16,7 @@ import {
   journalQuery,
   WORKFLOW_TYPE,
   type RunInput,
-} from '../../workflows/definitions.ts';
+} from '../../definitions/experiment.ts';
 import { STUCK_KEY } from '../../workflows/search-attributes.ts';
 import {
   callsOf,

@@ -21,7 +21,7 @@ import { hostTaskQueue, type HostEntry } from '../../experiments/hosts.ts';
 import type { Journal, RevertReport, SelectedTarget } from '../../experiments/journal.ts';
 import { parseExperiment } from '../../experiments/parse.ts';
 import type { Experiment, FaultEntry } from '../../experiments/schema.ts';
-import { WORKFLOW_TYPE } from '../../workflows/definitions.ts';
+import { WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import { callsOf, startWorker, taskQueue, timeSkippingEnv, workflowBundle } from './support/workflow-env.ts';
 import { fakeChaos, runInput, serverNow } from './support/fake-chaos.ts';
 

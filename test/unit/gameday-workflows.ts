@@ -4,7 +4,7 @@
 // experiment workflow does (it reverts and returns its journal). "hangs" waits, with no timer, until it is
 // cancelled (so a test can act while it runs even as the test server skips time). Deterministic only.
 import { CancellationScope, condition, isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
-import type { RunInput } from '../../workflows/definitions.ts';
+import type { RunInput } from '../../definitions/experiment.ts';
 import type { Verdict } from '../../experiments/journal.ts';
 
 export { runGameDay } from '../../workflows/gameday.ts';

@@ -15,7 +15,7 @@ import type { GuardProgress, Journal } from '../../experiments/journal.ts';
 import type { Guard } from '../../experiments/schema.ts';
 import { faultKind } from '../../faults/registry.ts';
 import type { AnyFaultKind } from '../../faults/types.ts';
-import { WORKFLOW_TYPE } from '../../workflows/definitions.ts';
+import { WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
 import { experiment, fakeChaos, runInput, serverNow } from './support/fake-chaos.ts';
 import { callsOf, sharedWorker, timeSkippingEnv } from './support/workflow-env.ts';

@@ -17,7 +17,7 @@ import type { Journal, RevertReport } from '../../experiments/journal.ts';
 import { parseExperiment } from '../../experiments/parse.ts';
 import type { Experiment } from '../../experiments/schema.ts';
 import { summary } from '../../cli/render.ts';
-import { journalQuery, WORKFLOW_TYPE } from '../../workflows/definitions.ts';
+import { journalQuery, WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import { STUCK_KEY } from '../../workflows/search-attributes.ts';
 import { callsOf, startWorker, taskQueue, timeSkippingEnv, workflowBundle } from './support/workflow-env.ts';
 import { fakeChaos, runInput, serverNow } from './support/fake-chaos.ts';

@@ -9,7 +9,7 @@
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { WORKFLOW_TYPE } from '../../workflows/definitions.ts';
+import { WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import type { Journal } from '../../experiments/journal.ts';
 import { taskQueue, timeSkippingEnv, withWorker } from './support/workflow-env.ts';
 import { fakeChaos, runInput } from './support/fake-chaos.ts';

@@ -14,7 +14,7 @@ import type { Decision } from '../../../experiments/admission.ts';
 import type { ProbeSample } from '../../../experiments/journal.ts';
 import { parseExperiment } from '../../../experiments/parse.ts';
 import type { Experiment, FaultEntry, Probe } from '../../../experiments/schema.ts';
-import { guardRecordQuery, type RunInput } from '../../../workflows/definitions.ts';
+import { guardRecordQuery, type RunInput } from '../../../definitions/experiment.ts';
 import { mockActivities } from './workflow-env.ts';
 
 /** A valid experiment: `faults` proxy faults (no Docker host, no fleet), each for `duration`. */

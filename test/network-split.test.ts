@@ -118,7 +118,7 @@ describe('network.split', () => {
     expect(await matrix()).toEqual(ALL);
   });
 
-  it('bad groups (empty, overlapping, matching nothing) are refused before anything runs, naming the field; nothing is injected', async () => {
+  it('bad groups (empty, overlapping, matching nothing) are refused before anything runs, naming the field; nothing is injected; the dry run shows both sides', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'fl-split-'));
     const since = Date.now();
     const file = path.join(dir, 'bad.yaml');
@@ -164,6 +164,16 @@ method:
       expect(r.status, r.stderr + r.stdout).toBe(1);
       expect(r.stderr + r.stdout).toMatch(where);
     }
+    // The same file with groups that match: the dry run shows both sides and counts them in the blast radius.
+    write(
+      `{ kind: network.split, from: { names: [ ${m1.name}, ${m2.name} ] }, to: { names: [ ${minority.name} ] }, duration: 2s }`,
+    );
+    const ok = await runCli(['run', file, '--dry-run']);
+    expect(ok.status, ok.stderr + ok.stdout).toBe(0);
+    expect(ok.stdout).toContain(
+      `method.0 (network.split) groups, both sides: ${[m1.name, m2.name, minority.name].join(', ')}`,
+    );
+    expect(ok.stdout).toMatch(/blast radius: 3 target\(s\) of at most 3/);
     const helpers = await docker.listContainers({
       all: true,
       filters: { label: ['faultline.component=kernel-helper'] },

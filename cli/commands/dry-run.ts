@@ -4,8 +4,10 @@
 // Exit 0 when the run would start, 1 when it would be refused (not-started), 2 for an invalid file.
 import { randomInt } from 'node:crypto';
 import type { Experiment } from '../../experiments/schema.ts';
+import { faultKind } from '../../faults/registry.ts';
 import {
   planFaults,
+  hasGroups,
   needsContainers,
   needsFleet,
   needsUpstreams,
@@ -68,7 +70,13 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
     if (s.protectedSkipped.length)
       out(`  never selected (protected or Faultline's own): ${s.protectedSkipped.join(', ')}`);
     out(`  selected ${s.selected.length}: ${s.selected.map((t) => t.name).join(', ') || '(none)'}`);
-  } else if (!needsContainers(e)) out('  no container fault: no container is selected');
+  } else if (!needsContainers(e) && !hasGroups(e)) out('  no container fault: no container is selected');
+  // A fault's own groups (network.split): every member gets its record.
+  const grouped = new Map<number, string[]>();
+  for (const f of plan?.faults ?? [])
+    if (f.target && faultKind(f.kind)?.groups)
+      grouped.set(f.faultIndex, [...(grouped.get(f.faultIndex) ?? []), f.target.name]);
+  for (const [i, names] of grouped) out(`  method.${i} (${e.method[i]?.kind}) groups, both sides: ${names.join(', ')}`);
   if (plan?.routes?.length) out(`  fault proxy routes: ${plan.routes.join(', ')}`);
   if (plan?.groups)
     out(
@@ -86,7 +94,11 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
     }
   else for (const f of e.method) out(`  - ${f.kind} for ${f.duration} (targets not resolved)`);
 
-  const hit = (plan?.selection?.selected.length ?? 0) + (plan?.routes?.length ?? 0);
+  // Every container a fault hits counts once (selected, or in a fault's own groups), and every route.
+  const containersHit = new Set(
+    plan?.faults.flatMap((f) => (f.target ? [`${f.target.host ?? ''}/${f.target.id}`] : [])),
+  );
+  const hit = containersHit.size + (plan?.routes?.length ?? 0);
   out(
     `blast radius: ${plan ? `${hit} target(s)` : 'not computed'} of at most ${e.blastRadius.maxTargets}, at most ${e.blastRadius.maxPercent}% of the matched fleet${plan ? ': allowed' : ''}`,
   );

@@ -114,6 +114,8 @@ export interface RunLink {
 export interface GuardRecord {
   violation?: GuardViolation;
   applied?: Applied[];
+  /** Its injects are under way (every intent recorded): a guard that has not heard of them asks more often. */
+  injecting?: boolean;
 }
 
 const MAX_RESTORES_KEPT = 10;
@@ -409,10 +411,12 @@ export async function runGuard(
 /**
  * When a guard started with the intents first asks its run for injects its process did not see, and how
  * often after that: an inject in its own process tells it at once, so the run (a query its worker answers
- * beside every other run's workflow tasks) is asked only when the injects ran elsewhere or are slow.
+ * beside every other run's workflow tasks) is asked once a second while its intents are recorded, and every
+ * ASK_INJECTING_MS once its run says its injects are under way (they may run in another worker).
  */
-const ASK_AFTER_MS = 2_000;
+const ASK_AFTER_MS = 1_000;
 const ASK_EVERY_MS = 1_000;
+const ASK_INJECTING_MS = 100;
 
 /**
  * A guard started with the intents (input.early) waits until it knows when each fault was applied: at once
@@ -426,9 +430,10 @@ export async function learnInjects(
   input: ObserveInput,
   link: RunLink,
   ctx: Context,
-  o: { beat: () => void; had?: Applied[]; afterMs?: number; everyMs?: number },
+  o: { beat: () => void; had?: Applied[]; afterMs?: number; everyMs?: number; injectingMs?: number },
 ): Promise<{ input: ObserveInput; applied: Applied[] }> {
   const askEveryMs = o.everyMs ?? ASK_EVERY_MS;
+  let next = askEveryMs;
   const beat = o.beat;
   const early = [...(input.early ?? [])].sort((a, b) => a.index - b.index);
   const run = ctx.info.workflowExecution;
@@ -446,12 +451,15 @@ export async function learnInjects(
       void link
         .guardRecord()
         .then(
-          (rec) => rec.applied?.forEach((a) => known.set(a.index, a)),
+          (rec) => {
+            rec.applied?.forEach((a) => known.set(a.index, a));
+            next = rec.injecting ? (o.injectingMs ?? ASK_INJECTING_MS) : askEveryMs;
+          },
           () => undefined,
         )
         .finally(() => {
           asking = false;
-          askAt = Date.now() + askEveryMs;
+          askAt = Date.now() + next;
           wake();
         });
     };

@@ -74,4 +74,6 @@ export const guardViolationSignal = defineSignal<[GuardViolation]>('guardViolati
 export const guardRecordQuery = defineQuery<{
   violation?: GuardViolation;
   applied?: { index: number; at: string; handle: Record<string, unknown> }[];
+  /** The run's injects are under way (every intent recorded). */
+  injecting?: boolean;
 }>('guardRecord');

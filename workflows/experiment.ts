@@ -271,6 +271,7 @@ function start(input: RunInput): Run {
         ? [{ index: f.index, at: f.injectedAt, handle: f.handle }]
         : [],
     ),
+    injecting: journal.phase === 'injecting' && journal.faults.every((f) => !!f.handle),
   }));
 
   if (input.searchAttributes) {

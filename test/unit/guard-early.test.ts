@@ -141,10 +141,11 @@ describe('a guard started with the intents', () => {
     const at1 = new Date(Date.now() - 20).toISOString();
     const link: RunLink = {
       reportViolation: async () => undefined,
-      // The run records the injects once their workflow task has run: not at the first question.
+      // The run records the injects once their workflow task has run: not at the first questions, which
+      // say only that its injects are under way (so it asks every 10 ms, not once an hour).
       guardRecord: async () =>
         ++asked < 3
-          ? {}
+          ? { injecting: true }
           : {
               applied: [
                 { index: 1, at: at1, handle: { h: 1 } },
@@ -160,7 +161,7 @@ describe('a guard started with the intents', () => {
       { guard: guard(), faults: [], early, renewEveryMs: 3_000, atOnce: true },
       link,
       ctx,
-      { beat: () => undefined, afterMs: 0, everyMs: 10 },
+      { beat: () => undefined, afterMs: 0, everyMs: 3_600_000, injectingMs: 10 },
     );
     // What it learned, for its heartbeat: a retried attempt knows it without asking.
     expect(applied.map((a) => a.index)).toEqual([0, 1]);

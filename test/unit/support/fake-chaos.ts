@@ -95,7 +95,7 @@ async function untilApplied(indexes: number[]): Promise<void> {
     const rec = await Promise.race([h.query(guardRecordQuery), ctx.cancelled]);
     if (indexes.every((i) => rec.applied?.some((a) => a.index === i))) return;
     ctx.heartbeat();
-    await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 50))]);
+    await Promise.race([ctx.cancelled, new Promise((r) => setTimeout(r, 250))]);
   }
 }
 

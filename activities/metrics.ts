@@ -273,8 +273,15 @@ export function guardTap(m: FaultlineMetrics, input: ObserveInput, host: string,
   last.taken = resumed?.coverage?.taken ?? 0;
   last.onTime = resumed?.coverage?.onTime ?? 0;
   const counted = new Set<number>(Object.keys(resumed?.revertReports ?? {}).map(Number));
-  for (const f of input.faults)
-    if (!(f.index in (resumed?.reverted ?? {}))) m.hold(token + f.index, { kind: f.kind, host });
+  // A guard started with the intents (runs from 'guard-starts-with-intents' on) learns its faults' handles
+  // and windows itself: its own faults are held from their intent, their lag and exact windows are not known.
+  const early = input.early ?? [];
+  const held: { index: number; kind: string; endsAt?: number }[] = [
+    ...input.faults,
+    ...early.filter((f) => !f.elsewhere),
+  ];
+  const others: { index: number; kind: string }[] = [...(input.elsewhere ?? []), ...early.filter((f) => f.elsewhere)];
+  for (const f of held) if (!(f.index in (resumed?.reverted ?? {}))) m.hold(token + f.index, { kind: f.kind, host });
   m.guardsRunning.inc({ role });
   let ended = false;
   const beat = (p: GuardProgress | undefined) => {
@@ -295,7 +302,7 @@ export function guardTap(m: FaultlineMetrics, input: ObserveInput, host: string,
       last.onTime = c.onTime;
     }
     const due = p.violation ? Date.parse(p.violation.detectedAt) : Infinity;
-    for (const f of input.faults) {
+    for (const f of held) {
       const r = p.revertReports?.[f.index];
       if (f.index in p.reverted || f.index in p.revertErrors) m.held.delete(token + f.index);
       if (f.index in p.revertErrors && !counted.has(f.index)) {
@@ -305,10 +312,11 @@ export function guardTap(m: FaultlineMetrics, input: ObserveInput, host: string,
       if (!r || counted.has(f.index)) continue;
       counted.add(f.index);
       countRevert(m, { kind: f.kind, host }, r);
-      m.revertLag.observe({ kind: f.kind, host }, Math.max(0, Date.parse(r.at) - Math.min(f.endsAt, due)) / 1000);
+      if (f.endsAt !== undefined)
+        m.revertLag.observe({ kind: f.kind, host }, Math.max(0, Date.parse(r.at) - Math.min(f.endsAt, due)) / 1000);
     }
     // Faults held on a host whose daemon the guard reached (reverted by the guard at once on its conclusion).
-    for (const f of input.elsewhere ?? []) {
+    for (const f of others) {
       const r = p.revertReports?.[f.index];
       if (!r || counted.has(f.index)) continue;
       counted.add(f.index);
@@ -319,7 +327,7 @@ export function guardTap(m: FaultlineMetrics, input: ObserveInput, host: string,
     if (ended) return;
     if (result) beat(result);
     ended = true;
-    for (const f of input.faults) m.held.delete(token + f.index);
+    for (const f of held) m.held.delete(token + f.index);
     m.guardsRunning.dec({ role });
     if (role !== 'guard') return;
     const reason = result
@@ -328,14 +336,32 @@ export function guardTap(m: FaultlineMetrics, input: ObserveInput, host: string,
         ? 'cancelled'
         : undefined;
     if (reason) m.aborts.inc({ reason });
-    if (result && input.guard && input.windows?.length && result.coverage) {
+    const c = result?.coverage;
+    if (result && input.guard && c) {
+      // The windows as the workflow closes them; an early guard's one window is its coverage's span (exact),
+      // and of several only the longest gap is known (it does not depend on where each window lies).
+      const exact = input.windows?.length
+        ? input.windows
+        : early.length === 1
+          ? [{ fault: early[0]!.index, from: c.anchor, to: c.end }]
+          : undefined;
       const cut = result.violation ? Date.parse(result.violation.detectedAt) : undefined;
-      const cov = closeCoverage(coveragePlan(input.guard, input.windows), result.coverage, cut);
-      m.guardCoverage.observe(cov.share);
+      const cov = closeCoverage(coveragePlan(input.guard, exact ?? [{ fault: -1, from: c.anchor, to: c.end }]), c, cut);
+      if (exact) m.guardCoverage.observe(cov.share);
       m.guardLongestGap.observe(cov.longestGap.ms / 1000);
     }
   };
-  return { beat, end };
+  // Counting never fails the activity it watches: a metric's error is logged and the fault work goes on.
+  const safe =
+    <A extends unknown[]>(f: (...a: A) => void) =>
+    (...a: A) => {
+      try {
+        f(...a);
+      } catch (e) {
+        console.error(`faultline metrics: ${(e as Error).message}`);
+      }
+    };
+  return { beat: safe(beat), end: safe(end) };
 }
 
 /**

@@ -107,8 +107,12 @@ hypothesis:
   probes: [ { name: front-ok, type: http, url: "\${FRONT}/", requests: 5, timeout: 2s, tolerance: { maxErrorRate: 0 } } ]
 targets: { names: [ ${backend} ], mode: one }
 method: [ { kind: container.pause, duration: 3s } ]
+# A lenient guard: this file proves the metrics, not the guard's timing on a loaded machine (a stalled worker
+# here once left it blind for 1.8 s, and the run aborted).
 guard:
   interval: 500ms
+  maxGap: 10s
+  minCoverage: 0.2
   failuresToAbort: 5
   probes: [ { name: g, type: http, url: "\${FRONT}/", requests: 2, timeout: 2s, tolerance: { maxErrorRate: 0.5 } } ]
 `,
@@ -119,7 +123,6 @@ guard:
     expect(j.verdict, j.reason).toBe('passed');
     const host = j.faults[0]?.target?.host;
     expect(host).toBeTruthy();
-    const end = Date.parse(j.faults[0]!.revertedAt!);
 
     // During the run: the pause was active on its host (raw gauge, and the shipped recording rule).
     const sel = `kind="container.pause",host="${host}"`;
@@ -127,18 +130,28 @@ guard:
     await until('the recording rule', async () =>
       (await one(`max_over_time(faultline:faults_active:sum{${sel}}[5m])`)) === 1 ? true : undefined,
     );
-    // After it: a scrape taken after the revert shows nothing active and the one revert that undid it (the
-    // holder at the window's end); the revert phase's second revert found it undone.
-    await until('a scrape after the revert', async () => {
-      const s = await prom.instant(`timestamp(up{job="faultline-runner"})`);
-      return s[0] && s[0].value * 1000 > end + 1_000 ? true : undefined;
+    // After it, once a scrape shows every fault-window activity of the run finished (the guard and the host's
+    // holder; the run's result can come before the guard's last report reaches a scrape): nothing active, the
+    // one revert that undid it (the holder at the window's end; the revert phase's second found it undone).
+    await until('a scrape after the fault windows ended', async () =>
+      (await one(`sum(faultline_guard_coverage_ratio_count)`)) === 1 &&
+      (await one(`sum(faultline_guards_running)`)) === 0
+        ? true
+        : undefined,
+    ).catch(async (e: unknown) => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      throw new Error(
+        `${(e as Error).message}\n${worker?.output()}\n${text
+          .split('\n')
+          .filter((l) => /^faultline_/.test(l))
+          .join('\n')}`,
+      );
     });
     expect(await one(`sum(faultline_faults_active{${sel}})`)).toBe(0);
     expect(await one(`sum(faultline_reverts_total{${sel},result="undone"})`)).toBe(1);
     expect(await one(`sum(faultline_injects_total{${sel},outcome="ok"})`)).toBe(1);
     expect(await one(`sum(faultline_aborts_total)`)).toBeUndefined(); // a passed run aborted nothing
     expect(await one(`sum(faultline_guard_samples_total{result="ok"})`)).toBeGreaterThanOrEqual(2);
-    expect(await one(`sum(faultline_guard_coverage_ratio_count)`)).toBe(1);
     // The Temporal SDK's runtime metrics, on the same endpoint: this worker's pollers of the run's queue.
     expect(await one(`sum(temporal_num_pollers{task_queue="${tq}"})`)).toBeGreaterThan(0);
     // Every shipped rule evaluated without error.

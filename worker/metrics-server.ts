@@ -27,22 +27,33 @@ let runtimeReady = false;
 /**
  * Installs the SDK's Runtime once per process: quiet logs by default (FAULTLINE_LOG_LEVEL=INFO or DEBUG for
  * more) and, with sdkMetricsPort, its Prometheus exporter on 127.0.0.1:PORT. Must run before the first
- * connection (the Runtime is created then); false when one was installed already.
+ * connection (the Runtime is created then). True when the exporter runs; false when it could not bind (then
+ * nothing is installed: call again with another port, or without one) or a Runtime was installed already.
  */
 export function installRuntime(sdkMetricsPort?: number): boolean {
   if (runtimeReady) return false;
+  const logger = new DefaultLogger((process.env.FAULTLINE_LOG_LEVEL ?? 'WARN') as LogLevel);
+  if (sdkMetricsPort !== undefined) {
+    try {
+      Runtime.install({
+        logger,
+        telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } },
+      });
+      runtimeReady = true;
+      return true;
+    } catch {
+      // The port was taken meanwhile (the SDK throws at once), or a Runtime exists: nothing installed here,
+      // so the caller may try another port, or install without the exporter.
+      return false;
+    }
+  }
   runtimeReady = true;
   try {
-    Runtime.install({
-      logger: new DefaultLogger((process.env.FAULTLINE_LOG_LEVEL ?? 'WARN') as LogLevel),
-      ...(sdkMetricsPort !== undefined
-        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}` } } } }
-        : {}),
-    });
-    return true;
+    Runtime.install({ logger });
   } catch {
-    return false; // already installed by the host process
+    /* already installed by the host process */
   }
+  return false;
 }
 
 /** A free loopback port (bound, read and released: the SDK's exporter takes it right after). */
@@ -113,9 +124,20 @@ export async function openMetricsEndpoint(
   });
   await listen(server, addr, source);
   const bound = server.address() as net.AddressInfo;
-  const port = await freePort();
-  const sdk = installRuntime(port);
-  if (sdk) exporter.port = port;
+  // A free port is bound by the SDK a moment after we released it: another process may take it in between,
+  // so a few tries; then the SDK's metrics are left out (and the ready line's URL still serves ours).
+  let sdk = false;
+  for (let i = 0; i < 3 && !sdk; i++) {
+    const port = await freePort();
+    sdk = installRuntime(port);
+    if (sdk) exporter.port = port;
+  }
+  if (!sdk) {
+    installRuntime();
+    Runtime.instance().logger.warn(
+      "metrics: the Temporal SDK's runtime metrics are left out (its exporter could not bind a loopback port, or this process installed its Runtime before)",
+    );
+  }
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return {
     metrics,

@@ -10,16 +10,16 @@ import {
 } from '@temporalio/client';
 import { INVALID_ADMIT, type AdmitRequest, type Decision } from '../experiments/admission.ts';
 import type { HostEntry } from '../experiments/hosts.ts';
-import { ADMISSION_WORKFLOW_TYPE, admitUpdate, releaseSignal, type AdmissionInput } from '../definitions/admission.ts';
+import {
+  ADMISSION_WORKFLOW_TYPE,
+  admissionWorkflowId,
+  admitUpdate,
+  releaseSignal,
+  type AdmissionInput,
+} from '../definitions/admission.ts';
 import { listHosts } from './hosts.ts';
 
-/**
- * One admission workflow per task queue: the workers of a queue share the Docker daemon and proxy that
- * the targets live on, so that is the domain where targets are exclusive and limits count.
- */
-export function admissionWorkflowId(taskQueue: string): string {
-  return `faultline-admission-${taskQueue}`;
-}
+export { admissionWorkflowId };
 
 export function admissionStart(
   taskQueue: string,

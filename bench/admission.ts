@@ -2,7 +2,7 @@
 //
 // A real Temporal dev server (its own, unless TEMPORAL_ADDRESS names one) and one worker in this process
 // running the real admission workflow and its real control activities. For each N, on a fresh task queue
-// (so a fresh admission workflow), N runs are started at once; each asks admission for its own proxy route
+// (so a fresh admission workflow, started first), N runs are started at once; each asks admission for its own proxy route
 // exactly as an experiment's admission step does (workflows/admission-client.ts) and ends with the answer.
 // Per run: from its start (the request reaching Temporal) to its close (the run has its answer), server
 // times from describe(). Reports p50 / p99 / max, the answers, the admission workflow's history (events and
@@ -68,6 +68,15 @@ async function measure(client: Client, connection: NativeConnection, workflowBun
   });
   const running = worker.run();
   try {
+    // Admission runs before the runs come (it is one long-lived workflow per queue; the first run ever on a
+    // queue starts it by update-with-start, see workflows/admission-client.ts): a release of nobody starts it.
+    await client.workflow.signalWithStart('admission', {
+      workflowId: admissionWorkflowId(taskQueue),
+      taskQueue,
+      args: [{}],
+      signal: 'release',
+      signalArgs: [{ workflowId: 'nobody' }],
+    });
     const t0 = Date.now();
     const handles = await Promise.all(
       Array.from({ length: n }, (_, i) =>
@@ -131,7 +140,8 @@ async function measure(client: Client, connection: NativeConnection, workflowBun
     return row;
   } finally {
     worker.shutdown();
-    await running;
+    // A worker whose activities wait on calls that never return (asks stuck at admission) is left behind.
+    await Promise.race([running, new Promise((r) => setTimeout(r, 30_000).unref())]);
   }
 }
 

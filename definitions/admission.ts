@@ -15,7 +15,23 @@ export interface AdmissionInput {
   maxHistory?: number;
 }
 
+/**
+ * One admission workflow per task queue: the workers of a queue share the Docker daemon and proxy that
+ * the targets live on, so that is the domain where targets are exclusive and limits count.
+ */
+export function admissionWorkflowId(taskQueue: string): string {
+  return `faultline-admission-${taskQueue}`;
+}
+
 export const admitUpdate = defineUpdate<Decision, [AdmitRequest]>('admit');
+/**
+ * A run's ask, signalled by the run itself (workflows/admission-client.ts): signals have no in-flight limit
+ * (updates: 10 per workflow), and admission decides every ask that arrived in one workflow task. `ask`
+ * numbers the run's asks; the answer (admissionDecisionSignal to the run) carries it back.
+ */
+export const admitAskSignal = defineSignal<[{ req: AdmitRequest; ask: number }]>('admitAsk');
+/** To the asking run: the decision on its ask number `ask`. */
+export const admissionDecisionSignal = defineSignal<[{ ask: number; decision: Decision }]>('admissionDecision');
 /** Signals, not updates: a release must land even while no worker is polling. */
 export const releaseSignal = defineSignal<[{ workflowId: string; runId?: string }]>('release');
 export const setPolicyUpdate = defineUpdate<AdmissionState, [Policy]>('setPolicy');

@@ -1,6 +1,7 @@
-// How a run passes admission, from inside its workflow: ask (update-with-start through an activity); when
-// the refusal is one that can clear (a holder leaves, a slot frees, an approval comes) and the run may
-// wait, admission puts it in its queue and tells it (the admissionChanged signal) when its targets are
+// How a run passes admission, from inside its workflow: ask (a signal to the admission workflow, answered by
+// a signal to the run; update-with-start through an activity when admission does not run yet or does not
+// answer); when the refusal is one that can clear (a holder leaves, a slot frees, an approval comes) and the
+// run may wait, admission puts it in its queue and tells it (the admissionChanged signal) when its targets are
 // reserved for it; the run then asks again. It asks again on its own once an hour (in case admission lost
 // it) and once more when its wait is over. A wait of 24 h stays a few hundred history events. Leaves
 // admission once its reverts are done. Deterministic only.
@@ -9,16 +10,23 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   patched,
   proxyActivities,
   setHandler,
   sleep,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/index.ts';
 import type { AdmitRequest, Decision } from '../experiments/admission.ts';
 import { formatMs } from '../faults/duration.ts';
-import { admissionChangedSignal } from './admission-definitions.ts';
+import {
+  admissionChangedSignal,
+  admissionDecisionSignal,
+  admissionWorkflowId,
+  admitAskSignal,
+} from '../definitions/admission.ts';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '30s',
@@ -42,6 +50,13 @@ export const REASK_EVERY_MS = 60 * 60_000;
  * failing while a worker restarts, the server unreachable), at least: the run's own wait when longer.
  */
 export const TRANSIENT_MS = 5 * 60_000;
+/**
+ * Runs with this marker ask by signal (no in-flight limit: Temporal allows 10 updates in flight per workflow,
+ * and a hundred runs asking at once waited a minute); runs without it ask by update as before.
+ */
+export const ASK_BY_SIGNAL_PATCH = 'admission-ask-by-signal';
+/** An ask by signal with no answer by then (an admission worker of older code ignores it) asks by update. */
+export const ANSWER_WITHIN_MS = 2 * 60_000;
 
 export async function waitForAdmission(req: AdmitRequest, waitMs: number): Promise<Decision> {
   if (!patched(DURABLE_WAIT_PATCH)) return pollForAdmission(req, waitMs);
@@ -50,14 +65,44 @@ export async function waitForAdmission(req: AdmitRequest, waitMs: number): Promi
   setHandler(admissionChangedSignal, () => {
     changed = true;
   });
+  const byUpdate = (r: AdmitRequest, left: number) => ask(r, left);
+  const askOnce = patched(ASK_BY_SIGNAL_PATCH) ? askBySignal(byUpdate) : byUpdate;
   for (;;) {
     const left = deadline - Date.now();
     changed = false;
     // While there is time left the run joins (or keeps its place in) the queue; the last ask is final.
-    const d = await ask(left > 0 ? { ...req, waitUntil: new Date(deadline).toISOString() } : req, left);
+    const d = await askOnce(left > 0 ? { ...req, waitUntil: new Date(deadline).toISOString() } : req, left);
     if (d.admitted || !d.retryable || left <= 0) return d;
     await condition(() => changed, Math.min(left, REASK_EVERY_MS));
   }
+}
+
+/**
+ * Asks by signal, numbering its asks; the answer to the latest comes back as a signal. When admission does
+ * not run (the signal fails: it has never been started on this queue) or does not answer within
+ * ANSWER_WITHIN_MS, that ask goes by update, which starts admission. Asking twice is harmless: admission
+ * answers a run it holds or queues with the same decision and never holds or queues it twice.
+ */
+function askBySignal(byUpdate: (r: AdmitRequest, left: number) => Promise<Decision>) {
+  let asks = 0;
+  const last: { answer?: Decision } = {};
+  setHandler(admissionDecisionSignal, (m) => {
+    if (m.ask === asks) last.answer = m.decision;
+  });
+  const admission = getExternalWorkflowHandle(admissionWorkflowId(workflowInfo().taskQueue));
+  return async (r: AdmitRequest, left: number): Promise<Decision> => {
+    const n = ++asks;
+    last.answer = undefined;
+    try {
+      await admission.signal(admitAskSignal, { req: r, ask: n });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return byUpdate(r, left);
+    }
+    if (await condition(() => last.answer !== undefined, ANSWER_WITHIN_MS))
+      return (last as { answer: Decision }).answer;
+    return byUpdate(r, left);
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // The admission workflow: one long-lived, durable record of which runs hold which targets, the policy,
-// approvals and the safety lever. Every run asks it (update-with-start) before it injects anything and
-// signals it when its reverts are done. A run that ends without releasing (terminated, crashed worker
+// approvals and the safety lever. Every run asks it before it injects anything (a signal, answered by a
+// signal to the run; or the `admit` update, through an activity that starts admission when it does not
+// run yet) and signals it when its reverts are done. A run that ends without releasing (terminated, crashed worker
 // that never came back) cannot keep a hold: before refusing because of a holder, and every 15 s while
 // anything is held, the workflow asks Temporal whether the holders' runs are still open and drops the
 // closed ones. Continues as new when the history grows.
@@ -52,6 +53,8 @@ import {
 import {
   admissionChangedSignal,
   admissionStateQuery,
+  admissionDecisionSignal,
+  admitAskSignal,
   admitUpdate,
   approveUpdate,
   pullLeverUpdate,
@@ -59,7 +62,7 @@ import {
   releaseSignal,
   setPolicyUpdate,
   type AdmissionInput,
-} from './admission-definitions.ts';
+} from '../definitions/admission.ts';
 import { admissionV1 } from './admission-v1.ts';
 
 const control = proxyActivities<ControlActivities>({
@@ -77,6 +80,14 @@ const MAX_HISTORY = 4_000;
  * the code before the queue did (a history it wrote, replayed, issues no signal it did not issue).
  */
 export const QUEUE_PATCH = 'admission-queue';
+/**
+ * Runs with this marker decide asks that come as signals (admitAsk, sent by the runs themselves) and answer
+ * each by a signal to its run (admissionDecision). A history written before it has no such signal, or one
+ * that code ignored (its run asked again by update): replayed, the ask is ignored again.
+ */
+export const SIGNALLED_ASKS_PATCH = 'admission-signalled-asks';
+/** Answers sent and not yet delivered, at most (the server limits a workflow's pending signals). */
+const MAX_ANSWERING = 500;
 /** A waiter whose wait ended this long ago without asking again is gone (its run closed meanwhile). */
 const STALE_AFTER_MS = 10 * 60_000;
 
@@ -86,7 +97,14 @@ export async function admission(input: AdmissionInput = {}): Promise<void> {
 }
 
 type Message =
-  | { kind: 'admit'; req: AdmitRequest; answer: (d: Decision) => void; holdersChecked?: boolean }
+  | {
+      kind: 'admit';
+      req: AdmitRequest;
+      answer: (d: Decision) => void;
+      holdersChecked?: boolean;
+      /** Asked by signal (admitAsk), answered by a signal to the run. */
+      bySignal?: boolean;
+    }
   | { kind: 'release'; workflowId: string; runId?: string }
   | { kind: 'setPolicy'; policy: Policy; answer: (s: AdmissionState) => void }
   | { kind: 'pullLever'; reason: string; who?: string; answer: (h: Hold[]) => void }
@@ -125,6 +143,9 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
   let checked: { closed: RunRef[] } | { error: string } | undefined;
   /** Waiters told that could not be reached (their run is gone). */
   const unreachable: Waiter[] = [];
+  /** Decided asks that came by signal, answered at the end of the pass; answers not yet delivered. */
+  const answers: { to: RunRef; ask: number; decision: Decision }[] = [];
+  let answering = 0;
 
   setHandler(admissionStateQuery, () => state);
   setHandler(admitUpdate, (req) => new Promise<Decision>((answer) => inbox.push({ kind: 'admit', req, answer })), {
@@ -132,6 +153,14 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
       if (!req?.workflowId || !req.runId)
         throw ApplicationFailure.nonRetryable('admit needs workflowId and runId', INVALID_ADMIT);
     },
+  });
+  setHandler(admitAskSignal, ({ req, ask }) => {
+    if (!req?.workflowId || !req.runId) return; // no run to answer (the run's own code never sends one)
+    // What a run reads: the holders (blockers) are admission's own, and could be thousands per answer.
+    const answer = (d: Decision) => {
+      answers.push({ to: req, ask, decision: d.admitted ? d : { ...d, blockers: undefined } });
+    };
+    inbox.push({ kind: 'admit', req, answer, bySignal: true });
   });
   setHandler(releaseSignal, ({ workflowId, runId }) => {
     inbox.push({ kind: 'release', workflowId, runId });
@@ -190,6 +219,8 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
   const handle = (m: Message): boolean => {
     switch (m.kind) {
       case 'admit': {
+        // Code before SIGNALLED_ASKS_PATCH ignored these asks; replaying what it wrote, this code does too.
+        if (m.bySignal && !patched(SIGNALLED_ASKS_PATCH)) return true;
         dropStale(state, Date.now(), STALE_AFTER_MS);
         const d = evaluate(state, m.req, Date.now());
         if (!d.admitted && d.retryable && d.blockers?.length && !m.holdersChecked) {
@@ -260,24 +291,42 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
       for (const w of serveQueue(state, now())) tell(w);
     };
     serve();
-    while (inbox.length && !checking) {
+    while (inbox.length && !checking && answering < MAX_ANSWERING) {
       if (!handle(inbox[0] as Message)) break;
       inbox.shift();
       serve();
     }
     if (!sweep && state.holds.length) arm();
+    sendAnswers();
+  };
+
+  /** Answers every ask decided in this pass, each by a signal to its run. */
+  const sendAnswers = () => {
+    for (const a of answers.splice(0)) {
+      answering++;
+      getExternalWorkflowHandle(a.to.workflowId, a.to.runId)
+        .signal(admissionDecisionSignal, { ask: a.ask, decision: a.decision })
+        .catch(() => undefined) // its run is gone: a hold it took goes with the sweep
+        .finally(() => {
+          answering--;
+        });
+    }
   };
 
   const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
   for (;;) {
     await condition(
-      () => !!checked || unreachable.length > 0 || (!checking && (inbox.length > 0 || !!sweep?.due || tooLong())),
+      () =>
+        !!checked ||
+        unreachable.length > 0 ||
+        (!checking && ((inbox.length > 0 && answering < MAX_ANSWERING) || !!sweep?.due || tooLong())),
     );
     await settled();
     pass();
     if (tooLong() && !checking && !inbox.length) {
       // Every answered update finishes first; a message that arrives meanwhile is handled, not dropped.
-      await condition(() => allHandlersFinished() || inbox.length > 0);
+      // Answers too: they are delivered before the run ends.
+      await condition(() => (allHandlersFinished() && answering === 0) || inbox.length > 0);
       if (!inbox.length) await continueAsNew<typeof admission>({ ...input, state });
     }
   }

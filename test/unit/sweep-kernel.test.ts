@@ -1,6 +1,6 @@
 // The sweep's look at the kinds acting inside a container, on the in-memory kernel port: for a stray chain
 // (network.loss, network.split), tbf (network.bandwidth), stressor (stress.cpu), fill file (disk.fill) and
-// stopped process (process.stop), kernelApplied says applied while the fault is in place, not applied after
+// stopped process (process.stop) and resolver with its redirect (dns.error), kernelApplied says applied while the fault is in place, not applied after
 // its revert or once the container restarted (the namespace, and the fault, gone), and leaves every other
 // handle to the old judgement (undefined).
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ const CASES: [string, Record<string, unknown>][] = [
   ['stress.cpu', { cores: 0.5 }],
   ['disk.fill', { size: '8MiB' }],
   ['process.stop', { pattern: 'fl-worker$' }],
+  ['dns.error', { names: ['db.internal'] }],
 ];
 
 function world() {
@@ -67,6 +68,21 @@ describe('the sweep looks at kernel strays', () => {
     await k.inject(ports, spec, h);
     w.renewNamespace(id);
     expect(await kernelApplied(ports.kernel, 'network.loss', h)).toBe(false);
+  });
+
+  it("a dns fault's resolver still running is applied, though its redirect is gone", async () => {
+    const { w, id, ports } = world();
+    const k = faultKind('dns.error') as AnyFaultKind;
+    const spec = k.spec.parse({ kind: 'dns.error', duration: '5m', names: ['db.internal'] }) as never;
+    const h = (await k.prepare(ports, spec, { container: { id, name: 'api-1' }, run: 'dead' })) as Record<
+      string,
+      unknown
+    >;
+    await k.inject(ports, spec, h);
+    w.renewNamespace(id); // the chains went with the old namespace; the resolver container did not
+    expect(await kernelApplied(ports.kernel, 'dns.error', h)).toBe(true);
+    await k.revert(ports, h);
+    expect(await kernelApplied(ports.kernel, 'dns.error', h)).toBe(false);
   });
 
   it('a handle of a container kind is left to the old judgement', async () => {

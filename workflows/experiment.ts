@@ -365,11 +365,15 @@ async function plan(run: Run): Promise<void> {
 
 /**
  * Whether planning may need the fleet's containers: a fault of any kind but the fault proxy's (proxy.*,
- * http.*), or control-group replicas. A superset of needsFleet (workflows cannot load the registry).
+ * http.*) with targets, a fault with groups of its own, or control-group replicas. A superset of needsFleet
+ * (workflows cannot load the registry).
  */
 function mayTouchContainers(run: Run): boolean {
   const e = run.input.experiment;
-  return (!!e.targets && e.method.some((f) => !/^(proxy|http)\./.test(f.kind))) || !!e.judge?.controlGroup;
+  if ((!!e.targets && e.method.some((f) => !/^(proxy|http)\./.test(f.kind))) || !!e.judge?.controlGroup) return true;
+  // A fault with groups of its own (network.split) chooses its containers without `targets`; runs from
+  // before this patch planned it from the orchestration worker's daemon alone.
+  return e.method.some((f) => f.kind === 'network.split') && patched('split-plans-across-fleet');
 }
 
 /** A run that cannot start: nothing is injected, the verdict is not-started with this reason. */

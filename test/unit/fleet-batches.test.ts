@@ -135,7 +135,11 @@ function twoHosts(fleetQueue: string, fail: { inject?: (id: string) => TargetRes
 }
 
 /** Runs the experiment with a worker on the fleet's queue and one agent per host; its journal and history. */
-async function runOnTwoHosts(name: string, fleet: (q: string) => ReturnType<typeof twoHosts>) {
+async function runOnTwoHosts(
+  name: string,
+  fleet: (q: string) => ReturnType<typeof twoHosts>,
+  experiment: Experiment = pauseAll(),
+) {
   const fleetQueue = taskQueue(name);
   const { chaos, failRevertOnce } = fleet(fleetQueue);
   const workers = await Promise.all(
@@ -147,7 +151,7 @@ async function runOnTwoHosts(name: string, fleet: (q: string) => ReturnType<type
     const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: fleetQueue,
       workflowId: name,
-      args: [runInput(pauseAll())],
+      args: [runInput(experiment)],
     });
     const j = (await handle.result()) as Journal;
     const history = await handle.fetchHistory();
@@ -166,6 +170,37 @@ function scheduledTypes(history: Awaited<ReturnType<typeof runOnTwoHosts>>['hist
   }
   return out;
 }
+
+/** A partition between two groups (network.split): its containers come from its own from/to, not `targets`. */
+function splitOnly(): Experiment {
+  const r = parseExperiment(
+    `title: split api-1 from api-2 on every host
+hypothesis:
+  statement: the front answers
+  probes: [ { name: front, type: http, url: "http://127.0.0.1:1/" } ]
+blastRadius: { maxTargets: 10 }
+method:
+  - { kind: network.split, from: { names: [api-1] }, to: { names: [api-2] }, duration: 20s }
+afterCheck: { recoveryTimeout: 15s }
+`,
+    'unit.yaml',
+  );
+  if (!r.ok) throw new Error(r.problems.map((p) => `${p.line}:${p.column} ${p.path}: ${p.message}`).join('\n'));
+  return r.experiment;
+}
+
+describe('a partition between groups on a fleet', () => {
+  it("is planned from every registered host's containers (patch split-plans-across-fleet), and applied through their agents", async () => {
+    const { j, history, chaos, fleetQueue } = await runOnTwoHosts('split-fleet', (q) => twoHosts(q), splitOnly());
+    const plan = callsOf(chaos.calls, 'planFaults');
+    expect(plan).toHaveLength(1);
+    expect((plan[0]?.args[2] as HostInventory[] | undefined)?.map((h) => h.host)).toEqual(HOSTS);
+    expect(j.verdict, j.reason).toBe('passed');
+    expect(j.faults.map((f) => f.target?.host).sort()).toEqual(['h1', 'h1', 'h2', 'h2']);
+    expect(scheduledTypes(history).injectFaults?.sort()).toEqual(HOSTS.map((h) => hostTaskQueue(fleetQueue, h)));
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, 'split-fleet');
+  });
+});
 
 describe('a host with several container faults', () => {
   it('is prepared, injected and reverted in one activity per host per phase, every fault reverted; the history replays', async () => {

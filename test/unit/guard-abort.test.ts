@@ -14,6 +14,7 @@ import type { Guard } from '../../experiments/schema.ts';
 import { faultKind } from '../../faults/registry.ts';
 import type { AnyFaultKind } from '../../faults/types.ts';
 import { MemoryWorld, MEMORY_HOST } from '../support/memory-ports.ts';
+import { httpGuard } from './support/http-guard.ts';
 
 let server: http.Server;
 let url = '';
@@ -28,24 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-const guard = (): Guard =>
-  ({
-    interval: '100ms',
-    failuresToAbort: 1,
-    probes: [
-      {
-        name: 'g',
-        type: 'http',
-        url,
-        method: 'GET',
-        expectStatus: 200,
-        requests: 1,
-        concurrency: 1,
-        timeout: '1s',
-        tolerance: { maxErrorRate: 0 },
-      },
-    ],
-  }) as Guard;
+const guard = (): Guard => httpGuard(url);
 
 const context = (attempt = 1) =>
   ({

@@ -13,6 +13,7 @@ import type { Guard } from '../../experiments/schema.ts';
 import { faultKind } from '../../faults/registry.ts';
 import type { AnyFaultKind } from '../../faults/types.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
+import { httpGuard } from './support/http-guard.ts';
 
 let server: http.Server;
 let url = '';
@@ -23,25 +24,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-const guard = (interval: string): Guard =>
-  ({
-    interval,
-    failuresToAbort: 2,
-    minCoverage: 0.95,
-    probes: [
-      {
-        name: 'g',
-        type: 'http',
-        url,
-        method: 'GET',
-        expectStatus: 200,
-        requests: 1,
-        concurrency: 1,
-        timeout: '1s',
-        tolerance: { maxErrorRate: 0 },
-      },
-    ],
-  }) as Guard;
+const guard = (interval: string): Guard => httpGuard(url, { interval, failuresToAbort: 2, minCoverage: 0.95 });
 
 function context(attempt: number, details?: GuardProgress) {
   const beats: GuardProgress[] = [];

@@ -19,6 +19,7 @@ import { WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
 import { experiment, fakeChaos, runInput, serverNow } from './support/fake-chaos.ts';
 import { callsOf, sharedWorker, timeSkippingEnv } from './support/workflow-env.ts';
+import { httpGuard } from './support/http-guard.ts';
 
 let server: http.Server;
 let url = '';
@@ -34,25 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-const guard = (): Guard =>
-  ({
-    interval: '100ms',
-    failuresToAbort: 2,
-    minCoverage: 0.95,
-    probes: [
-      {
-        name: 'g',
-        type: 'http',
-        url,
-        method: 'GET',
-        expectStatus: 200,
-        requests: 1,
-        concurrency: 1,
-        timeout: '1s',
-        tolerance: { maxErrorRate: 0 },
-      },
-    ],
-  }) as Guard;
+const guard = (): Guard => httpGuard(url, { failuresToAbort: 2, minCoverage: 0.95 });
 
 let runs = 0;
 function context() {

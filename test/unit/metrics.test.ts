@@ -23,6 +23,7 @@ import type { Guard } from '../../experiments/schema.ts';
 import { InvalidInput } from '../../errors.ts';
 import { createLeaseLedger, settleLease, writeBeat } from '../../warden/lease-ledger.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
+import { httpGuard } from './support/http-guard.ts';
 
 let server: http.Server;
 let url = '';
@@ -68,24 +69,7 @@ function setup(o: { leases?: boolean } = {}) {
   return { world, id, m, acts };
 }
 
-const guard = (): Guard =>
-  ({
-    interval: '100ms',
-    failuresToAbort: 1,
-    probes: [
-      {
-        name: 'g',
-        type: 'http',
-        url,
-        method: 'GET',
-        expectStatus: 200,
-        requests: 1,
-        concurrency: 1,
-        timeout: '1s',
-        tolerance: { maxErrorRate: 0 },
-      },
-    ],
-  }) as Guard;
+const guard = (): Guard => httpGuard(url);
 
 describe('the metrics of the fault activities', () => {
   it('counts an inject and its revert by kind and host (the task queue @NAME), and a second revert as found undone', async () => {

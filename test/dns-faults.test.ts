@@ -17,6 +17,7 @@ import { uniqueId } from './helpers.ts';
 import {
   createNetwork,
   docker,
+  nodeIn,
   removeContainers,
   removeNetwork,
   startIdle,
@@ -60,15 +61,7 @@ const lookup = new Promise((r) => dns.lookup(name, { family: 4 }, (e, a) => r(e 
 const query = new dns.promises.Resolver({ timeout: 3000, tries: 1 }).resolve4(name).then((a) => a.join(','), (e) => e.code);
 Promise.all([lookup, query]).then(([lookup, query]) => console.log(JSON.stringify({ lookup, query })));
 `;
-  const ex = await docker.getContainer(target.id).exec({
-    Cmd: ['/usr/bin/node', '-e', script, name],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await ex.start({ hijack: true, stdin: false });
-  let out = '';
-  stream.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => stream.on('end', r));
+  const out = await nodeIn(target.id, script, [name]);
   const m = /\{"lookup".*\}/.exec(out);
   if (!m) throw new Error(`resolving ${name} in the target: ${out}`);
   return JSON.parse(m[0]) as { lookup: string; query: string };
@@ -92,15 +85,7 @@ s.on('data', (d) => {
 });
 s.on('error', (e) => console.log(JSON.stringify({ rcode: -1, answers: -1, error: e.code })));
 `;
-  const ex = await docker.getContainer(target.id).exec({
-    Cmd: ['/usr/bin/node', '-e', script, name],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await ex.start({ hijack: true, stdin: false });
-  let out = '';
-  stream.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => stream.on('end', r));
+  const out = await nodeIn(target.id, script, [name]);
   const m = /\{"rcode".*\}/.exec(out);
   if (!m) throw new Error(`a TCP query of ${name} in the target: ${out}`);
   return JSON.parse(m[0]) as { rcode: number; answers: number };

@@ -13,7 +13,7 @@ import { createDockerContainerPort } from '../activities/adapters/docker.ts';
 import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import { ensureDemoImage } from '../demo/image.ts';
 import { uniqueId } from './helpers.ts';
-import { docker, removeContainers } from './support/kernel-targets.ts';
+import { docker, nodeIn, removeContainers } from './support/kernel-targets.ts';
 
 const id = uniqueId('fl-proc');
 const ports = { containers: createDockerContainerPort(docker), kernel: createDockerKernelPort(docker) } as Ports;
@@ -48,15 +48,7 @@ afterAll(async () => {
 
 /** The target's processes, read from inside it: [pid, state, command line]. */
 async function inside(): Promise<[number, string, string][]> {
-  const ex = await docker.getContainer(target.id).exec({
-    Cmd: ['/usr/bin/node', '-e', LIST],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await ex.start({ hijack: true, stdin: false });
-  let out = '';
-  stream.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => stream.on('end', r));
+  const out = await nodeIn(target.id, LIST);
   const m = /\[\[.*\]\]/.exec(out);
   if (!m) throw new Error(`listing inside the target: ${out}`);
   return (JSON.parse(m[0]) as [number, string, string][]).filter(([, , cmd]) => !cmd.includes("readdirSync('/proc')"));

@@ -651,15 +651,7 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode(), o: K
       }
     },
 
-    async stopStressor(name) {
-      await docker
-        .getContainer(name)
-        .remove({ force: true })
-        .catch((e: unknown) => {
-          if (statusOf(e) === 404 || /removal of container .* is already in progress/i.test(messageOf(e))) return;
-          throw e;
-        });
-    },
+    stopStressor: (name) => removeByName(name),
 
     async stressorRunning(name) {
       try {

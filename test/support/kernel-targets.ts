@@ -104,10 +104,10 @@ export function hostLoss(ip: string, port: number, n = 600): Promise<number> {
   });
 }
 
-/** Share of datagrams lost between a running peer container (the probe runs inside it) and ip:port. */
-export async function peerLoss(peer: string, ip: string, port: number, n = 600): Promise<number> {
-  const ex = await docker.getContainer(peer).exec({
-    Cmd: ['/usr/bin/node', '-e', LOSS_PROBE, ip, String(port), String(n)],
+/** The output (stdout and stderr, as Docker multiplexes them) of a Node script run inside a container. */
+export async function nodeIn(container: string, script: string, args: string[] = []): Promise<string> {
+  const ex = await docker.getContainer(container).exec({
+    Cmd: ['/usr/bin/node', '-e', script, ...args],
     AttachStdout: true,
     AttachStderr: true,
   });
@@ -115,6 +115,12 @@ export async function peerLoss(peer: string, ip: string, port: number, n = 600):
   let out = '';
   stream.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((r) => stream.on('end', r));
+  return out;
+}
+
+/** Share of datagrams lost between a running peer container (the probe runs inside it) and ip:port. */
+export async function peerLoss(peer: string, ip: string, port: number, n = 600): Promise<number> {
+  const out = await nodeIn(peer, LOSS_PROBE, [ip, String(port), String(n)]);
   const m = /\{"sent".*\}/.exec(out);
   if (!m) throw new Error(`peer probe: ${out}`);
   return (JSON.parse(m[0]) as { lost: number }).lost;
@@ -191,15 +197,7 @@ s.on('timeout', () => { console.log('RESULT no-answer'); process.exit(0); });
 s.on('error', (e) => { console.log('RESULT ' + e.code); process.exit(0); });`;
 
 export async function connects(from: { id: string; name: string }, to: { ip: string }): Promise<boolean> {
-  const ex = await docker.getContainer(from.id).exec({
-    Cmd: ['/usr/bin/node', '-e', CONNECT, to.ip],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await ex.start({ hijack: true, stdin: false });
-  let out = '';
-  stream.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => stream.on('end', r));
+  const out = await nodeIn(from.id, CONNECT, [to.ip]);
   const m = /RESULT (\S+)/.exec(out);
   if (!m) throw new Error(`connect probe in ${from.name}: ${out}`);
   return m[1] === 'connected';

@@ -11,10 +11,8 @@
 // 20 s (each while at least N/2 others are still guarded); the rest are then aborted by the operator.
 // Writes bench/results/abort.json (N = 1) or abort-concurrent.json (N > 1), with the commit measured.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
-import path from 'node:path';
 import { demoDown, demoUp, ensureDemoImage } from '../demo/index.ts';
 import { parseExperiment } from '../experiments/parse.ts';
 import { durationMs } from '../faults/duration.ts';
@@ -29,8 +27,9 @@ import {
 } from '../cli/client.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { PHASE_KEY } from '../workflows/search-attributes.ts';
-import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
+import { freePort } from '../cli/dev-server.ts';
 import { createWorker } from '../worker/worker.ts';
+import { ownServer } from './own-server.ts';
 import { runBench, writeResults } from './results-file.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -76,30 +75,8 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
 
-/**
- * A dev server of the bench's own (in a temporary folder, removed by stop), unless TEMPORAL_ADDRESS names
- * one: then stop leaves it alone.
- */
-async function ownServer(): Promise<{ stop: () => Promise<void> }> {
-  if (process.env.TEMPORAL_ADDRESS) return { stop: async () => undefined };
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-'));
-  const server: DevServer = await startDevServer({
-    dbFile: path.join(dir, 'temporal.db'),
-    port: await freePort(),
-    uiPort: await freePort(),
-    logFile: path.join(dir, 'temporal.log'),
-  });
-  process.env.TEMPORAL_ADDRESS = server.address;
-  return {
-    stop: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function main(): Promise<void> {
-  const server = await ownServer();
+  const server = await ownServer('abort');
   const prefix = `fl-bench-${process.pid}`;
   // The front gives each backend 50 ms, so a paused replica costs 50 ms and a dead service answers
   // 5xx in ~150 ms; the guard's 120 ms timeout then tells broken from slow.
@@ -424,7 +401,7 @@ async function concurrent(n: number, fc: FaultlineClient, taskQueue: string): Pr
 }
 
 async function mainConcurrent(): Promise<void> {
-  const server = await ownServer();
+  const server = await ownServer('abort');
   const taskQueue = `bench-abortn-${process.pid}`;
   // With the SDK's default 100 activity slots per queue, 100 guards (and admission's retrying admitRun calls)
   // take them all: a later run's guard waits for a slot for seconds and its window is blind (measured: 31 of

@@ -8,15 +8,13 @@
 // times from describe(). Reports p50 / p99 / max, the answers, the admission workflow's history (events and
 // how many times it continued as new), and writes bench/results/admission.json with the commit measured.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { admissionWorkflowId, createControlActivities } from '../activities/control.ts';
-import { freePort, startDevServer, type DevServer } from '../cli/dev-server.ts';
 import type { Decision } from '../experiments/admission.ts';
+import { ownServer } from './own-server.ts';
 import { runBench, writeResults } from './results-file.ts';
 
 const argN = process.argv.indexOf('--n');
@@ -32,24 +30,6 @@ function commit(): string {
   } catch {
     return 'unknown';
   }
-}
-
-async function ownServer(): Promise<{ address: string; stop: () => Promise<void> }> {
-  if (process.env.TEMPORAL_ADDRESS) return { address: process.env.TEMPORAL_ADDRESS, stop: async () => undefined };
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-admission-'));
-  const server: DevServer = await startDevServer({
-    dbFile: path.join(dir, 'temporal.db'),
-    port: await freePort(),
-    uiPort: await freePort(),
-    logFile: path.join(dir, 'temporal.log'),
-  });
-  return {
-    address: server.address,
-    stop: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 const pct = (sorted: number[], p: number) =>
@@ -160,7 +140,7 @@ async function main(): Promise<void> {
   } catch {
     // installed
   }
-  const server = await ownServer();
+  const server = await ownServer('admission');
   const measured = commit();
   const bundle = await bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('./admission-workflows.ts', import.meta.url)),

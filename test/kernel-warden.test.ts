@@ -1,15 +1,19 @@
-// The warden covers the kernel fault kinds: a run injects the fault through its worker's agent, the guard
-// renews the lease, then the worker is SIGKILLed for good. The warden beside the daemon (its own container,
-// the daemon's socket only) finds the lease lapsed and reverts the fault with the kind's own revert through
-// helper containers: the rules are gone and the target's namespace is as it was at prepare (for dns.error, the
-// resolver container gone too).
+// The warden covers the kernel fault kinds: one run per kind, each on a target of its own, all on one worker
+// process; each injects its fault through the worker's agent and the guard renews its lease; then the worker
+// is SIGKILLed for good, once for all of them. The warden beside the daemon (its own container, the daemon's
+// socket only) finds each lease lapsed and reverts the fault with the kind's own revert through helper
+// containers: the rules are gone and the target's namespace is as it was at prepare (for dns.error, the
+// resolver container gone too). Each kind's checks run once every run was reverted (or failed), so none
+// measures its target while another kind's fault (a stressor) still runs.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureWarden, removeWarden } from '../activities/adapters/warden-container.ts';
-import { activeLeases, lapsedLeases } from '../warden/lease-ledger.ts';
+import { activeLeases, lapsedLeases, type ActiveLease } from '../warden/lease-ledger.ts';
+import type { LapsedLease } from '../faults/ports.ts';
 import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../cli/client.ts';
 import { ruleset } from '../faults/netfilter.ts';
@@ -37,16 +41,48 @@ const web = http.createServer((_q, r) => r.end('ok'));
 const kernel = createDockerKernelPort(docker);
 let ledger: string;
 let fc: FaultlineClient;
-let target: KernelTarget;
 const started: string[] = [];
+
+/** One run per kind: its method, on a target of its own. */
+const METHODS = {
+  loss: '{ kind: network.loss, share: 60%, duration: 5m }',
+  bandwidth: '{ kind: network.bandwidth, rate: 1mbit, duration: 5m }',
+  cpu: '{ kind: stress.cpu, cores: 0.5, duration: 5m }',
+  memory: '{ kind: stress.memory, size: 32MiB, duration: 5m }',
+  io: '{ kind: stress.io, workers: 1, duration: 5m }',
+  stop: '{ kind: process.stop, name: node, includePid1: true, duration: 5m }',
+  dns: '{ kind: dns.error, names: [ db.internal ], duration: 5m }',
+  disk: '{ kind: disk.fill, path: /tmp, size: 16MiB, duration: 5m }',
+} as const;
+type Case = keyof typeof METHODS;
+interface Killed {
+  target: KernelTarget;
+  lease: ActiveLease;
+  /** The run's phase when the worker was killed. */
+  phase: string | undefined;
+  rec: LapsedLease;
+  killedAt: number;
+}
+let runs: Record<Case, Promise<Killed>>;
+let settled: Promise<unknown>;
 
 beforeAll(async () => {
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
   ledger = mkdtempSync(path.join(os.tmpdir(), 'fl-kw-'));
   await createNetwork(net);
-  target = await startTarget(`${id}-target`, net);
-  await ensureWarden({ dir: ledger });
+  const cases = Object.keys(METHODS) as Case[];
+  const t0 = Date.now();
+  const tq = uniqueId('kw');
+  const [targets, worker] = await Promise.all([
+    Promise.all(cases.map((c) => startTarget(`${id}-${c}`, net))),
+    workerProcess(tq, { FAULTLINE_WARDEN_DIR: ledger }),
+    ensureWarden({ dir: ledger }),
+  ]);
+  console.log(`${cases.length} targets, the worker and the warden up in ${Date.now() - t0} ms`);
   fc = await connectClient();
+  const byCase = Object.fromEntries(cases.map((c, i) => [c, targets[i]])) as Record<Case, KernelTarget>;
+  runs = await killedTogether(byCase, worker, tq);
+  settled = Promise.allSettled(Object.values(runs));
 });
 
 afterAll(async () => {
@@ -64,50 +100,75 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-  for (const end = Date.now() + ms; ; await sleep(100)) {
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 120_000): Promise<T> {
+  for (const end = Date.now() + ms; ; await sleep(200)) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
   }
 }
 
-/** Runs `method` on the target through a worker process, kills the worker once the guard renewed, and
- * returns the warden's record and the lease's handle. */
-async function killedDuring(method: string) {
-  const tq = uniqueId('kw');
-  const worker = await workerProcess(tq, { FAULTLINE_WARDEN_DIR: ledger });
+/** Runs each kind's method on its target through the one worker process, kills the worker once every guard
+ * renewed its lease (or a run failed to get that far), and gives each kind's lease and the warden's record. */
+async function killedTogether(
+  targets: Record<Case, KernelTarget>,
+  worker: ChildProcess,
+  tq: string,
+): Promise<Record<Case, Promise<Killed>>> {
+  const t0 = Date.now();
   const port = (web.address() as { port: number }).port;
-  const e = demoExperiment(
-    `
+  const cases = Object.keys(METHODS) as Case[];
+  const leased = cases.map(async (c) => {
+    const e = demoExperiment(
+      `
 title: the warden reverts a kernel fault
 hypothesis:
   statement: the web server answers
   probes: [ { name: web, type: http, url: "http://127.0.0.1:${port}/", requests: 1 } ]
-targets: { names: [ ${target.name} ], mode: one }
-method: [ ${method} ]
+targets: { names: [ ${targets[c].name} ], mode: one }
+method: [ ${METHODS[c]} ]
 `,
-    { prefix: id, frontUrl: '' },
-  );
-  const { workflowId } = await startExperiment(fc, e, { taskQueue: tq });
-  started.push(workflowId);
-  const lease = await until('the guard renewing the lease', async () =>
-    (await activeLeases(ledger)).find(
-      (l) => l.workflowId === workflowId && Date.parse(l.expiresAt) <= Date.now() + l.leaseMs,
-    ),
-  );
-  expect((await getStatus(fc, workflowId)).journal?.phase).toBe('observing');
+      { prefix: id, frontUrl: '' },
+    );
+    const { workflowId } = await startExperiment(fc, e, { taskQueue: tq });
+    started.push(workflowId);
+    const lease = await until(`the guard renewing the lease of ${c}`, async () =>
+      (await activeLeases(ledger)).find(
+        (l) => l.workflowId === workflowId && Date.parse(l.expiresAt) <= Date.now() + l.leaseMs,
+      ),
+    );
+    return { workflowId, lease, phase: (await getStatus(fc, workflowId)).journal?.phase };
+  });
+  await Promise.allSettled(leased);
   await killProcess(worker);
   const killedAt = Date.now();
-  const rec = await until('the warden reverting the lapsed lease', async () =>
-    (await lapsedLeases(ledger)).find((l) => l.lease.workflowId === workflowId && l.revertedAt),
-  );
-  return { lease, rec, killedAt };
+  console.log(`every run's lease renewed ${killedAt - t0} ms after the runs started; the worker SIGKILLed`);
+  const out = Object.fromEntries(
+    cases.map((c, i) => {
+      const run = (leased[i] as (typeof leased)[number]).then(async ({ workflowId, lease, phase }) => {
+        const rec = await until(`the warden reverting the lapsed lease of ${c}`, async () =>
+          (await lapsedLeases(ledger)).find((l) => l.lease.workflowId === workflowId && l.revertedAt),
+        );
+        return { target: targets[c], lease, phase, rec, killedAt };
+      });
+      run.catch(() => undefined); // awaited by the kind's test, which reports it
+      return [c, run];
+    }),
+  ) as Record<Case, Promise<Killed>>;
+  return out;
+}
+
+/** The kind's run, once every kind's run was reverted or failed. */
+async function killedDuring(c: Case): Promise<Killed> {
+  await settled;
+  const k = await runs[c];
+  expect(k.phase).toBe('observing');
+  return k;
 }
 
 describe('the warden reverts the kernel fault kinds when their runner is killed', () => {
   it('network.loss: the chains are gone and the rule set is the one recorded at prepare', async () => {
-    const { lease, rec, killedAt } = await killedDuring('{ kind: network.loss, share: 60%, duration: 5m }');
+    const { target, lease, rec, killedAt } = await killedDuring('loss');
     const h = lease.handle as LossHandle;
     expect(lease.kind).toBe('network.loss');
     expect(h.owned.chains.length).toBe(2);
@@ -123,7 +184,7 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
   });
 
   it("network.bandwidth: Faultline's qdisc is gone and each interface's root is the one recorded at prepare", async () => {
-    const { lease, rec, killedAt } = await killedDuring('{ kind: network.bandwidth, rate: 1mbit, duration: 5m }');
+    const { target, lease, rec, killedAt } = await killedDuring('bandwidth');
     const h = lease.handle as BandwidthHandle;
     expect(lease.kind).toBe('network.bandwidth');
     const now = await kernel.netns(target.id);
@@ -137,13 +198,9 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
     expect(await hostThroughput(target.ip)).toBeGreaterThan(8e6);
   });
 
-  for (const method of [
-    '{ kind: stress.cpu, cores: 0.5, duration: 5m }',
-    '{ kind: stress.memory, size: 32MiB, duration: 5m }',
-    '{ kind: stress.io, workers: 1, duration: 5m }',
-  ])
-    it(`${method.split(',')[0]?.slice(8)}: the stressor dies with its lease, no stress-ng process is left in the container`, async () => {
-      const { lease, rec, killedAt } = await killedDuring(method);
+  for (const c of ['cpu', 'memory', 'io'] as const)
+    it(`stress.${c}: the stressor dies with its lease, no stress-ng process is left in the container`, async () => {
+      const { target, lease, rec, killedAt } = await killedDuring(c);
       const h = lease.handle as StressHandle;
       expect(rec.error).toBeUndefined();
       expect(((await kernel.processes(target.id)) ?? []).filter(isStressor)).toEqual([]);
@@ -154,9 +211,7 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
     });
 
   it('process.stop: the warden continues the stopped process (PID 1 here, through the daemon); none left in state T', async () => {
-    const { lease, rec, killedAt } = await killedDuring(
-      '{ kind: process.stop, name: node, includePid1: true, duration: 5m }',
-    );
+    const { target, lease, rec, killedAt } = await killedDuring('stop');
     const h = lease.handle as ProcessHandle;
     expect(h.procs.map((p) => p.pid)).toEqual([1]);
     expect(rec.error).toBeUndefined();
@@ -169,7 +224,7 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
   });
 
   it("dns.error: the warden ends the resolver and removes the redirect; the rule set (nat table included) is prepare's", async () => {
-    const { lease, rec, killedAt } = await killedDuring('{ kind: dns.error, names: [ db.internal ], duration: 5m }');
+    const { target, lease, rec, killedAt } = await killedDuring('dns');
     const h = lease.handle as DnsHandle;
     expect(lease.kind).toBe('dns.error');
     expect(h.owned.table).toBe('nat');
@@ -186,7 +241,7 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
   });
 
   it('disk.fill: the warden removes the file; nothing of it is left in the container', async () => {
-    const { lease, rec, killedAt } = await killedDuring('{ kind: disk.fill, path: /tmp, size: 16MiB, duration: 5m }');
+    const { target, lease, rec, killedAt } = await killedDuring('disk');
     const h = lease.handle as DiskFillHandle;
     expect(rec.error).toBeUndefined();
     const u = await kernel.dirUsage(target.id, h.dir, h.file);

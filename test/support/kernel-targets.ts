@@ -8,6 +8,13 @@ import { ensureToolsImage } from '../../activities/adapters/tools-image.ts';
 
 export const docker = new Dockerode();
 
+let nodeImage: Promise<string> | undefined;
+/** The demo image (built by the run's global setup), found once per test file: each look bundles four entries. */
+export function demoImage(): Promise<string> {
+  nodeImage ??= ensureDemoImage(docker);
+  return nodeImage;
+}
+
 /** UDP echo on 9001 and 9002; TCP on 9100: a sink that counts, and on 9101: a source that sends forever. */
 const SERVERS = `
 const d = require('dgram'), net = require('net');
@@ -64,7 +71,7 @@ export async function startTarget(
 ): Promise<KernelTarget> {
   const c = await docker.createContainer({
     name,
-    Image: await ensureDemoImage(docker),
+    Image: await demoImage(),
     Cmd: ['/usr/bin/node', '-e', SERVERS],
     Labels: { 'faultline.test': name },
     HostConfig: {
@@ -130,7 +137,7 @@ export async function peerLoss(peer: string, ip: string, port: number, n = 600):
 export async function startIdle(name: string, network: string): Promise<KernelTarget> {
   const c = await docker.createContainer({
     name,
-    Image: await ensureDemoImage(docker),
+    Image: await demoImage(),
     Cmd: ['/usr/bin/node', '-e', 'setInterval(() => {}, 1e9)'],
     Labels: { 'faultline.test': name },
     HostConfig: { NetworkMode: network },

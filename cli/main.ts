@@ -28,6 +28,7 @@ const cmd = {
   sweep: () => import('./commands/sweep.ts'),
   agent: () => import('./commands/agent.ts'),
   hosts: () => import('./commands/hosts.ts'),
+  import: () => import('./commands/import.ts'),
 };
 
 const io = processIo();
@@ -93,6 +94,21 @@ program
   );
 
 program
+  .command('import')
+  .description(
+    'turn a Chaos Toolkit experiment (JSON or YAML) into a Faultline experiment; exit 2 listing, positioned, what has no equivalent',
+  )
+  .argument('<format>', 'ctk (Chaos Toolkit)')
+  .argument('<file>')
+  .option('--out <file>', 'write the experiment here (default: print it)')
+  .option('--json', 'machine-readable output: the experiment, what was not imported, notes')
+  .option('--duration <duration>', "a fault's window when the source's pauses give none (default 30s)")
+  .option('--partial', 'write what maps even when some parts do not (they are listed in the header)')
+  .action((format: string, file: string, o: { out?: string; json?: boolean; duration?: string; partial?: boolean }) =>
+    set(cmd.import().then((m) => m.importCommand(format, file, o, io))),
+  );
+
+program
   .command('status')
   .description('live phase, time left, last guard sample; or the final journal')
   .argument('<id>')
@@ -108,7 +124,9 @@ program
   .option('--html <file>', 'where to write the HTML (default .state/reports/ID.html)')
   .option('--json', 'print the journal as JSON')
   .option('--junit <file>', 'write the verdict (a game day: each step) as JUnit XML for CI')
-  .action((id: string, o: { html?: string; json?: boolean; junit?: string }) =>
+  .option('--format <format>', 'ctk-journal: the run as a Chaos Toolkit journal (printed, or to --out)')
+  .option('--out <file>', '--format: where to write it')
+  .action((id: string, o: { html?: string; json?: boolean; junit?: string; format?: string; out?: string }) =>
     set(cmd.report().then((m) => m.reportCommand(id, o, io))),
   );
 

@@ -219,4 +219,48 @@ else
   apt_install stress-ng
 fi
 
+# --- Chaos Toolkit (PyPI, into .tools/ctk; never committed) --------------------------------------
+# The peer of the crash benchmarks (bench/ctk.ts), and for the import/journal tests: Chaos Toolkit's own
+# code loads the journals Faultline writes, and its own test experiments (the sdists' tests/fixtures, and the
+# toxiproxy extension's documented examples) are what `faultline import ctk` is tested on. Fetched once here,
+# never while the tests run. chaostoolkit-lib 1.44.0 is the newest for Python 3.11; chaostoolkit 1.16.0 is the
+# newest release published as an sdist (with its tests).
+CTK_VENV="$ROOT/.tools/ctk"
+CTK_SRC="$ROOT/.tools/ctk-sources"
+CTK_PINS="chaostoolkit-lib==1.44.0 chaostoolkit==1.16.0 chaostoolkit-toxiproxy==0.3.1"
+if "$CTK_VENV/bin/python3" -c 'import chaoslib, chaostoolkit, chaostoxi, yaml' >/dev/null 2>&1; then
+  say "chaos toolkit: $CTK_VENV present"
+else
+  if ! "$CTK_VENV/bin/python3" -c 'import sys' >/dev/null 2>&1; then
+    python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_install python3-venv
+    rm -rf "$CTK_VENV"
+    python3 -m venv "$CTK_VENV" >"$STATE/ctk-pip.log" 2>&1 || die "python3 -m venv failed, see $STATE/ctk-pip.log"
+  fi
+  say "chaos toolkit: installing chaostoolkit and its toxiproxy extension from PyPI into .tools/ctk (log: .state/ctk-pip.log)"
+  "$CTK_VENV/bin/python3" -m pip install -q chaostoolkit==1.19.0 chaostoolkit-lib==1.44.0 chaostoolkit-toxiproxy==0.3.1 \
+    >>"$STATE/ctk-pip.log" 2>&1 || die "pip install chaostoolkit failed, see $STATE/ctk-pip.log"
+fi
+if [ -f "$CTK_SRC/pins" ] && [ "$(cat "$CTK_SRC/pins")" = "$CTK_PINS" ]; then
+  say "chaos toolkit: its test experiments are in $CTK_SRC"
+else
+  say "chaos toolkit: fetching the sdists ($CTK_PINS) for their test experiments (log: .state/ctk-pip.log)"
+  rm -rf "$CTK_SRC" "$CTK_SRC.tmp" && mkdir -p "$CTK_SRC.tmp/sdist"
+  # pip reads an sdist's metadata before it keeps it: wheel, setuptools_scm and pdm-backend let it do so without a build
+  # environment of its own (--no-build-isolation).
+  "$CTK_VENV/bin/python3" -m pip install -q wheel setuptools_scm pdm-backend >>"$STATE/ctk-pip.log" 2>&1 \
+    || die "pip install wheel failed, see $STATE/ctk-pip.log"
+  # shellcheck disable=SC2086
+  "$CTK_VENV/bin/python3" -m pip download -q --no-deps --no-binary :all: --no-build-isolation \
+    -d "$CTK_SRC.tmp/sdist" $CTK_PINS >>"$STATE/ctk-pip.log" 2>&1 \
+    || die "pip download of the chaos toolkit sdists failed, see $STATE/ctk-pip.log"
+  for t in "$CTK_SRC.tmp/sdist"/*.tar.gz; do tar -xzf "$t" -C "$CTK_SRC.tmp"; done
+  rm -rf "$CTK_SRC.tmp/sdist"
+  (cd "$CTK_SRC.tmp"/chaostoolkit_lib-*/tests && "$CTK_VENV/bin/python3" "$ROOT/scripts/ctk/dump-fixtures.py" \
+    "$CTK_SRC.tmp/lib-experiments") >>"$STATE/ctk-pip.log" 2>&1 \
+    || die "could not write chaostoolkit-lib's test experiments, see $STATE/ctk-pip.log"
+  echo "$CTK_PINS" >"$CTK_SRC.tmp/pins"
+  mv "$CTK_SRC.tmp" "$CTK_SRC"
+  say "chaos toolkit: test experiments in $CTK_SRC"
+fi
+
 say "ready"

@@ -14,6 +14,9 @@ export interface ReportOptions {
   html?: string;
   json?: boolean;
   junit?: string;
+  /** ctk-journal: the run as a Chaos Toolkit journal (report/ctk-journal.ts), to --out or printed. */
+  format?: string;
+  out?: string;
 }
 
 async function isGameDay(fc: FaultlineClient, id: string): Promise<boolean> {
@@ -25,9 +28,17 @@ async function isGameDay(fc: FaultlineClient, id: string): Promise<boolean> {
 }
 
 export async function reportCommand(id: string, opts: ReportOptions, io: Io): Promise<number> {
+  if (opts.format !== undefined && opts.format !== 'ctk-journal')
+    throw new InvalidInput(`--format: unknown format ${JSON.stringify(opts.format)}; known: ctk-journal`);
+  if (opts.out !== undefined && opts.format === undefined)
+    throw new InvalidInput('--out goes with --format ctk-journal (--html FILE and --junit FILE name their own files)');
   const fc = await connectClient();
   try {
-    if (await isGameDay(fc, id)) return await gameDayReport(fc, id, opts, io);
+    if (await isGameDay(fc, id)) {
+      if (opts.format)
+        throw new InvalidInput(`${id} is a game day: --format ctk-journal writes one run; give a child run's ID`);
+      return await gameDayReport(fc, id, opts, io);
+    }
     let s = await getStatus(fc, id, { query: false });
     if (s.status === 'RUNNING' && s.taskQueue) {
       // A running run's journal is a query its worker answers: with none polling, say so at once.
@@ -36,6 +47,17 @@ export async function reportCommand(id: string, opts: ReportOptions, io: Io): Pr
       s = await getStatus(fc, id);
     }
     if (!s.journal) throw new InvalidInput(`experiment ${id} has no journal yet (status ${s.status})`);
+    if (opts.format === 'ctk-journal') {
+      const { toCtkJournal } = await import('../../report/ctk-journal.ts');
+      const text = JSON.stringify(toCtkJournal(s.journal), null, 2);
+      if (!opts.out) io.out(text);
+      else {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(opts.out, `${text}\n`);
+        io.out(`chaos toolkit journal: ${opts.out}`);
+      }
+      return 0;
+    }
     if (opts.junit) {
       const { runJunit, writeJunit } = await import('../../report/junit.ts');
       (opts.json ? io.err : io.out)(`junit: ${writeJunit(runJunit(s.journal), opts.junit)}`);

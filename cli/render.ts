@@ -8,6 +8,7 @@ import {
   type ProbeSample,
 } from '../experiments/journal.ts';
 import { formatMs } from '../faults/duration.ts';
+import { budgetText } from '../judge/budget.ts';
 import type { GameDayJournal } from '../experiments/gameday-types.ts';
 import type { HistoryRow } from './client.ts';
 
@@ -109,6 +110,10 @@ function judgeLines(j: Journal): string[] {
       ? `, no data ${m.noDataTicks} of ${m.ticks} ticks (${pctOf(m.noDataTicks, m.ticks)}${m.maxNoData !== undefined ? `, at most ${Math.round(m.maxNoData * 100)}%` : ''})`
       : '';
     lines.push(`    ${m.name} (${m.direction}): ${m.classification}, ${n} events${noData}`);
+    if (m.slo)
+      lines.push(
+        `      SLO ${m.slo.name} (${m.slo.file}, objective ${+(m.slo.objective * 100).toPrecision(6)}%): ${budgetText(m.slo)}`,
+      );
   }
   return lines;
 }

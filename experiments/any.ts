@@ -1,17 +1,23 @@
 // Every kind of file in the language, by its top-level `kind`: experiments (no kind), Policy,
-// Schedule, GameDay. Used by `faultline validate`; each command parses the kind it needs itself.
+// Schedule, GameDay; and the SLO files experiments name (OpenSLO, Sloth). Used by `faultline validate`; each command parses the kind it needs itself.
 import type { Problem } from '../errors.ts';
 import { parseTree, readDocumentFile } from './document.ts';
 import { parseExperiment } from './parse.ts';
 import { parsePolicy } from './policy.ts';
 import { parseSchedule } from './schedule.ts';
 import { parseGameDay } from './gameday.ts';
+import { parseSloText } from './slo.ts';
 
 export const KINDS = ['Experiment', 'Policy', 'Schedule', 'GameDay'] as const;
 
 export async function validateAnyFile(file: string): Promise<{ kind: string; problems: Problem[] }> {
   const t = await readDocumentFile(file);
   if (!t.ok) return { kind: 'unknown', problems: t.problems };
+  // SLO files (an experiment's judged metrics may name them): OpenSLO, possibly several documents, or Sloth.
+  if (/^(apiVersion:\s*["']?openslo\/|version:\s*["']?prometheus\/v1)/m.test(t.value)) {
+    const r = parseSloText(t.value, file);
+    return { kind: 'SLO', problems: r.ok ? [] : r.problems };
+  }
   // The kind is read through the same guarded pipeline; a file that cannot be read as a tree has problems
   // that do not depend on its kind (syntax, aliases, depth), reported as they are.
   const tree = parseTree(t.value, file);

@@ -13,11 +13,12 @@
 //      MAX_PROBLEMS then a count.
 // Messages never carry control characters nor internal error text.
 import { constants } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import type { z } from 'zod';
-import type { Problem } from '../errors.ts';
+import { formatProblem, type Problem } from '../errors.ts';
 
 export type Path = (string | number)[];
 export interface Violation {
@@ -44,6 +45,19 @@ export interface DocumentKind<T> {
   explain?(issue: z.core.$ZodIssue, path: Path, data: unknown): Violation[] | undefined;
   /** A nudge after `unknown field "x"` (a fault kind written as a key, say); '' for none. */
   unknownFieldHint?(key: string, path: Path): string;
+  /**
+   * Reads the files the document names before the schema runs (an experiment's SLO files), replacing each
+   * reference by what it resolves to. Its violations are positioned in this file; `problems` are the named
+   * files' own, positioned in them. Synchronous, bounded reads (readDocumentFileSync).
+   */
+  resolve?(data: unknown, file: string): Resolved;
+}
+
+/** What a kind's resolve step made of the data: the new data, or why a named file could not be used. */
+export interface Resolved {
+  data: unknown;
+  violations: Violation[];
+  problems: Problem[];
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: Problem[] };
@@ -98,6 +112,40 @@ export async function readDocumentFile(file: string, noun = 'experiment'): Promi
   } finally {
     // closing a file opened only for reading: its content was read or the error was returned
     await fh.close().catch(() => undefined);
+  }
+}
+
+/** readDocumentFile, synchronously: the same bounds, never blocking on a special file (for a kind's resolve step). */
+export function readDocumentFileSync(file: string, noun: string): Parsed<string> {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    return fileProblem(file, openError(e));
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) return fileProblem(file, `is a directory, not ${withArticle(noun)}`);
+    if (!st.isFile()) return fileProblem(file, `is ${specialKind(st)}, not a regular file`);
+    if (st.size > MAX_FILE_BYTES)
+      return fileProblem(file, `is too large: ${st.size} bytes; the limit is ${MAX_FILE_BYTES} (1 MiB)`);
+    const buf = Buffer.alloc(MAX_FILE_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_FILE_BYTES) return fileProblem(file, `is too large: more than ${MAX_FILE_BYTES} bytes (1 MiB)`);
+    }
+    try {
+      return { ok: true, value: new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, n)) };
+    } catch {
+      return fileProblem(file, 'is not UTF-8 text');
+    }
+  } catch (e) {
+    return fileProblem(file, `cannot be read: ${errnoText(e)}`);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -164,7 +212,10 @@ export function parseDocumentText<T>(text: string, file: string, kind: DocumentK
   return guarded(file, () => {
     const t = parseTree(text, file, kind.noun);
     if (!t.ok) return t;
-    const c = checkKind(kind, t.value.data);
+    const r = kind.resolve?.(t.value.data, file);
+    if (r && (r.violations.length || r.problems.length))
+      return { ok: false, problems: [...t.value.place(r.violations), ...r.problems] };
+    const c = checkKind(kind, r ? r.data : t.value.data);
     return c.ok ? c : { ok: false, problems: t.value.place(c.violations) };
   });
 }
@@ -215,9 +266,23 @@ export function checkKind<T>(kind: DocumentKind<T>, data: unknown): Checked<T> {
   return violations.length ? { ok: false, violations } : s;
 }
 
-/** A document of `kind` inside another, at `at`: its violations carry their full path in the outer file. */
-export function checkEmbedded<T>(kind: DocumentKind<T>, data: unknown, at: Path): Checked<T> {
-  const c = checkKind(kind, data);
+/**
+ * A document of `kind` inside another, at `at`: its violations carry their full path in the outer file. The
+ * files it names are resolved relative to `file` (the outer file); their own problems are told in the
+ * violation of the field that names them.
+ */
+export function checkEmbedded<T>(kind: DocumentKind<T>, data: unknown, at: Path, file = '<input>'): Checked<T> {
+  const r = kind.resolve?.(data, file);
+  if (r && (r.violations.length || r.problems.length)) {
+    const told = r.problems.map(formatProblem).join('; ');
+    const violations = r.violations.map((v, i) => ({
+      ...v,
+      path: [...at, ...v.path],
+      message: i === 0 && told ? `${v.message}: ${told}` : v.message,
+    }));
+    return { ok: false, violations };
+  }
+  const c = checkKind(kind, r ? r.data : data);
   return c.ok ? c : { ok: false, violations: c.violations.map((v) => ({ ...v, path: [...at, ...v.path] })) };
 }
 

@@ -115,7 +115,7 @@ export async function parseGameDay(
     const problems: Problem[] = [];
     const experimentAt = async (ref: string | Record<string, unknown>, at: (string | number)[]) => {
       if (typeof ref !== 'string') {
-        const c = checkEmbedded(experimentKind, ref, at);
+        const c = checkEmbedded(experimentKind, ref, at, file);
         if (c.ok) return { experiment: c.value, file };
         violations.push(...c.violations);
         return undefined;

@@ -5,6 +5,7 @@ import { experimentSchema, probeSchema, type Experiment } from './schema.ts';
 import { faultKinds, faultKind } from '../faults/registry.ts';
 import type { Problem } from '../errors.ts';
 import { rules } from './rules.ts';
+import { resolveSloRefs } from './slo.ts';
 import {
   loadReferenced,
   parseDocumentText,
@@ -63,6 +64,7 @@ export const experimentKind: DocumentKind<Experiment> = {
     return undefined;
   },
   unknownFieldHint,
+  resolve: resolveSloRefs,
 };
 
 /** A nudge for common typos: a fault kind written as a key. */

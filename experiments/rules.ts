@@ -386,6 +386,7 @@ const judgeForm: Rule = {
       if (seen.has(m.name))
         out.push({ path: ['judge', 'metrics', i, 'name'], message: `duplicate metric "${m.name}"` });
       seen.add(m.name);
+      out.push(...sloForm(m, ['judge', 'metrics', i], !!j.controlGroup));
       // A fall is judged only against its baseline: a cap on the rate would be silently unused.
       if (m.direction === 'decrease' && m.maxRate !== undefined)
         out.push({
@@ -407,6 +408,42 @@ const judgeForm: Rule = {
     return out;
   },
 };
+
+/** A judged SLO: its objective is the null, so nothing else may set one; maxBurnRate only with an SLO. */
+function sloForm(
+  m: NonNullable<Experiment['judge']>['metrics'][number],
+  at: (string | number)[],
+  controlGroup: boolean,
+): Violation[] {
+  if (!m.slo)
+    return m.maxBurnRate === undefined
+      ? []
+      : [{ path: [...at, 'maxBurnRate'], message: 'maxBurnRate applies to a metric read from an SLO file (slo:)' }];
+  const out: Violation[] = [];
+  if (m.maxRate !== undefined)
+    out.push({
+      path: [...at, 'maxRate'],
+      message: `the SLO's objective sets the null rate (1 - ${m.slo.objective}); leave maxRate out (maxBurnRate allows a faster burn)`,
+    });
+  if (m.direction !== 'increase')
+    out.push({
+      path: [...at, 'direction'],
+      message: 'an SLO is judged on a rise of its error rate: direction increase (the default)',
+    });
+  if (controlGroup)
+    out.push({
+      path: [...at, 'slo'],
+      message:
+        "a judged SLO's null is its objective, a control group's is the control's rate: judge it without controlGroup",
+    });
+  const p0 = (m.maxBurnRate ?? 1) * (1 - m.slo.objective);
+  if (m.maxBurnRate !== undefined && p0 >= 1)
+    out.push({
+      path: [...at, 'maxBurnRate'],
+      message: `${m.maxBurnRate} x the allowed error rate ${+(1 - m.slo.objective).toPrecision(6)} is 100% or more: nothing could burn faster`,
+    });
+  return out;
+}
 
 /** Control-group mode: every judged expression names its group through $GROUP, and only then. */
 const controlGroupPlaceholder: Rule = {

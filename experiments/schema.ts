@@ -96,6 +96,16 @@ export const prometheusProbeSchema = z
 
 export const probeSchema = z.discriminatedUnion('type', [httpProbeSchema, prometheusProbeSchema]);
 
+/** An SLO file a judged metric names, as the experiment's resolve step read it (experiments/slo.ts). */
+export const sloTargetSchema = z.strictObject({
+  file: z.string().min(1),
+  format: z.enum(['openslo', 'sloth']),
+  name: z.string().min(1),
+  objective: z.number().gt(0).lt(1),
+  window: z.string().min(1),
+  windowMs: z.number().int().gt(0),
+});
+
 export const judgedMetricSchema = z
   .strictObject({
     name: z.string().min(1),
@@ -151,6 +161,18 @@ export const judgedMetricSchema = z
     minEvents: z.number().int().min(1).default(20).describe('Fewest events in a tick for criticalIncrease.'),
     group: z.string().min(1).optional().describe('Metric group (Kayenta); default: the metric name.'),
     critical: z.boolean().default(false).describe('A failing critical metric fails the whole run (score 0).'),
+    slo: sloTargetSchema
+      .optional()
+      .describe(
+        'An OpenSLO (openslo/v1) or Sloth (prometheus/v1) SLO file, relative to this file, in place of events: its error and total queries are judged, its objective is the null (error rate at most 1 - objective), and the report shows the error budget burned. name picks the SLO when the file holds several.',
+      ),
+    maxBurnRate: z
+      .number()
+      .min(1)
+      .optional()
+      .describe(
+        'With slo: the burn rate the experiment may reach (the null is this x (1 - objective)); default 1, the objective itself.',
+      ),
   })
   .describe('A metric the judge watches during the fault window, tested with an anytime-valid e-process.');
 

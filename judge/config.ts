@@ -21,6 +21,24 @@ export interface JudgedMetricConfig {
   minEvents: number;
   group?: string;
   critical: boolean;
+  /** Read from an SLO file: the null rate is maxBurnRate x (1 - objective), the baseline only a check. */
+  slo?: SloTarget;
+  /** With slo: the burn rate the experiment may reach (default 1). */
+  maxBurnRate?: number;
+}
+
+/** An SLO a judged metric was read from (experiments/slo.ts reads OpenSLO and Sloth files). */
+export interface SloTarget {
+  /** The SLO file, as the experiment names it. */
+  file: string;
+  format: 'openslo' | 'sloth';
+  /** The SLO's name in its file. */
+  name: string;
+  /** 0 < objective < 1 (99.9 % is 0.999). */
+  objective: number;
+  /** The SLO's window as its file writes it, and in ms. */
+  window: string;
+  windowMs: number;
 }
 
 export interface JudgeConfig {

@@ -8,6 +8,7 @@ import { classify, score, type Classification, type Scorecard } from './classify
 import { counterDelta, type CounterReading, type ExprValue } from './counters.ts';
 import { anytimeP, anytimeUpper, logThreshold, startE, updateE, type EState } from './eprocess.ts';
 import { addSample, createSeries, type Series } from './series.ts';
+import { budgetText, sloBudget, sloNullRate, type SloBudget } from './budget.ts';
 import { observedRatio, startTwoSample, updateTwoSample, type TwoSampleState } from './two-sample.ts';
 
 /** The longest baseline the steady-state phase may spend measuring (its activity budget). */
@@ -87,6 +88,8 @@ export interface MetricState {
   noDataTicks: number;
   resets: number;
   series: Series;
+  /** A judged SLO: the SLO, the burn rate allowed, and when the judge first and last read the counters. */
+  slo?: { target: NonNullable<JudgedMetric['slo']>; maxBurnRate: number; firstAtMs?: number; lastAtMs?: number };
 }
 
 export interface JudgeState {
@@ -138,8 +141,10 @@ function nullRate(
   const k = m.allowedIncrease;
   const seen = b && b.n > 0 ? b : undefined;
   const bound = seen ? (dir === 'up' ? seen.upper : seen.complementUpper) : undefined;
-  const fromBaseline = bound !== undefined && bound < 1 ? scaleOdds(bound, k) : undefined;
-  const cap = dir === 'up' ? m.maxRate : undefined;
+  // An SLO's objective is the null itself: the baseline only checks the service met it before any fault.
+  const fromBaseline = bound !== undefined && bound < 1 && !m.slo ? scaleOdds(bound, k) : undefined;
+  const sloCap = m.slo ? sloNullRate(m.slo.objective, m.maxBurnRate) : undefined;
+  const cap = dir === 'up' ? (sloCap ?? m.maxRate) : undefined;
   if (fromBaseline === undefined && cap === undefined) {
     if (!seen)
       return {
@@ -165,8 +170,10 @@ function nullRate(
     const lower = 1 - seen.complementUpper;
     if (lower > cap)
       return {
-        why: `its baseline bad-event rate ${pct(seen.rate)} (${seen.x} of ${seen.n}; at least ${pct(lower)} at ${seen.confidence * 100}% confidence) is already above maxRate ${pct(cap)}`,
-        fix: 'raise maxRate above the steady state, or leave it out to judge against the baseline',
+        why: `its baseline bad-event rate ${pct(seen.rate)} (${seen.x} of ${seen.n}; at least ${pct(lower)} at ${seen.confidence * 100}% confidence) is already above ${m.slo ? `the ${pct(cap)} its SLO ${m.slo.name} allows (objective ${pct(m.slo.objective)}${m.maxBurnRate ? `, maxBurnRate ${m.maxBurnRate}` : ''}): the service burns its error budget too fast before any fault` : `maxRate ${pct(cap)}`}`,
+        fix: m.slo
+          ? 'judge it once the service meets its objective, or allow a higher maxBurnRate'
+          : 'raise maxRate above the steady state, or leave it out to judge against the baseline',
       };
   }
   const p0 = Math.min(fromBaseline ?? 1, cap ?? 1);
@@ -261,6 +268,7 @@ export function startJudge(
       noDataTicks: 0,
       resets: 0,
       series: createSeries({ events: 'sum', bad: 'sum', logE: 'last', maxLogE: 'max' }, bucketMs, 240),
+      ...(m.slo ? { slo: { target: m.slo, maxBurnRate: m.maxBurnRate ?? 1 } } : {}),
     };
   });
   const m = metrics.reduce((s, x) => s + x.tests.length, 0);
@@ -291,10 +299,12 @@ export function judgeTick(
   }
   if (!m.last) {
     m.last = reading;
+    if (m.slo) m.slo.firstAtMs = nowMs;
     return undefined;
   }
   const d = counterDelta(m.last, reading);
   m.last = reading;
+  if (m.slo) m.slo.lastAtMs = nowMs;
   if (d.reset) m.resets++;
   let abort: JudgeState['abort'];
   for (const t of m.tests) {
@@ -311,7 +321,7 @@ export function judgeTick(
         metric: m.name,
         at,
         critical: false,
-        reason: `judged metric ${m.name}: e-value ${fmtE(t.e.logE)} reached ${fmtE(s.logThreshold)} (m/alpha): ${rateText(t.e.n, t.e.x, t.p0)}`,
+        reason: `judged metric ${m.name}: e-value ${fmtE(t.e.logE)} reached ${fmtE(s.logThreshold)} (m/alpha): ${rateText(t.e.n, t.e.x, t.p0)}${m.slo && t.dir === 'up' ? `; SLO ${m.slo.target.name} ${budgetText(budgetOf(m, t.e.n, t.e.x, s.alpha))}` : ''}`,
       };
     }
     if (t.criticalRate !== undefined && d.events >= m.minEvents && watched / d.events > t.criticalRate)
@@ -399,6 +409,18 @@ function groupTick(
   return record(s, m, nowMs, { events: de.events, bad: de.bad, cEvents: dc.events, cBad: dc.bad }, abort);
 }
 
+/** What a judged SLO metric's errors spent of its budget so far. */
+function budgetOf(m: MetricState, events: number, errors: number, alpha: number): SloBudget {
+  const slo = m.slo as NonNullable<MetricState['slo']>;
+  const judgedMs = slo.firstAtMs !== undefined && slo.lastAtMs !== undefined ? slo.lastAtMs - slo.firstAtMs : 0;
+  return sloBudget(slo.target, slo.maxBurnRate, {
+    events,
+    errors,
+    judgedMs,
+    upperRate: anytimeUpper(events, errors, alpha),
+  });
+}
+
 export const fmtE = (logE: number) => {
   const v = Math.exp(logE);
   return v >= 1e6 ? v.toExponential(2) : v >= 100 ? v.toFixed(0) : v.toPrecision(3);
@@ -440,6 +462,8 @@ export interface MetricReport {
   maxNoData?: number;
   resets: number;
   series: Series;
+  /** A judged SLO: the error budget the window burned. */
+  slo?: SloBudget;
 }
 
 /** A judged metric the window says too little about: no data for more than maxNoData of its ticks, or no event. */
@@ -525,6 +549,7 @@ export function judgeReport(
       maxNoData,
       resets: m.resets,
       series: m.series,
+      ...(m.slo ? { slo: budgetOf(m, m.tests[0]?.e.n ?? 0, m.tests[0]?.e.x ?? 0, s.alpha) } : {}),
     };
   });
   return {

@@ -215,6 +215,18 @@ function judgeSection(j: Journal): string {
         }),
     )
     .join('\n');
+  const sloRows = r.metrics
+    .filter((m) => m.slo)
+    .map((m) => {
+      const b = m.slo!;
+      return `<tr><td>${esc(m.name)}</td><td>${esc(b.name)} (${esc(b.format)}, ${esc(b.file)})</td><td>${fmt(b.objective * 100, 4)}% over ${esc(b.window)}</td><td>${b.errors}/${b.events} in ${fmt(b.judgedMs / 1000, 3)} s</td><td class="${b.burnRate > b.maxBurnRate ? 'c-fail' : 'c-pass'}">${fmt(b.burnRate, 3)}× (allowed ${fmt(b.maxBurnRate, 3)}×)</td><td>${fmt(b.burnRateUpper, 3)}×</td><td>${fmt(b.budgetBurned * 100, 3)}%</td></tr>`;
+    })
+    .join('\n');
+  const sloTable = sloRows
+    ? `<h3>Error budgets (SLO files)</h3><p>The burn rate is the error rate over the rate the objective allows (1 − objective); the budget burned is the share of the SLO window's budget the judged errors spent (burn rate × judged time / window).</p>
+<table class="slo"><thead><tr><th>metric</th><th>SLO</th><th>objective</th><th>errors/events</th><th>burn rate</th><th>burn rate upper bound</th><th>budget burned</th></tr></thead>
+<tbody>${sloRows}</tbody></table>`
+    : '';
   const groupsTable = groupRows
     ? `<h3>Control group (same ticks)</h3><p>experiment group: <b>${esc(cg?.experiment.join(', ') ?? '?')}</b> · control group: <b>${esc(cg?.control.join(', ') ?? '?')}</b></p>
 <table class="groups"><thead><tr><th>metric</th><th>experiment X/N = rate</th><th>control X/N = rate</th><th>ratio</th><th>allowed ratio</th><th>E</th><th>anytime p</th><th>crossed</th></tr></thead>
@@ -225,7 +237,7 @@ function judgeSection(j: Journal): string {
     s.criticalFailed.length ? ` (critical metric failed: ${esc(s.criticalFailed.join(', '))})` : ''
   }; abort threshold m/alpha = ${fmt(r.threshold)} (alpha ${r.alpha}).${r.abort ? ` Aborted at ${sec(j, r.abort.at)} s: ${esc(r.abort.reason)}` : ''}</p>
 <table><thead><tr><th>metric</th><th>group</th><th>class</th><th>baseline bad/events</th><th>p0</th><th>N</th><th>X</th><th>E</th><th>anytime p</th><th>rate upper bound</th><th>crossed</th><th>no-data ticks</th></tr></thead>
-<tbody>${rows}</tbody></table>${groupsTable}`;
+<tbody>${rows}</tbody></table>${sloTable}${groupsTable}`;
 }
 
 /** The guard's coverage: the schedule against what was taken, the longest gap, each window's watched share. */

@@ -149,7 +149,7 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
         refusals.push((err as Error).message);
       }
       out(
-        `  - ${x.name} (${x.direction}, group ${x.group ?? x.name}${x.critical ? ', critical' : ''}): null rate = ${j.controlGroup ? `the control group's rate over the same ticks x ${x.allowedIncrease}` : `the baseline bound's odds ${x.direction === 'increase' ? 'x' : x.direction === 'decrease' ? '/' : 'x and /'} ${x.allowedIncrease}`}${x.maxRate !== undefined ? `, at most ${x.maxRate}` : ''}${x.criticalIncrease ? `; one tick above bound x ${x.criticalIncrease} aborts at once` : ''}; ${now}`,
+        `  - ${x.name} (${x.direction}, group ${x.group ?? x.name}${x.critical ? ', critical' : ''}): null rate = ${x.slo ? `${+((x.maxBurnRate ?? 1) * (1 - x.slo.objective)).toPrecision(6)} (1 - objective ${x.slo.objective} of SLO ${x.slo.name} in ${x.slo.file}${x.maxBurnRate ? `, x maxBurnRate ${x.maxBurnRate}` : ''}; the error budget burns at most ${x.maxBurnRate ?? 1}x)` : j.controlGroup ? `the control group's rate over the same ticks x ${x.allowedIncrease}` : `the baseline bound's odds ${x.direction === 'increase' ? 'x' : x.direction === 'decrease' ? '/' : 'x and /'} ${x.allowedIncrease}`}${x.maxRate !== undefined ? `, at most ${x.maxRate}` : ''}${x.criticalIncrease ? `; one tick above bound x ${x.criticalIncrease} aborts at once` : ''}; ${now}`,
       );
     }
   }

@@ -132,6 +132,19 @@ describe('experiment files', () => {
     }
   });
 
+  it('every example SLO file (slos/: OpenSLO, Sloth) is valid, and each is an SLO an example judges', async () => {
+    const files = readdirSync(path.join(EXAMPLES, 'slos')).filter((f) => /\.ya?ml$/.test(f));
+    expect(files.sort()).toEqual(['front-openslo.yaml', 'front-sloth.yaml']);
+    for (const f of files)
+      expect(await validateAnyFile(path.join(EXAMPLES, 'slos', f)), f).toEqual({ kind: 'SLO', problems: [] });
+    const r = await parseExperimentFile(path.join(EXAMPLES, 'judge-slo-front.yaml'));
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    expect(r.experiment.judge?.metrics.map((m) => [m.name, m.slo?.format, m.slo?.objective, m.slo?.window])).toEqual([
+      ['front-latency', 'sloth', 0.95, '30d'],
+      ['front-availability', 'openslo', 0.99, '28d'],
+    ]);
+  });
+
   it('there is a fixture for every expectation and an expectation for every fixture', () => {
     expect(readdirSync(FIX).sort()).toEqual(Object.keys(expected).sort());
   });

@@ -17,6 +17,7 @@ import { containerState, inProcessWorker, killProcess, runCli, uniqueId, workerP
 import { freePort } from '../cli/dev-server.ts';
 import type { Journal } from '../experiments/journal.ts';
 import { openReport } from './support/chromium.ts';
+import { checkWithChaosToolkit } from './support/chaos-toolkit.ts';
 import { PROJECT_ROOT } from '../config.ts';
 
 let stack: DemoStack;
@@ -162,6 +163,19 @@ steps:
     for (const want of ['Game day: gate and stop', 'dashboards look fine', 'go-no-go', 'warm-up', 'breaks'])
       expect(text).toContain(want);
     expect(text).toContain('<span class="verdict v-refuted">refuted</span> step breaks failed');
+    // faultline report RUN --format ctk-journal: the refuted child as a Chaos Toolkit journal, loaded by
+    // chaostoolkit-lib (its validation, its own tolerance check on the recorded samples); a game day is refused.
+    const ctkFile = path.join(dir, 'breaks.journal.json');
+    const ctk = await runCli(['report', `${id}-breaks`, '--format', 'ctk-journal', '--out', ctkFile]);
+    expect(ctk.status, ctk.stderr).toBe(0);
+    expect(checkWithChaosToolkit([ctkFile], dir)).toEqual([
+      expect.objectContaining({ ok: true, status: 'completed', deviated: true }),
+    ]);
+    const ctkJournal = JSON.parse(readFileSync(ctkFile, 'utf8')) as { run: { activity: { provider: unknown } }[] };
+    expect(ctkJournal.run.map((r) => r.activity.provider)).toEqual([
+      { type: 'process', path: 'docker', arguments: ['pause', b2] },
+    ]);
+    expect((await runCli(['report', id, '--format', 'ctk-journal'])).status).toBe(2);
     // FAULTLINE_KEEP_JOURNALS=DIR keeps this real game day's report (the README's screenshot comes from it)
     if (process.env.FAULTLINE_KEEP_JOURNALS)
       copyFileSync(html, path.join(process.env.FAULTLINE_KEEP_JOURNALS, 'gameday.html'));

@@ -2,7 +2,6 @@
 // YAML) as a Faultline experiment file (experiments/ctk.ts maps it). Whatever has no Faultline equivalent is
 // listed, positioned in the source (FILE:LINE:COL path: message, and its JSON path), and nothing is written
 // (exit 2); --partial writes what maps all the same, the list in the file's header. Exit 0 written.
-import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { checkKind, parseTree, readDocumentFile, safe, type Path, type Violation } from '../../experiments/document.ts';
 import { experimentKind } from '../../experiments/parse.ts';
@@ -11,6 +10,7 @@ import { durationMs, isDuration } from '../../faults/duration.ts';
 import { MAX_FAULT_MS, MIN_FAULT_MS } from '../../faults/limits.ts';
 import { formatProblem, InvalidInput, type Problem } from '../../errors.ts';
 import type { Io } from '../io.ts';
+import { writeOut } from '../write-out.ts';
 
 export interface ImportOptions {
   out?: string;
@@ -66,7 +66,7 @@ export async function importCommand(format: string, file: string, opts: ImportOp
     ...unmapped.map((u) => `NOT IMPORTED: ${u.path} (line ${u.line ?? '?'}): ${u.message}`),
   ];
   const text = `${header.map((h) => `# ${h}`).join('\n')}\n${stringify(r.experiment, { lineWidth: 0 })}`;
-  if (opts.out) writeFileSync(opts.out, text);
+  if (opts.out) writeOut(opts.out, text);
   if (opts.json)
     io.out(JSON.stringify({ file, written: opts.out ?? null, experiment: r.experiment, unmapped, notes }, null, 2));
   else {
@@ -78,11 +78,20 @@ export async function importCommand(format: string, file: string, opts: ImportOp
   return 0;
 }
 
-function refused(file: string, unmapped: Listed[], notes: Listed[], opts: ImportOptions, io: Io): number {
+function refused(
+  file: string,
+  unmapped: Listed[],
+  notes: Listed[],
+  opts: ImportOptions,
+  io: Io,
+  why: 'unmapped' | 'unreadable' = 'unmapped',
+): number {
   if (opts.json) io.out(JSON.stringify({ file, written: null, unmapped, notes }, null, 2));
   else {
     io.err(
-      `faultline: ${safe(file)}: not imported: ${unmapped.length} part${unmapped.length === 1 ? '' : 's'} of it ha${unmapped.length === 1 ? 's' : 've'} no Faultline equivalent (--partial writes the rest)`,
+      why === 'unreadable'
+        ? `faultline: ${safe(file)}: not imported: it is not a readable ${NOUN}`
+        : `faultline: ${safe(file)}: not imported: ${unmapped.length} part${unmapped.length === 1 ? '' : 's'} of it ha${unmapped.length === 1 ? 's' : 've'} no Faultline equivalent (--partial writes the rest)`,
     );
     for (const u of unmapped) io.err(formatProblem(u));
   }

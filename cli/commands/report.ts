@@ -52,8 +52,8 @@ export async function reportCommand(id: string, opts: ReportOptions, io: Io): Pr
       const text = JSON.stringify(toCtkJournal(s.journal), null, 2);
       if (!opts.out) io.out(text);
       else {
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(opts.out, `${text}\n`);
+        const { writeOut } = await import('../write-out.ts');
+        writeOut(opts.out, `${text}\n`);
         io.out(`chaos toolkit journal: ${opts.out}`);
       }
       return 0;

@@ -385,4 +385,35 @@ describe('faultline import ctk (CLI)', () => {
     expect(plain.status).toBe(2);
     expect(plain.stderr).toContain(`${refused}:5:3 method.0: a probe in the method`);
   });
+
+  it('--partial writes what maps and lists the rest in the header; an --out it cannot write is exit 2, one line', () => {
+    const src = path.join(dir, 'mixed.json');
+    writeFileSync(
+      src,
+      JSON.stringify(
+        {
+          title: 'mixed',
+          'steady-state-hypothesis': {
+            title: 'up',
+            probes: [httpProbe, { type: 'probe', name: 'ls', tolerance: 0, provider: { type: 'process', path: 'ls' } }],
+          },
+          method: [{ type: 'action', name: 'k', provider: { type: 'process', path: 'docker', arguments: 'kill db' } }],
+        },
+        null,
+        2,
+      ),
+    );
+    const env = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
+    const out = path.join(dir, 'mixed.yaml');
+    const r = runCli(['import', 'ctk', src, '--partial', '--duration', '5s', '--out', out], env);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`${src}:20:21 steady-state-hypothesis.probes.1.provider: a process probe (ls)`);
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain('# NOT IMPORTED: steady-state-hypothesis.probes.1.provider (line 20): a process probe (ls)');
+    expect(text).toContain('# note: method.0 (line 28): no pause gives this fault a window: it lasts 5s');
+    expect(runCli(['validate', out], env).status).toBe(0);
+    const bad = runCli(['import', 'ctk', src, '--partial', '--out', path.join(dir, 'no-such-dir', 'x.yaml')], env);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n').at(-1)).toMatch(/^faultline: --out: cannot write .*x\.yaml \(ENOENT\)$/);
+  });
 });

@@ -27,6 +27,7 @@ const WORKFLOW_VALUES = [
   'experiments/blackout.ts',
   'experiments/hosts.ts',
   'experiments/coverage.ts',
+  'experiments/exposure.ts',
   'definitions/experiment.ts',
   'definitions/admission.ts',
   'definitions/gameday.ts',

@@ -14,7 +14,7 @@ import { runProbe } from './probes.ts';
 import { needsFleet, needsUpstreams, planFaults, routesOf, type FaultPlan, type Groups } from './plan.ts';
 import type { Experiment, FaultEntry, Probe } from '../experiments/schema.ts';
 import type { ProbeSample, SelectedTarget } from '../experiments/journal.ts';
-import { FaultlineError, UnknownFaultKind } from '../errors.ts';
+import { FaultlineError, InvalidInput, UnknownFaultKind } from '../errors.ts';
 import type { Judge } from '../experiments/schema.ts';
 import { measureBaseline, type BaselineResult } from './judge.ts';
 import { revertAndReport, type RevertOptions, type RevertReport } from './revert.ts';
@@ -107,6 +107,27 @@ export function contextRunLink(): RunLink {
     reportViolation: (v) => handle().signal(guardViolationSignal, v),
     guardRecord: () => handle().query(guardRecordQuery),
   };
+}
+
+/**
+ * The run's guard conclusion, if it has one (the guardRecord query, at most 5 s); undefined when there is none,
+ * or no run to ask (called directly), or the run does not answer in time (the step goes on: the guard's own
+ * revert follows its conclusion and removes the rule whatever its share).
+ */
+async function guardConclusion(runLink: () => RunLink): Promise<string | undefined> {
+  let link: RunLink;
+  try {
+    link = runLink();
+  } catch {
+    return undefined;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const rec = await Promise.race([
+    link.guardRecord().catch(() => undefined),
+    new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 5_000))),
+  ]).finally(() => clearTimeout(timer));
+  const v = rec?.violation;
+  return v ? `the guard concluded at ${v.detectedAt}: ${v.failing.violations.join('; ')}` : undefined;
 }
 
 /** One target of a batch (a host's faults in one activity): its result, or its own error. */
@@ -371,6 +392,27 @@ export function createActivities(ports: Ports, deps: ActivityDeps = {}) {
           ),
         ),
       ),
+
+    /**
+     * A step of a progressive exposure: the fault's rules updated in place to `share` percent of the traffic,
+     * under a new lease (idempotent; the revert removes them whatever the step). Never puts back a rule that
+     * is gone, and changes nothing once the run's guard has concluded (asked first: its conclusion is durable
+     * before it reverts), so a step is never applied over a failed one.
+     */
+    exposeFault: classified(
+      async (
+        kind: string,
+        handle: Record<string, unknown>,
+        share: number,
+      ): Promise<{ at: string; missing: string[]; refused?: string }> => {
+        const k = kindOf(kind);
+        if (!k.expose) throw new InvalidInput(`${kind} has no share of traffic to grow`);
+        const concluded = await guardConclusion(runLink);
+        if (concluded) return { at: new Date().toISOString(), missing: [], refused: concluded };
+        const r = await k.expose(ports, handle, share);
+        return { at: new Date().toISOString(), missing: r.missing };
+      },
+    ),
 
     /** The fault window: see ./guard.ts. Heartbeats its progress; cancelled on abort. */
     observe: async (input: ObserveInput): Promise<ObserveResult> =>

@@ -7,6 +7,7 @@ import type { ContainerInfo } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { Experiment } from '../experiments/schema.ts';
 import { faultRoutes, routesOf } from '../experiments/routes.ts';
+import { plannedSteps, specAtShare, stepsText } from '../experiments/exposure.ts';
 import type { SelectedTarget } from '../experiments/journal.ts';
 import { InvalidInput, UnknownFaultKind } from '../errors.ts';
 import { describeGroup, groupMembers } from '../faults/groups.ts';
@@ -188,11 +189,22 @@ export function planFaults(
         faultIndex,
         kind: spec.kind,
         target,
-        summary: k.describe(spec, target ? { container: target } : {}),
+        summary: exposedSummary(
+          spec,
+          k.describe(
+            spec.exposure ? specAtShare(spec, spec.exposure.steps[0]?.share ?? 0) : spec,
+            target ? { container: target } : {},
+          ),
+        ),
       });
   });
   const groups = e.judge?.controlGroup
     ? planGroups(e, containers, selection?.selected ?? [], routeUpstreams)
     : undefined;
   return { selection, ...(groups ? { groups } : {}), ...(used.length ? { routes: used } : {}), faults };
+}
+
+/** A progressive exposure's summary says it starts at its first step and how it grows. */
+function exposedSummary(spec: Experiment['method'][number], text: string): string {
+  return spec.exposure ? `${text}, exposed in steps ${stepsText(plannedSteps(spec))}` : text;
 }

@@ -34,7 +34,24 @@ export function progressLine(j: Journal | undefined, g: GuardProgress | undefine
     j.phase === 'observing' && g
       ? ` · guard #${g.samples}${g.consecutiveFailures ? ` (${g.consecutiveFailures} failing)` : ''}${live}: ${sampleLine(g.last)}`
       : '';
-  return `[${j.phase}]${left}${guard}`;
+  const x = j.exposure;
+  const k = x ? x.steps.findIndex((st) => st.status === 'running') : -1;
+  const step = x && k >= 0 ? ` · exposure step ${k + 1} of ${x.steps.length}: ${x.steps[k]?.share}%` : '';
+  return `[${j.phase}]${left}${step}${guard}`;
+}
+
+/** A progressive exposure, one line per step: its share, hold, status, when it began and ended, and why. */
+export function exposureLines(j: Journal): string[] {
+  const x = j.exposure;
+  if (!x) return [];
+  const f = j.faults[x.fault];
+  return [
+    `  exposure of ${f?.summary ?? `fault ${x.fault}`}:`,
+    ...x.steps.map(
+      (st, k) =>
+        `    step ${k + 1}  ${`${st.share}%`.padEnd(6)} hold ${formatMs(st.holdMs).padEnd(6)} ${st.status.padEnd(11)}${st.startedAt ? ` ${time(st.startedAt)}` : ''}${st.endedAt ? ` → ${time(st.endedAt)}` : ''}${st.note ? `  ${st.note}` : ''}`,
+    ),
+  ];
 }
 
 const pct = (x: number) => `${+(x * 100).toFixed(1)}%`;
@@ -76,6 +93,7 @@ export function summary(j: Journal, url?: string): string {
       if (f.revertNote) lines.push(`      ${f.revertNote}`);
     }
   }
+  lines.push(...exposureLines(j));
   if (j.stuck)
     lines.push(
       `  REVERT STUCK${j.stuckSince ? ` since ${time(j.stuckSince)}` : ''}: a fault may still be applied; retried with backoff until it is reverted${j.stuckReason ? ` (${j.stuckReason})` : ''}`,

@@ -209,6 +209,33 @@ export interface Journal {
   judge?: JudgeReport;
   /** The guard probes over time, per probe (bounded: downsampled buckets). */
   guardSeries?: Record<string, Series>;
+  /** A progressive exposure: the fault that grows in steps of traffic, and each step as it went. */
+  exposure?: ExposureRecord;
+}
+
+/**
+ * One step of a progressive exposure. `waiting` not begun yet; `running` its share is applied and held;
+ * `passed` held for its whole hold with no crossing of the judge's e-process (the last step: to the window's
+ * end); `failed` the judge (or the guard) concluded while it was in effect; `stopped` an abort, a failure or a
+ * rule found gone ended it first; `not-reached` the exposure ended before it.
+ */
+export interface ExposureStepRecord {
+  /** Share of the fault's traffic, percent. */
+  share: number;
+  /** How long it is held before the next step (the last: the rest of the fault's duration), ms. */
+  holdMs: number;
+  status: 'waiting' | 'running' | 'passed' | 'failed' | 'stopped' | 'not-reached';
+  /** When its share was applied (the first step: the fault's inject; later ones: the update of its rules). */
+  startedAt?: string;
+  endedAt?: string;
+  /** Why it failed or stopped. */
+  note?: string;
+}
+
+export interface ExposureRecord {
+  /** The fault (its index in faults[]) that grows. */
+  fault: number;
+  steps: ExposureStepRecord[];
 }
 
 /**

@@ -164,9 +164,17 @@ const blastRadiusAllows: Rule = {
   },
 };
 
-/** The share of traffic (0..100) a proxy or HTTP fault touches; undefined for container faults. */
-export function trafficPercent(f: FaultEntry): { percent: number; field: string } | undefined {
+/**
+ * The share of traffic (0..100) a proxy or HTTP fault touches (a progressive exposure: its largest step, with
+ * the path of that step); undefined for container faults.
+ */
+export function trafficPercent(f: FaultEntry): { percent: number; field: string | (string | number)[] } | undefined {
   if (faultKind(f.kind)?.needsContainer) return undefined;
+  const steps = f.exposure?.steps;
+  if (steps?.length) {
+    const i = steps.reduce((best, s, k) => (s.share > (steps[best]?.share ?? 0) ? k : best), 0);
+    return { percent: steps[i]?.share ?? 0, field: ['exposure', 'steps', i] };
+  }
   if ('percentage' in f && typeof f.percentage === 'number') return { percent: f.percentage, field: 'percentage' };
   if ('toxicity' in f && typeof f.toxicity === 'number') return { percent: f.toxicity * 100, field: 'toxicity' };
   return { percent: 100, field: 'kind' }; // a partition cuts every connection on the route
@@ -181,11 +189,94 @@ const trafficWithinBlastRadius: Rule = {
       if (!t || t.percent <= max + 1e-9) return [];
       return [
         {
-          path: ['method', i, t.field],
-          message: `${f.kind} touches ${+t.percent.toFixed(2)}% of the traffic on its routes but blastRadius.maxTrafficPercent is ${max}`,
+          path: ['method', i, ...[t.field].flat()],
+          message: `${f.kind} touches ${+t.percent.toFixed(2)}% of the traffic on its routes${f.exposure ? ' at its largest step' : ''} but blastRadius.maxTrafficPercent is ${max}`,
         },
       ];
     }),
+};
+
+/**
+ * Progressive exposure (faults/common-schema.ts exposureField): only a proxy or HTTP fault's share of traffic can
+ * grow; one fault per method (a judge cannot tell two growing faults apart); the steps increase; every step
+ * has a hold and the holds fit the fault's duration; each step lasts at least one judge tick, and there is a
+ * judge to judge it; the steps replace the fault's own percentage or toxicity.
+ */
+const exposureForm: Rule = {
+  name: 'exposure-grows-a-traffic-fault-in-judged-steps',
+  check: (e) => {
+    const out: Violation[] = [];
+    let first: number | undefined;
+    e.method.forEach((f, i) => {
+      const x = f.exposure;
+      if (!x) return;
+      const at = (...p: (string | number)[]) => ['method', i, 'exposure', ...p];
+      if (faultKind(f.kind)?.needsContainer) {
+        out.push({
+          path: at(),
+          message: `${f.kind} acts on whole containers: exposure grows a share of traffic, so only proxy.* and http.* faults take it`,
+        });
+        return;
+      }
+      if (f.kind === 'proxy.partition' && f.mode === 'down') {
+        out.push({ path: at(), message: 'mode down takes the whole route down: it has no share of traffic to grow' });
+        return;
+      }
+      if (first !== undefined)
+        out.push({
+          path: at(),
+          message: `method.${first} grows in steps already: one fault per method may (the judge could not tell which step of which fault failed)`,
+        });
+      first ??= i;
+      const field = 'percentage' in f ? 'percentage' : 'toxicity' in f ? 'toxicity' : undefined;
+      const own =
+        field === 'percentage'
+          ? (f as { percentage: number }).percentage
+          : field === 'toxicity'
+            ? (f as { toxicity: number }).toxicity
+            : undefined;
+      if (field && own !== (field === 'percentage' ? 100 : 1))
+        out.push({
+          path: ['method', i, field],
+          message: `leave ${field} out: each step of exposure gives the share of traffic`,
+        });
+      x.steps.forEach((s, k) => {
+        const prev = x.steps[k - 1];
+        if (prev && !(s.share > prev.share))
+          out.push({
+            path: at('steps', k),
+            message: `${s.share}% does not grow from the step before (${prev.share}%): steps must increase`,
+          });
+        if (!s.hold && !x.hold)
+          out.push({ path: at('steps', k), message: 'no hold: give exposure.hold, or a hold for this step' });
+      });
+      const total = durationMs(f.duration);
+      const holds = x.steps.map((s) => durationMs(s.hold ?? x.hold ?? '0ms'));
+      const sum = holds.reduce((a, b) => a + b, 0);
+      if (holds.every((h) => h > 0) && sum > total)
+        out.push({
+          path: ['method', i, 'duration'],
+          message: `the steps hold ${formatBound(sum)} together, longer than the fault's duration ${f.duration}: make duration at least ${formatBound(sum)} (the last step lasts the rest of it)`,
+        });
+      const judge = e.judge;
+      if (!judge)
+        out.push({
+          path: at(),
+          message: "each step is judged by the judge's e-process before the next begins: add a judge section",
+        });
+      else {
+        const tick = durationMs(judge.interval);
+        holds.forEach((h, k) => {
+          if (h > 0 && h < tick)
+            out.push({
+              path: at('steps', k),
+              message: `held ${formatBound(h)}, shorter than one judge tick (judge.interval ${judge.interval}): the step would never be judged`,
+            });
+        });
+      }
+    });
+    return out;
+  },
 };
 
 /** The fault window: the longest fault duration. */
@@ -521,6 +612,7 @@ export const rules: Rule[] = [
   uniqueProbeNames,
   requestsOrDuration,
   trafficWithinBlastRadius,
+  exposureForm,
   guardCanTrip,
   guardProbeFitsWindow,
   maxGapAboveCadence,

@@ -59,6 +59,16 @@ export interface ProxyPort {
   listProxies(): Promise<string[]>;
   /** Adds the toxic, or replaces one of the same name; leaseMs makes the proxy drop it by itself. */
   addToxic(proxy: string, toxic: ToxicSpec, leaseMs: number): Promise<void>;
+  /**
+   * Updates a toxic that is there (its toxicity and attributes) and gives it a new lease; false, and nothing
+   * added, when it is gone. A progressive exposure's step.
+   */
+  updateToxic(
+    proxy: string,
+    toxicName: string,
+    change: { toxicity?: number; attributes?: Record<string, unknown> },
+    leaseMs: number,
+  ): Promise<boolean>;
   /** Idempotent: a toxic that is already gone is success. */
   removeToxic(proxy: string, toxicName: string): Promise<void>;
   /** Pushes the lease forward; false when the toxic is gone. */

@@ -4,7 +4,7 @@
 // with which attributes) is a row given to proxyKind by the kind's own file.
 import { z } from 'zod';
 import type { Ports, ToxicSpec } from './ports.ts';
-import type { FaultKind, FaultSpecSchema, FaultTarget, RevertEffect, Undone } from './types.ts';
+import type { ExposeEffect, FaultKind, FaultSpecSchema, FaultTarget, RevertEffect, Undone } from './types.ts';
 import { FaultNotInEffect, FaultTargetGone, RevertIncomplete } from '../errors.ts';
 import {
   HEADER_NAME_PATTERN,
@@ -229,6 +229,38 @@ export async function renewProxyFault(ports: Ports, h: ProxyFaultHandle): Promis
   return missing;
 }
 
+/**
+ * The fault's rules at a share of the traffic (percent): an HTTP rule's percentage of matching requests, any
+ * other toxic's toxicity (a share of connections). Names and everything else unchanged.
+ */
+export function toxicsAtShare(toxics: ToxicSpec[], share: number): ToxicSpec[] {
+  return toxics.map((t) =>
+    t.type.startsWith('http_')
+      ? { ...t, attributes: { ...t.attributes, percentage: share } }
+      : { ...t, toxicity: share / 100 },
+  );
+}
+
+/**
+ * A step of a progressive exposure: every rule of the fault updated in place to the share, under a new lease.
+ * Only ever an update: a rule that is gone (reverted, or lapsed) is not put back; its route is in `missing`.
+ * Idempotent: the same share twice is the same rule.
+ */
+export async function exposeProxyFault(ports: Ports, h: ProxyFaultHandle, share: number): Promise<ExposeEffect> {
+  const missing: string[] = [];
+  for (const p of h.proxies)
+    for (const t of toxicsAtShare(h.toxics, share)) {
+      const ok = await ports.proxy.updateToxic(
+        p,
+        t.name,
+        { toxicity: t.toxicity, attributes: t.attributes },
+        h.leaseMs,
+      );
+      if (!ok) missing.push(`${p}/${t.name}`);
+    }
+  return { missing };
+}
+
 export const proxyFaultOps = {
   needsContainer: false as const,
   inject: (ports: Ports, _s: unknown, h: ProxyFaultHandle) => injectProxyFault(ports, h),
@@ -236,6 +268,7 @@ export const proxyFaultOps = {
   renew: (ports: Ports, h: ProxyFaultHandle) => renewProxyFault(ports, h),
   restore: (ports: Ports, h: ProxyFaultHandle) => injectProxyFault(ports, h),
   undoneAt: (ports: Ports, h: ProxyFaultHandle) => proxyUndoneAt(ports, h),
+  expose: (ports: Ports, h: ProxyFaultHandle, share: number) => exposeProxyFault(ports, h, share),
 };
 
 /** The toxic a proxy kind puts on each of its routes, or `disable` for a route taken down whole. */
@@ -261,11 +294,11 @@ export function proxyKind<Spec extends FaultSpecSchema>(row: ProxyKindRow<Spec>)
     prepare: (_p, s) => {
       const proxies = (s as { proxy: string | string[] }).proxy;
       const t = row.toxic(s);
-      return Promise.resolve(
-        t === 'disable'
-          ? handle(proxies, [], true)
-          : handle(proxies, toxicsFor(String(row.name), t.type, t.streams, t.toxicity, t.attributes)),
-      );
+      if (t === 'disable') return Promise.resolve(handle(proxies, [], true));
+      const toxics = toxicsFor(String(row.name), t.type, t.streams, t.toxicity, t.attributes);
+      // A progressive exposure is born at its first step's share; later steps update these rules in place.
+      const first = (s as { exposure?: { steps: { share: number }[] } }).exposure?.steps[0]?.share;
+      return Promise.resolve(handle(proxies, first === undefined ? toxics : toxicsAtShare(toxics, first)));
     },
   };
 }

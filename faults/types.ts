@@ -55,6 +55,16 @@ export interface FaultKind<Spec extends FaultSpecSchema, H extends Record<string
    * ever called before the fault's revert began, and journaled. Kinds with leases provide it.
    */
   restore?(ports: Ports, handle: H): Promise<void>;
+  /**
+   * A step of a progressive exposure (proxy and HTTP kinds): the fault's rules updated in place to a share of
+   * the traffic (percent), under a new lease. Never re-adds a rule that is gone; names those in `missing`.
+   */
+  expose?(ports: Ports, handle: H, share: number): Promise<ExposeEffect>;
+}
+
+/** What an exposure step changed: the rules (route/name) it found gone and so did not put back. */
+export interface ExposeEffect {
+  missing: string[];
 }
 
 /** When a fault was undone, per its target; `lapsed` when the target dropped it itself (a proxy's lease). */

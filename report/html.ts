@@ -6,6 +6,7 @@
 // line. A game day's report is its timeline (steps, approvals, notes, aborts) and every child run's section.
 import { revertedByText, wardenLine, type Journal } from '../experiments/journal.ts';
 import type { GameDayJournal } from '../experiments/gameday-types.ts';
+import { formatMs } from '../faults/duration.ts';
 
 export interface ChartSpec {
   id: string;
@@ -264,6 +265,33 @@ function coverageSection(j: Journal): string {
 <table class="coverage"><thead><tr><th>fault window</th><th>from</th><th>to</th><th>watched</th><th>share</th></tr></thead><tbody>${windows}</tbody></table>`;
 }
 
+/**
+ * A progressive exposure: each step with its share, hold, status, span and what the judge saw while it was in
+ * effect (events and bad events of each judged metric's series buckets within the step, its largest e-value).
+ */
+function exposureSection(j: Journal): string {
+  const x = j.exposure;
+  if (!x) return '';
+  const metrics = j.judge?.metrics ?? [];
+  const rows = x.steps
+    .map((st, k) => {
+      const from = st.startedAt ? Date.parse(st.startedAt) : undefined;
+      const to = st.endedAt ? Date.parse(st.endedAt) : from;
+      const seen = metrics.map((m) => {
+        const bs = m.series.buckets.filter((b) => from !== undefined && to !== undefined && b.t >= from && b.t < to);
+        const sum = (f: string) => bs.reduce((a, b) => a + (b.v[f] ?? 0), 0);
+        const maxLogE = Math.max(-Infinity, ...bs.map((b) => b.v.maxLogE ?? -Infinity));
+        return `${esc(m.name)}: ${sum('bad')}/${sum('events')} bad, max E ${Number.isFinite(maxLogE) ? fmt(Math.exp(maxLogE)) : '–'}`;
+      });
+      const cls = st.status === 'passed' ? 'c-pass' : st.status === 'failed' ? 'c-fail' : '';
+      return `<tr><td>${k + 1}</td><td>${st.share}%</td><td>${esc(formatMs(st.holdMs))}</td><td class="${cls}">${esc(st.status)}</td><td>${st.startedAt ? `${sec(j, st.startedAt)} s` : '–'}</td><td>${st.endedAt ? `${sec(j, st.endedAt)} s` : '–'}</td><td>${seen.join('<br>') || '–'}</td><td>${esc(st.note ?? '')}</td></tr>`;
+    })
+    .join('\n');
+  return `<h2>Progressive exposure</h2>
+<p>${esc(j.faults[x.fault]?.summary ?? '')}: each step judged by the e-process before the next began.</p>
+<table class="exposure"><thead><tr><th>step</th><th>share</th><th>hold</th><th>status</th><th>from</th><th>to</th><th>judge during the step</th><th>note</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
 /** One run's sections (header, faults, judge, charts), its chart ids prefixed so several share a page. */
 export function runSection(j: Journal, prefix = '', heading = 'h1'): { html: string; charts: ChartSpec[] } {
   const charts = chartsFor(j, prefix);
@@ -281,6 +309,7 @@ export function runSection(j: Journal, prefix = '', heading = 'h1'): { html: str
   } · times on the charts are seconds since the start; shaded: fault windows; red line: abort</p>
 <h2>Faults</h2>
 <table><thead><tr><th>fault</th><th>status</th><th>injected</th><th>reverted</th></tr></thead><tbody>${faults}</tbody></table>
+${exposureSection(j)}
 ${coverageSection(j)}
 ${judgeSection(j)}
 <h2>Over time</h2>

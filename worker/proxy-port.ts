@@ -31,6 +31,7 @@ export function createProxyPort(): ProxyPort {
   return {
     listProxies: () => client().listProxies(),
     addToxic: (...a) => client().addToxic(...a),
+    updateToxic: (...a) => client().updateToxic(...a),
     removeToxic: (...a) => client().removeToxic(...a),
     renewToxic: (...a) => client().renewToxic(...a),
     setEnabled: (...a) => client().setEnabled(...a),
@@ -48,6 +49,7 @@ function unconfigured(): ProxyPort {
   return {
     listProxies: missing,
     addToxic: missing,
+    updateToxic: missing,
     removeToxic: missing,
     renewToxic: missing,
     setEnabled: missing,

@@ -44,6 +44,7 @@ import {
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, PHASE_KEY, STUCK_KEY, VERDICT_KEY } from './search-attributes.ts';
 import { errorText, noteError, noteRevert, Reverts } from './reverts.ts';
 import { decideVerdict } from './verdict.ts';
+import { closeExposure, exposureText, growExposure, planExposure } from './exposure.ts';
 import { leaveAdmission, waitForAdmission } from './admission-client.ts';
 import { controlTargetsOf, targetsOf } from '../experiments/admission.ts';
 import { closeCoverage, coveragePlan, type CoverageWindow } from '../experiments/coverage.ts';
@@ -292,11 +293,26 @@ function start(input: RunInput): Run {
 async function window(run: Run): Promise<void> {
   if (!(await steadyStateBefore(run)) || run.journal.abort) return;
   await plan(run);
+  planExposure(run.journal);
   if (!(await admission(run))) return;
   await inject(run);
   // A guard started with the intents may have concluded already: the window records what it did.
   if (run.journal.abort && !run.early) return;
-  await observe(run);
+  await observeGrowing(run);
+}
+
+/** The fault window, and beside it a progressive exposure's steps (./exposure.ts), which end with it. */
+async function observeGrowing(run: Run): Promise<void> {
+  if (!run.journal.exposure) return observe(run);
+  let over = false;
+  const steps = growExposure({ journal: run.journal, over: () => over, violation: () => run.violation });
+  steps.catch(() => undefined); // awaited below, or cancelled with the window
+  try {
+    await observe(run);
+  } finally {
+    over = true;
+  }
+  await steps;
 }
 
 /** An abort (or a cancellation) outranks the failures its own cancellation causes; see verdict.ts. */
@@ -888,6 +904,7 @@ function guardAbort(v: GuardViolation, phase: Phase): AbortRecord {
 /** Reverts everything that may have been applied, whatever happened before; never cancellable. */
 async function revertPhase(run: Run): Promise<void> {
   const j = run.journal;
+  closeExposure(j, run.violation); // the window is over: each step as it went (a resumed run: no-op)
   setPhase(run, 'reverting');
   const outcomes = await CancellationScope.nonCancellable(() => {
     // Batched runs: each host's faults in one activity first; a target it did not revert retries on its own.
@@ -933,7 +950,7 @@ async function afterPhase(run: Run): Promise<void> {
 async function finish(run: Run): Promise<Journal> {
   const j = run.journal;
   const e = run.input.experiment;
-  const { verdict, reason } = run.refused
+  const decided = run.refused
     ? { verdict: 'not-started' as const, reason: `not admitted: ${run.refused}` }
     : decideVerdict({
         statement: e.hypothesis.statement,
@@ -947,6 +964,9 @@ async function finish(run: Run): Promise<Journal> {
         judgeNoData: j.judge?.inconclusive,
         coverage: j.guardSamples.coverage,
       });
+  const { verdict } = decided;
+  const grown = j.exposure?.steps[0]?.startedAt ? exposureText(j) : undefined;
+  const reason = grown ? `${decided.reason}; ${grown}` : decided.reason;
   j.verdict = verdict;
   j.reason = reason;
   j.finishedAt = now();

@@ -89,6 +89,19 @@ export class ProxyClient implements ProxyPort {
     if (r.status !== 200 && r.status !== 201) this.fail(`add toxic ${toxic.name} to ${proxy}`, r);
   }
 
+  async updateToxic(
+    proxy: string,
+    toxicName: string,
+    change: { toxicity?: number; attributes?: Record<string, unknown> },
+    leaseMs: number,
+  ): Promise<boolean> {
+    // Toxiproxy's update (POST /proxies/{p}/toxics/{t}): 404 when the toxic is gone, and nothing is added.
+    const r = await this.call('POST', ProxyClient.path(proxy, toxicName), { ...change, lease_ms: leaseMs });
+    if (r.status === 200) return true;
+    if (r.status === 404) return false;
+    this.fail(`update toxic ${toxicName} on ${proxy}`, r);
+  }
+
   async removeToxic(proxy: string, toxicName: string): Promise<void> {
     const r = await this.call('DELETE', ProxyClient.path(proxy, toxicName));
     if (r.status === 204 || r.status === 200 || r.status === 404) return; // gone already is success

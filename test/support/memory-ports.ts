@@ -276,6 +276,15 @@ export class MemoryWorld {
           rules(p).set(toxic.name, { spec: toxic, expiresAt: Date.now() + leaseMs });
           return { effect: 'apply', value: undefined };
         }),
+      // A progressive exposure's step: the rule updated in place under a new lease, never re-added.
+      updateToxic: (p, name, change, leaseMs) =>
+        this.call(worker, 'updateToxic', `toxic:${p}/${name}`, () => {
+          const r = rules(p).get(name);
+          if (!r) return { effect: 'none', value: false };
+          r.spec = { ...r.spec, ...change, attributes: change.attributes ?? r.spec.attributes };
+          r.expiresAt = Date.now() + leaseMs;
+          return { effect: 'renew', value: true };
+        }),
       removeToxic: (p, name) =>
         this.call(worker, 'removeToxic', `toxic:${p}/${name}`, () => ({
           effect: rules(p).delete(name) ? 'revert' : 'none',

@@ -375,6 +375,59 @@ const cases: Record<string, () => Promise<void>> = {
       ),
       'passed',
     ),
+  // A progressive exposure (patch 'progressive-exposure'): a fault that grows 10% -> 50% -> 100%, each step
+  // judged; and one whose second step breaks the service (the guard sees it once the rule was updated), so
+  // its last step is never applied.
+  exposure: () =>
+    experimentCase(
+      'exposure',
+      'a progressive exposure: http.abort grown 10% -> 50% -> 100% in judged steps of 1 s, reaching 100%',
+      exp(
+        'exposure',
+        '  - { kind: http.abort, proxy: route-c, duration: 3s, exposure: { steps: [10%, 50%, 100%], hold: 1s } }',
+        `judge:
+  interval: 250ms
+  baseline: { window: 1s }
+  metrics:
+    - name: errors
+      events:
+        total: 'sum(floor(vector(time() * 10)))'
+        bad: 'sum(vector(0))'
+      allowedIncrease: 2`,
+      ),
+      'passed',
+    ),
+  'exposure-broken': async () => {
+    const since = Date.now();
+    h.setHealth(() =>
+      h.world.calls.some((c) => c.t >= since && c.op === 'updateToxic' && c.key.startsWith('toxic:route-d'))
+        ? 'error'
+        : 'ok',
+    );
+    try {
+      await experimentCase(
+        'exposure-broken',
+        'a progressive exposure whose second step (50%) breaks the service: the guard aborts, 100% is never applied',
+        exp(
+          'exposure broken',
+          '  - { kind: http.abort, proxy: route-d, duration: 20s, exposure: { steps: [10%, 50%, 100%], hold: 1s } }',
+          `guard: { interval: 100ms, failuresToAbort: 2, probes: [ ${probe('g')} ] }
+judge:
+  interval: 250ms
+  baseline: { window: 1s }
+  metrics:
+    - name: errors
+      events:
+        total: 'sum(floor(vector(time() * 10)))'
+        bad: 'sum(vector(0))'
+      allowedIncrease: 2`,
+        ),
+        'aborted',
+      );
+    } finally {
+      h.setHealth(() => 'ok');
+    }
+  },
   'control-group': () =>
     experimentCase(
       'control-group',

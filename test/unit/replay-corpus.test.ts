@@ -129,6 +129,10 @@ describe('the replay corpus', () => {
       'hostPresence:registered',
     ])
       expect(cases, `${latest!.name} has no ${c}`).toContain(c);
+    // cases recorded after the latest full recording, each by the code that introduced it
+    const recorded = new Set(recordings().flatMap((r) => r.histories.map((h) => `${h.workflowType}:${h.case}`)));
+    for (const c of ['runExperiment:exposure', 'runExperiment:exposure-broken'])
+      expect(recorded, `no recording has ${c}`).toContain(c);
     // a stuck revert that continued as new: a run ending in continue-as-new and the run that finished it
     const stuck = latest!.histories.filter((h) => h.case.startsWith('stuck-revert'));
     expect(stuck.map((h) => h.status)).toContain('continued-as-new');

@@ -107,7 +107,7 @@ async function run(id: string, e: Experiment, guard: () => Promise<unknown>) {
     measureBaseline: async () => ({ baselines: {} }),
     observe: guard,
     // The fault's rule at a share: recorded, so the test reads every share the run applied, in order.
-    exposeFault: async (_kind: string, handle: Record<string, unknown>, share: number) => {
+    exposeFault: async (_kind: string, handle: Record<string, unknown>, _share: number) => {
       // As the real activity does: nothing changes once the run's guard has concluded.
       const ctx = Context.current();
       const rec = await ctx.client.workflow

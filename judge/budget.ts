@@ -87,6 +87,6 @@ export function sloBudget(
 /** "0.012% of its 30d budget", "1.5x": how the budget reads in messages. */
 export function budgetText(b: Pick<SloBudget, 'burnRate' | 'budgetBurned' | 'window' | 'maxBurnRate'>): string {
   const share = b.budgetBurned * 100;
-  const pct = share === 0 ? '0%' : share < 0.001 ? '<0.001%' : `${share.toPrecision(2)}%`;
+  const pct = share === 0 ? '0%' : `${share.toPrecision(2)}%`;
   return `burn rate ${b.burnRate.toFixed(2)}x (allowed ${b.maxBurnRate}x), ${pct} of its ${b.window} error budget burned`;
 }

@@ -28,6 +28,9 @@ describe('budget arithmetic', () => {
     expect(budgetText({ burnRate: 6.5, budgetBurned: 0.00012, window: '30d', maxBurnRate: 1 })).toBe(
       'burn rate 6.50x (allowed 1x), 0.012% of its 30d error budget burned',
     );
+    expect(budgetText({ burnRate: 4.21, budgetBurned: 3.2e-6, window: '30d', maxBurnRate: 1 })).toBe(
+      'burn rate 4.21x (allowed 1x), 0.00032% of its 30d error budget burned',
+    );
   });
 
   const objective = fc.double({ min: 0.5, max: 0.99999, noNaN: true });

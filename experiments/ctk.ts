@@ -112,8 +112,10 @@ export function importCtk(data: unknown, opts: CtkImportOptions): CtkImport {
 
   const experiment: Obj = { apiVersion: 'faultline/v1' };
   const title = sub.string(data.title, ['title']);
-  if (typeof title === 'string' && title.trim()) experiment.title = title.slice(0, 200);
-  else if (typeof data.title !== 'string' || !data.title.trim())
+  if (typeof title === 'string' && title.trim()) {
+    experiment.title = title.slice(0, 200);
+    if (title.length > 200) note(['title'], 'cut to 200 characters (the longest title Faultline takes)');
+  } else if (typeof data.title !== 'string' || !data.title.trim())
     refuse(['title'], 'a title is needed (a non-empty string)');
   const description = sub.string(data.description, ['description']);
   if (typeof description === 'string' && description) experiment.description = description;
@@ -398,7 +400,23 @@ function methodStep(a: unknown, at: Path, sub: Substituter, refuse: (path: Path,
     return step;
   }
   const m = mapAction(a, at, sub, refuse);
-  if (m) step.mapped = m;
+  if (!m) return step;
+  // A mapped action carries nothing else: any other field (controls, a timeout, a provider's secrets) would
+  // be lost, so it is listed.
+  let extra = false;
+  for (const key of Object.keys(a))
+    if (!['type', 'name', 'provider', 'pauses', 'background'].includes(key)) {
+      refuse([...at, key], `${key} on an action has no Faultline equivalent`);
+      extra = true;
+    }
+  const provider = a.provider as Obj;
+  const known = provider.type === 'process' ? ['type', 'path', 'arguments'] : ['type', 'module', 'func', 'arguments'];
+  for (const key of Object.keys(provider))
+    if (!known.includes(key)) {
+      refuse([...at, 'provider', key], `${key} on a ${String(provider.type)} provider has no Faultline equivalent`);
+      extra = true;
+    }
+  if (!extra) step.mapped = m;
   return step;
 }
 

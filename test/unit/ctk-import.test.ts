@@ -304,6 +304,29 @@ describe('what maps', () => {
     expect(checkKind(experimentKind, r.experiment).ok).toBe(true);
   });
 
+  it('a mapped action with a field Faultline cannot carry is refused at that field, not half-imported', () => {
+    const r = importCtk(
+      {
+        title: 't',
+        'steady-state-hypothesis': { title: 'up', probes: [httpProbe] },
+        method: [
+          {
+            type: 'action',
+            name: 'a',
+            controls: [{ name: 'c', provider: { type: 'python', module: 'm' } }],
+            provider: { type: 'process', path: 'docker', arguments: ['pause', 'a'], timeout: 3 },
+          },
+        ],
+      },
+      OPTS,
+    );
+    expect(r.unmapped.map((v) => v.path.join('.'))).toEqual([
+      'method.0.controls',
+      'method.0.provider.timeout',
+      'method',
+    ]);
+  });
+
   it('refuses what it cannot carry: env configuration, body tolerances, method probes, a second target set', () => {
     const r = importCtk(
       {

@@ -173,19 +173,17 @@ export async function runGuard(
   type Progress = GuardProgress & { applied?: Applied[] };
   const state: Progress = { ...freshProgress(), ...(ctx.info.heartbeatDetails as Progress | undefined) };
   let input = given;
+  const retried = ctx.info.attempt > 1;
   if (given.early) {
     const learned = await learnInjects(given, link, ctx, {
       beat: () => ctx.heartbeat(state),
       had: state.applied,
       ...opts.ask,
+      // A retry whose earlier attempt's heartbeat did not carry every inject asks its run at once.
+      ...(retried ? { afterMs: 0 } : {}),
     });
     input = learned.input;
     state.applied = learned.applied;
-  }
-  // A retry whose last heartbeat did not carry the violation asks the workflow, which got it first.
-  if (ctx.info.attempt > 1 && !state.violation) {
-    const rec = await link.guardRecord();
-    if (rec.violation) state.violation = rec.violation;
   }
   // The faults held on a host whose daemon these ports reach: the guard reverts them itself on a conclusion.
   const reachable: Promise<GuardFault[]> = input.elsewhere?.length
@@ -194,9 +192,24 @@ export async function runGuard(
         () => [],
       )
     : Promise.resolve([]);
-  // Side by side, an earlier attempt may have reverted for a conclusion that never reached the run.
-  if (input.atOnce && ctx.info.attempt > 1 && !state.violation)
-    state.violation = await lostConclusion(ports, kindOf, [...input.faults, ...(await reachable)]);
+  // A retry (its worker died) learns whether its window was concluded already: from its run's record (the
+  // violation its last heartbeat may not carry) and, side by side, from the targets' own records (an earlier
+  // attempt reverted for a conclusion whose report was lost with its worker). Asked beside the first samples,
+  // never before them: the query is answered by the run's worker, which takes seconds when that worker is the
+  // one that died (the sticky queue's schedule-to-start, then a replay on a live worker), and a window is
+  // unwatched for as long as the guard waits. Only the holder (renewals, restores, reverts) waits for it.
+  const recorded: Promise<void> =
+    retried && !state.violation
+      ? (async () => {
+          const rec = await link.guardRecord();
+          if (rec.violation) state.violation ??= rec.violation;
+          if (input.atOnce && !state.violation) {
+            const lost = await lostConclusion(ports, kindOf, [...input.faults, ...(await reachable)]);
+            if (lost) state.violation ??= lost;
+          }
+        })()
+      : Promise.resolve();
+  recorded.catch(() => undefined); // the holder awaits it (and fails the attempt with it)
   let stopRenewing = !!state.violation;
   let holderDone = false;
   const local = new AbortController();
@@ -248,6 +261,8 @@ export async function runGuard(
   const reverting = new Map<number, Promise<void>>();
   const undone = (f: GuardFault) => settled(f) || reverting.has(f.index);
   const holder = async () => {
+    await recorded;
+    if (state.violation) stopRenewing = true;
     let lastRenew = 0;
     for (;;) {
       if (cancelled()) {
@@ -349,7 +364,8 @@ export async function runGuard(
       if (b) void conclude(blindViolation(b, plan!.maxGapMs));
       return !!b;
     };
-    while (!holderDone && !cancelled() && !concluding) {
+    // A conclusion on record (a retry's earlier attempt) stops it too.
+    while (!holderDone && !cancelled() && !concluding && !state.violation) {
       const tick = Date.now();
       if (blindAt(tick)) return;
       const startedAt = iso();
@@ -366,7 +382,7 @@ export async function runGuard(
             )
           : undefined;
       const samples = await Promise.all(g.probes.map((p) => runProbe(p, signal))).finally(() => clearInterval(ticker));
-      if (holderDone || cancelled() || concluding) return; // an interrupted sample says nothing about the system
+      if (holderDone || cancelled() || concluding || state.violation) return; // an interrupted sample says nothing
       const done = Date.now();
       if (blindAt(done)) return;
       const v = judgeTick(g, state, samples, startedAt, iso());

@@ -28,6 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { freePort, startDevServer } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
 import { parseExperiment } from '../experiments/parse.ts';
@@ -265,7 +266,7 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
   await worker.stop();
   service?.close();
 
-  // Admission: from the run's start to its admission (the last admitRun completed), from history.
+  // Admission: from the run's start to its admission (the admissionDecision signal that admitted it), from history.
   const admission: number[] = [];
   const at = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) =>
     Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
@@ -325,14 +326,7 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
           });
         }
         const started = events[0] ? at(events[0]) : NaN;
-        const admits = new Set<string>();
-        let admitted: number | undefined;
-        for (const ev of events) {
-          if (ev.activityTaskScheduledEventAttributes?.activityType?.name === 'admitRun')
-            admits.add(String(ev.eventId));
-          const done = ev.activityTaskCompletedEventAttributes;
-          if (done && admits.has(String(done.scheduledEventId))) admitted = at(ev);
-        }
+        const admitted = admittedAt(events, at);
         if (admitted !== undefined) admission.push(admitted - started);
       }),
     );
@@ -488,6 +482,31 @@ guard: { interval: ${interval}, probes: [ { name: g, type: http, url: "${url}?fl
   };
   return row;
 }
+
+/**
+ * When the run was admitted, from its history: runs ask by signal (workflows/admission-client.ts
+ * 'admission-ask-by-signal'), so the admissionDecision signal that admitted it; a run that asked by update
+ * (or through admitRun when admission did not answer) was admitted when its last admitRun completed.
+ */
+function admittedAt<E extends WorkflowEvent>(events: E[], at: (e: E) => number): number | undefined {
+  const signal = events.find((ev) => {
+    const s = ev.workflowExecutionSignaledEventAttributes;
+    const p = s?.signalName === 'admissionDecision' ? s.input?.payloads?.[0] : undefined;
+    return (
+      !!p && !!(defaultPayloadConverter.fromPayload(p) as { decision?: { admitted?: boolean } }).decision?.admitted
+    );
+  });
+  if (signal) return at(signal);
+  const admits = new Set<string>();
+  let admitted: number | undefined;
+  for (const ev of events) {
+    if (ev.activityTaskScheduledEventAttributes?.activityType?.name === 'admitRun') admits.add(String(ev.eventId));
+    const done = ev.activityTaskCompletedEventAttributes;
+    if (done && admits.has(String(done.scheduledEventId))) admitted = at(ev);
+  }
+  return admitted;
+}
+type WorkflowEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
 const routeName = (i: number) => `fl-conc-${i}`;
 

@@ -9,6 +9,7 @@ import { formatProblem } from '../../errors.ts';
 import { parseExperiment } from '../../experiments/parse.ts';
 import { parseSloFile, parseSloText, rawCounterQuery, sloWindowMs } from '../../experiments/slo.ts';
 import { validateAnyFile } from '../../experiments/any.ts';
+import { parseGameDay } from '../../experiments/gameday.ts';
 import { PROJECT_ROOT } from '../../config.ts';
 
 const FIX = path.join(PROJECT_ROOT, 'test', 'fixtures', 'slo');
@@ -345,6 +346,24 @@ ${metric}${extra}`;
       ),
     );
     expect(l.join('\n')).toMatch(/judge\.metrics\.0\.slo: a judged SLO's null is its objective/);
+  });
+
+  it("a game day's inline experiment reads its SLO file relative to the game day; a bad one is told at the step", async () => {
+    const gd = (metric: string) =>
+      `kind: GameDay\ntitle: g\nowner: a\nsteps:\n  - experiment:\n${exp(metric)
+        .split('\n')
+        .map((l) => `      ${l}`)
+        .join('\n')}\n`;
+    const ok = await parseGameDay(gd('    - slo: front.yaml\n'), path.join(dir, 'g.yaml'));
+    expect(ok.ok, lines(ok).join('\n')).toBe(true);
+    const step = ok.ok ? ok.value.steps[0] : undefined;
+    expect(step?.kind === 'experiments' && step.experiments[0]?.experiment.judge?.metrics[0]?.slo?.objective).toBe(
+      0.999,
+    );
+    const bad = lines(await parseGameDay(gd('    - slo: bad.yaml\n'), path.join(dir, 'g.yaml')));
+    expect(bad.map((l) => l.replaceAll(`${dir}/`, ''))).toEqual([
+      'g.yaml:13:18 steps.0.experiment.judge.metrics.0.slo: bad.yaml is not an SLO file Faultline can judge: bad.yaml:5:16 slos.0.objective: must be a percentage between 0 and 100, both excluded (99.9 is 99.9%), not 0',
+    ]);
   });
 
   it('faultline validate reads an SLO file as one', async () => {

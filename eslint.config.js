@@ -33,6 +33,7 @@ const WORKFLOW_VALUES = [
   'definitions/gameday.ts',
   'definitions/scheduled.ts',
   'definitions/sweep.ts',
+  'definitions/notify.ts',
 ];
 
 const names = (list, message) => list.map((name) => ({ name, message }));

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { GuardViolation, Journal } from '../experiments/journal.ts';
 import type { Experiment } from '../experiments/schema.ts';
+import type { Receiver } from '../experiments/notify.ts';
 
 export const WORKFLOW_TYPE = 'runExperiment';
 
@@ -17,6 +18,11 @@ export interface RunInput {
   searchAttributes: boolean;
   /** Set by continue-as-new: the journal so far; the new run goes straight on with the pending reverts. */
   resume?: { journal: Journal };
+  /**
+   * Receivers besides the experiment's own `notify:`: its game day's, and (carried by continue-as-new) the
+   * policy's its admission named.
+   */
+  notify?: Receiver[];
   /** Overrides for tests: how fast a failing revert backs off and when history is handed over. */
   tuning?: Partial<Tuning>;
 }

@@ -3,6 +3,7 @@
 // run it deterministically and unit tests can run it without Temporal.
 import { activeWindow, describeWindow, type BlackoutWindow } from './blackout.ts';
 import { containerKey, containerLabel } from './hosts.ts';
+import type { Receiver } from './notify.ts';
 
 export interface EnvironmentPolicy {
   maxConcurrent?: number;
@@ -17,6 +18,8 @@ export interface Policy {
   exclusiveTargets: boolean;
   environments: Record<string, EnvironmentPolicy>;
   blackouts: BlackoutWindow[];
+  /** Webhooks told of every run that asks admission (from then on); its decision carries them to the run. */
+  notify?: Receiver[];
   /** Where the policy came from (file name), for messages. */
   source?: string;
 }
@@ -81,7 +84,7 @@ export interface AdmissionState {
   waiters?: Waiter[];
 }
 
-export type Decision =
+export type Decision = (
   | { admitted: true }
   | {
       admitted: false;
@@ -93,7 +96,11 @@ export type Decision =
       /** The holds that block it (when it is about targets or limits). */
       blockers?: Hold[];
       window?: string;
-    };
+    }
+) & {
+  /** The policy's receivers: the run tells them of its events from its admission on. */
+  notify?: Receiver[];
+};
 
 export function initialState(policy: Policy = DEFAULT_POLICY): AdmissionState {
   return { policy, holds: [], approvals: [] };
@@ -112,6 +119,13 @@ const sameRun = (a: { workflowId: string; runId: string }, b: { workflowId: stri
  * is checked when the waiter asks again).
  */
 export function evaluate(state: AdmissionState, req: AdmitRequest, nowMs: number | undefined): Decision {
+  const d = decide(state, req, nowMs);
+  // Data only (no command): the run tells the policy's receivers of its events from here on.
+  const notify = state.policy.notify;
+  return notify?.length ? { ...d, notify } : d;
+}
+
+function decide(state: AdmissionState, req: AdmitRequest, nowMs: number | undefined): Decision {
   const { policy } = state;
   const held = state.holds.find((h) => sameRun(h, req));
   if (held && !held.reserved) return { admitted: true };

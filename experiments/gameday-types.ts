@@ -1,6 +1,7 @@
 // The game day's compiled input and its journal: plain records (workflow-safe, no imports at run time).
 import type { Experiment } from './schema.ts';
 import type { Verdict } from './journal.ts';
+import type { NotifyRecord, Receiver } from './notify.ts';
 
 export type OnFailure = 'stop' | 'continue' | 'ask';
 
@@ -24,6 +25,8 @@ export interface GameDayInput {
   observers: string[];
   steps: GameDayStep[];
   searchAttributes: boolean;
+  /** Webhooks for the game day's events and its children's (experiments/notify.ts). */
+  notify?: Receiver[];
 }
 
 export type StepStatus = 'pending' | 'running' | 'waiting' | 'passed' | 'failed' | 'skipped' | 'aborted' | 'done';
@@ -72,4 +75,6 @@ export interface GameDayJournal {
   verdict?: Verdict;
   reason?: string;
   summary?: string;
+  /** Its notifications: delivered, and those given up on. */
+  notify?: NotifyRecord;
 }

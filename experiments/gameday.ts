@@ -16,6 +16,7 @@ import {
 } from './document.ts';
 import { experimentKind, loadExperimentRef, type ExperimentRef } from './parse.ts';
 import type { Problem } from '../errors.ts';
+import { notifySchema } from './notify.ts';
 import type { GameDayInput, GameDayStep, OnFailure } from './gameday-types.ts';
 
 const experimentRef = z
@@ -48,6 +49,11 @@ export const gameDaySchema = z
     observers: z.array(z.string().min(1)).default([]),
     onFailure: onFailure.default('stop'),
     steps: z.array(stepSchema).min(1),
+    notify: notifySchema
+      .optional()
+      .describe(
+        "Webhooks told of the game day's start, each gate waiting for approval and its verdict, and of every child run's events.",
+      ),
   })
   .describe('A Faultline game day: a parent workflow with one child workflow per experiment.');
 
@@ -155,6 +161,7 @@ export async function parseGameDay(
       observers: g.observers,
       steps,
       searchAttributes: opts.searchAttributes ?? false,
+      ...(g.notify ? { notify: g.notify } : {}),
     };
     return { value, violations, problems };
   });

@@ -3,6 +3,7 @@
 import type { Experiment } from './schema.ts';
 import type { JudgeReport, JudgeState } from '../judge/guard.ts';
 import type { Series } from '../judge/series.ts';
+import type { NotifyRecord } from './notify.ts';
 
 /**
  * inconclusive: nobody can say whether the steady state held: the judge had too little data (a judged metric had
@@ -211,6 +212,8 @@ export interface Journal {
   guardSeries?: Record<string, Series>;
   /** A progressive exposure: the fault that grows in steps of traffic, and each step as it went. */
   exposure?: ExposureRecord;
+  /** Its notifications (the `notify:` receivers, the game day's and the policy's): delivered, and given up on. */
+  notify?: NotifyRecord;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { WEEKDAYS, hhmm, isTimeZone } from './blackout.ts';
 import type { Policy } from './admission.ts';
+import { notifySchema } from './notify.ts';
 import { parseDocumentText, readDocumentFile, type DocumentKind, type Parsed, type Rule } from './document.ts';
 
 export const timeZoneSchema = z
@@ -39,6 +40,11 @@ export const policySchema = z
       )
       .default({}),
     blackouts: z.array(blackoutSchema).default([]),
+    notify: notifySchema
+      .optional()
+      .describe(
+        'Webhooks told of every admitted or refused run (from its admission on: start, inject, abort, verdict, stuck).',
+      ),
   })
   .describe('The admission policy every run passes before it injects anything.');
 
@@ -108,6 +114,7 @@ export function toPolicy(p: PolicyFile, source?: string): Policy {
     exclusiveTargets: p.exclusiveTargets,
     environments: p.environments,
     blackouts: p.blackouts,
+    ...(p.notify ? { notify: p.notify } : {}),
     source,
   };
 }

@@ -14,6 +14,7 @@ import {
 } from '../faults/limits.ts';
 import { MAX_BASELINE_MS, shareOf } from '../judge/guard.ts';
 import type { JudgeConfig, JudgedMetricConfig } from '../judge/config.ts';
+import { notifySchema } from './notify.ts';
 
 const tolerance = () => durationBetween(1, MAX_TOLERANCE_MS, 'a tolerance above an hour checks nothing');
 const probeTimeout = () =>
@@ -346,6 +347,7 @@ export const experimentSchema = z
           .describe('How long the system may take to recover after revert.'),
       })
       .default({ recoveryTimeout: '30s' }),
+    notify: notifySchema.optional(),
   })
   .describe('A Faultline chaos experiment.');
 

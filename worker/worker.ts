@@ -7,6 +7,7 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker, type WorkerOptio
 import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../activities/index.ts';
 import { createControlActivities } from '../activities/control.ts';
+import { createNotifyActivities, type NotifyDeps } from '../activities/notify.ts';
 import type { Ports } from '../faults/ports.ts';
 import {
   createDockerContainerPort,
@@ -192,6 +193,8 @@ export interface FaultlineWorkerOptions {
   host?: string | false;
   /** Extra activity dependencies (tests wrap the guard's link to its run). */
   activityDeps?: ActivityDeps;
+  /** The notifications' environment (default this process's) and HTTP client. */
+  notifyDeps?: NotifyDeps;
   /** Called once the worker polls, with the local host it registered as an agent (none without Docker). */
   onReady?: (a: { host?: HostRecord }) => void;
   /** Stops the worker gracefully when aborted (in-process workers of `run --worker` and quickstart). */
@@ -331,6 +334,8 @@ export async function createWorker(
       ...(m ? instrumentControl(control, m) : control),
       // The orphan sweep (workflows/sweep.ts): this worker's host, its warden's ledger, the fault proxy.
       ...createSweepActivities(sweepDeps(client, ports)),
+      // Notifications (workflows/notify.ts): webhook deliveries, secrets from this process's environment.
+      ...createNotifyActivities(opts.notifyDeps),
     },
     ...COMMON,
     workflowBundle,

@@ -49,6 +49,7 @@ import { leaveAdmission, waitForAdmission } from './admission-client.ts';
 import { controlTargetsOf, targetsOf } from '../experiments/admission.ts';
 import { closeCoverage, coveragePlan, type CoverageWindow } from '../experiments/coverage.ts';
 import type { Baseline } from '../judge/guard.ts';
+import { Notifier } from './notify.ts';
 
 // One proxy per retry policy (budgets from faults/limits.ts, which validation checks against); calls add
 // only their summary and window-dependent timeouts. Every activity is bounded as a whole (schedule-to-close:
@@ -179,6 +180,8 @@ interface Run {
   daemons?: Record<string, string>;
   /** The guard, when it was started with the intents (EARLY_GUARD_PATCH); its scope stops it. */
   early?: { guard: Promise<ObserveResult>; scope: CancellationScope };
+  /** The run's notifications (workflows/notify.ts): never awaited on the way to a revert. */
+  notifier: Notifier;
 }
 
 const now = () => new Date().toISOString();
@@ -226,7 +229,10 @@ function start(input: RunInput): Run {
     bounded: patched(BOUNDED_PATCH),
     batched: patched(BATCH_PATCH),
     reverts: undefined as unknown as Reverts,
+    notifier: new Notifier('experiment', () => (journal.notify ??= { delivered: 0, failed: [] })),
   };
+  run.notifier.add(e.notify);
+  run.notifier.add(input.notify);
   run.reverts = new Reverts(
     { ...DEFAULT_TUNING, ...(run.bounded ? BOUNDED_TUNING : {}), ...input.tuning },
     run.attempted,
@@ -282,6 +288,7 @@ function start(input: RunInput): Run {
     ]);
   }
   if (input.resume && journal.stuck) markStuck(run, true, true);
+  notifyStartAndAbort(run);
   // Carried over with pending reverts: its first run was admitted (it applied faults), so it leaves admission
   // once they are done (runs from before left it to admission to notice the closed run).
   if (input.resume && run.bounded) run.askedAdmission = true;
@@ -487,6 +494,9 @@ async function admission(run: Run): Promise<boolean> {
     durationMs(e.admission.wait),
   );
   if (!d.admitted) run.refused = d.reason;
+  // The policy's receivers hear of the run from here on, starting with its start.
+  const added = run.notifier.add(d.notify);
+  if (added.length) run.notifier.send('start', e.title, startData(run), added);
   return d.admitted;
 }
 
@@ -620,6 +630,17 @@ function injected(run: Run, rec: FaultRecord, at: string): void {
   rec.status = 'injected';
   rec.injectedAt = at;
   rec.endsAt = new Date(Date.parse(at) + durationMs(spec.duration)).toISOString();
+  run.notifier.send('inject', rec.summary, {
+    ...runData(run),
+    fault: {
+      index: rec.index,
+      kind: rec.kind,
+      summary: rec.summary,
+      target: rec.target,
+      injectedAt: at,
+      endsAt: rec.endsAt,
+    },
+  });
 }
 
 /**
@@ -916,7 +937,9 @@ async function revertPhase(run: Run): Promise<void> {
     run.handingOver = true;
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     j.continuedFrom = [...(j.continuedFrom ?? []), workflowInfo().runId];
-    await continueAsNew<typeof runExperiment>({ ...run.input, resume: { journal: j } });
+    await run.notifier.drain();
+    const notify = run.notifier.receivers.length ? { notify: run.notifier.receivers } : {};
+    await continueAsNew<typeof runExperiment>({ ...run.input, ...notify, resume: { journal: j } });
   }
   run.revertsDone = true;
   // Idempotent; if it cannot land, admission drops the hold itself once this run has closed.
@@ -973,6 +996,20 @@ async function finish(run: Run): Promise<Journal> {
   setPhase(run, 'done');
   setCurrentDetails(`**Verdict:** ${verdict}: ${reason}\n\n**Hypothesis:** ${e.hypothesis.statement}`);
   if (run.input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: verdict }]);
+  run.notifier.send('verdict', e.title, {
+    ...runData(run),
+    verdict,
+    reason,
+    ...(j.abort ? { abort: j.abort } : {}),
+    ...(j.detectToRevertMs !== undefined ? { detectToRevertMs: j.detectToRevertMs } : {}),
+    faults: j.faults.map((f) => ({
+      summary: f.summary,
+      status: f.status,
+      revertedAt: f.revertedAt,
+      revertedBy: f.revertedBy,
+    })),
+  });
+  await run.notifier.drain(); // bounded: a receiver that does not answer holds the result DRAIN_MS at most
   // Not cancellable: a cancelled run still finishes its journal (the result people read).
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return j;
@@ -1002,12 +1039,56 @@ function markStuck(run: Run, stuck: boolean, force = false, why?: string): void 
     j.stuckReason = why;
   }
   if (j.stuck === stuck && !force) return;
+  const flipped = stuck && !j.stuck;
   j.stuck = stuck;
   if (stuck) log.error('revert stuck: a fault may still be applied', { workflowId: j.workflowId, why });
+  if (flipped && !force)
+    run.notifier.send('stuck', run.input.experiment.title, {
+      ...runData(run),
+      since: j.stuckSince ?? now(),
+      reason: why ?? j.faults.flatMap((f) => f.errors).at(-1) ?? 'a revert keeps failing',
+    });
   else if (run.bounded) {
     j.stuckSince = undefined;
     j.stuckReason = undefined;
     log.info('revert no longer stuck: every fault is reverted', { workflowId: j.workflowId });
   }
   if (run.input.searchAttributes) upsertSearchAttributes([{ key: STUCK_KEY, value: stuck ? 'true' : 'false' }]);
+}
+
+/** What every event of a run carries about it. */
+function runData(run: Run): Record<string, unknown> {
+  const j = run.journal;
+  return { workflowId: j.workflowId, runId: j.runId, title: run.input.experiment.title, phase: j.phase };
+}
+
+function startData(run: Run): Record<string, unknown> {
+  const e = run.input.experiment;
+  return {
+    ...runData(run),
+    hypothesis: e.hypothesis.statement,
+    ...(e.environment ? { environment: e.environment } : {}),
+    ...(run.input.file ? { file: run.input.file } : {}),
+    faultKinds: [...new Set(e.method.map((f) => f.kind))],
+    startedAt: run.journal.startedAt,
+  };
+}
+
+/**
+ * A new run tells its receivers it started, and tells them of its abort once one is recorded (by the abort
+ * update, the guard's signal, its own guard result or a cancellation: the handlers only record it, and this
+ * waiter sends). Issues no command when the run has no receivers.
+ */
+function notifyStartAndAbort(run: Run): void {
+  const j = run.journal;
+  if (!run.input.resume) run.notifier.send('start', run.input.experiment.title, startData(run));
+  // The policy's receivers join at admission; the abort goes to whoever is there when it is recorded.
+  if (j.abort) return;
+  void condition(() => !!j.abort).then(
+    () => {
+      const a = j.abort as AbortRecord;
+      run.notifier.send('abort', run.input.experiment.title, { ...runData(run), phase: a.phase, abort: a });
+    },
+    () => undefined,
+  );
 }

@@ -74,6 +74,7 @@ import {
 } from './gameday-state.ts';
 import { decideGameDay, stepVerdict } from './gameday-verdict.ts';
 import { EXPERIMENT_KEY, FAULT_KINDS_KEY, GAME_DAY_KEY, VERDICT_KEY } from './search-attributes.ts';
+import { Notifier } from './notify.ts';
 
 type ExperimentsStep = Extract<GameDayStep, { kind: 'experiments' }>;
 type StepExperiment = ExperimentsStep['experiments'][number];
@@ -87,6 +88,12 @@ export async function runGameDay(input: GameDayInput): Promise<GameDayJournal> {
       { key: EXPERIMENT_KEY, value: input.title },
     ]);
   setHandlers(gd);
+  gd.notifier.send('start', input.title, {
+    ...gd.data(),
+    owner: input.owner,
+    approvers: input.approvers,
+    steps: input.steps.map((s) => ({ name: s.name, kind: s.kind })),
+  });
   await runSteps(gd);
   return finish(gd);
 }
@@ -108,10 +115,18 @@ class GameDay {
   /** What the main loop waits for, while it waits (block). */
   waitsFor: (() => boolean) | undefined;
   finished = false;
+  /** Its notifications (workflows/notify.ts): its own start, gates and verdict; its children send theirs. */
+  readonly notifier = new Notifier('gameday', () => (this.j.notify ??= { delivered: 0, failed: [] }));
 
   constructor(readonly input: GameDayInput) {
     this.st = newGameDayState(input, this.id, now());
     this.legacy = !patched('gameday-decisions-in-main-loop');
+    this.notifier.add(input.notify);
+  }
+
+  /** What every event of the game day carries about it. */
+  data(): Record<string, unknown> {
+    return { workflowId: this.id, runId: workflowInfo().runId, title: this.input.title };
   }
 
   get j(): GameDayJournal {
@@ -253,6 +268,14 @@ async function waitForApproval(gd: GameDay, rec: StepRecord): Promise<boolean> {
   rec.status = 'waiting';
   gd.j.waitingAt = rec.name;
   gd.details();
+  const step = gd.input.steps.find((s) => s.name === rec.name);
+  gd.notifier.send('approval', rec.name, {
+    ...gd.data(),
+    step: rec.name,
+    ...(step?.kind === 'gate' ? { gate: step.text } : { failed: rec.reason }),
+    approvers: gd.input.approvers,
+    approve: `faultline gameday approve ${gd.id} --who NAME --step ${rec.name}`,
+  });
   const { st } = gd;
   await gd.block(() => !!approvedBy(st, rec.name) || !!st.abort || gd.skipped(rec.name));
   gd.j.waitingAt = undefined;
@@ -364,6 +387,7 @@ function childOptions(
     file: exp.file,
     submittedBy: `game day ${gd.id}`,
     searchAttributes: input.searchAttributes,
+    ...(input.notify?.length ? { notify: input.notify } : {}),
   };
   return {
     workflowId,
@@ -399,5 +423,12 @@ async function finish(gd: GameDay): Promise<GameDayJournal> {
   gd.st.current = undefined;
   gd.details();
   if (gd.input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: j.verdict }]);
+  gd.notifier.send('verdict', gd.input.title, {
+    ...gd.data(),
+    verdict: j.verdict,
+    reason: j.reason,
+    steps: j.steps.map((s) => ({ name: s.name, status: s.status, verdict: s.verdict })),
+  });
+  await gd.notifier.drain();
   return j;
 }

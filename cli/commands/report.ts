@@ -48,6 +48,11 @@ export async function reportCommand(id: string, opts: ReportOptions, io: Io): Pr
     }
     if (!s.journal) throw new InvalidInput(`experiment ${id} has no journal yet (status ${s.status})`);
     if (opts.format === 'ctk-journal') {
+      // Chaos Toolkit writes its journal once a run has ended; a running one would read as failed.
+      if (!s.journal.verdict)
+        throw new InvalidInput(
+          `${id} has not finished (phase ${s.journal.phase}): a Chaos Toolkit journal is written for a finished run`,
+        );
       const { toCtkJournal } = await import('../../report/ctk-journal.ts');
       const text = JSON.stringify(toCtkJournal(s.journal), null, 2);
       if (!opts.out) io.out(text);

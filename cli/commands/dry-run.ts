@@ -2,6 +2,7 @@
 // routes and the judged metrics' counters (read-only), then shows the selection with its seed, each fault
 // and its revert, the blast-radius and admission checks, the probes and the baselines the run would measure.
 // Exit 0 when the run would start, 1 when it would be refused (not-started), 2 for an invalid file.
+import { exposureOf, stepsText } from '../../experiments/exposure.ts';
 import { randomInt } from 'node:crypto';
 import type { Experiment } from '../../experiments/schema.ts';
 import { faultKind } from '../../faults/registry.ts';
@@ -93,6 +94,12 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
       out(`    revert: undo "${f.summary}" (idempotent, retried until done)`);
     }
   else for (const f of e.method) out(`  - ${f.kind} for ${f.duration} (targets not resolved)`);
+  // A progressive exposure: its steps, each judged before the next (the plan's summary names them too).
+  const x = exposureOf(e);
+  if (x)
+    out(
+      `exposure of method.${x.faultIndex}: ${stepsText(x.steps)}; each step judged by the judge's e-process before the next begins, the first that fails ends it (reverted); blast radius at its largest step, ${Math.max(...x.steps.map((s) => s.share))}% of the traffic (maxTrafficPercent ${e.blastRadius.maxTrafficPercent})`,
+    );
 
   // Every container a fault hits counts once (selected, or in a fault's own groups), and every route.
   const containersHit = new Set(

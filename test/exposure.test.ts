@@ -94,7 +94,7 @@ describe('progressive exposure on the real demo and proxy', () => {
   it('a step that breaks ends the exposure (the next share never reaches the proxy); a healthy one reaches 100%', async () => {
     const breaking = experiment(
       'exposure breaks',
-      '{ kind: http.abort, proxy: [backend-1, backend-2], status: 503, duration: 12s, exposure: { steps: [1%, 40%, 100%], hold: 3s } }',
+      '{ kind: http.abort, proxy: [backend-1, backend-2], status: 503, duration: 14s, exposure: { steps: [1%, 40%, 100%], hold: 4s } }',
       [1, 2],
     );
     const healthy = experiment(

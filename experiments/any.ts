@@ -14,7 +14,7 @@ export async function validateAnyFile(file: string): Promise<{ kind: string; pro
   const t = await readDocumentFile(file);
   if (!t.ok) return { kind: 'unknown', problems: t.problems };
   // SLO files (an experiment's judged metrics may name them): OpenSLO, possibly several documents, or Sloth.
-  if (/^(apiVersion:\s*["']?openslo\/|version:\s*["']?prometheus\/v1)/m.test(t.value)) {
+  if (/^(apiVersion:\s*["']?(openslo|sloth\.slok\.dev)\/|version:\s*["']?prometheus\/v1)/m.test(t.value)) {
     const r = parseSloText(t.value, file);
     return { kind: 'SLO', problems: r.ok ? [] : r.problems };
   }

@@ -16,6 +16,7 @@ import {
   type Parsed,
   type Path,
   type Resolved,
+  type Rule,
   type Tree,
   type Violation,
 } from './document.ts';
@@ -155,67 +156,94 @@ const percentShare = (p: number): number => Number((p / 100).toPrecision(12));
 // --- Sloth ---------------------------------------------------------------------------------------------------
 
 const query = z.string().min(1);
-const slothSchema = z.looseObject({
-  version: z.literal('prometheus/v1'),
-  service: z.string().min(1),
-  slos: z
+/** Sloth's two forms: its own file (snake_case queries) and its Kubernetes resource (camelCase, under spec). */
+const SLOTH_FORMS = {
+  file: { at: [] as Path, error: 'error_query', total: 'total_query' },
+  k8s: { at: ['spec'] as Path, error: 'errorQuery', total: 'totalQuery' },
+} as const;
+type SlothForm = keyof typeof SLOTH_FORMS;
+const slothSlosSchema = (form: SlothForm) =>
+  z
     .array(
       z.looseObject({
         name: z.string().min(1),
         objective: z.number(),
         sli: z.looseObject({
-          events: z.looseObject({ error_query: query, total_query: query }).optional(),
+          events: z.looseObject({ [SLOTH_FORMS[form].error]: query, [SLOTH_FORMS[form].total]: query }).optional(),
           raw: z.unknown().optional(),
           plugin: z.unknown().optional(),
         }),
       }),
     )
-    .min(1),
-});
-type Sloth = z.infer<typeof slothSchema>;
+    .min(1);
+type SlothSlos = z.infer<ReturnType<typeof slothSlosSchema>>;
 
-const slothKind: DocumentKind<Sloth> = {
+const slothFileSchema = z.looseObject({
+  version: z.literal('prometheus/v1'),
+  service: z.string().min(1),
+  slos: slothSlosSchema('file'),
+});
+const slothK8sSchema = z.looseObject({
+  apiVersion: z.literal('sloth.slok.dev/v1'),
+  kind: z.literal('PrometheusServiceLevel'),
+  spec: z.looseObject({ service: z.string().min(1), slos: slothSlosSchema('k8s') }),
+});
+
+/** The checks of a Sloth file's SLOs, in either form. */
+function slothRule<T>(form: SlothForm, slosOf: (f: T) => SlothSlos): Rule<T> {
+  const { at: prefix, error, total } = SLOTH_FORMS[form];
+  return {
+    name: `sloth-slos-${form}`,
+    check: (f: T) => {
+      const out: Violation[] = [];
+      const seen = new Set<string>();
+      slosOf(f).forEach((s, i) => {
+        const at = [...prefix, 'slos', i];
+        if (seen.has(s.name)) out.push({ path: [...at, 'name'], message: `duplicate SLO name "${s.name}"` });
+        seen.add(s.name);
+        if (!(s.objective > 0 && s.objective < 100))
+          out.push({
+            path: [...at, 'objective'],
+            message: `must be a percentage between 0 and 100, both excluded (99.9 is 99.9%), not ${s.objective}`,
+          });
+        const ev = s.sli.events as Record<string, string> | undefined;
+        if (!ev)
+          out.push({
+            path: [...at, 'sli', s.sli.raw !== undefined ? 'raw' : s.sli.plugin !== undefined ? 'plugin' : 'events'],
+            message: `Faultline judges events: give sli.events with ${error} and ${total} (sli.raw and sli.plugin are not read)`,
+          });
+        else {
+          counterAt(ev[error] as string, [...at, 'sli', 'events', error], true, out);
+          counterAt(ev[total] as string, [...at, 'sli', 'events', total], true, out);
+        }
+      });
+      return out;
+    },
+  };
+}
+
+type SlothFile = z.infer<typeof slothFileSchema>;
+type SlothK8s = z.infer<typeof slothK8sSchema>;
+const slothKind: DocumentKind<SlothFile> = {
   noun: 'Sloth SLO file',
   notAMapping: 'a Sloth SLO file must be a mapping with version, service and slos',
-  schema: slothSchema,
-  rules: [
-    {
-      name: 'sloth-slos',
-      check: (f) => {
-        const out: Violation[] = [];
-        const seen = new Set<string>();
-        f.slos.forEach((s, i) => {
-          const at = ['slos', i];
-          if (seen.has(s.name)) out.push({ path: [...at, 'name'], message: `duplicate SLO name "${s.name}"` });
-          seen.add(s.name);
-          if (!(s.objective > 0 && s.objective < 100))
-            out.push({
-              path: [...at, 'objective'],
-              message: `must be a percentage between 0 and 100, both excluded (99.9 is 99.9%), not ${s.objective}`,
-            });
-          if (!s.sli.events)
-            out.push({
-              path: [...at, 'sli', s.sli.raw !== undefined ? 'raw' : s.sli.plugin !== undefined ? 'plugin' : 'events'],
-              message:
-                'Faultline judges events: give sli.events with error_query and total_query (sli.raw and sli.plugin are not read)',
-            });
-          else {
-            counterAt(s.sli.events.error_query, [...at, 'sli', 'events', 'error_query'], true, out);
-            counterAt(s.sli.events.total_query, [...at, 'sli', 'events', 'total_query'], true, out);
-          }
-        });
-        return out;
-      },
-    },
-  ],
+  schema: slothFileSchema,
+  rules: [slothRule('file', (f: SlothFile) => f.slos)],
+};
+const slothK8sKind: DocumentKind<SlothK8s> = {
+  noun: 'Sloth SLO file',
+  notAMapping: 'a Sloth PrometheusServiceLevel must be a mapping with apiVersion, kind and spec',
+  schema: slothK8sSchema,
+  rules: [slothRule('k8s', (f: SlothK8s) => f.spec.slos)],
 };
 
-function slothSlos(f: Sloth): SloSpec[] {
+function slothSlos(slos: SlothSlos, form: SlothForm): SloSpec[] {
   const windowMs = sloWindowMs(SLOTH_WINDOW) as number;
-  return f.slos.map((s) => {
-    const ev = s.sli.events as { error_query: string; total_query: string };
-    const bad = rawCounterQuery(ev.error_query);
-    const total = rawCounterQuery(ev.total_query);
+  const { error, total: totalKey } = SLOTH_FORMS[form];
+  return slos.map((s) => {
+    const ev = s.sli.events as Record<string, string>;
+    const bad = rawCounterQuery(ev[error] as string);
+    const total = rawCounterQuery(ev[totalKey] as string);
     return {
       format: 'sloth',
       name: s.name,
@@ -466,7 +494,12 @@ export function parseSloText(text: string, file: string): Parsed<SloSpec[]> {
   if (trees.length === 1 && 'version' in top(first)) {
     const c = checkKind(slothKind, first.data);
     if (!c.ok) return { ok: false, problems: first.place(c.violations) };
-    return { ok: true, value: slothSlos(c.value) };
+    return { ok: true, value: slothSlos(c.value.slos, 'file') };
+  }
+  if (trees.length === 1 && String(top(first).apiVersion ?? '').startsWith('sloth.slok.dev/')) {
+    const c = checkKind(slothK8sKind, first.data);
+    if (!c.ok) return { ok: false, problems: first.place(c.violations) };
+    return { ok: true, value: slothSlos(c.value.spec.slos, 'k8s') };
   }
   if (!trees.every((t) => typeof top(t).apiVersion === 'string' && String(top(t).apiVersion).startsWith('openslo/'))) {
     const t = trees.find((x) => !String(top(x).apiVersion ?? '').startsWith('openslo/')) as Tree;
@@ -478,8 +511,8 @@ export function parseSloText(text: string, file: string): Parsed<SloSpec[]> {
           path: v === undefined ? [] : ['apiVersion'],
           message:
             v === undefined
-              ? 'not an SLO file Faultline reads: an OpenSLO document (apiVersion: openslo/v1, kind: SLO) or a Sloth file (version: prometheus/v1)'
-              : `not an SLO file Faultline reads: apiVersion ${show(v)}; OpenSLO's is openslo/v1`,
+              ? 'not an SLO file Faultline reads: an OpenSLO document (apiVersion: openslo/v1, kind: SLO) or a Sloth file (version: prometheus/v1, or apiVersion: sloth.slok.dev/v1)'
+              : `not an SLO file Faultline reads: apiVersion ${show(v)}; OpenSLO's is openslo/v1, Sloth's sloth.slok.dev/v1`,
         },
       ]),
     };

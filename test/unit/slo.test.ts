@@ -1,7 +1,7 @@
 // SLO files as hypotheses, pure: OpenSLO (openslo/v1) and Sloth (prometheus/v1) files read into judged
 // metrics (fixtures modelled on both projects' own documentation examples), every bad file refused with its
 // file, line, column and field, and an experiment that names one resolved or refused with nothing judged.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,22 @@ describe('SLO files: what Faultline reads of them', () => {
         },
       ],
     });
+  });
+
+  it('Sloth, modelled on its Kubernetes example: a PrometheusServiceLevel reads the same, and is refused where it stands', async () => {
+    const f = path.join(FIX, 'sloth-docs-k8s.yaml');
+    expect(await validateAnyFile(f)).toEqual({ kind: 'SLO', problems: [] });
+    const r = parseSloFile(f);
+    expect(r.ok && r.value).toEqual(
+      (parseSloFile(path.join(FIX, 'sloth-docs-getting-started.yaml')) as { value: unknown }).value,
+    );
+    const text = readFileSync(f, 'utf8').replace(
+      '[{{.window}}]))\n          totalQuery',
+      '[5m]))\n          totalQuery',
+    );
+    expect(lines(parseSloText(text, 'k.yaml'))).toEqual([
+      'k.yaml:18:23 spec.slos.0.sli.events.errorQuery: has no {{.window}} placeholder: Sloth needs one, as the range of rate() over a counter (sum(rate(COUNTER[{{.window}}])))',
+    ]);
   });
 
   it('Sloth, modelled on its multi-SLO example: a subquery and a raw SLI are refused, each where it stands', () => {
@@ -197,7 +213,7 @@ describe('SLO files: positioned errors', () => {
       'neither format',
       'service: front\nslos: []\n',
       [
-        'f.yaml:1:1 (root): not an SLO file Faultline reads: an OpenSLO document (apiVersion: openslo/v1, kind: SLO) or a Sloth file (version: prometheus/v1)',
+        'f.yaml:1:1 (root): not an SLO file Faultline reads: an OpenSLO document (apiVersion: openslo/v1, kind: SLO) or a Sloth file (version: prometheus/v1, or apiVersion: sloth.slok.dev/v1)',
       ],
     ],
   ];

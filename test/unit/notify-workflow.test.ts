@@ -20,11 +20,15 @@ let env: TestWorkflowEnvironment;
 let shared: Awaited<ReturnType<typeof sharedWorker>>;
 beforeAll(async () => {
   env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+beforeAll(async () => {
   shared = await sharedWorker(env, [...Object.keys(fakeChaos().activities), 'deliverNotification']);
 });
 afterAll(async () => {
   await shared?.stop();
-  await env?.teardown();
 });
 
 const HOOK = `notify:\n  - { name: hook, url: "http://127.0.0.1:9/hook" }\n`;

@@ -60,7 +60,7 @@ const { experiment, harness } = await import('../test/support/workflow-harness.t
 const { journalQuery } = await import('../definitions/experiment.ts');
 const { abortGameDayUpdate, approveGateUpdate, gameDayQuery } = await import('../definitions/gameday.ts');
 const { admissionStart, admissionWorkflowId } = await import('../activities/control.ts');
-const { approveUpdate, pullLeverUpdate, releaseLeverUpdate, setPolicyUpdate } =
+const { admissionStateQuery, approveUpdate, pullLeverUpdate, releaseLeverUpdate, setPolicyUpdate } =
   await import('../definitions/admission.ts');
 const { addNoteUpdate, skipStepUpdate } = await import('../definitions/gameday.ts');
 const { hostWorkflowId } = await import('../experiments/hosts.ts');
@@ -523,6 +523,101 @@ judge:
         (await adm.describe()).runId,
       );
     } finally {
+      await a.close();
+    }
+  },
+  fleet: async () => {
+    // Two in-memory hosts with two containers each: the container faults are prepared, injected and held
+    // per host (one activity per host per phase), the guard starts with the intents; then a guard violation
+    // that stops every host's holder. Its own task queue, so its admission history is these two runs.
+    const f = await harness('rec-fleet', undefined, { hosts: ['h1', 'h2'] });
+    try {
+      f.world.addProxy('route-x');
+      for (const host of ['h1', 'h2'])
+        for (const n of ['api-1', 'api-2']) f.world.addContainer(n, {}, { tier: 'api' }, host);
+      await f.startWorker('fleet');
+      const paused = (title: string, duration: string, more = '') =>
+        exp(
+          title,
+          `  - { kind: container.pause, duration: ${duration} }\n  - { kind: proxy.latency, proxy: route-x, latency: 100ms, duration: ${duration} }`,
+          `targets: { labels: { tier: api }, mode: all }\nblastRadius: { maxTargets: 5 }\n${more}`,
+          f.url,
+        );
+      const passed = await f.start(paused('pause api on both hosts', '1s'), { id: 'rec-fleet-passed' });
+      const jp = await f.result(passed);
+      if (jp.verdict !== 'passed') throw new Error(`fleet: ${jp.verdict}: ${jp.reason}`);
+      save(
+        'runExperiment',
+        'fleet',
+        'container.pause on two containers on each of two hosts (batched per host) and a proxy fault, guard-less (verdict passed)',
+        passed.workflowId,
+        (await f.client.workflow.getHandle(passed.workflowId).describe()).runId,
+      );
+      f.setHealth(() => (f.world.disturbed([], ['h1.api-1-id']) ? 'error' : 'ok'));
+      const guarded = await f.start(
+        paused(
+          'pause api on both hosts, guarded',
+          '30s',
+          `guard: { interval: 100ms, failuresToAbort: 2, probes: [ ${probe('g')} ] }`,
+        ),
+        { id: 'rec-fleet-guard' },
+      );
+      const jg = await f.result(guarded);
+      f.setHealth(() => 'ok');
+      if (jg.verdict !== 'aborted' || jg.abort?.by !== 'guard')
+        throw new Error(`fleet-guard: ${jg.verdict}: ${jg.reason}`);
+      save(
+        'runExperiment',
+        'fleet-guard-abort',
+        'the same over two hosts with a guard that sees the service fail: every host holder stopped, each fault reverted on its host (verdict aborted)',
+        guarded.workflowId,
+        (await f.client.workflow.getHandle(guarded.workflowId).describe()).runId,
+      );
+      const adm = f.client.workflow.getHandle(admissionWorkflowId(f.taskQueue));
+      save(
+        'admission',
+        'fleet',
+        'the admission workflow (open) of the two fleet runs: asks by signal answered by answerAsks, releases, sweeps',
+        adm.workflowId,
+        (await adm.describe()).runId,
+      );
+    } finally {
+      await f.close();
+    }
+  },
+  'admission-sweep': async () => {
+    // A run that holds route-a is terminated (it never releases): the next sweep (15 s after the hold)
+    // asks Temporal which holders' runs are closed and drops its hold. Its own task queue.
+    const a = await harness('rec-sweep');
+    try {
+      a.world.addProxy('route-a');
+      await a.startWorker('sweep');
+      const held = await a.start(
+        exp(
+          'terminated holder',
+          '  - { kind: proxy.latency, proxy: route-a, latency: 100ms, duration: 60s }',
+          '',
+          a.url,
+        ),
+        { id: 'rec-admission-terminated' },
+      );
+      await until('the holder injected', async () => !!(await held.query(journalQuery)).faults[0]?.injectedAt);
+      await a.client.workflow.getHandle(held.workflowId).terminate('recorded: a holder that never releases');
+      const adm = a.client.workflow.getHandle(admissionWorkflowId(a.taskQueue));
+      await until(
+        'the sweep dropped the hold',
+        async () => (await adm.query(admissionStateQuery)).holds.length === 0,
+        40_000,
+      );
+      save(
+        'admission',
+        'sweep',
+        'the admission workflow (open): an ask by signal admitted, its run terminated while it holds, the 15 s sweep finds it closed and drops the hold',
+        adm.workflowId,
+        (await adm.describe()).runId,
+      );
+    } finally {
+      a.world.toxics.get('route-a')?.clear();
       await a.close();
     }
   },

@@ -1,6 +1,35 @@
-// The experiment workflow, as its phases: steady state before, plan, intents, injects, the fault window
-// (owned by the guard activity), reverts (./reverts.ts: never cancellable, retried until done, handed to
-// a new run when history grows), steady state after, verdict (./verdict.ts). Deterministic only.
+// The experiment workflow: a state machine over one value, `run.stage` (type Stage below), moved only by
+// enter(). Each stage's phase is the journal's `phase` people read (status, the UI's details, the
+// FaultlinePhase search attribute), but for the five the workflow alone sees (in brackets): the journal
+// keeps the phase before them. Reverts: ./reverts.ts (never cancellable, retried until done, handed to a
+// new run when history grows); the verdict: ./verdict.ts. Deterministic only.
+//
+//   starting ─▶ steady-state-before ──did not hold──▶ [not-held] ─────────────────────────────────────┐
+//                  │ held (baselines measured)                                                         │
+//                  ▼                                                                                   │
+//               selecting (targets; across a fleet each host's containers; control-group baselines)    │
+//                  ▼                                                                                   │
+//               admitting (asked: the run leaves admission after its reverts) ──refused──▶ [refused] ──┤
+//                  │ admitted                                                                          │
+//                  ▼                                                                                   │
+//               injecting (every intent, then every inject; across a fleet the guard starts here)      │
+//                  ▼                                                                                   │
+//               observing (the guard holds the window; across a fleet each host's holder its faults)   │
+//                  │ (a progressive exposure grows beside it: ./exposure.ts)                           │
+//                  │ the window ended                                                                  │
+//                  ▼                                                                                   ▼
+//   an abort (operator, guard, cancellation) or a failure in any stage above ───▶ reverting (keeps the stage the
+//   a new run continued with its predecessor's pending reverts: [resumed] ──────▶     window ended in)
+//                                                                                    │ a revert keeps failing and
+//                                                                                    │ history is long
+//                                                          every fault reverted      ├──▶ [handing-over] ─▶ continue as new
+//                                                                                    ▼
+//                        [reverted] ──a fault applied, held before, no failure, not cancelled──▶ steady-state-after ─▶ done
+//                            └─────────────────────────────────────────────────────────────────────────────────────▶ done
+//
+// Message handlers only record (an abort cancels the window's scope; the guard's violation is kept); the
+// stage functions below decide. Run-long facts that are no stage: the version markers (routed, bounded,
+// batched), what planning measured (baselines, daemons), the guard's violation.
 import {
   ActivityCancellationType,
   CancellationScope,
@@ -149,40 +178,91 @@ const CONTROL_GROUP_HOLD_PATCH = 'admission-control-group';
  */
 const EARLY_GUARD_PATCH = 'guard-starts-with-intents';
 
-/** Everything a run holds; the phases below read and write it. */
+/** The guard, when it was started with the intents (EARLY_GUARD_PATCH); its scope stops it. */
+interface EarlyGuard {
+  guard: Promise<ObserveResult>;
+  scope: CancellationScope;
+}
+
+/** The stages before the reverts: the one the window ended in is what the reverts and the verdict read. */
+type WindowStage =
+  | { phase: 'starting' | 'steady-state-before' | 'selecting' | 'admitting' }
+  | { phase: 'injecting' | 'observing'; early?: EarlyGuard }
+  /** The steady state did not hold before: nothing is planned, the verdict is not-started. */
+  | { phase: 'not-held'; failing: ProbeSample[] }
+  /** Admission refused, naming the holder or window: the verdict is not-started. */
+  | { phase: 'refused'; reason: string }
+  /** Continued as new with its predecessor's pending reverts; `asked`: that run was admitted (bounded runs). */
+  | { phase: 'resumed'; asked: boolean };
+
+/** Where a run is: one value, moved by enter() along the transitions drawn at the top of this file. */
+type Stage =
+  | WindowStage
+  | { phase: 'reverting'; window: WindowStage }
+  | { phase: 'handing-over' | 'reverted' | 'steady-state-after' | 'done' };
+
+/** The journal's phase of each stage; undefined: the journal keeps the phase before (only the workflow sees it). */
+const SHOWN: Record<Stage['phase'], Phase | undefined> = {
+  starting: 'starting',
+  'steady-state-before': 'steady-state-before',
+  'not-held': undefined,
+  selecting: 'selecting',
+  admitting: 'admitting',
+  refused: undefined,
+  injecting: 'injecting',
+  observing: 'observing',
+  resumed: undefined,
+  reverting: 'reverting',
+  'handing-over': undefined,
+  reverted: undefined,
+  'steady-state-after': 'steady-state-after',
+  done: 'done',
+};
+
+/** Everything a run holds; the stage functions below read and write it. */
 interface Run {
   input: RunInput;
   journal: Journal;
+  stage: Stage;
   /** Cancelled by an abort or a workflow cancellation; everything before the reverts runs in it. */
   scope: CancellationScope;
   reverts: Reverts;
   attempted: Set<number>;
-  notHeldBefore?: ProbeSample[];
+  /** The guard's conclusion (its signal, or its result), recorded before anything acts on it. */
   violation?: GuardViolation;
   /** The judge's baselines, measured during steady state before (control-group mode: after planning). */
   baselines?: Record<string, Baseline | undefined>;
   controlBaselines?: Record<string, Baseline | undefined>;
   /** The control group's replicas (admission holds them read-only). */
   controlTargets?: { id: string; name: string; host?: string }[];
-  after?: { ok: boolean; samples: ProbeSample[] };
-  revertsDone: boolean;
-  handingOver: boolean;
   /** Container faults run on their host's queue (runs that began before the fleet ran everything here). */
   routed: boolean;
   /** Reverts wait a bounded time for a worker and mark the run stuck at once when none picks them up. */
   bounded: boolean;
   /** A host's container faults are prepared, injected and reverted in one activity per host per phase. */
   batched: boolean;
-  /** Admission was asked (so the run leaves it after its reverts); its refusal, naming the holder or window. */
-  askedAdmission?: boolean;
-  refused?: string;
   /** Each registered host's daemon ID, as planning read the registry (the guard reverts on those it reaches). */
   daemons?: Record<string, string>;
-  /** The guard, when it was started with the intents (EARLY_GUARD_PATCH); its scope stops it. */
-  early?: { guard: Promise<ObserveResult>; scope: CancellationScope };
   /** The run's notifications (workflows/notify.ts): never awaited on the way to a revert. */
   notifier: Notifier;
 }
+
+/** Moves the run to a stage; a stage the journal shows is its phase from now on (details, search attribute). */
+function enter(run: Run, stage: Stage): void {
+  run.stage = stage;
+  const shown = SHOWN[stage.phase];
+  if (shown) setPhase(run, shown);
+}
+
+/** The guard started with the intents, while the run injects or observes. */
+const earlyGuard = (run: Run): EarlyGuard | undefined => ('early' in run.stage ? run.stage.early : undefined);
+
+/** Whether every fault is reverted (an abort from now on has nothing to stop). */
+const reverted = (run: Run) => ['reverted', 'steady-state-after', 'done'].includes(run.stage.phase);
+
+/** Whether the run asked admission (so it leaves it after its reverts). */
+const askedAdmission = (w: WindowStage) =>
+  w.phase === 'resumed' ? w.asked : ['admitting', 'injecting', 'observing', 'refused'].includes(w.phase);
 
 const now = () => new Date().toISOString();
 
@@ -195,59 +275,94 @@ export async function runExperiment(input: RunInput): Promise<Journal> {
       interrupted(run, err);
     }
   }
-  await revertPhase(run);
+  const ended = await revertPhase(run);
   const j = run.journal;
-  if (!j.failure && j.abort?.by !== 'cancel' && applied(j) && !run.notHeldBefore) await afterPhase(run);
-  return finish(run);
+  const after =
+    !j.failure && j.abort?.by !== 'cancel' && applied(j) && ended.phase !== 'not-held'
+      ? await afterPhase(run)
+      : undefined;
+  return finish(run, ended, after);
 }
 
+/** A new run (or one continued with pending reverts): its journal, its handlers, its first stage. */
 function start(input: RunInput): Run {
+  const run = newRun(input);
+  handleMessages(run);
   const e = input.experiment;
+  if (input.searchAttributes) {
+    upsertSearchAttributes([
+      { key: EXPERIMENT_KEY, value: e.title },
+      { key: FAULT_KINDS_KEY, value: [...new Set(e.method.map((f) => f.kind))] },
+    ]);
+  }
+  if (input.resume && run.journal.stuck) markStuck(run, true, true);
+  notifyStartAndAbort(run);
+  // Carried over with pending reverts: its first run was admitted (it applied faults), so it leaves admission
+  // once they are done (runs from before left it to admission to notice the closed run).
+  enter(
+    run,
+    input.resume ? { phase: 'reverting', window: { phase: 'resumed', asked: run.bounded } } : { phase: 'starting' },
+  );
+  return run;
+}
+
+function newJournal(input: RunInput): Journal {
   const info = workflowInfo();
-  const journal: Journal = input.resume
-    ? { ...input.resume.journal, runId: info.runId }
-    : {
-        experiment: e,
-        file: input.file,
-        workflowId: info.workflowId,
-        runId: info.runId,
-        startedAt: now(),
-        phase: 'starting',
-        faults: [],
-        steadyStateBefore: [],
-        guardSamples: { count: 0, failed: 0 },
-        steadyStateAfter: [],
-      };
+  if (input.resume) return { ...input.resume.journal, runId: info.runId };
+  return {
+    experiment: input.experiment,
+    file: input.file,
+    workflowId: info.workflowId,
+    runId: info.runId,
+    startedAt: now(),
+    phase: 'starting',
+    faults: [],
+    steadyStateBefore: [],
+    guardSamples: { count: 0, failed: 0 },
+    steadyStateAfter: [],
+  };
+}
+
+/** The run's bag; its version markers are decided here, once, in this order. */
+function newRun(input: RunInput): Run {
+  const journal = newJournal(input);
+  const routed = patched(FLEET_PATCH);
+  const bounded = patched(BOUNDED_PATCH);
+  const batched = patched(BATCH_PATCH);
+  const attempted = new Set<number>();
   const run: Run = {
     input,
     journal,
+    stage: { phase: 'starting' },
     scope: new CancellationScope(),
-    attempted: new Set(),
-    revertsDone: false,
-    handingOver: false,
-    routed: patched(FLEET_PATCH),
-    bounded: patched(BOUNDED_PATCH),
-    batched: patched(BATCH_PATCH),
-    reverts: undefined as unknown as Reverts,
+    attempted,
+    routed,
+    bounded,
+    batched,
+    reverts: new Reverts(
+      { ...DEFAULT_TUNING, ...(bounded ? BOUNDED_TUNING : {}), ...input.tuning },
+      attempted,
+      (why) => markStuck(run, true, false, why),
+      (rec) => onHost(run, rec),
+      // The guard (or the host's holder) held it, so it may have reverted it already.
+      (rec) => !!journal.windowEndsAt && !!rec.endsAt,
+      bounded,
+    ),
     notifier: new Notifier('experiment', () => (journal.notify ??= { delivered: 0, failed: [] })),
   };
-  run.notifier.add(e.notify);
+  run.notifier.add(input.experiment.notify);
   run.notifier.add(input.notify);
-  run.reverts = new Reverts(
-    { ...DEFAULT_TUNING, ...(run.bounded ? BOUNDED_TUNING : {}), ...input.tuning },
-    run.attempted,
-    (why) => markStuck(run, true, false, why),
-    (rec) => onHost(run, rec),
-    // The guard (or the host's holder) held it, so it may have reverted it already.
-    (rec) => !!journal.windowEndsAt && !!rec.endsAt,
-    run.bounded,
-  );
+  return run;
+}
 
+/** The handlers only record: an abort cancels the window's scope, the guard's violation is kept. */
+function handleMessages(run: Run): void {
+  const journal = run.journal;
   setHandler(journalQuery, () => journal);
   setHandler(
     abortExperimentUpdate,
     async (req) => {
-      if (!journal.abort && !run.revertsDone) {
+      if (!journal.abort && !reverted(run)) {
         journal.abort = {
           by: req.emergency ? 'emergency-stop' : 'operator',
           reason: req.reason,
@@ -257,7 +372,7 @@ function start(input: RunInput): Run {
         };
         run.scope.cancel();
       }
-      await condition(() => run.revertsDone || run.handingOver);
+      await condition(() => reverted(run) || run.stage.phase === 'handing-over');
       return journal;
     },
     {
@@ -280,20 +395,6 @@ function start(input: RunInput): Run {
     ),
     injecting: journal.phase === 'injecting' && journal.faults.every((f) => !!f.handle),
   }));
-
-  if (input.searchAttributes) {
-    upsertSearchAttributes([
-      { key: EXPERIMENT_KEY, value: e.title },
-      { key: FAULT_KINDS_KEY, value: [...new Set(e.method.map((f) => f.kind))] },
-    ]);
-  }
-  if (input.resume && journal.stuck) markStuck(run, true, true);
-  notifyStartAndAbort(run);
-  // Carried over with pending reverts: its first run was admitted (it applied faults), so it leaves admission
-  // once they are done (runs from before left it to admission to notice the closed run).
-  if (input.resume && run.bounded) run.askedAdmission = true;
-  setPhase(run, input.resume ? 'reverting' : 'starting');
-  return run;
 }
 
 /** Steady state before, plan, intents, injects, the fault window: all cancelled by an abort. */
@@ -304,7 +405,7 @@ async function window(run: Run): Promise<void> {
   if (!(await admission(run))) return;
   await inject(run);
   // A guard started with the intents may have concluded already: the window records what it did.
-  if (run.journal.abort && !run.early) return;
+  if (run.journal.abort && !earlyGuard(run)) return;
   await observeGrowing(run);
 }
 
@@ -334,13 +435,13 @@ function interrupted(run: Run, err: unknown): void {
 
 async function steadyStateBefore(run: Run): Promise<boolean> {
   const probes = run.input.experiment.hypothesis.probes;
-  setPhase(run, 'steady-state-before');
+  enter(run, { phase: 'steady-state-before' });
   run.journal.steadyStateBefore = await probing.runProbes.executeWithOptions(
     { summary: `steady state before: ${probes.map((p) => p.name).join(', ')}` },
     [probes],
   );
   const failing = run.journal.steadyStateBefore.filter((s) => !s.ok);
-  if (failing.length) run.notHeldBefore = failing;
+  if (failing.length) enter(run, { phase: 'not-held', failing });
   const judge = run.input.experiment.judge;
   // Control-group mode measures its baselines once the groups are known (plan).
   if (!failing.length && judge && !judge.controlGroup) {
@@ -360,7 +461,7 @@ async function steadyStateBefore(run: Run): Promise<boolean> {
 /** Select targets (seeded, recorded) and expand the method into one record per fault. */
 async function plan(run: Run): Promise<void> {
   const e = run.input.experiment;
-  setPhase(run, 'selecting');
+  enter(run, { phase: 'selecting' });
   const seed = e.targets?.seed ?? Math.floor(Math.random() * 2 ** 31);
   const fleet = run.routed && mayTouchContainers(run) ? await inventories(run) : undefined;
   const p = await planning.planFaults.executeWithOptions(
@@ -478,8 +579,7 @@ function onHost(run: Run, rec: FaultRecord): { taskQueue?: string } {
 async function admission(run: Run): Promise<boolean> {
   const e = run.input.experiment;
   const j = run.journal;
-  setPhase(run, 'admitting');
-  run.askedAdmission = true;
+  enter(run, { phase: 'admitting' });
   const faulted = targetsOf(j.faults, e.method);
   // The control group is held read-only: no other run may fault what the judge compares against.
   const control = run.controlTargets?.length && patched(CONTROL_GROUP_HOLD_PATCH) ? run.controlTargets : [];
@@ -493,7 +593,7 @@ async function admission(run: Run): Promise<boolean> {
     },
     durationMs(e.admission.wait),
   );
-  if (!d.admitted) run.refused = d.reason;
+  if (!d.admitted) enter(run, { phase: 'refused', reason: d.reason });
   // The policy's receivers hear of the run from here on, starting with its start.
   const added = run.notifier.add(d.notify);
   if (added.length) run.notifier.send('start', e.title, startData(run), added);
@@ -508,7 +608,7 @@ async function admission(run: Run): Promise<boolean> {
 async function inject(run: Run): Promise<void> {
   const e = run.input.experiment;
   const j = run.journal;
-  setPhase(run, 'injecting');
+  enter(run, { phase: 'injecting' });
   const { batches, single } = hostBatches(run, j.faults);
   const prepareOne = async (rec: FaultRecord) => {
     rec.status = 'intent';
@@ -532,7 +632,7 @@ async function inject(run: Run): Promise<void> {
       const r = await injecting.injectFault.executeWithOptions({ summary: rec.summary, ...onHost(run, rec) }, [
         spec,
         rec.handle as Record<string, unknown>,
-        ...((run.early ? [{ index: rec.index }] : []) as [{ index: number }?]),
+        ...((earlyGuard(run) ? [{ index: rec.index }] : []) as [{ index: number }?]),
       ]);
       injected(run, rec, r.at);
     } catch (err) {
@@ -552,9 +652,9 @@ async function inject(run: Run): Promise<void> {
 
 /** No window: a guard started with the intents stops (really stopped) before the reverts, and is dropped. */
 async function stopEarly(run: Run): Promise<void> {
-  const early = run.early;
-  if (!early) return;
-  run.early = undefined;
+  const early = earlyGuard(run);
+  if (!early || !('early' in run.stage)) return;
+  run.stage.early = undefined;
   early.scope.cancel();
   await early.guard.catch(() => undefined);
 }
@@ -599,7 +699,7 @@ function startEarlyGuard(run: Run): void {
     ]),
   );
   guard.catch(() => undefined); // awaited by observe(), or stopped when an inject fails
-  run.early = { guard, scope };
+  if (run.stage.phase === 'injecting') run.stage.early = { guard, scope };
 }
 
 /** The guard activity's summary: what it guards, how often, and for how long. */
@@ -747,7 +847,22 @@ async function settle(steps: Promise<void>[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-/** The fault window: one guard activity holds the faults, reverts each at its end, and guards. */
+/** The fault window as the guard sees it: its faults, their windows, its budget, summary and judge. */
+interface GuardWindow {
+  faults: GuardFault[];
+  windows?: CoverageWindow[];
+  /** When the last fault's window ends (epoch ms), and what is left of it now. */
+  lastEnd: number;
+  windowMs: number;
+  summary: string;
+  judge: ObserveInput['judge'];
+}
+
+/**
+ * The fault window: one guard activity holds the faults, reverts each at its end, and guards; across a
+ * fleet each host's container faults are held on their host (observeAcrossFleet), here all of them
+ * (observeHere: runs from before the fleet).
+ */
 async function observe(run: Run): Promise<void> {
   const e = run.input.experiment;
   const j = run.journal;
@@ -764,32 +879,55 @@ async function observe(run: Run): Promise<void> {
   j.windowEndsAt = new Date(lastEnd).toISOString();
   // The guard's schedule and coverage span every window, held here or on a host (pure data: no new command).
   const windows = e.guard ? coverageWindows(j) : undefined;
-  setPhase(run, 'observing');
+  enter(run, { phase: 'observing', early: earlyGuard(run) });
   const windowMs = Math.max(0, lastEnd - Date.now());
-  const summary = guardSummary(e, windowMs);
-  const judge = judgeInput(run);
-  if (!run.routed) {
-    const obs = await guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
-      { guard: e.guard, judge, faults, windows, renewEveryMs: RENEW_EVERY_MS },
-    ]);
-    recordGuard(run, obs);
-    return;
-  }
-  // Across a fleet: the guard (probes, judge, proxy faults) here until the window ends; each host's
-  // container faults held by a holder on that host (the same activity, with only its faults).
+  const w: GuardWindow = {
+    faults,
+    windows,
+    lastEnd,
+    windowMs,
+    summary: guardSummary(e, windowMs),
+    judge: judgeInput(run),
+  };
+  if (run.routed) await observeAcrossFleet(run, w);
+  else await observeHere(run, w);
+}
+
+/** Runs from before the fleet: the guard holds every fault here, and reverts each at its end. */
+async function observeHere(run: Run, w: GuardWindow): Promise<void> {
+  const obs = await guarding.observe.executeWithOptions({ summary: w.summary, ...guardBudget(w.windowMs) }, [
+    {
+      guard: run.input.experiment.guard,
+      judge: w.judge,
+      faults: w.faults,
+      windows: w.windows,
+      renewEveryMs: RENEW_EVERY_MS,
+    },
+  ]);
+  recordGuard(run, obs);
+}
+
+/**
+ * Across a fleet: the guard (probes, judge, proxy faults) here until the window ends; each host's container
+ * faults held by a holder on that host (the same activity, with only its faults). A guard started with the
+ * intents is the guard here.
+ */
+async function observeAcrossFleet(run: Run, w: GuardWindow): Promise<void> {
+  const j = run.journal;
+  const early = earlyGuard(run);
   const byHost = new Map<string, GuardFault[]>();
   const here: GuardFault[] = [];
   // A guard started with the intents that concluded already: no host holds anything (the reverts follow).
-  if (!(run.early && run.violation))
-    for (const f of faults) {
+  if (!(early && run.violation))
+    for (const f of w.faults) {
       const q = onHost(run, j.faults[f.index] as FaultRecord).taskQueue;
       if (q) byHost.set(q, [...(byHost.get(q) ?? []), f]);
       else here.push(f);
     }
-  const { holders, held } = holdOnHosts(run, byHost, windowMs);
+  const { holders, held } = holdOnHosts(run, byHost, w.windowMs);
   // On a conclusion the guard reverts at once (its faults, and the hosts' faults on a daemon it reaches),
   // side by side with reporting it; the holders are still cancelled and the reverts below find them undone.
-  const atOnce = run.early
+  const atOnce = early
     ? {}
     : patched(AT_ONCE_PATCH)
       ? {
@@ -802,9 +940,17 @@ async function observe(run: Run): Promise<void> {
         }
       : {};
   const guard =
-    run.early?.guard ??
-    guarding.observe.executeWithOptions({ summary, ...guardBudget(windowMs) }, [
-      { guard: e.guard, judge, faults: here, windows, until: lastEnd, renewEveryMs: RENEW_EVERY_MS, ...atOnce },
+    early?.guard ??
+    guarding.observe.executeWithOptions({ summary: w.summary, ...guardBudget(w.windowMs) }, [
+      {
+        guard: run.input.experiment.guard,
+        judge: w.judge,
+        faults: here,
+        windows: w.windows,
+        until: w.lastEnd,
+        renewEveryMs: RENEW_EVERY_MS,
+        ...atOnce,
+      },
     ]);
   void guard.then(
     (obs) => obs.violated && holders.cancel(),
@@ -922,11 +1068,15 @@ function guardAbort(v: GuardViolation, phase: Phase): AbortRecord {
   };
 }
 
-/** Reverts everything that may have been applied, whatever happened before; never cancellable. */
-async function revertPhase(run: Run): Promise<void> {
+/**
+ * Reverts everything that may have been applied, whatever happened before; never cancellable. Returns the
+ * stage the window ended in (a resumed run's: the one it was resumed with).
+ */
+async function revertPhase(run: Run): Promise<WindowStage> {
   const j = run.journal;
   closeExposure(j, run.violation); // the window is over: each step as it went (a resumed run: no-op)
-  setPhase(run, 'reverting');
+  const window = windowEnd(run.stage);
+  enter(run, { phase: 'reverting', window });
   const outcomes = await CancellationScope.nonCancellable(() => {
     // Batched runs: each host's faults in one activity first; a target it did not revert retries on its own.
     for (const [, recs] of hostBatches(run, j.faults).batches) run.reverts.batch(recs);
@@ -934,28 +1084,45 @@ async function revertPhase(run: Run): Promise<void> {
   });
   if (outcomes.includes('handed-over')) {
     // History is large and a revert keeps failing: a new run takes the journal and the pending reverts.
-    run.handingOver = true;
+    enter(run, { phase: 'handing-over' });
     await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
     j.continuedFrom = [...(j.continuedFrom ?? []), workflowInfo().runId];
     await run.notifier.drain();
     const notify = run.notifier.receivers.length ? { notify: run.notifier.receivers } : {};
     await continueAsNew<typeof runExperiment>({ ...run.input, ...notify, resume: { journal: j } });
   }
-  run.revertsDone = true;
+  enter(run, { phase: 'reverted' });
   // Idempotent; if it cannot land, admission drops the hold itself once this run has closed.
-  if (run.askedAdmission) await leaveAdmission(j.workflowId).catch(() => undefined);
+  if (askedAdmission(window)) await leaveAdmission(j.workflowId).catch(() => undefined);
   if (j.stuck) markStuck(run, false);
   const lastRevert = Math.max(0, ...j.faults.map((f) => (f.revertedAt ? Date.parse(f.revertedAt) : 0)));
   if (j.abort && lastRevert) j.detectToRevertMs = Math.max(0, lastRevert - Date.parse(j.abort.at));
+  return window;
 }
 
-async function afterPhase(run: Run): Promise<void> {
+/** The stage the window ended in: the run's stage after the window, or the one its reverts keep. */
+function windowEnd(stage: Stage): WindowStage {
+  switch (stage.phase) {
+    case 'reverting':
+      return stage.window;
+    case 'handing-over':
+    case 'reverted':
+    case 'steady-state-after':
+    case 'done':
+      throw new Error(`the window has not just ended: the run is at ${stage.phase}`);
+    default:
+      return stage;
+  }
+}
+
+/** The steady state after (its result, for the verdict; undefined when it could not be read). */
+async function afterPhase(run: Run): Promise<{ ok: boolean; samples: ProbeSample[] } | undefined> {
   const e = run.input.experiment;
   const j = run.journal;
-  setPhase(run, 'steady-state-after');
+  enter(run, { phase: 'steady-state-after' });
   const recovery = durationMs(e.afterCheck.recoveryTimeout);
   try {
-    run.after = await CancellationScope.nonCancellable(() =>
+    const after = await CancellationScope.nonCancellable(() =>
       probing.awaitSteadyState.executeWithOptions(
         {
           summary: `steady state after (recovery up to ${e.afterCheck.recoveryTimeout})`,
@@ -964,36 +1131,43 @@ async function afterPhase(run: Run): Promise<void> {
         [e.hypothesis.probes, recovery],
       ),
     );
-    j.steadyStateAfter = run.after.samples;
+    j.steadyStateAfter = after.samples;
+    return after;
   } catch (err) {
     j.failure ??= { phase: 'steady-state-after', cause: errorText(err), at: now() };
+    return undefined;
   }
 }
 
-async function finish(run: Run): Promise<Journal> {
+async function finish(
+  run: Run,
+  ended: WindowStage,
+  after: { ok: boolean; samples: ProbeSample[] } | undefined,
+): Promise<Journal> {
   const j = run.journal;
   const e = run.input.experiment;
-  const decided = run.refused
-    ? { verdict: 'not-started' as const, reason: `not admitted: ${run.refused}` }
-    : decideVerdict({
-        statement: e.hypothesis.statement,
-        recoveryTimeout: e.afterCheck.recoveryTimeout,
-        notHeldBefore: run.notHeldBefore,
-        abort: j.abort,
-        failure: j.failure,
-        anyApplied: applied(j),
-        after: run.after,
-        judged: j.judge?.scorecard,
-        judgeNoData: j.judge?.inconclusive,
-        coverage: j.guardSamples.coverage,
-      });
+  const decided =
+    ended.phase === 'refused'
+      ? { verdict: 'not-started' as const, reason: `not admitted: ${ended.reason}` }
+      : decideVerdict({
+          statement: e.hypothesis.statement,
+          recoveryTimeout: e.afterCheck.recoveryTimeout,
+          notHeldBefore: ended.phase === 'not-held' ? ended.failing : undefined,
+          abort: j.abort,
+          failure: j.failure,
+          anyApplied: applied(j),
+          after,
+          judged: j.judge?.scorecard,
+          judgeNoData: j.judge?.inconclusive,
+          coverage: j.guardSamples.coverage,
+        });
   const { verdict } = decided;
   const grown = j.exposure?.steps[0]?.startedAt ? exposureText(j) : undefined;
   const reason = grown ? `${decided.reason}; ${grown}` : decided.reason;
   j.verdict = verdict;
   j.reason = reason;
   j.finishedAt = now();
-  setPhase(run, 'done');
+  enter(run, { phase: 'done' });
   setCurrentDetails(`**Verdict:** ${verdict}: ${reason}\n\n**Hypothesis:** ${e.hypothesis.statement}`);
   if (run.input.searchAttributes) upsertSearchAttributes([{ key: VERDICT_KEY, value: verdict }]);
   run.notifier.send('verdict', e.title, {

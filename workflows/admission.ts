@@ -6,9 +6,32 @@
 // anything is held, the workflow asks Temporal whether the holders' runs are still open and drops the
 // closed ones. Continues as new when the history grows.
 //
+// The loop (decideInLoop), one pass per workflow task that has something to decide:
+//
+//   waiting ──a message, a holder check's result, an unreachable waiter, the sweep's timer, history long──▶ settling
+//      ▲                                                           (every job of the activation applied: settled())
+//      │                                                                       ▼
+//      └──────────────────────────────────────────────── pass: 1. beforeTheMessages (the check's result, the
+//                                                              unreachable waiters, a due sweep starts a check)
+//                                                           2. the messages: releases (signals) first, then the
+//                                                              others in the order they came; the queue served
+//                                                              before the first and after each; an
+//                                                              admit blocked by holders stops the pass until
+//                                                              their check (one closedRuns at a time)
+//                                                           3. the sweep armed while anything is held
+//                                                           4. the answers to asks by signal sent (answerAsks)
+//   history long, no check in flight, inbox empty ──▶ draining (handlers finish, answers delivered) ──▶ continue as new
+//
+// A run's targets, as admission's state records them (experiments/admission.ts):
+//
+//   asked (admit update, or admitAsk signal) ──admitted──▶ held ──release signal, its run found closed──▶ free
+//        ├──refused, retryable, with waitUntil──▶ waiting ──their targets free──▶ reserved ──told (admissionChanged)──▶ asks again
+//        │                                          └──its run unreachable, or stale──▶ dropped
+//        └──refused (lever, blackout, limit, approval, or held with no wait)──▶ answered; its reservation and place dropped
+//
 // Determinism under every interleaving. The message handlers only record: each message goes to the inbox,
 // and an update waits for its answer. Timers and activity results only set a flag. One place, the pass
-// below, makes every decision and issues every command, after the activation's jobs are all applied (the
+// (pass()), makes every decision and issues every command, after the activation's jobs are all applied (the
 // `settled` barrier). The jobs of one activation are not the same, nor in the same order, on a worker
 // that runs the workflow live and on one that replays the history it wrote: (1) a worker that starts on a
 // history whose last task issued no command (a timer that fired, an activity's result, a release) gets
@@ -129,26 +152,65 @@ function settled(): Promise<void> {
   });
 }
 
-async function decideInLoop(input: AdmissionInput): Promise<void> {
-  const state = input.state ?? initialState();
-  const sweepEvery = input.sweepEveryMs ?? SWEEP_EVERY_MS;
-  const maxHistory = input.maxHistory ?? MAX_HISTORY;
-  const now = () => new Date().toISOString();
-  const inbox: Message[] = [];
-
+/** The loop's state: admission's record, the inbox of messages, and what callbacks set for the next pass. */
+interface Desk {
+  input: AdmissionInput;
+  state: AdmissionState;
+  sweepEvery: number;
+  maxHistory: number;
+  inbox: Message[];
   // Set by callbacks, applied by the pass.
   /** The sweep's timer: armed while anything is held, for the runs held when it was armed. */
-  let sweep: { due: boolean; runs: Set<string> } | undefined;
+  sweep?: { due: boolean; runs: Set<string> };
   /** The one closedRuns call in flight (for the admit at the head of the inbox, or for the sweep). */
-  let checking: { forAdmit?: Extract<Message, { kind: 'admit' }> } | undefined;
-  let checked: { closed: RunRef[] } | { error: string } | undefined;
+  checking?: { forAdmit?: Extract<Message, { kind: 'admit' }> };
+  checked?: { closed: RunRef[] } | { error: string };
   /** Waiters told that could not be reached (their run is gone). */
-  const unreachable: Waiter[] = [];
+  unreachable: Waiter[];
   /** Decided asks that came by signal, answered at the end of the pass; answers not yet delivered. */
-  const answers: AskAnswer[] = [];
-  let answering = 0;
+  answers: AskAnswer[];
+  answering: number;
+}
 
-  setHandler(admissionStateQuery, () => state);
+const now = () => new Date().toISOString();
+
+/** The loop: wait for something to decide, let the activation settle, decide (the pass), continue as new. */
+async function decideInLoop(input: AdmissionInput): Promise<void> {
+  const desk: Desk = {
+    input,
+    state: input.state ?? initialState(),
+    sweepEvery: input.sweepEveryMs ?? SWEEP_EVERY_MS,
+    maxHistory: input.maxHistory ?? MAX_HISTORY,
+    inbox: [],
+    unreachable: [],
+    answers: [],
+    answering: 0,
+  };
+  recordMessages(desk);
+  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > desk.maxHistory;
+  for (;;) {
+    await condition(
+      () =>
+        !!desk.checked ||
+        desk.unreachable.length > 0 ||
+        (!desk.checking &&
+          ((desk.inbox.length > 0 && desk.answering < MAX_ANSWERING) || !!desk.sweep?.due || tooLong())),
+    );
+    await settled();
+    pass(desk);
+    if (tooLong() && !desk.checking && !desk.inbox.length) {
+      // Every answered update finishes first; a message that arrives meanwhile is handled, not dropped.
+      // Answers too: they are delivered before the run ends.
+      await condition(() => (allHandlersFinished() && desk.answering === 0) || desk.inbox.length > 0);
+      if (!desk.inbox.length) await continueAsNew<typeof admission>({ ...input, state: desk.state });
+    }
+  }
+}
+
+/** The handlers only record: each message goes to the inbox, and an update waits for its answer. */
+function recordMessages(desk: Desk): void {
+  const { inbox } = desk;
+  setHandler(admissionStateQuery, () => desk.state);
   setHandler(admitUpdate, (req) => new Promise<Decision>((answer) => inbox.push({ kind: 'admit', req, answer })), {
     validator: (req) => {
       if (!req?.workflowId || !req.runId)
@@ -160,7 +222,7 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
     // What a run reads: the holders (blockers) are admission's own, and could be thousands per answer.
     const answer = (d: Decision) => {
       const decision = d.admitted ? d : { ...d, blockers: undefined };
-      answers.push({ workflowId: req.workflowId, runId: req.runId, ask, decision });
+      desk.answers.push({ workflowId: req.workflowId, runId: req.runId, ask, decision });
     };
     inbox.push({ kind: 'admit', req, answer, bySignal: true });
   });
@@ -185,155 +247,152 @@ async function decideInLoop(input: AdmissionInput): Promise<void> {
     approveUpdate,
     ({ workflowId, who }) => new Promise((answer) => inbox.push({ kind: 'approve', workflowId, who, answer })),
   );
+}
 
-  const startCheck = (runs: RunRef[], forAdmit?: Extract<Message, { kind: 'admit' }>) => {
-    checking = { forAdmit };
-    control.closedRuns(runs.map((r) => ({ workflowId: r.workflowId, runId: r.runId }))).then(
-      (closed) => {
-        checked = { closed };
-      },
-      (err: unknown) => {
-        checked = { error: String(err) };
-      },
-    );
-  };
+/** Asks Temporal which of these runs are closed (one call at a time); its result waits for the next pass. */
+function startCheck(desk: Desk, runs: RunRef[], forAdmit?: Extract<Message, { kind: 'admit' }>): void {
+  desk.checking = { forAdmit };
+  control.closedRuns(runs.map((r) => ({ workflowId: r.workflowId, runId: r.runId }))).then(
+    (closed) => {
+      desk.checked = { closed };
+    },
+    (err: unknown) => {
+      desk.checked = { error: String(err) };
+    },
+  );
+}
 
-  const arm = () => {
-    const armed = { due: false, runs: new Set(state.holds.map(runKey)) };
-    sweep = armed;
-    sleep(sweepEvery).then(
-      () => {
-        armed.due = true;
-      },
-      () => undefined, // the workflow was cancelled; the loop's own condition ends it
-    );
-  };
+/** The sweep's timer, for the runs held now. */
+function arm(desk: Desk): void {
+  const armed = { due: false, runs: new Set(desk.state.holds.map(runKey)) };
+  desk.sweep = armed;
+  sleep(desk.sweepEvery).then(
+    () => {
+      armed.due = true;
+    },
+    () => undefined, // the workflow was cancelled; the loop's own condition ends it
+  );
+}
 
-  const tell = (w: Waiter) => {
-    getExternalWorkflowHandle(w.workflowId, w.runId)
-      .signal(admissionChangedSignal)
-      .catch(() => {
-        unreachable.push(w);
-      });
-  };
+/** Tells a waiter its targets are reserved (it asks again); one that cannot be reached is dropped next pass. */
+function tell(desk: Desk, w: Waiter): void {
+  getExternalWorkflowHandle(w.workflowId, w.runId)
+    .signal(admissionChangedSignal)
+    .catch(() => {
+      desk.unreachable.push(w);
+    });
+}
 
-  /** One message; false when it waits for a holder check (it stays at the head of the inbox). */
-  const handle = (m: Message): boolean => {
-    switch (m.kind) {
-      case 'admit': {
-        // Code before SIGNALLED_ASKS_PATCH ignored these asks; replaying what it wrote, this code does too.
-        if (m.bySignal && !patched(SIGNALLED_ASKS_PATCH)) return true;
-        dropStale(state, Date.now(), STALE_AFTER_MS);
-        const d = evaluate(state, m.req, Date.now());
-        if (!d.admitted && d.retryable && d.blockers?.length && !m.holdersChecked) {
-          startCheck(d.blockers, m);
-          return false;
-        }
-        if (d.admitted) admit(state, m.req, now());
-        else if (d.retryable && m.req.waitUntil && patched(QUEUE_PATCH)) enqueue(state, m.req, now());
-        else refuse(state, m.req);
-        m.answer(d);
-        return true;
+/** One message; false when it waits for a holder check (it stays at the head of the inbox). */
+function handle(desk: Desk, m: Message): boolean {
+  const state = desk.state;
+  switch (m.kind) {
+    case 'admit': {
+      // Code before SIGNALLED_ASKS_PATCH ignored these asks; replaying what it wrote, this code does too.
+      if (m.bySignal && !patched(SIGNALLED_ASKS_PATCH)) return true;
+      dropStale(state, Date.now(), STALE_AFTER_MS);
+      const d = evaluate(state, m.req, Date.now());
+      if (!d.admitted && d.retryable && d.blockers?.length && !m.holdersChecked) {
+        startCheck(desk, d.blockers, m);
+        return false;
       }
-      case 'release':
-        release(state, m.workflowId, m.runId);
-        return true;
-      case 'setPolicy':
-        state.policy = m.policy;
-        m.answer(state);
-        return true;
-      case 'pullLever':
-        state.lever ??= { reason: m.reason, who: m.who, at: now() };
-        m.answer([...state.holds]);
-        return true;
-      case 'releaseLever': {
-        const was = state.lever;
-        state.lever = undefined;
-        m.answer(was);
-        return true;
-      }
-      case 'approve':
-        if (!state.approvals.some((a) => a.workflowId === m.workflowId))
-          state.approvals.push({ workflowId: m.workflowId, who: m.who, at: now() });
-        m.answer(state);
-        return true;
+      if (d.admitted) admit(state, m.req, now());
+      else if (d.retryable && m.req.waitUntil && patched(QUEUE_PATCH)) enqueue(state, m.req, now());
+      else refuse(state, m.req);
+      m.answer(d);
+      return true;
     }
-  };
+    case 'release':
+      release(state, m.workflowId, m.runId);
+      return true;
+    case 'setPolicy':
+      state.policy = m.policy;
+      m.answer(state);
+      return true;
+    case 'pullLever':
+      state.lever ??= { reason: m.reason, who: m.who, at: now() };
+      m.answer([...state.holds]);
+      return true;
+    case 'releaseLever': {
+      const was = state.lever;
+      state.lever = undefined;
+      m.answer(was);
+      return true;
+    }
+    case 'approve':
+      if (!state.approvals.some((a) => a.workflowId === m.workflowId))
+        state.approvals.push({ workflowId: m.workflowId, who: m.who, at: now() });
+      m.answer(state);
+      return true;
+  }
+}
 
-  /** Every decision: first what happened before this task's messages, then the messages, then the sweep. */
-  const pass = () => {
-    if (checked) {
-      const result = checked;
-      const forAdmit = checking?.forAdmit;
-      checked = undefined;
-      checking = undefined;
-      if ('closed' in result)
-        for (const c of result.closed) {
-          release(state, c.workflowId, c.runId);
-          log.info('dropped the hold of a closed run', c);
-        }
-      else log.warn('could not check holders', { error: result.error }); // the holds stay: refusing is the safe side
-      if (forAdmit) forAdmit.holdersChecked = true;
-    }
-    for (const w of unreachable.splice(0)) {
-      release(state, w.workflowId, w.runId);
-      log.info('dropped a waiter whose run is gone', { workflowId: w.workflowId, runId: w.runId });
-    }
-    if (sweep?.due && !checking) {
-      const due = state.holds.filter((h) => sweep?.runs.has(runKey(h)));
-      sweep = undefined;
-      if (due.length) startCheck(due);
-    }
-    // Signals before updates: within one activation a new update may come before a signal that history
-    // (and so a replay) puts first; updates keep the order they were accepted in, signals history's.
-    inbox.sort((x, y) => Number(x.kind !== 'release') - Number(y.kind !== 'release'));
-    // The queue after every change, before the next message: reserve for the waiters that can go now
-    // (a newcomer in the same task cannot take what a release freed for them), tell them (they ask again).
-    const serve = () => {
-      for (const w of serveQueue(state, now())) tell(w);
-    };
+/** Every decision: first what happened before this task's messages, then the messages, then the sweep. */
+function pass(desk: Desk): void {
+  const state = desk.state;
+  beforeTheMessages(desk);
+  // Signals before updates: within one activation a new update may come before a signal that history
+  // (and so a replay) puts first; updates keep the order they were accepted in, signals history's.
+  desk.inbox.sort((x, y) => Number(x.kind !== 'release') - Number(y.kind !== 'release'));
+  // The queue after every change, before the next message: reserve for the waiters that can go now
+  // (a newcomer in the same task cannot take what a release freed for them), tell them (they ask again).
+  const serve = () => {
+    for (const w of serveQueue(state, now())) tell(desk, w);
+  };
+  serve();
+  while (desk.inbox.length && !desk.checking && desk.answering < MAX_ANSWERING) {
+    if (!handle(desk, desk.inbox[0] as Message)) break;
+    desk.inbox.shift();
     serve();
-    while (inbox.length && !checking && answering < MAX_ANSWERING) {
-      if (!handle(inbox[0] as Message)) break;
-      inbox.shift();
-      serve();
-    }
-    if (!sweep && state.holds.length) arm();
-    sendAnswers();
-  };
+  }
+  if (!desk.sweep && state.holds.length) arm(desk);
+  sendAnswers(desk);
+}
 
-  /** Answers every ask decided in this pass: one answerAsks activity per batch (its retries re-send). */
-  const sendAnswers = () => {
-    while (answers.length) {
-      const batch = answers.splice(0, ANSWERS_PER_BATCH);
-      answering += batch.length;
-      control.answerAsks
-        .executeWithOptions({ summary: `answer ${batch.length} admission asks` }, [batch])
-        .catch((err: unknown) => {
-          // Those runs ask again by update when no answer comes (workflows/admission-client.ts).
-          log.warn('could not answer admission asks', { asks: batch.length, error: String(err) });
-        })
-        .finally(() => {
-          answering -= batch.length;
-        });
-    }
-  };
+/**
+ * The first part of the pass: what happened before this task's messages (a holder check's result, the
+ * waiters that could not be told, the sweep's timer). What it decides reads nothing a message changed.
+ */
+function beforeTheMessages(desk: Desk): void {
+  const state = desk.state;
+  if (desk.checked) {
+    const result = desk.checked;
+    const forAdmit = desk.checking?.forAdmit;
+    desk.checked = undefined;
+    desk.checking = undefined;
+    if ('closed' in result)
+      for (const c of result.closed) {
+        release(state, c.workflowId, c.runId);
+        log.info('dropped the hold of a closed run', c);
+      }
+    else log.warn('could not check holders', { error: result.error }); // the holds stay: refusing is the safe side
+    if (forAdmit) forAdmit.holdersChecked = true;
+  }
+  for (const w of desk.unreachable.splice(0)) {
+    release(state, w.workflowId, w.runId);
+    log.info('dropped a waiter whose run is gone', { workflowId: w.workflowId, runId: w.runId });
+  }
+  if (desk.sweep?.due && !desk.checking) {
+    const sweep = desk.sweep;
+    const due = state.holds.filter((h) => sweep.runs.has(runKey(h)));
+    desk.sweep = undefined;
+    if (due.length) startCheck(desk, due);
+  }
+}
 
-  const tooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > maxHistory;
-  for (;;) {
-    await condition(
-      () =>
-        !!checked ||
-        unreachable.length > 0 ||
-        (!checking && ((inbox.length > 0 && answering < MAX_ANSWERING) || !!sweep?.due || tooLong())),
-    );
-    await settled();
-    pass();
-    if (tooLong() && !checking && !inbox.length) {
-      // Every answered update finishes first; a message that arrives meanwhile is handled, not dropped.
-      // Answers too: they are delivered before the run ends.
-      await condition(() => (allHandlersFinished() && answering === 0) || inbox.length > 0);
-      if (!inbox.length) await continueAsNew<typeof admission>({ ...input, state });
-    }
+/** Answers every ask decided in this pass: one answerAsks activity per batch (its retries re-send). */
+function sendAnswers(desk: Desk): void {
+  while (desk.answers.length) {
+    const batch = desk.answers.splice(0, ANSWERS_PER_BATCH);
+    desk.answering += batch.length;
+    control.answerAsks
+      .executeWithOptions({ summary: `answer ${batch.length} admission asks` }, [batch])
+      .catch((err: unknown) => {
+        // Those runs ask again by update when no answer comes (workflows/admission-client.ts).
+        log.warn('could not answer admission asks', { asks: batch.length, error: String(err) });
+      })
+      .finally(() => {
+        desk.answering -= batch.length;
+      });
   }
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { experiment, harness, type Harness } from './support/workflow-harness.ts';
 import type { Journal } from '../experiments/journal.ts';
-import { admissionStateQuery } from '../workflows/admission-definitions.ts';
+import { admissionStateQuery } from '../definitions/admission.ts';
 import { admissionWorkflowId } from '../activities/control.ts';
 
 let h: Harness;

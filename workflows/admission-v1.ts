@@ -27,7 +27,7 @@ import {
   releaseSignal,
   setPolicyUpdate,
   type AdmissionInput,
-} from './admission-definitions.ts';
+} from '../definitions/admission.ts';
 
 const control = proxyActivities<ControlActivities>({
   startToCloseTimeout: '10s',

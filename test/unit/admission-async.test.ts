@@ -22,7 +22,7 @@ import {
   releaseSignal,
   setPolicyUpdate,
 } from '../../definitions/admission.ts';
-import { WORKFLOW_TYPE } from '../../workflows/definitions.ts';
+import { WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import { experiment, fakeChaos, runInput } from './support/fake-chaos.ts';
 import {
   callsOf,

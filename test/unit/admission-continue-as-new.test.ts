@@ -8,12 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { admissionStart, admissionWorkflowId } from '../../activities/control.ts';
 import type { AdmissionState, AdmitRequest, Decision } from '../../experiments/admission.ts';
-import {
-  admissionStateQuery,
-  admitUpdate,
-  approveUpdate,
-  releaseSignal,
-} from '../../workflows/admission-definitions.ts';
+import { admissionStateQuery, admitUpdate, approveUpdate, releaseSignal } from '../../definitions/admission.ts';
 import { mockActivities, startWorker, taskQueue, timeSkippingEnv, workflowBundle } from './support/workflow-env.ts';
 
 const EventType = temporal.api.enums.v1.EventType;

@@ -23,7 +23,7 @@ import {
   releaseLeverUpdate,
   releaseSignal,
   setPolicyUpdate,
-} from '../../workflows/admission-definitions.ts';
+} from '../../definitions/admission.ts';
 import {
   callsOf,
   mockActivities,

@@ -17,7 +17,7 @@ import {
   approveUpdate,
   releaseSignal,
   setPolicyUpdate,
-} from '../../workflows/admission-definitions.ts';
+} from '../../definitions/admission.ts';
 import { DECIDE_IN_LOOP_PATCH } from '../../workflows/admission.ts';
 import { mockActivities, startWorker, taskQueue, timeSkippingEnv, workflowBundle } from './support/workflow-env.ts';
 

@@ -15,8 +15,8 @@ import {
   pullLeverUpdate,
   releaseSignal,
   setPolicyUpdate,
-} from '../../workflows/admission-definitions.ts';
-import { WORKFLOW_TYPE } from '../../workflows/definitions.ts';
+} from '../../definitions/admission.ts';
+import { WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import { callsOf, startWorker, taskQueue, timeSkippingEnv, type TestWorker } from './support/workflow-env.ts';
 import { experiment, fakeChaos, runInput } from './support/fake-chaos.ts';
 

@@ -21,7 +21,7 @@ import {
   approveGateUpdate,
   gameDayQuery,
   skipStepUpdate,
-} from '../../workflows/gameday-definitions.ts';
+} from '../../definitions/gameday.ts';
 import { SCHEDULED_RUN_TYPE, type ScheduledRunResult } from '../../workflows/scheduled.ts';
 import {
   callsOf,

@@ -9,6 +9,11 @@
 //   dockerode, undici      only activities/adapters/*, demo/, bench/, test/, proxy/test/
 //   @temporalio/worker     only worker/, test/, bench/; cli/ loads worker/ with a dynamic import() where it
 //                          starts a worker (this rule sees static imports only, which is the point)
+//   cli/                   no activities/adapters/*: the client library, or an activity module
+//   warden/                faults/, config.ts, errors.ts and Node only: no Temporal, nothing above it
+//   report/                experiments/, judge/, faults/, config.ts, errors.ts: no Temporal or orchestration
+//   proxy/                 nothing outside proxy/ (its tests aside)
+//   no cycle between top-level folders: scripts/folder-graph.ts (dependency-cruiser), after eslint in `npm run lint`
 //   test/unit/, proxy/test/unit/  no Docker, dev server, demo, CLI client/commands, e2e helpers (Temporal only
 //                          as the time-skipping test server of test/unit/support/workflow-env.ts)
 // Flat config does not merge a rule's options across blocks: each block below lists everything its files
@@ -49,6 +54,13 @@ const UNIT_MSG =
 const ABOVE_DEFS = ['activities', 'workflows', 'worker', 'cli', 'demo', 'bench', 'scripts'];
 const DEFS_MSG =
   "definitions/ (each workflow's messages, types and names) is below workflows/ and activities/: @temporalio/workflow and /common, types from experiments/ and the like, nothing from activities/, workflows/, worker/ or cli/.";
+const CLI_ADAPTER_MSG =
+  'cli/ reaches adapters only through the client library or an activity module (activities/local-host.ts without a worker), never activities/adapters/*.';
+const WARDEN_MSG =
+  'warden/ runs beside the worker on the ledger and the ports of faults/ (and config.ts, errors.ts): no Temporal, nothing above it.';
+const REPORT_MSG =
+  'report/ renders journals: experiments/, judge/, faults/, config.ts and errors.ts only; no Temporal, nothing of orchestration.';
+const PROXY_MSG = 'proxy/ is a program of its own: it imports nothing from the rest of Faultline, and no Temporal.';
 const PURE_MSG = 'The experiment language and the fault kinds are pure: no Node built-ins, Docker, HTTP or Temporal.';
 
 const pureLayer = (nodeAllowed = []) => [
@@ -99,13 +111,56 @@ export default tseslint.config(
     ...restrict(names(IO, IO_MSG), [{ regex: up('cli'), message: 'worker/ never imports the CLI.' }]),
   },
   // The CLI: static imports of worker/ are refused; `await import('../../worker/worker.ts')` is the lazy path.
+  // It reaches Docker, the kernel and Prometheus only through the client library or an activity module
+  // (activities/local-host.ts where it runs without a worker), never an adapter.
   {
     files: ['cli/**/*.ts'],
     ...restrict(
       [...names(IO, IO_MSG), ...names(['@temporalio/worker'], WORKER_MSG)],
-      [{ regex: up('worker'), message: WORKER_MSG }],
+      [
+        { regex: up('worker'), message: WORKER_MSG },
+        { regex: '^(\\.\\./)+activities/adapters/', message: CLI_ADAPTER_MSG },
+      ],
     ),
   },
+  // The warden (a leased fault's revert when its run is gone, and the sweep's judging): beside the worker,
+  // on the ledger and the ports of faults/ alone; no Temporal, nothing above it.
+  {
+    files: ['warden/**/*.ts'],
+    ...restrict(
+      [...names(IO, IO_MSG), ...names(['@temporalio/worker'], WORKER_MSG)],
+      [
+        { group: ['@temporalio/*'], message: WARDEN_MSG },
+        { regex: up(...ABOVE_DEFS, 'definitions', 'experiments', 'judge', 'report', 'proxy'), message: WARDEN_MSG },
+      ],
+    ),
+  },
+  // Reports render journals (files, JUnit): no Temporal, no Docker, nothing of orchestration.
+  {
+    files: ['report/**/*.ts'],
+    ...restrict(
+      [...names(IO, IO_MSG), ...names(['@temporalio/worker'], WORKER_MSG)],
+      [
+        { group: ['@temporalio/*'], message: REPORT_MSG },
+        { regex: up(...ABOVE_DEFS, 'definitions', 'warden', 'proxy'), message: REPORT_MSG },
+      ],
+    ),
+  },
+  // The fault proxy is its own program (its own README): nothing from the rest of Faultline (a path that
+  // climbs out of proxy/: one `../` from proxy/*.ts, two from proxy/toxics/*.ts).
+  ...[
+    ['proxy/*.ts', '^\\.\\./'],
+    ['proxy/toxics/**/*.ts', '^(\\.\\./){2}'],
+  ].map(([files, outside]) => ({
+    files: [files],
+    ...restrict(
+      [...names(IO, IO_MSG), ...names(['@temporalio/worker'], WORKER_MSG)],
+      [
+        { group: ['@temporalio/*'], message: PROXY_MSG },
+        { regex: outside, message: PROXY_MSG },
+      ],
+    ),
+  })),
   // Activities (thin adapters over ports) never reach up into orchestration, the worker or the CLI.
   {
     files: ['activities/**/*.ts'],

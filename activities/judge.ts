@@ -55,13 +55,13 @@ function groupEvents(m: JudgedMetric, members: readonly string[]): JudgedMetric[
 
 type CounterValues = Awaited<ReturnType<typeof readCounterValues>>;
 
+/** A judged metric's counters now, from its Prometheus, with the expressions that returned no series. */
+export const readMetricNow = (m: JudgedMetric): Promise<CounterValues> =>
+  readCounterValues(prometheusFor(m.url), `judged metric ${m.name}`, m.events, m.absentMeansZero);
+
 /** Reads every judged metric's counters at once, with the expressions that returned no series; errors name the metric. */
 export async function readAll(j: Judge): Promise<CounterValues[]> {
-  return Promise.all(
-    j.metrics.map((m) =>
-      readCounterValues(prometheusFor(m.url), `judged metric ${m.name}`, m.events, m.absentMeansZero),
-    ),
-  );
+  return Promise.all(j.metrics.map(readMetricNow));
 }
 
 /** Control-group mode: every judged metric read for both groups at once; errors name the metric and group. */

@@ -9,7 +9,9 @@ import { listHosts } from './hosts.ts';
 import { admissionWorkflowId } from './control.ts';
 import { admissionStateQuery } from '../definitions/admission.ts';
 import { journalQuery, WORKFLOW_TYPE } from '../definitions/experiment.ts';
-import type { SweepActivityOptions, SweepHostRef } from '../definitions/sweep.ts';
+import type { SweepActivityOptions, SweepHostRef, SweepReport } from '../definitions/sweep.ts';
+import { WARDEN_DIR } from '../config.ts';
+import { localHost } from './local-host.ts';
 import {
   heldBy,
   sweepHost,
@@ -173,3 +175,52 @@ export function createSweepActivities(d: SweepDeps) {
 }
 
 export type SweepActivities = ReturnType<typeof createSweepActivities>;
+
+/**
+ * No worker polls the task queue (`faultline sweep` in its own process): the local host's ledger and
+ * daemon and the known proxy, swept from this process. Every other registered host of the fleet is
+ * reported unreachable (this process reaches only the local daemon).
+ */
+export async function sweepLocalHost(
+  client: Client,
+  o: { taskQueue: string; startedAt: string; fix: boolean; proxy?: ProxyInventory },
+): Promise<SweepReport> {
+  const { taskQueue: tq, startedAt, fix } = o;
+  const wire = await openRuns(client, { taskQueue: tq });
+  const open = toOpenRuns(wire);
+  const clock = sweepClock(client, startedAt, tq);
+  const local = localHost();
+  const registered = await listHosts(client, tq);
+  // a daemon that does not answer: no host is "mine", the sweep names every host unreachable
+  const daemonId = registered.length ? (await local.containers.daemon?.().catch(() => undefined))?.id : undefined;
+  const mine = registered.find((h) => h.daemonId === daemonId);
+  const host = mine?.host ?? (await local.name());
+  const { orphans, spared } = await sweepHost(
+    { host, ledgerDir: mine?.wardenDir ?? WARDEN_DIR, containers: local.containers, kernel: local.kernel },
+    open,
+    fix,
+    clock,
+  );
+  const unreachable = registered
+    .filter((h) => h !== mine)
+    .map((h) => ({
+      host: h.host,
+      reason: `not swept: no worker polls task queue ${tq}, and this process reaches only the local daemon`,
+    }));
+  if (o.proxy) {
+    const r = await sweepProxy(o.proxy, open, fix, clock);
+    orphans.push(...r.orphans);
+    spared.push(...r.spared);
+  }
+  return {
+    fix,
+    startedAt,
+    orphans,
+    spared,
+    hosts: [{ host, taskQueue: tq }],
+    unreachable,
+    proxy: o.proxy?.name,
+    openRuns: wire.ids,
+    unreadable: wire.unreadable,
+  };
+}

@@ -15,12 +15,9 @@ import {
   routesOf,
   type FaultPlan,
 } from '../../activities/plan.ts';
-import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
-import { localHostName } from '../../activities/adapters/warden-container.ts';
-import { readCounterValues } from '../../activities/prometheus-probe.ts';
-import { readGroups } from '../../activities/judge.ts';
+import { localContainers } from '../../activities/local-host.ts';
+import { readGroups, readMetricNow } from '../../activities/judge.ts';
 import type { CounterReading } from '../../judge/counters.ts';
-import { prometheusFor } from '../../activities/adapters/prometheus.ts';
 import { MAX_BASELINE_MS, noSeriesReason } from '../../judge/guard.ts';
 import { durationMs, formatMs } from '../../faults/duration.ts';
 import { DEFAULT_MIN_COVERAGE, guardMaxGapMs } from '../../experiments/coverage.ts';
@@ -46,8 +43,9 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
   let plan: FaultPlan | undefined;
   try {
     // The local daemon only (tagged with its host name); a real run plans over every registered host.
-    const host = needsFleet(e) ? await localHostName() : undefined;
-    const containers = host ? (await createDockerContainerPort().list()).map((c) => ({ ...c, host })) : [];
+    const local = needsFleet(e) ? await localContainers() : undefined;
+    const host = local?.host;
+    const containers = local?.containers ?? [];
     if (host) out(`fleet: this dry run reads the local Docker host ${host} only; a run spans every registered host`);
     // worker/ is loaded lazily (the CLI's layering rule); only its proxy lookup is needed here.
     const proxy = routesOf(e).length ? (await import('../../worker/proxy-port.ts')).createProxyPort() : undefined;
@@ -142,12 +140,7 @@ export async function dryRunCommand(e: Experiment, file: string, io: Io): Promis
             c ? `total ${c.total}, ${c.partIs} ${c.part}` : 'no series';
           now = `now experiment group ${show(g?.experiment)}; control group ${show(g?.control)}`;
         } else {
-          const r = await readCounterValues(
-            prometheusFor(x.url),
-            `judged metric ${x.name}`,
-            x.events,
-            x.absentMeansZero,
-          );
+          const r = await readMetricNow(x);
           if (!r.reading) throw new Error(noSeriesReason(x, r.missing, 'now'));
           now = `now total ${r.reading.total}, ${r.reading.partIs} ${r.reading.part}${r.missing.length ? ` (${r.missing.map((e) => e.field).join(', ')} absent: read as 0)` : ''}`;
         }

@@ -10,16 +10,11 @@ import { WorkflowFailedError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { connectClient, recentPollers, type FaultlineClient } from '../client.ts';
 import { warnIfNoWorker } from '../workers.ts';
-import { createDockerContainerPort } from '../../activities/adapters/docker.ts';
-import { createDockerKernelPort } from '../../activities/adapters/kernel.ts';
-import { localHostName } from '../../activities/adapters/warden-container.ts';
-import { openRuns, sweepClock, toOpenRuns } from '../../activities/sweep.ts';
-import { listHosts } from '../../activities/hosts.ts';
-import { sweepHost, sweepProxy } from '../../warden/sweep.ts';
+import { sweepLocalHost } from '../../activities/sweep.ts';
 import { SWEEP_TYPE, type SweepInput, type SweepReport } from '../../definitions/sweep.ts';
 import { scheduleSchema } from '../../experiments/schedule.ts';
 import { createSchedule } from '../schedules.ts';
-import { DEFAULT_TASK_QUEUE, WARDEN_DIR } from '../../config.ts';
+import { DEFAULT_TASK_QUEUE } from '../../config.ts';
 import { InfrastructureError, InvalidInput } from '../../errors.ts';
 import type { Io } from '../io.ts';
 
@@ -126,50 +121,13 @@ async function sweepByWorkflow(fc: FaultlineClient, tq: string, fix: boolean): P
 }
 
 /**
- * No worker: the local host's ledger and daemon and the known proxy, from this process. Every other
- * registered host of the fleet is reported unreachable (this process reaches only the local daemon).
+ * No worker: the local host's ledger and daemon and the known proxy, from this process
+ * (activities/sweep.ts sweepLocalHost); every other registered host is reported unreachable.
  */
 async function sweepInProcess(fc: FaultlineClient, fix: boolean, tq: string, startedAt: string): Promise<SweepOutcome> {
-  const wire = await openRuns(fc.client, { taskQueue: tq });
-  const open = toOpenRuns(wire);
-  const clock = sweepClock(fc.client, startedAt, tq);
-  const containers = createDockerContainerPort();
-  const registered = await listHosts(fc.client, tq);
-  // a daemon that does not answer: no host is "mine", the sweep names every host unreachable
-  const daemonId = registered.length ? (await containers.daemon?.().catch(() => undefined))?.id : undefined;
-  const mine = registered.find((h) => h.daemonId === daemonId);
-  const host = mine?.host ?? (await localHostName());
-  const { orphans, spared } = await sweepHost(
-    { host, ledgerDir: mine?.wardenDir ?? WARDEN_DIR, containers, kernel: createDockerKernelPort() },
-    open,
-    fix,
-    clock,
-  );
-  const unreachable = registered
-    .filter((h) => h !== mine)
-    .map((h) => ({
-      host: h.host,
-      reason: `not swept: no worker polls task queue ${tq}, and this process reaches only the local daemon`,
-    }));
   const { proxyInventory } = await import('../../worker/proxy-port.ts'); // the worker's own lookup, loaded lazily
-  const p = proxyInventory();
-  if (p) {
-    const r = await sweepProxy(p, open, fix, clock);
-    orphans.push(...r.orphans);
-    spared.push(...r.spared);
-  }
-  return {
-    mode: 'in-process',
-    fix,
-    startedAt,
-    orphans,
-    spared,
-    hosts: [{ host, taskQueue: tq }],
-    unreachable,
-    proxy: p?.name,
-    openRuns: wire.ids,
-    unreadable: wire.unreadable,
-  };
+  const r = await sweepLocalHost(fc.client, { taskQueue: tq, startedAt, fix, proxy: proxyInventory() });
+  return { mode: 'in-process', ...r };
 }
 
 function print(r: SweepOutcome, opts: SweepOptions, io: Io): void {

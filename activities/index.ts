@@ -106,7 +106,41 @@ export function contextRunLink(): RunLink {
   return {
     reportViolation: (v) => handle().signal(guardViolationSignal, v),
     guardRecord: () => handle().query(guardRecordQuery),
+    watchInjects: (signal, completed) => watchInjects(ctx, signal, completed),
   };
+}
+
+/** The inject activities of a run (one fault; a host's batch), whose completion a guard waits for. */
+const INJECTS = new Set(['injectFault', 'injectFaults']);
+
+/**
+ * Long-polls the run's history (waitNewEvent: the server answers when events are added, no workflow task)
+ * and calls `completed` for each inject activity that completed, until the run closes or `signal` aborts.
+ */
+async function watchInjects(ctx: Context, signal: AbortSignal, completed: () => void): Promise<void> {
+  const run = ctx.info.workflowExecution;
+  if (!run) throw new Error('no run to watch');
+  const client = ctx.client;
+  const injects = new Set<string>();
+  let nextPageToken: Uint8Array | undefined;
+  while (!signal.aborted) {
+    const res = await client.connection.withAbortSignal(signal, () =>
+      client.workflowService.getWorkflowExecutionHistory({
+        namespace: ctx.info.workflowNamespace,
+        execution: { workflowId: run.workflowId, runId: run.runId },
+        waitNewEvent: true,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      }),
+    );
+    for (const e of res.history?.events ?? []) {
+      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (name && INJECTS.has(name)) injects.add(String(e.eventId));
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done && injects.has(String(done.scheduledEventId))) completed();
+    }
+    if (!res.nextPageToken?.length) return; // the run has closed
+    nextPageToken = res.nextPageToken;
+  }
 }
 
 /**

@@ -1215,14 +1215,16 @@ function markStuck(run: Run, stuck: boolean, force = false, why?: string): void 
   if (j.stuck === stuck && !force) return;
   const flipped = stuck && !j.stuck;
   j.stuck = stuck;
-  if (stuck) log.error('revert stuck: a fault may still be applied', { workflowId: j.workflowId, why });
-  if (flipped && !force)
-    run.notifier.send('stuck', run.input.experiment.title, {
-      ...runData(run),
-      since: j.stuckSince ?? now(),
-      reason: why ?? j.faults.flatMap((f) => f.errors).at(-1) ?? 'a revert keeps failing',
-    });
-  else if (run.bounded) {
+  if (stuck) {
+    log.error('revert stuck: a fault may still be applied', { workflowId: j.workflowId, why });
+    // Told once, when it became stuck (a resumed run that is still stuck, force, tells nobody again).
+    if (flipped && !force)
+      run.notifier.send('stuck', run.input.experiment.title, {
+        ...runData(run),
+        since: j.stuckSince ?? now(),
+        reason: why ?? j.faults.flatMap((f) => f.errors).at(-1) ?? 'a revert keeps failing',
+      });
+  } else if (run.bounded) {
     j.stuckSince = undefined;
     j.stuckReason = undefined;
     log.info('revert no longer stuck: every fault is reverted', { workflowId: j.workflowId });

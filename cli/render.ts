@@ -1,4 +1,5 @@
 // Text rendering of journals, progress and history for the terminal. Pure: returns strings.
+import type { NotifyRecord } from '../experiments/notify.ts';
 import {
   revertedByText,
   wardenLine,
@@ -111,6 +112,7 @@ export function summary(j: Journal, url?: string): string {
   if (j.judge) lines.push(...judgeLines(j));
   if (j.detectToRevertMs !== undefined) lines.push(`  detect → all reverted: ${j.detectToRevertMs} ms`);
   for (const s of j.steadyStateAfter) lines.push(`  after: ${sampleLine(s)}`);
+  lines.push(...notifyLines(j.notify));
   lines.push(`  workflow: ${j.workflowId}`);
   if (url) lines.push(`  history: ${url}`);
   return lines.join('\n');
@@ -174,6 +176,16 @@ export function renderGameDay(j: GameDayJournal): string {
   }
   for (const e of j.events)
     lines.push(`  ${e.at} ${e.who} ${e.what}${e.step ? ` [${e.step}]` : ''}${e.text ? `: ${e.text}` : ''}`);
+  lines.push(...notifyLines(j.notify));
   if (j.summary) lines.push(j.summary);
   return lines.join('\n');
+}
+
+/** The notifications (a run's or a game day's): how many were delivered, and each one given up on (3 at most). */
+export function notifyLines(n: NotifyRecord | undefined): string[] {
+  if (!n) return [];
+  const lines = [`  notifications: ${n.delivered} delivered, ${n.failed.length} given up`];
+  for (const f of n.failed.slice(0, 3)) lines.push(`    ${f.receiver} ${f.type} ${f.id}: ${f.error}`);
+  if (n.failed.length > 3) lines.push(`    and ${n.failed.length - 3} more (status --json)`);
+  return lines;
 }

@@ -10,6 +10,7 @@ import { admissionWorkflowId } from '../../activities/control.ts';
 import { DEFAULT_TASK_QUEUE } from '../../config.ts';
 import { initialState } from '../../experiments/admission.ts';
 import type { Io } from '../io.ts';
+import { receiverName } from '../../definitions/notify.ts';
 
 export interface PolicyOptions {
   json?: boolean;
@@ -76,6 +77,8 @@ export function renderAdmission(s: AdmissionState): string {
       `  environment ${name}: at once ${env.maxConcurrent ?? 'unlimited'}${env.requireApproval ? ', needs approval' : ''}`,
     );
   for (const w of p.blackouts) lines.push(`  blackout "${w.name}": ${describeWindow(w)}`);
+  for (const r of p.notify ?? [])
+    lines.push(`  notify ${receiverName(r)}: ${r.events?.join(', ') ?? 'every event'} (from each run's admission on)`);
   lines.push(
     s.lever
       ? `safety lever: PULLED by ${s.lever.who ?? '?'} at ${s.lever.at}: ${s.lever.reason}`

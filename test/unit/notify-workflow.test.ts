@@ -14,6 +14,7 @@ import type { CloudEvent } from '../../definitions/notify.ts';
 import { abortExperimentUpdate, WORKFLOW_TYPE } from '../../definitions/experiment.ts';
 import { approveGateUpdate, GAME_DAY_TYPE } from '../../definitions/gameday.ts';
 import { sharedWorker, timeSkippingEnv } from './support/workflow-env.ts';
+import { summary } from '../../cli/render.ts';
 import { experiment, fakeChaos, runInput, untilCancelled } from './support/fake-chaos.ts';
 
 let env: TestWorkflowEnvironment;
@@ -121,6 +122,11 @@ describe('experiment notifications', () => {
     expect(j.notify?.failed.map((f) => [f.receiver, f.type, f.error])).toEqual(
       RUN_EVENTS.map((t) => ['hook', t, 'receiver hook answered 403 to the event']),
     );
+    // `faultline status` says so.
+    expect(summary(j)).toContain(
+      `  notifications: 0 delivered, 5 given up\n    hook dev.faultline.experiment.started ${j.runId}.1: receiver hook answered 403 to the event\n`,
+    );
+    expect(summary(j)).toContain('    and 2 more (status --json)');
   });
 
   it('a delivery that hangs delays no revert: the faults are reverted while the abort notice is still open', async () => {

@@ -168,6 +168,43 @@ describe('experiment notifications', () => {
     ]);
   });
 
+  it("a revert stuck for an hour across continue-as-new: told once; the policy's receiver carried to the new runs", async () => {
+    const policyHook: Receiver = { name: 'policy', url: 'http://127.0.0.1:9/policy' };
+    let first: number | undefined;
+    const chaos = fakeChaos({
+      admitRun: async () => ({ admitted: true, notify: [policyHook] }),
+      revertFault: async (_kind: string, handle: Record<string, unknown>) => {
+        const at = Context.current().info.currentAttemptScheduledTimestampMs;
+        if (handle.id === 'route-1' && at - (first ??= at) < 3_600_000) throw new Error('the host does not answer');
+        chaos.active.delete(String(handle.id));
+        return { at: new Date(at).toISOString() };
+      },
+    });
+    const hook = receiver();
+    shared.route('notify-stuck', { ...chaos.activities, deliverNotification: hook.deliverNotification });
+    const tuning = { revertBackoffMaxMs: 3 * 60_000, stuckAfterAttempts: 3, historyEventsLimit: 100 };
+    const j = (await env.client.workflow.execute(WORKFLOW_TYPE, {
+      taskQueue: shared.taskQueue,
+      workflowId: 'notify-stuck',
+      args: [runInput(experiment(), { tuning })],
+    })) as Journal;
+    expect(j.verdict).toBe('passed');
+    expect(j.continuedFrom?.length).toBeGreaterThanOrEqual(1);
+    expect(hook.types()).toEqual([
+      'dev.faultline.experiment.started',
+      'dev.faultline.experiment.fault.injected',
+      'dev.faultline.experiment.fault.injected',
+      'dev.faultline.experiment.revert.stuck',
+      'dev.faultline.experiment.verdict',
+    ]);
+    const stuck = hook.got[3]?.event;
+    expect(stuck?.data.reason).toMatch(/the host does not answer/);
+    // The verdict comes from the last run (its own run ID), the stuck notice from the one that became stuck
+    // (an earlier run of the chain): ids stay unique across continue-as-new.
+    expect(hook.got[4]?.event.id.startsWith(`${j.runId}.`)).toBe(true);
+    expect(j.continuedFrom).toContain(stuck?.id.split('.')[0]);
+  });
+
   it('a run with no receivers schedules no delivery', async () => {
     const hook = receiver();
     const chaos = fakeChaos();

@@ -67,8 +67,14 @@ export interface ResourceLimits {
 export interface StressorSpec {
   /** The stressor's own name (its helper container's), derived from the fault: start is idempotent by it. */
   name: string;
-  /** stress-ng arguments, e.g. ["--cpu", "2", "--cpu-load", "75"]. */
+  /** stress-ng arguments, e.g. ["--cpu", "2", "--cpu-method", "matrixprod"]. */
   args: string[];
+  /**
+   * CPUs the stressor may use in all (stress.cpu): its workers run flat out in a cgroup of their own under the
+   * target's whose CFS quota is this many CPUs, so under load they are held back by the scheduler, never by
+   * stress-ng's wall-clock pacing (which leaves a CPU idle for time it never got).
+   */
+  cpus?: number;
   /** stress-ng ends by itself after this many seconds whatever else happens (a bound, not the fault's end). */
   timeoutSeconds: number;
 }

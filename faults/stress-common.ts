@@ -20,6 +20,8 @@ export interface StressHandle extends Record<string, unknown> {
   /** The stressor's name (its helper container): faultline-stress-<run>-<fault>. */
   stressor: string;
   args: string[];
+  /** stress.cpu: the CPU quota of the stressor's own cgroup (absent in handles recorded before it: --cpu-load). */
+  cpus?: number;
   timeoutSeconds: number;
   /** stress-ng processes in the container at prepare (normally none): what the revert must leave. */
   stressBefore: number;
@@ -45,6 +47,7 @@ export async function prepareStress(
   t: FaultTarget,
   args: string[],
   duration: string,
+  cpus?: number,
 ): Promise<StressHandle> {
   const c = await containerOf(ports, t);
   if (!(await kernelFor(ports, kind).stressAvailable()))
@@ -59,6 +62,7 @@ export async function prepareStress(
     ...(c.startedAt ? { startedAt: c.startedAt } : {}),
     stressor: `faultline-stress-${shortHash(t.run ?? 'no-run')}-${faultNonce()}`,
     args,
+    ...(cpus !== undefined ? { cpus } : {}),
     timeoutSeconds: Math.ceil(durationMs(duration) / 1000) + STRESSOR_SLACK_S,
     stressBefore: procs.filter(isStressor).length,
   };
@@ -69,7 +73,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Starts the stressor (a retried inject finds it running) and waits until it and its workers are the container's. */
 export async function injectStress(ports: Ports, kind: string, h: StressHandle, waitMs = 10_000): Promise<void> {
   const k = kernelFor(ports, kind);
-  await k.startStressor(h.containerId, { name: h.stressor, args: h.args, timeoutSeconds: h.timeoutSeconds });
+  await k.startStressor(h.containerId, {
+    name: h.stressor,
+    args: h.args,
+    ...(h.cpus !== undefined ? { cpus: h.cpus } : {}),
+    timeoutSeconds: h.timeoutSeconds,
+  });
   for (const until = Date.now() + waitMs; ; await sleep(100)) {
     const procs = await k.processes(h.containerId);
     if (!procs) throw new FaultTargetGone(`${kind}: ${h.containerName} is not running`);

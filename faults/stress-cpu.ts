@@ -20,11 +20,14 @@ const spec = z.strictObject({
 });
 export type StressCpuSpec = z.infer<typeof spec>;
 
-/** stress-ng's workers and load for `cores`: whole workers, each at the same share of one CPU. */
+/**
+ * stress-ng's workers for `cores`: whole workers running flat out; the stressor's own cgroup holds them to
+ * `cores` CPUs in all (StressorSpec.cpus). Not `--cpu-load`: stress-ng paces it by the wall clock (busy for a
+ * slice, then idle as long again), so a worker that waited for a CPU during its slice still idles after it and
+ * the target got 0.17 of the 0.5 cores asked on this loaded machine.
+ */
 export function cpuArgs(cores: number): string[] {
-  const workers = Math.ceil(cores);
-  const load = Math.max(1, Math.min(100, Math.round((cores / workers) * 100)));
-  return ['--cpu', String(workers), '--cpu-load', String(load), '--cpu-method', 'matrixprod', '--quiet'];
+  return ['--cpu', String(Math.ceil(cores)), '--cpu-method', 'matrixprod', '--quiet'];
 }
 
 const plural = (n: number) => `${+n.toFixed(2)} core${n === 1 ? '' : 's'}`;
@@ -35,7 +38,7 @@ export const stressCpu: FaultKind<typeof spec, StressHandle> = {
   needsContainer: true,
   describe: (s, t) => `keep ${plural(s.cores)} busy in ${t.container?.name} for ${formatMs(durationMs(s.duration))}`,
   prepare: async (ports, s, t) => {
-    const h = await prepareStress(ports, s.kind, t, cpuArgs(s.cores), s.duration);
+    const h = await prepareStress(ports, s.kind, t, cpuArgs(s.cores), s.duration, s.cores);
     const limits = await kernelFor(ports, s.kind).limits(h.containerId);
     if (!limits) throw new FaultTargetGone(`stress.cpu: ${h.containerName} no longer exists`);
     const max = limits.cpus ?? limits.hostCpus;

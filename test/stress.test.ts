@@ -1,8 +1,9 @@
-// stress.cpu and stress.memory against the real daemon: the stressor's processes are in the target's own
-// cgroup under every controller (read from the host's cgroup tree), the target's cgroup uses the CPU or
-// holds the memory asked (cpuacct.usage, memory.usage_in_bytes), a retried inject starts one stressor,
-// and after the revert no stress-ng process is left in the container and its usage is back; a stress larger
-// than the container's own limit is refused at prepare and nothing is started.
+// stress.cpu and stress.memory against the real daemon: the stressor's processes are in a cgroup of its own
+// under the target's, under every controller (read from the host's cgroup tree); the CPU stressor's workers
+// never idle by themselves and its cgroup's quota is the cores asked, the target's cgroup uses at most that
+// (cpuacct.usage), and holds the memory asked, stress-ng's own included (memory.usage_in_bytes); a retried
+// inject starts one stressor, and after the revert no stress-ng process is left in the container and its
+// usage is back; a stress larger than the container's own limit is refused at prepare and nothing is started.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -82,11 +83,23 @@ async function stressorPids(): Promise<number[]> {
   return ((await kernel.processes(target.id)) ?? []).filter(isStressor).map((p) => p.pid);
 }
 
-function controllersHolding(pid: number): string[] {
+/** The controllers under which `pid` is in the cgroup `sub` (relative to the target's). */
+function controllersHolding(pid: number, sub: string): string[] {
   return readdirSync(CG).filter((ctrl) => {
-    const f = cgroupFile(ctrl, 'cgroup.procs');
+    const f = cgroupFile(ctrl, path.join(sub, 'cgroup.procs'));
     return existsSync(f) && readFileSync(f, 'utf8').split('\n').includes(String(pid));
   });
+}
+
+/** The stressor container's own cgroup, relative to the target's (Docker makes it a child of the target's). */
+async function stressorCgroup(h: StressHandle): Promise<string> {
+  return (await docker.getContainer(h.stressor).inspect()).Id;
+}
+
+/** ns on a CPU and ns waiting for one, from /proc/<pid>/schedstat. */
+function schedstat(pid: number): [number, number] {
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return [run ?? 0, wait ?? 0];
 }
 
 async function stressorsOf(h: StressHandle) {
@@ -94,7 +107,7 @@ async function stressorsOf(h: StressHandle) {
 }
 
 describe('stress kinds', () => {
-  it('stress.cpu: the target cgroup uses the cores asked, every stress-ng process in its cgroups; nothing left after the revert', async () => {
+  it("stress.cpu: the stressor wants the cores asked all the time and uses at most them, every stress-ng process in a cgroup under the target's; nothing left after the revert", async () => {
     const idle = await coresUsed(2_000);
     const s = stressCpu.spec.parse({ kind: 'stress.cpu', duration: '30s', cores: 0.5 });
     const h = (await stressCpu.prepare(ports, s, on())) as StressHandle;
@@ -105,42 +118,75 @@ describe('stress kinds', () => {
     expect(await stressorsOf(h)).toHaveLength(1);
     const pids = await stressorPids();
     expect(pids.length).toBeGreaterThanOrEqual(2); // stress-ng and its worker
+    const sub = await stressorCgroup(h);
     const expected = readdirSync(CG).filter((c) => existsSync(cgroupFile(c, 'cgroup.procs')));
-    for (const pid of pids) expect(controllersHolding(pid), `pid ${pid}`).toEqual(expected);
+    for (const pid of pids) expect(controllersHolding(pid, sub), `pid ${pid}`).toEqual(expected);
+    // The stressor's own cgroup is held to the 0.5 cores asked: a CFS quota, not stress-ng's wall-clock pacing.
+    const quota = Number(readFileSync(cgroupFile('cpu', `${sub}/cpu.cfs_quota_us`), 'utf8'));
+    const period = Number(readFileSync(cgroupFile('cpu', `${sub}/cpu.cfs_period_us`), 'utf8'));
+    expect(quota / period).toBeCloseTo(0.5, 5);
+    const worker = ((await kernel.processes(target.id)) ?? []).find((p) => /stress-ng-cpu/.test(p.command));
+    expect(worker, 'the cpu worker').toBeDefined();
+    const throttled = () =>
+      Number(/throttled_time (\d+)/.exec(readFileSync(cgroupFile('cpu', `${sub}/cpu.stat`), 'utf8'))?.[1]);
+    const [run0, wait0] = schedstat(worker!.pid);
+    const throttled0 = throttled();
+    const wall0 = process.hrtime.bigint();
     const stressorBefore = cpuSeconds(pids);
     const cgroupBefore = Number(readFileSync(cgroupFile('cpuacct', 'cpuacct.usage'), 'utf8')) / 1e9;
     const busy = await coresUsed();
     const byStressor = cpuSeconds(pids) - stressorBefore;
     const byCgroup = Number(readFileSync(cgroupFile('cpuacct', 'cpuacct.usage'), 'utf8')) / 1e9 - cgroupBefore;
+    const [run1, wait1] = schedstat(worker!.pid);
+    const wall = Number(process.hrtime.bigint() - wall0);
+    const ran = (run1 - run0) / wall;
+    const waited = (wait1 - wait0) / wall;
+    const held = (throttled() - throttled0) / wall;
     console.log(
-      `stress.cpu 0.5 cores (limit 1): the target's cgroup used ${busy.toFixed(2)} cores (idle ${idle.toFixed(2)}); the stressor's ${byStressor.toFixed(2)} CPU s are in the cgroup's ${byCgroup.toFixed(2)}`,
+      `stress.cpu 0.5 cores (limit 1): the target's cgroup used ${busy.toFixed(2)} cores (idle ${idle.toFixed(2)}); the stressor's ${byStressor.toFixed(2)} CPU s are in the cgroup's ${byCgroup.toFixed(2)}; its worker ran ${ran.toFixed(2)}, waited for a CPU ${waited.toFixed(2)}, held by its quota ${held.toFixed(2)} of the time`,
     );
     // Every CPU second the stressor used is the container's (its own processes idle meanwhile)...
     expect(byCgroup).toBeGreaterThanOrEqual(byStressor * 0.9);
     expect(byStressor).toBeGreaterThan(0.1);
-    // ...above idle and at most the share asked (on a machine shared by others it gets less: 0.23-0.39 here).
+    // ...the worker never idles by itself (running, waiting for a CPU or held by its quota: with --cpu-load's
+    // pacing it slept half the time, however long it had waited), so it gets the 0.5 cores whenever the
+    // machine has them (bench:faults) and less only when the scheduler gives the container less...
+    expect(ran + waited + held).toBeGreaterThan(0.9);
+    // ...and never more than asked.
     expect(busy).toBeGreaterThan(idle + 0.03);
-    expect(busy).toBeLessThanOrEqual(0.65);
+    expect(busy).toBeLessThanOrEqual(0.5 * 1.05 + idle);
     expect(await stressCpu.revert(ports, h)).toEqual({ changed: true });
     expect(await stressorPids()).toEqual([]);
     expect(await stressorsOf(h)).toEqual([]);
+    expect(existsSync(cgroupFile('cpu', sub)), "the stressor's cgroup is removed with it").toBe(false);
     expect(await coresUsed(2_000)).toBeLessThanOrEqual(idle + 0.1);
     expect(await stressCpu.revert(ports, h)).toEqual({ changed: false });
   });
 
-  it('stress.memory: the target cgroup holds the size asked; released after the revert', async () => {
+  it("stress.memory: the target cgroup holds the size asked, stress-ng's own memory included; released after the revert", async () => {
     const before = memoryUsed();
     const size = 64 * 2 ** 20;
     const s = stressMemory.spec.parse({ kind: 'stress.memory', duration: '30s', size: '64MiB' });
     const h = (await stressMemory.prepare(ports, s, on())) as StressHandle;
     await stressMemory.inject(ports, s, h);
     cleanup.push(() => stressMemory.revert(ports, h));
-    let held = 0;
-    for (const end = Date.now() + 20_000; Date.now() < end && held < size * 0.95; await sleep(200))
-      held = memoryUsed() - before;
-    console.log(`stress.memory 64MiB: the target's cgroup holds ${(held / 2 ** 20).toFixed(1)} MiB more`);
+    const sub = await stressorCgroup(h);
+    const byStressor = () => Number(readFileSync(cgroupFile('memory', `${sub}/memory.usage_in_bytes`), 'utf8'));
+    let own = 0;
+    for (const end = Date.now() + 20_000; Date.now() < end && own < size * 0.98; await sleep(200)) own = byStressor();
+    await sleep(1_000); // held, not growing: a vm method that takes more for a while would show now
+    own = byStressor();
+    const held = memoryUsed() - before;
+    console.log(
+      `stress.memory 64MiB: the stressor's cgroup holds ${(own / 2 ** 20).toFixed(2)} MiB, the target's ${(held / 2 ** 20).toFixed(2)} MiB more`,
+    );
+    // What the stressor holds, stress-ng's own processes included, is the size asked (it held 76 MiB when they
+    // were not counted)...
+    expect(own).toBeGreaterThanOrEqual(size * 0.98);
+    expect(own).toBeLessThanOrEqual(size * 1.01);
+    // ...and it is the target's: its cgroup grew by as much (its own node process may move by a MiB or two).
     expect(held).toBeGreaterThanOrEqual(size * 0.95);
-    expect(held).toBeLessThanOrEqual(size * 1.5);
+    expect(held).toBeLessThanOrEqual(size * 1.05);
     expect(await stressMemory.revert(ports, h)).toEqual({ changed: true });
     expect(await stressorPids()).toEqual([]);
     expect(memoryUsed() - before).toBeLessThanOrEqual(8 * 2 ** 20);

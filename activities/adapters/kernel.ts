@@ -3,10 +3,11 @@
 // socket) act the same way and need no access to the host's /proc.
 //  - network namespace: a helper that shares the target's (NetworkMode container:<id>, CAP_NET_ADMIN only)
 //    runs iptables, tc and ip there, each call first checking the namespace is the one expected;
-//  - cgroups: a stressor container whose shell writes itself into the target's cgroup.procs under every
-//    controller (the host's cgroup tree bind-mounted), then execs stress-ng: every stress-ng process is in
-//    the target's cgroups from its first instruction, accounted and limited as the container. It is PID 1 of
-//    its own PID namespace, so removing the container (SIGKILL) ends every worker of it;
+//  - cgroups: a stressor container whose cgroup Docker makes a child of the target's under every controller
+//    (CgroupParent; with the systemd driver, whose scopes have no children, its shell writes itself into the
+//    target's cgroup.procs first, the host's cgroup tree bind-mounted), then stress-ng: every stress-ng process
+//    is in the target's cgroups from its first instruction, accounted and limited as the container. It is PID 1
+//    of its own PID namespace, so removing the container (SIGKILL) ends every worker of it;
 //  - the dns.* kinds' resolver: a container of the node image (o.nodeImage) sharing the target's network
 //    namespace, as the uid the redirect leaves alone, without capabilities.
 import { randomBytes } from 'node:crypto';
@@ -558,12 +559,37 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode(), o: K
         throw new FaultTargetGone(`container ${target.Name.replace(/^\//, '')} is not running`);
       const info = (await docker.info()) as { CgroupDriver?: string };
       const parent = (target.HostConfig as { CgroupParent?: string }).CgroupParent;
-      const cgroup =
-        info.CgroupDriver === 'systemd'
-          ? `/${parent || 'system.slice'}/docker-${target.Id}.scope`
-          : `${parent || '/docker'}/${target.Id}`;
-      // The shell moves itself (0: the writer) into the target's cgroup under every controller, then becomes
-      // stress-ng: nothing of the stressor ever runs outside the target's cgroups.
+      const labels = { 'faultline.component': STRESSOR_COMPONENT, 'faultline.stress.target': target.Id };
+      const stressNg = [...s.args, '--timeout', `${s.timeoutSeconds}s`];
+      if (info.CgroupDriver !== 'systemd') {
+        // Docker makes the stressor's cgroup a child of the target's under every controller (and removes it
+        // with the stressor): charged to the target and bound by its limits, with a CPU quota of its own.
+        const c = await create(
+          {
+            name: s.name,
+            Cmd: ['/usr/bin/stress-ng', ...stressNg],
+            Labels: labels,
+            HostConfig: {
+              CgroupParent: `${parent || '/docker'}/${target.Id}`,
+              ...(s.cpus !== undefined ? { NanoCpus: Math.round(s.cpus * 1e9) } : {}),
+              NetworkMode: 'none',
+              CapDrop: ['NET_RAW', 'MKNOD'],
+            },
+          },
+          true,
+        );
+        await c.start();
+        return;
+      }
+      // The systemd driver makes a container a scope, which can have no child: the shell moves itself (0: the
+      // writer) into the target's own cgroup under every controller, then becomes stress-ng; a CPU share is
+      // then stress-ng's --cpu-load (paced by the wall clock: less than asked on a loaded host).
+      const cgroup = `/${parent || 'system.slice'}/docker-${target.Id}.scope`;
+      const workers = Number(s.args[s.args.indexOf('--cpu') + 1]);
+      const pace =
+        s.cpus !== undefined && workers > 0
+          ? ['--cpu-load', String(Math.max(1, Math.min(100, Math.round((s.cpus / workers) * 100))))]
+          : [];
       const script = [
         'set -e',
         'n=0',
@@ -574,9 +600,9 @@ export function createDockerKernelPort(docker: Dockerode = new Dockerode(), o: K
       const c = await create(
         {
           name: s.name,
-          Cmd: ['/bin/sh', '-c', script, 'stressor', ...s.args, '--timeout', `${s.timeoutSeconds}s`],
+          Cmd: ['/bin/sh', '-c', script, 'stressor', ...pace, ...stressNg],
           Env: [`FL_CGROUP=${cgroup}`],
-          Labels: { 'faultline.component': STRESSOR_COMPONENT, 'faultline.stress.target': target.Id },
+          Labels: labels,
           HostConfig: { Binds: ['/sys/fs/cgroup:/cg:rw'], NetworkMode: 'none', CapDrop: ['NET_RAW', 'MKNOD'] },
         },
         true,

@@ -388,7 +388,7 @@ export class MemoryWorld {
     { netns: string; rules: string[]; qdiscs: Map<string, string>; links: { name: string; mac: string }[] }
   >();
   /** stressor name -> the container it runs in and its stress-ng arguments. */
-  readonly stressors = new Map<string, { containerId: string; args: string[] }>();
+  readonly stressors = new Map<string, { containerId: string; args: string[]; cpus?: number }>();
   /** dns.* resolvers by name: the container whose namespace they share and their configuration. */
   readonly resolvers = new Map<string, { containerId: string; config: ResolverSpec['config'] }>();
   /** Nameservers of each container's /etc/resolv.conf (default: Docker's embedded 127.0.0.11). */
@@ -547,7 +547,11 @@ export class MemoryWorld {
       startStressor: (id, st) =>
         this.call(worker, 'startStressor', `stressor:${st.name}`, () => {
           if (this.stressors.has(st.name)) return { effect: 'none', value: undefined };
-          this.stressors.set(st.name, { containerId: id, args: [...st.args] });
+          this.stressors.set(st.name, {
+            containerId: id,
+            args: [...st.args],
+            ...(st.cpus !== undefined ? { cpus: st.cpus } : {}),
+          });
           return { effect: 'apply', value: undefined };
         }),
       stopStressor: (name) =>

@@ -4,7 +4,7 @@
 // starts one stressor, the revert ends it and leaves no stress-ng process, the warden ends a lapsed one.
 import { describe, expect, it } from 'vitest';
 import { cpuArgs, stressCpu } from '../../faults/stress-cpu.ts';
-import { memoryArgs, sizeBytes, stressMemory } from '../../faults/stress-memory.ts';
+import { memoryArgs, sizeBytes, STRESS_NG_OWN_BYTES, stressMemory } from '../../faults/stress-memory.ts';
 import type { StressHandle } from '../../faults/stress-common.ts';
 import { MemoryWorld } from '../support/memory-ports.ts';
 import { faultProblems } from './support/fault-problems.ts';
@@ -23,7 +23,10 @@ describe('stress: the language', () => {
       expect.stringMatching(/^stress\.yaml:5:\d+ method\.0\.size: must be a size such as 256MiB, 1GiB or 500MB/),
     ]);
     expect(problems('{ kind: stress.memory, size: 10KiB, duration: 5s }')).toEqual([
-      expect.stringMatching(/method\.0\.size: must be at least 1MiB/),
+      expect.stringMatching(/method\.0\.size: must be at least 8MiB \(stress-ng itself holds about 4 MiB of it\)/),
+    ]);
+    expect(problems('{ kind: stress.memory, size: 4MiB, duration: 5s }')).toEqual([
+      expect.stringMatching(/method\.0\.size: must be at least 8MiB/),
     ]);
     expect(problems('{ kind: stress.memory, duration: 5s }')).toEqual([
       expect.stringMatching(/method\.0\.size: required field "size" is missing/),
@@ -37,9 +40,30 @@ describe('stress: the language', () => {
       500e6,
       4 * 2 ** 20,
     ]);
-    expect(cpuArgs(1.5)).toEqual(['--cpu', '2', '--cpu-load', '75', '--cpu-method', 'matrixprod', '--quiet']);
-    expect(cpuArgs(0.25)).toEqual(['--cpu', '1', '--cpu-load', '25', '--cpu-method', 'matrixprod', '--quiet']);
-    expect(memoryArgs(2 ** 20)).toEqual(['--vm', '1', '--vm-bytes', '1048576', '--vm-keep', '--quiet']);
+    // Workers flat out (no wall-clock --cpu-load); the stressor's cgroup holds them to the cores asked.
+    expect(cpuArgs(1.5)).toEqual(['--cpu', '2', '--cpu-method', 'matrixprod', '--quiet']);
+    expect(cpuArgs(0.25)).toEqual(['--cpu', '1', '--cpu-method', 'matrixprod', '--quiet']);
+    // stress-ng's own 4.25 MiB and the worker's page tables come out of the size asked, in whole pages.
+    const vm = (bytes: number) => Number(memoryArgs(bytes)[3]);
+    expect(memoryArgs(64 * 2 ** 20)).toEqual([
+      '--vm',
+      '1',
+      '--vm-bytes',
+      String(vm(64 * 2 ** 20)),
+      '--vm-keep',
+      '--vm-hang',
+      '0',
+      '--vm-method',
+      'write64',
+      '--quiet',
+    ]);
+    for (const mib of [8, 64, 256, 4096]) {
+      const bytes = mib * 2 ** 20;
+      expect(vm(bytes) % 4096).toBe(0);
+      const held = vm(bytes) + vm(bytes) / 512 + STRESS_NG_OWN_BYTES;
+      expect(held).toBeLessThanOrEqual(bytes);
+      expect(held).toBeGreaterThan(bytes - 8192);
+    }
   });
 });
 
@@ -92,6 +116,11 @@ describe('stress on the in-memory kernel port', () => {
     const h2 = (await stressCpu.prepare(ports, c, target)) as StressHandle;
     await stressCpu.inject(ports, c, h2);
     expect(w.kernelLeftovers()).toEqual([`stressor:${h2.stressor}`]);
+    // The stressor's own cgroup is held to the cores asked (a CPU quota, not stress-ng's wall-clock pacing).
+    expect(w.stressors.get(h2.stressor)).toMatchObject({
+      cpus: 0.5,
+      args: ['--cpu', '1', '--cpu-method', 'matrixprod', '--quiet'],
+    });
     await w
       .leasePort('agent')
       .grant({ id: 'l3', kind: 'stress.cpu', handle: h2, leaseMs: 1, grantedAt: new Date().toISOString() });

@@ -3,7 +3,7 @@
 // is SIGKILLed for good, once for all of them. The warden beside the daemon (its own container, the daemon's
 // socket only) finds each lease lapsed and reverts the fault with the kind's own revert through helper
 // containers: the rules are gone and the target's namespace is as it was at prepare (for dns.error, the
-// resolver container gone too). Each kind's checks run once every run was reverted (or failed), so none
+// resolver container gone too; for network.split, each member's, one lease each). Each kind's checks run once every run was reverted (or failed), so none
 // measures its target while another kind's fault (a stressor) still runs.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { createDockerKernelPort } from '../activities/adapters/kernel.ts';
 import { connectClient, getStatus, startExperiment, type FaultlineClient } from '../cli/client.ts';
 import { ruleset } from '../faults/netfilter.ts';
 import type { LossHandle } from '../faults/network-loss.ts';
+import type { SplitHandle } from '../faults/network-split.ts';
 import { rootOf, type BandwidthHandle } from '../faults/network-bandwidth.ts';
 import { isStressor, type StressHandle } from '../faults/stress-common.ts';
 import type { ProcessHandle } from '../faults/process-common.ts';
@@ -53,7 +54,11 @@ const METHODS = {
   stop: '{ kind: process.stop, name: node, includePid1: true, duration: 5m }',
   dns: '{ kind: dns.error, names: [ db.internal ], duration: 5m }',
   disk: '{ kind: disk.fill, path: /tmp, size: 16MiB, duration: 5m }',
+  // Its target and a peer of its own (${id}-split-peer), named by the split's groups: no targets line.
+  split: `{ kind: network.split, from: { names: [ ${id}-split ] }, to: { names: [ ${id}-split-peer ] }, duration: 5m }`,
 } as const;
+/** The leases a case's run holds: one per member for the split. */
+const LEASES: Partial<Record<string, number>> = { split: 2 };
 type Case = keyof typeof METHODS;
 interface Killed {
   target: KernelTarget;
@@ -61,6 +66,8 @@ interface Killed {
   /** The run's phase when the worker was killed. */
   phase: string | undefined;
   rec: LapsedLease;
+  /** Every record of the run (the split's two members). */
+  recs: LapsedLease[];
   killedAt: number;
 }
 let runs: Record<Case, Promise<Killed>>;
@@ -74,7 +81,7 @@ beforeAll(async () => {
   const t0 = Date.now();
   const tq = uniqueId('kw');
   const [targets, worker] = await Promise.all([
-    Promise.all(cases.map((c) => startTarget(`${id}-${c}`, net))),
+    Promise.all([...cases, 'split-peer'].map((c) => startTarget(`${id}-${c}`, net))),
     workerProcess(tq, { FAULTLINE_WARDEN_DIR: ledger }),
     ensureWarden({ dir: ledger }),
   ]);
@@ -125,18 +132,18 @@ title: the warden reverts a kernel fault
 hypothesis:
   statement: the web server answers
   probes: [ { name: web, type: http, url: "http://127.0.0.1:${port}/", requests: 1 } ]
-targets: { names: [ ${targets[c].name} ], mode: one }
+${c === 'split' ? 'blastRadius: { maxTargets: 2 }' : `targets: { names: [ ${targets[c].name} ], mode: one }`}
 method: [ ${METHODS[c]} ]
 `,
       { prefix: id, frontUrl: '' },
     );
     const { workflowId } = await startExperiment(fc, e, { taskQueue: tq });
     started.push(workflowId);
-    const lease = await until(`the guard renewing the lease of ${c}`, async () =>
-      (await activeLeases(ledger)).find(
-        (l) => l.workflowId === workflowId && Date.parse(l.expiresAt) <= Date.now() + l.leaseMs,
-      ),
-    );
+    const lease = await until(`the guard renewing the lease of ${c}`, async () => {
+      const mine = (await activeLeases(ledger)).filter((l) => l.workflowId === workflowId);
+      const renewed = mine.filter((l) => Date.parse(l.expiresAt) <= Date.now() + l.leaseMs);
+      return renewed.length === (LEASES[c] ?? 1) && renewed[0];
+    });
     return { workflowId, lease, phase: (await getStatus(fc, workflowId)).journal?.phase };
   });
   await Promise.allSettled(leased);
@@ -146,10 +153,11 @@ method: [ ${METHODS[c]} ]
   const out = Object.fromEntries(
     cases.map((c, i) => {
       const run = (leased[i] as (typeof leased)[number]).then(async ({ workflowId, lease, phase }) => {
-        const rec = await until(`the warden reverting the lapsed lease of ${c}`, async () =>
-          (await lapsedLeases(ledger)).find((l) => l.lease.workflowId === workflowId && l.revertedAt),
-        );
-        return { target: targets[c], lease, phase, rec, killedAt };
+        const recs = await until(`the warden reverting the lapsed lease of ${c}`, async () => {
+          const mine = (await lapsedLeases(ledger)).filter((l) => l.lease.workflowId === workflowId && l.revertedAt);
+          return mine.length === (LEASES[c] ?? 1) && mine;
+        });
+        return { target: targets[c], lease, phase, rec: recs[0]!, recs, killedAt };
       });
       run.catch(() => undefined); // awaited by the kind's test, which reports it
       return [c, run];
@@ -181,6 +189,23 @@ describe('the warden reverts the kernel fault kinds when their runner is killed'
       `network.loss: the worker SIGKILLed, the warden reverted it ${Date.parse(rec.revertedAt as string) - killedAt} ms later (lease ${lease.leaseMs} ms)`,
     );
     expect(await hostLoss(target.ip, 9001)).toBeLessThanOrEqual(0.02);
+  });
+
+  it("network.split: the warden reverts both members; each one's rule set is the one recorded at prepare", async () => {
+    const { recs, killedAt } = await killedDuring('split');
+    expect(recs.map((r) => [r.lease.kind, (r.lease.handle as SplitHandle).side, r.error]).sort()).toEqual([
+      ['network.split', 'from', undefined],
+      ['network.split', 'to', undefined],
+    ]);
+    for (const r of recs) {
+      const h = r.lease.handle as SplitHandle;
+      const now = await kernel.netns(h.containerId);
+      expect(now.state).toBe('ok');
+      if (now.state === 'ok') expect(ruleset(now.snapshot.rules)).toEqual(h.rulesBefore);
+    }
+    console.log(
+      `network.split: the worker SIGKILLed, the warden reverted both members ${Math.max(...recs.map((r) => Date.parse(r.revertedAt as string))) - killedAt} ms later (lease ${recs[0]!.lease.leaseMs} ms)`,
+    );
   });
 
   it("network.bandwidth: Faultline's qdisc is gone and each interface's root is the one recorded at prepare", async () => {

@@ -1,21 +1,26 @@
-// Every runner dead for good: one experiment per fault kind (container.pause, container.stop,
-// container.kill, network.partition, dns.error on containers of our own; proxy.latency on a fault proxy route), all
-// in their fault window. The fleet worker (orchestration, proxy faults; no agent of its own) and the host's
+// Every runner dead for good: one experiment per fault kind that leaves something to undo (container.pause,
+// container.stop, container.kill, network.partition and every kernel kind: network.loss, network.split (two
+// members, two leases), network.bandwidth, stress.cpu/memory/io, disk.fill, process.stop, dns.error/spoof, on
+// containers of our own; proxy.latency on a fault proxy route), all in their fault window. process.kill and
+// container.restart leave nothing to undo. The fleet worker (orchestration, proxy faults; no agent of its own) and the host's
 // `faultline agent` (container faults and their holders) are separate processes; then the agent, the worker
 // AND the Temporal server are SIGKILLed and none is started again.
-// Measured per kind: SIGKILL -> the fault is gone (the container runs / is attached again, the resolver and
-// the redirect's chain are gone, the toxic is gone). Container faults are reverted by the warden when their lease lapses; proxy faults by the proxy.
+// Measured per kind: SIGKILL -> the fault is gone (the container runs / is attached again, no FL- chain or
+// fa17: qdisc in the target's namespace (read from the host with nsenter), no stressor or resolver container,
+// the fill file gone, no process stopped, the toxic gone). Container faults are reverted by the warden when their lease lapses; proxy faults by the proxy.
 // Shared by test/dead-runner.test.ts (asserts) and bench/dead-runner.ts (reports).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { request } from 'undici';
 import { ensureDemoImage } from '../demo/image.ts';
 import { ensureWarden, removeWarden } from '../activities/adapters/warden-container.ts';
-import { createDockerKernelPort, RESOLVER_COMPONENT } from '../activities/adapters/kernel.ts';
+import { RESOLVER_COMPONENT, STRESSOR_COMPONENT } from '../activities/adapters/kernel.ts';
 import { activeLeases, lapsedLeases } from '../warden/lease-ledger.ts';
 import { startProxyServer } from '../proxy/server.ts';
 import { connectClient, getStatus, startExperiment } from '../cli/client.ts';
@@ -46,6 +51,16 @@ export interface DeadRunnerOutcome {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
+/** The target's netfilter rules (filter and nat) and qdiscs, read from the host in its network namespace. */
+async function netnsState(pid: number): Promise<string> {
+  const ns = ['-t', String(pid), '-n'];
+  const [rules, qdiscs] = await Promise.all([
+    run('nsenter', [...ns, 'iptables-save']),
+    run('nsenter', [...ns, 'tc', 'qdisc', 'show']),
+  ]);
+  return rules.stdout + qdiscs.stdout;
+}
 const TOKEN = 'dead-runner-token';
 
 function killHard(child: ChildProcess): Promise<void> {
@@ -84,7 +99,42 @@ export async function deadRunnerScenario(
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'fl-dead-runner-'));
   const ledger = path.join(tmp, 'ledger');
   const net = `${id}-net`;
-  const names = { pause: `${id}-pause`, stop: `${id}-stop`, kill: `${id}-kill`, part: `${id}-part`, dns: `${id}-dns` };
+  const names = Object.fromEntries(
+    [
+      'pause',
+      'stop',
+      'kill',
+      'part',
+      'dns',
+      'spoof',
+      'loss',
+      'splitA',
+      'splitB',
+      'bw',
+      'cpu',
+      'mem',
+      'io',
+      'fill',
+      'pstop',
+    ].map((k) => [k, `${id}-${k.toLowerCase()}`]),
+  ) as Record<
+    | 'pause'
+    | 'stop'
+    | 'kill'
+    | 'part'
+    | 'dns'
+    | 'spoof'
+    | 'loss'
+    | 'splitA'
+    | 'splitB'
+    | 'bw'
+    | 'cpu'
+    | 'mem'
+    | 'io'
+    | 'fill'
+    | 'pstop',
+    string
+  >;
   const web = http.createServer((_q, r) => r.end('ok'));
   await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
   const webPort = (web.address() as { port: number }).port;
@@ -148,18 +198,36 @@ export async function deadRunnerScenario(
       'container.kill': [names.kill, '{ kind: container.kill, signal: SIGKILL, duration: 5m }'],
       'network.partition': [names.part, `{ kind: network.partition, network: ${net}, duration: 5m }`],
       'dns.error': [names.dns, '{ kind: dns.error, names: [ db.internal ], duration: 5m }'],
+      'dns.spoof': [names.spoof, '{ kind: dns.spoof, names: [ db.internal ], address: 10.9.9.9, duration: 5m }'],
+      'network.loss': [names.loss, '{ kind: network.loss, share: 50%, duration: 5m }'],
+      'network.split': [
+        names.splitA,
+        `{ kind: network.split, from: { names: [ ${names.splitA} ] }, to: { names: [ ${names.splitB} ] }, duration: 5m }`,
+      ],
+      'network.bandwidth': [names.bw, '{ kind: network.bandwidth, rate: 1mbit, duration: 5m }'],
+      'stress.cpu': [names.cpu, '{ kind: stress.cpu, cores: 0.1, duration: 5m }'],
+      'stress.memory': [names.mem, '{ kind: stress.memory, size: 16MiB, duration: 5m }'],
+      'stress.io': [names.io, '{ kind: stress.io, workers: 1, duration: 5m }'],
+      'disk.fill': [names.fill, '{ kind: disk.fill, path: /tmp, size: 8MiB, duration: 5m }'],
+      'process.stop': [names.pstop, '{ kind: process.stop, name: node, includePid1: true, duration: 5m }'],
       'proxy.latency': ['dead-route', '{ kind: proxy.latency, proxy: dead-route, latency: 200ms, duration: 5m }'],
     };
     const runs: { kind: string; target: string; workflowId: string }[] = [];
     for (const [kind, [target, fault]] of Object.entries(method)) {
-      const targets = kind.startsWith('proxy.') ? '' : `targets: { names: [ ${target} ], mode: one }\n`;
+      // A split names its two groups itself (one record per member, both in the blast radius).
+      const targets = kind.startsWith('proxy.')
+        ? ''
+        : kind === 'network.split'
+          ? 'blastRadius: { maxTargets: 2 }\n'
+          : `targets: { names: [ ${target} ], mode: one }\n`;
       const text = `title: dead runner ${kind}\nhypothesis: { statement: it holds, probes: [ ${probe} ] }\n${targets}method: [ ${fault} ]\n`;
       const parsed = parseExperiment(text, `${kind}.yaml`);
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
       const { workflowId } = await startExperiment(fc, parsed.experiment, { taskQueue: id });
       runs.push({ kind, target, workflowId });
     }
-    const containerKinds = runs.filter((r) => !r.kind.startsWith('proxy.')).length;
+    // One lease per container fault record: the split has one per member.
+    const containerKinds = runs.filter((r) => !r.kind.startsWith('proxy.')).length + 1;
     const hosts: Record<string, string | undefined> = {};
     for (const r of runs) {
       for (const end = Date.now() + 60_000; ; await sleep(100)) {
@@ -182,20 +250,45 @@ export async function deadRunnerScenario(
     }
     await fc.close();
     fc = undefined;
-    const dnsTargetId = (await docker.getContainer(names.dns).inspect()).Id;
-    const kernel = createDockerKernelPort(docker);
-    const hasRedirect = async () => {
-      const ns = await kernel.netns(dnsTargetId);
-      return ns.state !== 'ok' || ns.snapshot.rules.some((l) => l.includes('FL-'));
+    const info = Object.fromEntries(
+      await Promise.all(
+        Object.entries(names).map(async ([k, n]) => {
+          const i = await docker.getContainer(n).inspect();
+          return [k, { id: i.Id, pid: i.State.Pid }] as const;
+        }),
+      ),
+    ) as Record<keyof typeof names, { id: string; pid: number }>;
+    const kernelOf = (k: keyof typeof names) => netnsState(info[k].pid);
+    const noChain = async (k: keyof typeof names) => !(await kernelOf(k)).includes('FL-');
+    const helpers = async (component: string, label: string, k: keyof typeof names) =>
+      (
+        await docker.listContainers({
+          all: true,
+          filters: { label: [`faultline.component=${component}`, `faultline.${label}.target=${info[k].id}`] },
+        })
+      ).length;
+    const stateOf = async (k: keyof typeof names) =>
+      /^State:\s+(\S)/m.exec(await readFile(`/proc/${info[k].pid}/status`, 'utf8'))?.[1];
+    const fillFiles = async () =>
+      (await readdir(`/proc/${info.fill.pid}/root/tmp`)).filter((f) => f.startsWith('faultline-fill-'));
+    // Each fault is in place before the kill, seen the way its absence is measured after it.
+    const inPlace: Record<string, () => Promise<boolean>> = {
+      'dns.error': async () => !(await noChain('dns')),
+      'dns.spoof': async () => !(await noChain('spoof')),
+      'network.loss': async () => !(await noChain('loss')),
+      'network.split': async () => !(await noChain('splitA')) && !(await noChain('splitB')),
+      'network.bandwidth': async () => (await kernelOf('bw')).includes('fa17:'),
+      'stress.cpu': async () => (await helpers(STRESSOR_COMPONENT, 'stress', 'cpu')) > 0,
+      'stress.memory': async () => (await helpers(STRESSOR_COMPONENT, 'stress', 'mem')) > 0,
+      'stress.io': async () => (await helpers(STRESSOR_COMPONENT, 'stress', 'io')) > 0,
+      'disk.fill': async () => (await fillFiles()).length > 0,
+      'process.stop': async () => (await stateOf('pstop')) === 'T',
     };
-    if (!(await hasRedirect())) throw new Error('dns.error: no redirect in the target while the fault is active');
+    for (const [kind, check] of Object.entries(inPlace))
+      if (!(await check())) throw new Error(`${kind}: not in place in its target while the fault is active`);
     log('every fault is injected; SIGKILL the agent, the worker and the Temporal server');
     await Promise.all([killHard(agent), killHard(worker), killHard(server.process)]);
     const killedAt = Date.now();
-    let redirectGone = false;
-    const redirectPoll = (async () => {
-      while (!redirectGone && Date.now() - killedAt < giveUpMs) redirectGone = !(await hasRedirect());
-    })();
 
     const gone: Record<string, () => Promise<boolean>> = {
       'container.pause': async () => (await docker.getContainer(names.pause).inspect()).State.Status === 'running',
@@ -203,14 +296,17 @@ export async function deadRunnerScenario(
       'container.kill': async () => (await docker.getContainer(names.kill).inspect()).State.Status === 'running',
       'network.partition': async () =>
         net in ((await docker.getContainer(names.part).inspect()).NetworkSettings.Networks ?? {}),
-      // The resolver's container gone and the redirect's chain gone (a helper per look: polled beside this loop).
-      'dns.error': async () => {
-        const resolvers = await docker.listContainers({
-          all: true,
-          filters: { label: [`faultline.component=${RESOLVER_COMPONENT}`, `faultline.dns.target=${dnsTargetId}`] },
-        });
-        return !resolvers.length && redirectGone;
-      },
+      // The resolver's container gone and the redirect's chain gone.
+      'dns.error': async () => !(await helpers(RESOLVER_COMPONENT, 'dns', 'dns')) && (await noChain('dns')),
+      'dns.spoof': async () => !(await helpers(RESOLVER_COMPONENT, 'dns', 'spoof')) && (await noChain('spoof')),
+      'network.loss': () => noChain('loss'),
+      'network.split': async () => (await noChain('splitA')) && (await noChain('splitB')),
+      'network.bandwidth': async () => !(await kernelOf('bw')).includes('fa17:'),
+      'stress.cpu': async () => !(await helpers(STRESSOR_COMPONENT, 'stress', 'cpu')),
+      'stress.memory': async () => !(await helpers(STRESSOR_COMPONENT, 'stress', 'mem')),
+      'stress.io': async () => !(await helpers(STRESSOR_COMPONENT, 'stress', 'io')),
+      'disk.fill': async () => (await fillFiles()).length === 0,
+      'process.stop': async () => (await stateOf('pstop')) !== 'T',
       'proxy.latency': async () => {
         const r = await request(`${proxy.url}/proxies/dead-route/toxics`, {
           headers: { authorization: `Bearer ${TOKEN}` },
@@ -225,13 +321,15 @@ export async function deadRunnerScenario(
       goneAfterMs: null,
       host: hosts[r.kind],
     }));
-    while (results.some((r) => r.goneAfterMs === null) && Date.now() - killedAt < giveUpMs) {
-      for (const r of results) {
-        if (r.goneAfterMs === null && (await gone[r.kind]!())) r.goneAfterMs = Date.now() - killedAt;
-      }
-      await sleep(20);
-    }
-    await redirectPoll;
+    // Each kind polled on its own, so a slow look at one (nsenter, a container listing) never delays another's.
+    await Promise.all(
+      results.map(async (r) => {
+        while (r.goneAfterMs === null && Date.now() - killedAt < giveUpMs) {
+          if (await gone[r.kind]!()) r.goneAfterMs = Date.now() - killedAt;
+          else await sleep(20);
+        }
+      }),
+    );
     return { results, agentHost, lapsed: await lapsedLeases(ledger) };
   } finally {
     await fc?.close().catch(() => undefined);

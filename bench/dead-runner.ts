@@ -4,7 +4,8 @@
 // (test/dead-runner-scenario.ts);
 // measured per kind: SIGKILL -> fault gone (the warden reverts container faults when their lease lapses; the
 // proxy drops its toxics). In the same run, Chaos Toolkit's runner is SIGKILLed mid-pause (bench/ctk.ts):
-// its rollback never runs. Writes bench/results/dead-runner.json and prints a table.
+// its rollback never runs. Writes bench/results/dead-runner.json and prints a table. Every kind that leaves
+// something to undo is measured, the kernel kinds included (process.kill and container.restart leave nothing).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +38,7 @@ async function ctkRow() {
 }
 
 async function main(): Promise<void> {
-  const { results, lapsed, agentHost } = await deadRunnerScenario({ log: (l) => console.log(l) });
+  const { results, lapsed, agentHost } = await deadRunnerScenario({ log: (l) => console.log(l), kernelKinds: true });
   const ctk = await ctkRow();
   const fmt = (ms: number | null | undefined) => (ms == null ? `never (>${LEAK_AFTER_MS / 1000} s)` : `${ms} ms`);
   console.log(`\ncontainer faults held by the agent of host ${agentHost}; agent, worker and server SIGKILLed`);

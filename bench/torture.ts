@@ -1,9 +1,12 @@
 // npm run bench:torture — does any fault outlive its experiment when the runner is killed at random?
-// Against the demo target, N seeded runs cycle through every fault kind and some multi-fault methods.
+// Against the demo target, N seeded runs cycle through every fault kind and some multi-fault methods (the kernel
+// kinds too: network.loss, network.split, network.bandwidth, stress.cpu/memory/io, disk.fill, process.stop,
+// dns.error/spoof, on a backend through the worker's agent).
 // Each run SIGKILLs the worker, the Temporal server or both at a random phase, restarts them after a
 // random pause, and waits for the verdict. Before every run the bench snapshots the real state
 // (container status, SIGSTOPped main process, networks and aliases, proxy rules and enabled flags from
-// the proxy's admin API); it polls that state during the run and inventories it after the run ended.
+// the proxy's admin API; per backend, Faultline's chains and fa17: qdisc in its namespace (nsenter from the
+// host), its stressor and resolver containers and the fill files in its /tmp); it polls that state during the run and inventories it after the run ended.
 // Counted: orphaned faults (state differs from the snapshot once the run ended), double injects
 // (Docker's own events, per container; for proxy rules, a rule that came back after it was gone),
 // lost runs (no journal within the deadline), and the revert time after the replacement starts.
@@ -16,7 +19,9 @@
 // and releases it in between, so other users of Docker and the demo are not blocked for an hour.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import Dockerode from 'dockerode';
@@ -60,6 +65,7 @@ interface Vars {
   route: string; // its proxy route (backend-k)
   other: string; // another route
   third: string; // the remaining route
+  otherBackend: string; // the container behind `other`
   network: string;
 }
 interface Scenario {
@@ -68,6 +74,8 @@ interface Scenario {
   method: (v: Vars) => string[];
   /** Docker actions that mean "the container fault was applied" (kill:<signal> for kills). */
   injectAction?: string;
+  /** The method names its own containers (network.split's groups): no targets line. */
+  noTargets?: boolean;
 }
 const SCENARIOS: Scenario[] = [
   {
@@ -146,6 +154,23 @@ const SCENARIOS: Scenario[] = [
     ],
     injectAction: 'kill:9',
   },
+  // The kernel kinds (appended: the runs numbered before them replay as they were).
+  { name: 'network.loss', method: () => ['{ kind: network.loss, share: 40%, duration: 3s }'] },
+  {
+    name: 'network.split',
+    method: (v) => [
+      `{ kind: network.split, from: { names: [ "${v.backend}" ] }, to: { names: [ "${v.otherBackend}" ] }, duration: 3s }`,
+    ],
+    noTargets: true,
+  },
+  { name: 'network.bandwidth', method: () => ['{ kind: network.bandwidth, rate: 1mbit, duration: 3s }'] },
+  { name: 'stress.cpu', method: () => ['{ kind: stress.cpu, cores: 0.2, duration: 3s }'] },
+  { name: 'stress.memory', method: () => ['{ kind: stress.memory, size: 16MiB, duration: 3s }'] },
+  { name: 'stress.io', method: () => ['{ kind: stress.io, workers: 1, duration: 3s }'] },
+  { name: 'disk.fill', method: () => ['{ kind: disk.fill, path: /tmp, size: 8MiB, duration: 3s }'] },
+  { name: 'process.stop', method: () => ['{ kind: process.stop, name: node, includePid1: true, duration: 3s }'] },
+  { name: 'dns.error', method: () => ['{ kind: dns.error, names: [ db.internal ], duration: 3s }'] },
+  { name: 'dns.spoof', method: () => ['{ kind: dns.spoof, names: [ db.internal ], address: 10.9.9.9, duration: 3s }'] },
 ];
 
 const KILL_WHO = ['worker', 'server', 'both'] as const;
@@ -157,8 +182,7 @@ title: torture ${i} ${sc.name}
 hypothesis:
   statement: the front answers while faults come and go
   probes: [ { name: front, type: http, url: "${frontUrl}/", requests: 5, timeout: 2s, tolerance: { maxErrorRate: 0.2 } } ]
-targets: { names: [ "${v.backend}" ] }
-method:
+${sc.noTargets ? '' : `targets: { names: [ "${v.backend}" ] }\n`}method:
 ${sc
   .method(v)
   .map((m) => `  - ${m}`)
@@ -179,6 +203,8 @@ interface ContainerState {
   stopped: boolean;
   networks: Record<string, string[]>;
   startedAt: string;
+  /** What a kernel fault leaves in or beside it: chains, Faultline's qdisc, stressors, resolvers, fill files. */
+  kernel: string[];
 }
 interface World {
   at: number;
@@ -195,20 +221,49 @@ async function processStopped(pid: number): Promise<boolean> {
   }
 }
 
+const run = promisify(execFile);
+/** Faultline's own chains and qdisc in the container's network namespace (read from the host). */
+async function netnsMarks(pid: number): Promise<string[]> {
+  if (!pid) return [];
+  const { stdout } = await run('nsenter', ['-t', String(pid), '-n', 'sh', '-c', 'iptables-save; tc qdisc show']);
+  return [
+    ...new Set([...stdout.matchAll(/^:(FL-\S+)/gm)].map((m) => `chain ${m[1]}`)),
+    ...(/qdisc \S+ fa17:/.test(stdout) ? ['qdisc fa17:'] : []),
+  ];
+}
+async function fillFiles(pid: number): Promise<string[]> {
+  if (!pid) return [];
+  return (await readdir(`/proc/${pid}/root/tmp`).catch(() => [] as string[])).filter((f) =>
+    f.startsWith('faultline-fill-'),
+  );
+}
+
 async function observeWorld(stack: DemoStack): Promise<World> {
   const names = [stack.containers.front, ...stack.containers.backends];
   const containers: World['containers'] = {};
+  // Stressors and resolvers by the target they name.
+  const helpers = await docker.listContainers({ all: true, filters: { label: ['faultline.component'] } });
+  const helpersOf = (id: string) =>
+    helpers
+      .filter((h) => h.Labels['faultline.stress.target'] === id || h.Labels['faultline.dns.target'] === id)
+      .map((h) => `${h.Labels['faultline.component']} ${h.Names[0]?.replace(/^\//, '')}`);
   await Promise.all(
     names.map(async (n) => {
       const i = await docker.getContainer(n).inspect();
       const nets: Record<string, string[]> = {};
       for (const [net, e] of Object.entries(i.NetworkSettings.Networks ?? {}))
         nets[net] = (e.Aliases ?? []).filter((a: string) => a !== i.Id.slice(0, 12)).sort();
+      const running = i.State.Running;
       containers[n] = {
         status: i.State.Status,
         stopped: await processStopped(i.State.Pid),
         networks: nets,
         startedAt: i.State.StartedAt,
+        kernel: [
+          ...(running ? await netnsMarks(i.State.Pid) : []),
+          ...helpersOf(i.Id),
+          ...(running ? (await fillFiles(i.State.Pid)).map((f) => `file /tmp/${f}`) : []),
+        ].sort(),
       };
     }),
   );
@@ -234,6 +289,7 @@ function differences(before: World, now: World): string[] {
     }
     if (c.status !== b.status) out.push(`${n}: ${c.status} (was ${b.status})`);
     if (c.stopped !== b.stopped) out.push(`${n}: main process ${c.stopped ? 'stopped (SIGSTOP)' : 'running'}`);
+    for (const k of c.kernel) if (!b.kernel.includes(k)) out.push(`${n}: ${k} present`);
     for (const [net, aliases] of Object.entries(b.networks)) {
       if (!c.networks[net]) out.push(`${n}: not on ${net}`);
       else if (aliases.some((a) => !c.networks[net]!.includes(a)))
@@ -257,7 +313,22 @@ async function restore(stack: DemoStack, before: World): Promise<void> {
     const i = await c.inspect();
     if (i.State.Paused) await c.unpause();
     else if (!i.State.Running && b.status === 'running') await c.start();
-    const now = await c.inspect();
+    let now = await c.inspect();
+    const left = (await observeWorld(stack)).containers[n]?.kernel.filter((k) => !b.kernel.includes(k)) ?? [];
+    for (const k of left) {
+      const [what, name] = k.split(' ');
+      if (what === 'stressor' || what === 'dns-resolver')
+        await docker
+          .getContainer(name!)
+          .remove({ force: true })
+          .catch(() => undefined);
+      if (what === 'file') await rm(`/proc/${now.State.Pid}/root${name}`, { force: true });
+    }
+    // A chain or qdisc left: a restart gives the container a new network namespace without it.
+    if (left.some((k) => k.startsWith('chain ') || k.startsWith('qdisc '))) {
+      await c.restart({ t: 1 });
+      now = await c.inspect();
+    }
     if (await processStopped(now.State.Pid)) await c.kill({ signal: 'SIGCONT' });
     for (const [net, aliases] of Object.entries(b.networks))
       if (!now.NetworkSettings.Networks?.[net])
@@ -353,12 +424,20 @@ export interface RunRecord {
 interface Poll {
   samples: { at: number; diffs: string[] }[];
   toxicAppearances: Map<string, number>;
+  /** How often each kernel mark (a chain, the qdisc, a stressor, a resolver, a fill file) appeared. */
+  kernelAppearances: Map<string, number>;
   disables: Map<string, number>;
   stop(): Promise<void>;
 }
 
 function startPoller(stack: DemoStack, before: World): Poll {
-  const p: Poll = { samples: [], toxicAppearances: new Map(), disables: new Map(), stop: async () => {} };
+  const p: Poll = {
+    samples: [],
+    toxicAppearances: new Map(),
+    kernelAppearances: new Map(),
+    disables: new Map(),
+    stop: async () => {},
+  };
   let running = true;
   let last = before;
   const loop = (async () => {
@@ -366,6 +445,10 @@ function startPoller(stack: DemoStack, before: World): Poll {
       try {
         const w = await observeWorld(stack);
         p.samples.push({ at: w.at, diffs: differences(before, w) });
+        for (const [name, c] of Object.entries(w.containers))
+          for (const k of c.kernel)
+            if (!before.containers[name]?.kernel.includes(k) && !last.containers[name]?.kernel.includes(k))
+              p.kernelAppearances.set(`${name}: ${k}`, (p.kernelAppearances.get(`${name}: ${k}`) ?? 0) + 1);
         for (const [name, px] of Object.entries(w.proxies)) {
           for (const t of px.toxics)
             if (!last.proxies[name]?.toxics.includes(t))
@@ -405,6 +488,7 @@ async function runOne(r: Runner, fc: FaultlineClient, index: number): Promise<Ru
     route: `backend-${k}`,
     other: routes[k % 3]!,
     third: routes[(k + 1) % 3]!,
+    otherBackend: r.stack.containers.backends[k % 3]!,
     network: r.stack.network,
   };
   const rec: RunRecord = {
@@ -543,6 +627,7 @@ async function runOne(r: Runner, fc: FaultlineClient, index: number): Promise<Ru
   rec.orphans = [...new Set([...differences(before, after), ...lateDiffs])];
   for (const [t, n] of poll.toxicAppearances) if (n > 1) rec.doubleInjects.push(`rule ${t} applied ${n} times`);
   for (const [p, n] of poll.disables) if (n > 1) rec.doubleInjects.push(`route ${p} disabled ${n} times`);
+  for (const [k, n] of poll.kernelAppearances) if (n > 1) rec.doubleInjects.push(`${k} applied ${n} times`);
   if (sc.injectAction) {
     const id = (await docker.getContainer(v.backend).inspect()).Id;
     const n = containerInjects(await dockerEventsBetween(t0, Date.now()), id, v.network, sc.injectAction);
@@ -701,6 +786,7 @@ function dryRun(): void {
     route: 'backend-1',
     other: 'backend-2',
     third: 'backend-3',
+    otherBackend: 'demo-backend-2',
     network: 'demo-net',
   };
   for (const [i, sc] of SCENARIOS.entries()) {

@@ -12,6 +12,8 @@ import { DEMO } from '../config.ts';
 
 export const DEMO_LABEL = 'faultline.demo';
 const SPEC_LABEL = 'faultline.demo.spec';
+/** Each backend's memory limit: its node processes use about 90 MiB, so a stress.memory of 128MiB fits. */
+export const BACKEND_MEMORY_BYTES = 256 * 2 ** 20;
 const APP_PORT = 8080;
 const PROXY_ADMIN_PORT = 8474;
 const PROXY_LISTEN_BASE = 21000;
@@ -281,6 +283,8 @@ export async function demoUp(opts: DemoOptions = {}): Promise<DemoStack> {
         { 'faultline.role': 'backend' },
         {
           NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['backend'] } } },
+          // A memory limit of its own, so a stress.memory past it shows as an OOM kill in /status.
+          HostConfig: { Memory: BACKEND_MEMORY_BYTES },
         },
       ),
     });

@@ -89,6 +89,66 @@ describe('demo stack', () => {
     expect([...seen].sort()).toEqual(stack.containers.backends);
   });
 
+  it("the front's /status reports each backend's error rate, p95 and health; a stopped worker shows as its 503s", async () => {
+    type Status = {
+      windowSeconds: number;
+      backends: {
+        name: string;
+        tries: number;
+        errorRate: number | null;
+        p95Ms: number | null;
+        lastError: string | null;
+        health: {
+          ok: boolean;
+          memory: { usageBytes: number; limitBytes: number | null; oomKills: number | null };
+          tmpFreeBytes: number;
+          dns: Record<string, string>;
+          worker: { pid: number | null; up: boolean; restarts: number };
+        };
+      }[];
+    };
+    const status = async () => JSON.parse((await httpGet(`${stack.frontUrl}/status`, 5000)).body) as Status;
+    const st = await status();
+    expect(st.windowSeconds).toBe(30);
+    expect(st.backends.map((b) => b.name)).toEqual(stack.containers.backends);
+    for (const b of st.backends) {
+      expect(b).toMatchObject({ errorRate: 0, lastError: null });
+      expect(b.tries).toBeGreaterThanOrEqual(2); // the round robin above
+      expect(b.p95Ms).toBeGreaterThan(0);
+      expect(b.health).toMatchObject({ ok: true, worker: { up: true, restarts: 0 } });
+      expect(b.health.memory).toMatchObject({ limitBytes: 256 * 2 ** 20, oomKills: 0 });
+      expect(b.health.memory.usageBytes).toBeGreaterThan(0);
+      expect(b.health.tmpFreeBytes).toBeGreaterThan(0);
+      expect(b.health.dns['db.internal']).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/); // no such name on the demo's network
+    }
+    // SIGSTOP to one backend's worker (from the host): that backend answers 503, the front moves on and says so.
+    const stopped = stack.containers.backends[2]!;
+    const workerPid = Number(
+      (
+        (await docker.getContainer(stopped).top({ ps_args: '-o pid,args' })) as { Processes: string[][] }
+      ).Processes.find((p) => / --worker$/.test(p[1] ?? ''))?.[0],
+    );
+    expect(workerPid).toBeGreaterThan(0);
+    process.kill(workerPid, 'SIGSTOP');
+    try {
+      for (let i = 0; (await status()).backends[2]!.health.worker.up; i++) {
+        expect(i, 'the backend never noticed its stopped worker').toBeLessThan(100);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (let i = 0; i < 6; i++) {
+        const r = await httpGet(`${stack.frontUrl}/`, 3000);
+        expect(r.status).toBe(200);
+        expect((JSON.parse(r.body) as { backend: string }).backend).not.toBe(stopped);
+      }
+      const after = (await status()).backends[2]!;
+      expect(after.errorRate).toBeGreaterThan(0);
+      expect(after.lastError).toBe('status 503');
+      expect(after.health).toMatchObject({ ok: false, worker: { up: false } });
+    } finally {
+      process.kill(workerPid, 'SIGCONT');
+    }
+  });
+
   it.runIf(proxyAvailable())('the proxy admin API lists one proxy per backend (token required)', async () => {
     const res = await httpGet(`${stack.proxyAdminUrl}/proxies`, 2000, { authorization: `Bearer ${stack.proxyToken}` });
     expect(res.status).toBe(200);

@@ -31,3 +31,30 @@ it('a step that refers to a missing file: positioned message, exit 2, nothing st
   expect(cli.stderr).toContain(`${file}:9:17 steps.2.experiment`);
   expect(cli.stderr).not.toMatch(/\n\s+at /);
 });
+
+it('the kernel-kinds game day compiles: one experiment step per new kind family, each experiment read and validated', async () => {
+  const r = await parseGameDayFile('experiments/examples/gameday-kernel.yaml');
+  expect(r.ok, r.ok ? '' : r.problems.map(formatProblem).join('\n')).toBe(true);
+  if (!r.ok) return;
+  const kinds = r.value.steps.flatMap((s) =>
+    s.kind === 'experiments' ? s.experiments.flatMap((e) => e.experiment.method.map((m) => m.kind)) : [],
+  );
+  expect(kinds).toEqual([
+    'network.loss',
+    'stress.cpu',
+    'stress.memory',
+    'process.kill',
+    'dns.error',
+    'network.split',
+  ]);
+  expect(r.value.steps.map((s) => s.kind)).toEqual([
+    'experiments',
+    'gate',
+    'experiments',
+    'experiments',
+    'experiments',
+    'experiments',
+    'experiments',
+    'note',
+  ]);
+});

@@ -6,6 +6,7 @@
 // proxy drops its toxics). In the same run, Chaos Toolkit's runner is SIGKILLed mid-pause (bench/ctk.ts):
 // its rollback never runs. Writes bench/results/dead-runner.json and prints a table. Every kind that leaves
 // something to undo is measured, the kernel kinds included (process.kill and container.restart leave nothing).
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import Dockerode from 'dockerode';
 import { ensureDemoImage } from '../demo/image.ts';
 import { deadRunnerScenario } from '../test/dead-runner-scenario.ts';
 import { runBench, writeResults } from './results-file.ts';
+import { PROJECT_ROOT } from '../config.ts';
 import { chaosToolkit, ensureChaosToolkit, LEAK_AFTER_MS } from './ctk.ts';
 
 async function ctkRow() {
@@ -37,7 +39,16 @@ async function ctkRow() {
   }
 }
 
+/** The commit measured (and whether the code under test had uncommitted changes). */
+function gitCommit(): string {
+  const git = (...a: string[]) => execFileSync('git', a, { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
+  const dirty = git('status', '--porcelain', '--', 'faults', 'activities', 'warden', 'worker', 'workflows', 'test');
+  return `${git('rev-parse', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}`;
+}
+
 async function main(): Promise<void> {
+  const commit = gitCommit();
+  const load0 = os.loadavg();
   const { results, lapsed, agentHost } = await deadRunnerScenario({ log: (l) => console.log(l), kernelKinds: true });
   const ctk = await ctkRow();
   const fmt = (ms: number | null | undefined) => (ms == null ? `never (>${LEAK_AFTER_MS / 1000} s)` : `${ms} ms`);
@@ -51,6 +62,8 @@ async function main(): Promise<void> {
     `${'Chaos Toolkit pause'.padEnd(19)} | ${'none'.padEnd(8)} | ${fmt(ctk.revertedAfterMs).padEnd(28)} | ${ctk.leaked ? 'NO (leaked: rollback never ran)' : 'yes'}`,
   );
   writeResults('dead-runner', {
+    commit,
+    loadavg: { before: load0, after: os.loadavg() },
     runners: 'faultline agent + fleet worker + Temporal server, all SIGKILLed',
     faultline: results,
     revertedByWarden: lapsed.filter((l) => l.revertedAt).length,

@@ -245,7 +245,7 @@ export async function deadRunnerScenario(
       runs.filter((r) => !r.kind.startsWith('proxy.')).length + (runs.some((r) => r.kind === 'network.split') ? 1 : 0);
     const hosts: Record<string, string | undefined> = {};
     for (const r of runs) {
-      for (const end = Date.now() + 60_000; ; await sleep(100)) {
+      for (const end = Date.now() + 180_000; ; await sleep(100)) {
         const s = await getStatus(fc, r.workflowId);
         if (s.journal?.phase === 'observing') {
           hosts[r.kind] = s.journal.faults[0]?.target?.host;

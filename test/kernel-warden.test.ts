@@ -142,7 +142,12 @@ method: [ ${METHODS[c]} ]
     const lease = await until(`the guard renewing the lease of ${c}`, async () => {
       const mine = (await activeLeases(ledger)).filter((l) => l.workflowId === workflowId);
       const renewed = mine.filter((l) => Date.parse(l.expiresAt) <= Date.now() + l.leaseMs);
-      return renewed.length === (LEASES[c] ?? 1) && renewed[0];
+      // Renewed by the guard, not by the inject phase's hold (a slow inject renews it too): the run observes.
+      return (
+        renewed.length === (LEASES[c] ?? 1) &&
+        (await getStatus(fc, workflowId)).journal?.phase === 'observing' &&
+        renewed[0]
+      );
     });
     return { workflowId, lease, phase: (await getStatus(fc, workflowId)).journal?.phase };
   });

@@ -39,14 +39,7 @@ it('the kernel-kinds game day compiles: one experiment step per new kind family,
   const kinds = r.value.steps.flatMap((s) =>
     s.kind === 'experiments' ? s.experiments.flatMap((e) => e.experiment.method.map((m) => m.kind)) : [],
   );
-  expect(kinds).toEqual([
-    'network.loss',
-    'stress.cpu',
-    'stress.memory',
-    'process.kill',
-    'dns.error',
-    'network.split',
-  ]);
+  expect(kinds).toEqual(['network.loss', 'stress.cpu', 'stress.memory', 'process.kill', 'dns.error', 'network.split']);
   expect(r.value.steps.map((s) => s.kind)).toEqual([
     'experiments',
     'gate',

@@ -8,7 +8,6 @@ import Dockerode from 'dockerode';
 import { Client, Connection } from '@temporalio/client';
 import { parseExperiment } from '../experiments/parse.ts';
 import type { Experiment } from '../experiments/schema.ts';
-import { cachedWorkflowBundle, createWorker } from '../worker/worker.ts';
 import { PROJECT_ROOT, temporalTarget } from '../config.ts';
 import { freePort, startDevServer } from '../cli/dev-server.ts';
 import { stopServer, type ServerFacts } from './global-setup.ts';
@@ -69,13 +68,20 @@ let bundle: Promise<{ code: string }> | undefined;
  * content-keyed cache every worker process of the run also reads (worker/worker.ts cachedWorkflowBundle).
  */
 export function workflowBundle(): Promise<{ code: string }> {
-  bundle ??= cachedWorkflowBundle().then(({ codePath }) => ({ code: readFileSync(codePath, 'utf8') }));
+  bundle ??= import('../worker/worker.ts')
+    .then(({ cachedWorkflowBundle }) => cachedWorkflowBundle())
+    .then(({ codePath }) => ({ code: readFileSync(codePath, 'utf8') }));
   return bundle;
 }
 
-/** A worker inside the test process; stop() shuts it down and waits for it. */
+/**
+ * A worker inside the test process; stop() shuts it down and waits for it. worker/worker.ts (the SDK's
+ * worker, every activity and adapter) is imported here and in workflowBundle(), not at the top: most files
+ * that import these helpers never run a worker in their own process (about 0.9 s of CPU each to load).
+ */
 export async function inProcessWorker(taskQueue: string, env: Record<string, string> = {}) {
   Object.assign(process.env, env);
+  const { createWorker } = await import('../worker/worker.ts');
   const { worker, connection } = await createWorker({ taskQueue, worker: { workflowBundle: await workflowBundle() } });
   const running = worker.run();
   return {

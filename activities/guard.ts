@@ -114,7 +114,7 @@ export interface RunLink {
    * `completed` each time an inject activity of the run completes, those before the call too; resolves when
    * the run has closed or `signal` aborts, rejects when the history cannot be watched.
    */
-  watchInjects?(signal: AbortSignal, completed: () => void): Promise<void>;
+  watchInjects?(signal: AbortSignal, completed: (applied?: Applied) => void): Promise<void>;
 }
 
 export interface GuardRecord {
@@ -435,8 +435,9 @@ export async function runGuard(
  * often after that: an inject in its own process tells it at once, so the run (a query its worker answers
  * beside every other run's workflow tasks) is asked once a second while its intents are recorded, and every
  * ASK_INJECTING_MS once its run says its injects are under way (they may run in another worker).
- * A guard that watches its run's history (RunLink.watchInjects) asks when an inject has completed there,
- * and otherwise only every WATCHED_ASK_EVERY_MS: with two workers, half the injects run in the other one,
+ * A guard that watches its run's history (RunLink.watchInjects) reads a fault's inject from there (its
+ * handle and its time, in the inject's own record: no workflow task of the run is waited for), asks its run
+ * when an inject whose record it cannot read has completed there, and otherwise only every WATCHED_ASK_EVERY_MS: with two workers, half the injects run in the other one,
  * and 50 guards asking 10 times a second kept both workers' workflow tasks waiting (a run's intent to its
  * inject 3.3 s p50 and 17 s p95 for 10 runs, against 0.6 and 1.3 s asking once a second; bench/workers.ts).
  */
@@ -484,9 +485,13 @@ export async function learnInjects(
     let asking = false;
     if (link.watchInjects)
       void link
-        .watchInjects(AbortSignal.any([ctx.cancellationSignal, stopWatching.signal]), () => {
-          completions++;
-          askAt = Math.min(askAt, Date.now());
+        .watchInjects(AbortSignal.any([ctx.cancellationSignal, stopWatching.signal]), (applied) => {
+          // Its time and handle from the inject's own record in history; else the run is asked.
+          if (applied) known.set(applied.index, applied);
+          else {
+            completions++;
+            askAt = Math.min(askAt, Date.now());
+          }
           wake();
         })
         .catch(() => {

@@ -4,7 +4,7 @@ import { Context, ApplicationFailure } from '@temporalio/activity';
 import { runGuard, type ObserveInput, type ObserveResult, type RunLink } from './guard.ts';
 import { guardRecordQuery, guardViolationSignal } from '../definitions/experiment.ts';
 import { randomBytes } from 'node:crypto';
-import { noteApplied } from './guard-hub.ts';
+import { noteApplied, type Applied } from './guard-hub.ts';
 import type { ContainerInfo, Ports } from '../faults/ports.ts';
 import { faultKind } from '../faults/registry.ts';
 import type { AnyFaultKind, FaultTarget } from '../faults/types.ts';
@@ -117,11 +117,21 @@ const INJECTS = new Set(['injectFault', 'injectFaults']);
  * Long-polls the run's history (waitNewEvent: the server answers when events are added, no workflow task)
  * and calls `completed` for each inject activity that completed, until the run closes or `signal` aborts.
  */
-async function watchInjects(ctx: Context, signal: AbortSignal, completed: () => void): Promise<void> {
+async function watchInjects(ctx: Context, signal: AbortSignal, completed: (applied?: Applied) => void): Promise<void> {
   const run = ctx.info.workflowExecution;
   if (!run) throw new Error('no run to watch');
   const client = ctx.client;
   const injects = new Set<string>();
+  // A single fault's inject names its fault (runs from 'guard-starts-with-intents' on) and returns its time:
+  // the history says when it was applied without waiting for the run's workflow task to record it.
+  const named = new Map<string, { index: number; handle: Record<string, unknown> }>();
+  const decode = (p: Parameters<typeof client.options.loadedDataConverter.payloadConverter.fromPayload>[0]) => {
+    try {
+      return client.options.loadedDataConverter.payloadConverter.fromPayload(p) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
   let nextPageToken: Uint8Array | undefined;
   while (!signal.aborted) {
     const res = await client.connection.withAbortSignal(signal, () =>
@@ -133,10 +143,20 @@ async function watchInjects(ctx: Context, signal: AbortSignal, completed: () => 
       }),
     );
     for (const e of res.history?.events ?? []) {
-      const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      const sched = e.activityTaskScheduledEventAttributes;
+      const name = sched?.activityType?.name;
       if (name && INJECTS.has(name)) injects.add(String(e.eventId));
+      const args = sched?.input?.payloads;
+      if (name === 'injectFault' && args?.length === 3) {
+        const handle = decode(args[1]!) as Record<string, unknown> | undefined;
+        const fault = decode(args[2]!) as { index?: unknown } | undefined;
+        if (handle && typeof fault?.index === 'number') named.set(String(e.eventId), { index: fault.index, handle });
+      }
       const done = e.activityTaskCompletedEventAttributes;
-      if (done && injects.has(String(done.scheduledEventId))) completed();
+      if (!done || !injects.has(String(done.scheduledEventId))) continue;
+      const f = named.get(String(done.scheduledEventId));
+      const r = done.result?.payloads?.[0] ? (decode(done.result.payloads[0]) as { at?: unknown }) : undefined;
+      completed(f && typeof r?.at === 'string' ? { index: f.index, at: r.at, handle: f.handle } : undefined);
     }
     if (!res.nextPageToken?.length) return; // the run has closed
     nextPageToken = res.nextPageToken;

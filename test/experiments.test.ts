@@ -26,7 +26,12 @@ describe('faultline validate and run on bad input', () => {
   });
 
   it('validate exits 0 on the examples', () => {
-    const r = cli('validate', ...readdirSync(EXAMPLES).map((f) => path.join('experiments', 'examples', f)));
+    // Every file under examples/, the SLO files in examples/slos/ too (validate reads those as well).
+    const files = readdirSync(EXAMPLES, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(process.cwd(), path.join(e.parentPath, e.name)));
+    expect(files.some((f) => f.includes(`slos${path.sep}`))).toBe(true);
+    const r = cli('validate', ...files);
     expect(r.status, r.stderr).toBe(0);
   });
 

@@ -347,7 +347,14 @@ describe('the sweep across the fleet', () => {
         },
         300_000,
       );
-      const where = (r: SweepOutcome) => r.orphans.map((o) => `${o.host} ${o.type} ${o.target}`).sort();
+      // This test's strays: the files beside it write their leases to the same host's default ledger
+      // (.state/warden), and runs on their own dev servers are not open on this one, so the sweep lists
+      // theirs as well (see the closing note: two fleets sharing a host's ledger).
+      const mine = (r: SweepOutcome) => r.orphans.filter((o) => o.target === victim || o.target === 'fleet-route');
+      const where = (r: SweepOutcome) =>
+        mine(r)
+          .map((o) => `${o.host} ${o.type} ${o.target}`)
+          .sort();
       const expected = [
         `${localName} container-fault ${victim}`,
         `d2 container-fault ${victim}`,
@@ -364,14 +371,14 @@ describe('the sweep across the fleet', () => {
       const fixed = await sweep('--fix');
       expect(fixed.status, fixed.stderr).toBe(0);
       expect(where(fixed.out)).toEqual(expected);
-      expect(fixed.out.orphans.every((o) => o.fixed)).toBe(true);
+      expect(mine(fixed.out).every((o) => o.fixed)).toBe(true);
       expect((await docker.getContainer(victim).inspect()).State.Status).toBe('running');
       expect((await d2.docker.getContainer(victim).inspect()).State.Status).toBe('running');
       expect(await pc.listToxics('fleet-route')).toEqual([]);
 
       const again = await sweep();
-      expect(again.status, again.stderr).toBe(0);
-      expect(again.out.orphans).toEqual([]);
+      expect(again.status, again.stderr).toBe(again.out.orphans.length ? 1 : 0);
+      expect(mine(again.out)).toEqual([]);
     } finally {
       delete process.env.FAULTLINE_PROXY_URL;
       delete process.env.FAULTLINE_PROXY_TOKEN;

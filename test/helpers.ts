@@ -34,10 +34,23 @@ export async function temporalClient(): Promise<{ client: Client; connection: Co
 export async function ownDevServer(name: string): Promise<{ stop: () => Promise<void> }> {
   if (!serverFacts().managed) return { stop: async () => undefined };
   const dir = mkdtempSync(path.join(os.tmpdir(), `faultline-test-${name}-`));
-  const [port, uiPort] = [await freePort(), await freePort()];
   const dbFile = path.join(dir, 'temporal.db');
   const logFile = path.join(dir, 'temporal.log');
-  const server = await startDevServer({ dbFile, port, uiPort, logFile, detached: true });
+  // A port freePort found can be taken by another process before the server binds it ("address already in
+  // use", the server exits at start): then again on new ports, three times at most.
+  let port = 0;
+  let uiPort = 0;
+  let server: Awaited<ReturnType<typeof startDevServer>> | undefined;
+  for (let attempt = 1; !server; attempt++) {
+    [port, uiPort] = [await freePort(), await freePort()];
+    try {
+      server = await startDevServer({ dbFile, port, uiPort, logFile, detached: true });
+    } catch (e) {
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      if (attempt >= 3 || !log.includes('address already in use')) throw e;
+      rmSync(dbFile, { force: true });
+    }
+  }
   const pid = server.process.pid ?? 0;
   const factsFile = path.join(dir, 'server.json');
   writeFileSync(

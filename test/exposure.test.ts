@@ -5,17 +5,15 @@
 // proxy; one that stays healthy (a 1 ms delay) and reaches 100%. The test reads the proxy's own rules every
 // 50 ms while they run: what share each step really put on the route, and that none outlived its run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
-import { connectClient, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
-import { freePort } from '../cli/dev-server.ts';
-import { prometheusFor } from '../activities/adapters/prometheus.ts';
+import type { DemoStack } from '../demo/index.ts';
+import { startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { summary } from '../cli/render.ts';
-import { demoExperiment, inProcessWorker, uniqueId } from './helpers.ts';
+import { demoExperiment, uniqueId } from './helpers.ts';
+import { judgedDemo, type JudgedDemo } from './support/judged-demo.ts';
 
 const TQ = uniqueId('exposure');
 let stack: DemoStack;
 let fc: FaultlineClient;
-let worker: Awaited<ReturnType<typeof inProcessWorker>>;
 
 /** The front's tries to these backend replicas, and those answered 503, judged against a 2% cap. */
 const judged = (backends: number[]) => {
@@ -62,32 +60,20 @@ async function rules(): Promise<{ route: string; name: string; share: number }[]
   );
 }
 
+let demo: JudgedDemo | undefined;
 beforeAll(async () => {
-  stack = await demoUp({
-    prefix: uniqueId('fl-expo'),
-    frontPort: await freePort(),
-    proxyAdminPort: await freePort(),
+  demo = await judgedDemo({
+    name: 'expo',
+    taskQueue: TQ,
     loadRps: 40,
+    traffic: (prefix) => `sum(demo_upstream_requests_total{demo="${prefix}",role="front"})`,
+    atLeast: 40,
   });
-  fc = await connectClient();
-  worker = await inProcessWorker(TQ, {
-    FAULTLINE_PROXY_URL: stack.proxyAdminUrl as string,
-    FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '',
-  });
-  // Prometheus finds the new containers through Docker; wait until the front's tries show.
-  const prom = prometheusFor();
-  for (let i = 0; ; i++) {
-    const s = await prom.instant(`sum(demo_upstream_requests_total{demo="${stack.prefix}",role="front"})`);
-    if ((s[0]?.value ?? 0) > 40) break;
-    if (i > 100) throw new Error('the demo never showed up in Prometheus');
-    await new Promise((r) => setTimeout(r, 300));
-  }
+  ({ stack, fc } = demo);
 });
 
 afterAll(async () => {
-  await worker?.stop();
-  await fc?.close();
-  if (stack) await demoDown({ prefix: stack.prefix });
+  await demo?.down();
 });
 
 describe('progressive exposure on the real demo and proxy', () => {

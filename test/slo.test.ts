@@ -8,20 +8,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoDown, demoUp, type DemoStack } from '../demo/index.ts';
-import { connectClient, getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
-import { freePort } from '../cli/dev-server.ts';
-import { prometheusFor } from '../activities/adapters/prometheus.ts';
+import type { DemoStack } from '../demo/index.ts';
+import { getStatus, startExperiment, waitForResult, type FaultlineClient } from '../cli/client.ts';
 import { parseExperimentFile } from '../experiments/parse.ts';
 import { formatProblem } from '../errors.ts';
 import { summary } from '../cli/render.ts';
 import { runSection } from '../report/html.ts';
-import { inProcessWorker, uniqueId } from './helpers.ts';
+import { uniqueId } from './helpers.ts';
+import { judgedDemo, type JudgedDemo } from './support/judged-demo.ts';
 
 const TQ = uniqueId('slo');
 let stack: DemoStack;
 let fc: FaultlineClient;
-let worker: Awaited<ReturnType<typeof inProcessWorker>>;
 const dir = mkdtempSync(path.join(tmpdir(), 'fl-slo-e2e-'));
 const front = () => `demo="${stack.prefix}",role="front"`;
 
@@ -90,33 +88,21 @@ afterCheck: { recoveryTimeout: 20s }
   return r.experiment;
 }
 
+let demo: JudgedDemo | undefined;
 beforeAll(async () => {
-  stack = await demoUp({
-    prefix: uniqueId('fl-slo'),
-    frontPort: await freePort(),
-    proxyAdminPort: await freePort(),
+  demo = await judgedDemo({
+    name: 'slo',
+    taskQueue: TQ,
     loadRps: 30,
+    traffic: (prefix) => `sum(demo_http_request_duration_seconds_count{demo="${prefix}",role="front"})`,
+    atLeast: 30,
   });
+  ({ stack, fc } = demo);
   writeSlos();
-  fc = await connectClient();
-  worker = await inProcessWorker(TQ, {
-    FAULTLINE_PROXY_URL: stack.proxyAdminUrl as string,
-    FAULTLINE_PROXY_TOKEN: stack.proxyToken ?? '',
-  });
-  // Prometheus finds the new containers through Docker; wait until the front's traffic shows.
-  const prom = prometheusFor();
-  for (let i = 0; ; i++) {
-    const s = await prom.instant(`sum(demo_http_request_duration_seconds_count{${front()}})`);
-    if ((s[0]?.value ?? 0) > 30) break;
-    if (i > 100) throw new Error('the demo never showed up in Prometheus');
-    await new Promise((r) => setTimeout(r, 300));
-  }
 });
 
 afterAll(async () => {
-  await worker?.stop();
-  await fc?.close();
-  if (stack) await demoDown({ prefix: stack.prefix });
+  await demo?.down();
 });
 
 describe('an SLO file as the hypothesis', () => {

@@ -11,7 +11,7 @@
 // the admissionDecision signal that admitted it; intents; injects). Results: bench/results/workers.json,
 // rows merged by (label, N), each naming the commit it measured and the machine's load average.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -19,10 +19,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { freePort, startDevServer } from '../cli/dev-server.ts';
 import { PROJECT_ROOT } from '../config.ts';
 import { parseExperiment } from '../experiments/parse.ts';
 import type { Journal } from '../experiments/journal.ts';
+import { ownServer } from './own-server.ts';
 import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { guardAttempts, handoverFigures, pct } from '../test/support/handover.ts';
 import { runBench, writeResults } from './results-file.ts';
@@ -296,15 +296,7 @@ function printTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'faultline-bench-workers-'));
-  const server = await startDevServer({
-    dbFile: path.join(dir, 'temporal.db'),
-    port: await freePort(),
-    uiPort: await freePort(),
-    logFile: path.join(dir, 'temporal.log'),
-    detached: false,
-  });
-  process.env.TEMPORAL_ADDRESS = server.address;
+  const server = await ownServer('workers');
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const service = http.createServer((_req, res) => res.end('ok'));
